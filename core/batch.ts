@@ -1,0 +1,78 @@
+/**
+ * A deposit batch: the records of one ledger transaction and the RFC 9162 root over their leaves.
+ * The gateway builds it; the chaincode recomputes the root before it writes anything.
+ */
+
+import { formatDigest, type Digest } from './digest';
+import { ValidationError, type FieldError } from './errors';
+import {
+  evidenceRecordErrors,
+  normalizeRecord,
+  primaryDigest,
+  recordLeafHash,
+  type EvidenceRecord,
+} from './evidence';
+import { buildTree, type MerkleTree } from './merkle';
+
+/** Arguments of `EvidenceContract.depositBatch`. */
+export interface BatchArgs {
+  readonly records: readonly EvidenceRecord[];
+  readonly root: Digest;
+}
+
+/** What `depositBatch` returns, and what a receipt carries to tie its root to the transaction. */
+export interface BatchResult {
+  readonly root: Digest;
+  readonly size: number;
+}
+
+export interface Batch {
+  readonly records: readonly EvidenceRecord[];
+  readonly tree: MerkleTree;
+  readonly root: Digest;
+}
+
+/** Hard upper bound on records per transaction, whatever the configuration says. */
+export const MAX_BATCH_RECORDS = 10_000;
+
+/**
+ * Normalises `records` and builds their tree.
+ * @throws ValidationError `VALIDATION_FAILED` for a bad record, `DUPLICATE_IN_BATCH` when a primary
+ *   digest repeats, `BATCH_TOO_LARGE` past {@link MAX_BATCH_RECORDS}.
+ */
+export function buildBatch(records: readonly EvidenceRecord[]): Batch {
+  if (records.length === 0) {
+    throw new ValidationError('VALIDATION_FAILED', 'a batch holds at least one record', [
+      { path: '/records', rule: 'minItems', message: 'must not be empty' },
+    ]);
+  }
+  if (records.length > MAX_BATCH_RECORDS) {
+    throw new ValidationError('BATCH_TOO_LARGE', `a batch holds at most ${MAX_BATCH_RECORDS} records`, [
+      { path: '/records', rule: 'maxItems', message: `at most ${MAX_BATCH_RECORDS}` },
+    ]);
+  }
+  const errors: FieldError[] = [];
+  records.forEach((record, index) => errors.push(...evidenceRecordErrors(record, `/records/${index}`)));
+  if (errors.length > 0) throw new ValidationError('VALIDATION_FAILED', 'batch has invalid records', errors);
+  const normal = records.map(normalizeRecord);
+  const seen = new Map<string, number>();
+  const duplicates: FieldError[] = [];
+  normal.forEach((record, index) => {
+    const key = primaryDigest(record);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      duplicates.push({
+        path: `/records/${index}/digests`,
+        rule: 'uniqueDigest',
+        message: `same sha256 digest as /records/${first}`,
+      });
+    } else {
+      seen.set(key, index);
+    }
+  });
+  if (duplicates.length > 0) {
+    throw new ValidationError('DUPLICATE_IN_BATCH', 'a digest appears twice in one batch', duplicates);
+  }
+  const tree = buildTree(normal.map(recordLeafHash));
+  return { records: normal, tree, root: formatDigest('sha256', tree.root) };
+}

@@ -1,0 +1,84 @@
+/**
+ * Transactions and blocks of the embedded ledger, and the bytes that are hashed and signed.
+ *
+ * A transaction header commits to its call, arguments, result, writes and events by digest, so a
+ * receipt carries the header and the small result (the batch root) without the batch itself. A
+ * block header commits to its transactions by an RFC 9162 root over their leaf hashes and to its
+ * parent by the parent header's hash; the node key signs the header's canonical bytes.
+ */
+
+import { canonicalBytes } from './canonical';
+import { formatDigest, sha256, type Digest } from './digest';
+import { hashLeaf } from './merkle';
+
+/** The identity that submitted a transaction, as the chaincode's client identity saw it. */
+export interface TxCreator {
+  readonly mspId: string;
+  readonly id: string;
+  readonly role?: string;
+}
+
+/** What is hashed into a block for one transaction. */
+export interface TxHeader {
+  readonly type: 'tx';
+  readonly txId: string;
+  readonly chainId: string;
+  /** Chain time: RFC 3339 UTC with milliseconds. */
+  readonly time: string;
+  readonly creator: TxCreator;
+  readonly contract: string;
+  readonly fn: string;
+  readonly argsDigest: Digest;
+  readonly resultDigest: Digest;
+  readonly writesDigest: Digest;
+  readonly eventsDigest: Digest;
+}
+
+export interface BlockHeader {
+  readonly type: 'block';
+  readonly chainId: string;
+  readonly number: number;
+  /** Hash of the parent header, `null` for block 0. */
+  readonly previousHash: Digest | null;
+  /** RFC 9162 root over `hashLeaf(canonicalBytes(txHeader))` of the block's transactions. */
+  readonly dataHash: Digest;
+  readonly txCount: number;
+  /** Chain time of the block: the time of its last transaction. */
+  readonly time: string;
+}
+
+export const SIGNATURE_ALGORITHMS = ['ed25519', 'ecdsa-p256-sha256'] as const;
+export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
+
+export interface Signature {
+  readonly algorithm: SignatureAlgorithm;
+  /** `sha256:` digest of the signer's SubjectPublicKeyInfo (DER). */
+  readonly keyId: Digest;
+  /** Base64 signature value. */
+  readonly value: string;
+}
+
+export interface SignedBlockHeader {
+  readonly header: BlockHeader;
+  readonly signature: Signature;
+}
+
+/** Leaf hash of a transaction header inside its block's data tree. */
+export function txLeafHash(tx: TxHeader): Buffer {
+  return hashLeaf(canonicalBytes(tx));
+}
+
+/** Hash of a block header: what the next block names as `previousHash`. */
+export function blockHash(header: BlockHeader): Digest {
+  return formatDigest('sha256', sha256(canonicalBytes(header)));
+}
+
+/** The exact bytes the node key signs for a block header (domain separated from other payloads). */
+export function blockSigningBytes(header: BlockHeader): Uint8Array {
+  return canonicalBytes({ purpose: 'judicial-evidence/block-header/v1', header });
+}
+
+/** `sha256:` digest of any canonical value (arguments, results, writes, events). */
+export function valueDigest(value: unknown): Digest {
+  return formatDigest('sha256', sha256(canonicalBytes(value)));
+}

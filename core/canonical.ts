@@ -1,0 +1,94 @@
+/**
+ * Canonical JSON bytes: the one function through which everything hashed, signed, stored or put in
+ * a Merkle leaf passes.
+ *
+ * The form follows RFC 8785 (JSON Canonicalization Scheme) for the values we allow: object keys
+ * sorted by UTF-16 code units, no insignificant whitespace, strings escaped as ECMAScript
+ * `JSON.stringify` does, numbers in ECMAScript shortest form. We are stricter than JCS: numbers
+ * must be safe integers (no floats cross our wire), and `undefined`, functions, symbols, bigints,
+ * non-plain objects and cycles are refused. Object properties whose value is `undefined` are
+ * omitted, so optional fields can be left unset.
+ */
+
+import { ValidationError } from './errors';
+
+const encoder = new TextEncoder();
+
+/** A JSON value as we accept it for canonical encoding. */
+export type CanonicalValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly CanonicalValue[]
+  | { readonly [key: string]: CanonicalValue | undefined };
+
+/**
+ * Returns the canonical JSON text of `value`.
+ * @throws ValidationError `VALIDATION_FAILED` when the value holds something JSON cannot carry
+ *   exactly (non-integer or unsafe numbers, undefined in arrays, cycles, class instances).
+ */
+export function canonicalJson(value: unknown): string {
+  return encode(value, '', new Set());
+}
+
+/** UTF-8 bytes of {@link canonicalJson}. */
+export function canonicalBytes(value: unknown): Uint8Array {
+  return encoder.encode(canonicalJson(value));
+}
+
+function fail(path: string, message: string): never {
+  throw new ValidationError('VALIDATION_FAILED', `cannot encode canonically: ${message}`, [
+    { path, rule: 'canonical', message },
+  ]);
+}
+
+function encode(value: unknown, path: string, seen: Set<object>): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isSafeInteger(value)) fail(path, 'numbers must be safe integers');
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'object':
+      break;
+    default:
+      fail(path, `a ${typeof value} has no JSON form`);
+  }
+  const object = value as object;
+  if (seen.has(object)) fail(path, 'cycle');
+  seen.add(object);
+  try {
+    if (Array.isArray(object)) {
+      const parts = object.map((item: unknown, index) => {
+        if (item === undefined) fail(`${path}/${index}`, 'undefined in an array');
+        return encode(item, `${path}/${index}`, seen);
+      });
+      return `[${parts.join(',')}]`;
+    }
+    const proto = Object.getPrototypeOf(object) as unknown;
+    if (proto !== Object.prototype && proto !== null) fail(path, 'only plain objects are allowed');
+    const record = object as Record<string, unknown>;
+    const keys = Object.keys(record)
+      .filter((key) => record[key] !== undefined)
+      .sort(compareUtf16);
+    const parts = keys.map(
+      (key) => `${JSON.stringify(key)}:${encode(record[key], `${path}/${escapePointer(key)}`, seen)}`,
+    );
+    return `{${parts.join(',')}}`;
+  } finally {
+    seen.delete(object);
+  }
+}
+
+/** RFC 8785 §3.2.3: sort by UTF-16 code units, which is what `<` on JS strings compares. */
+function compareUtf16(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}

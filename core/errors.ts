@@ -1,0 +1,147 @@
+/**
+ * Stable error codes and the error classes that carry them.
+ *
+ * Codes are part of the public contract: they cross process boundaries as text (chaincode errors
+ * start with `CODE: `), map to HTTP statuses in the gateway and to exit statuses in the CLI, and
+ * are documented in the README. Add codes; never rename or reuse one.
+ */
+
+/** One bad field in an input: a JSON pointer, a machine code for the rule it broke, and prose. */
+export interface FieldError {
+  /** JSON pointer (RFC 6901) to the offending value, `''` for the whole document. */
+  readonly path: string;
+  /** The rule that failed, e.g. `required`, `pattern`, `additionalProperties`, `maxItems`. */
+  readonly rule: string;
+  readonly message: string;
+}
+
+/** Input that does not fit its schema or its domain rules. */
+export const VALIDATION_CODES = [
+  'INVALID_JSON',
+  'VALIDATION_FAILED',
+  'BODY_TOO_LARGE',
+  'BATCH_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'BATCH_ROOT_MISMATCH',
+  'DUPLICATE_IN_BATCH',
+  'RECEIPT_MALFORMED',
+  'TRUST_MALFORMED',
+  'CONFIG_INVALID',
+] as const;
+
+/** Who is calling and what they may do. */
+export const ACCESS_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'DEPOSITOR_MISMATCH'] as const;
+
+/** Domain state. */
+export const STATE_CODES = ['EVIDENCE_NOT_FOUND', 'RECEIPT_NOT_FOUND', 'NOT_FOUND', 'CONFLICT'] as const;
+
+/** The ledger behind the gateway. */
+export const LEDGER_CODES = [
+  'LEDGER_UNAVAILABLE',
+  'LEDGER_TIMEOUT',
+  'LEDGER_CORRUPTED',
+  'LEDGER_CLOSED',
+  'STORAGE_FULL',
+  'OVERLOADED',
+  'INTERNAL',
+] as const;
+
+export type ValidationCode = (typeof VALIDATION_CODES)[number];
+export type AccessCode = (typeof ACCESS_CODES)[number];
+export type StateCode = (typeof STATE_CODES)[number];
+export type LedgerCode = (typeof LEDGER_CODES)[number];
+export type ErrorCode = ValidationCode | AccessCode | StateCode | LedgerCode;
+
+/** Every code, for the anchored pattern that reads codes back out of chaincode error text. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  ...VALIDATION_CODES,
+  ...ACCESS_CODES,
+  ...STATE_CODES,
+  ...LEDGER_CODES,
+];
+
+/** Base of every error we throw on purpose: a stable code plus, for inputs, every bad field. */
+export class EvidenceError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly fields: readonly FieldError[] | undefined;
+
+  constructor(code: C, message: string, fields?: readonly FieldError[], options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EvidenceError';
+    this.code = code;
+    this.fields = fields;
+  }
+
+  /** Wire form used by chaincode: `CODE: message`, with fields appended as JSON when present. */
+  toWire(): string {
+    const tail = this.fields && this.fields.length > 0 ? ` ${JSON.stringify(this.fields)}` : '';
+    return `${this.code}: ${this.message}${tail}`;
+  }
+}
+
+export class ValidationError extends EvidenceError<ValidationCode> {
+  constructor(code: ValidationCode, message: string, fields?: readonly FieldError[]) {
+    super(code, message, fields);
+    this.name = 'ValidationError';
+  }
+}
+
+export class AccessError extends EvidenceError<AccessCode> {
+  constructor(code: AccessCode, message: string) {
+    super(code, message);
+    this.name = 'AccessError';
+  }
+}
+
+export class StateError extends EvidenceError<StateCode> {
+  constructor(code: StateCode, message: string) {
+    super(code, message);
+    this.name = 'StateError';
+  }
+}
+
+export class LedgerError extends EvidenceError<LedgerCode> {
+  constructor(code: LedgerCode, message: string, options?: ErrorOptions) {
+    super(code, message, undefined, options);
+    this.name = 'LedgerError';
+  }
+}
+
+const WIRE_PATTERN = new RegExp(`^(?:.*?\\b)?(${ERROR_CODES.join('|')}): ([\\s\\S]*)$`);
+
+/**
+ * Reads an error that crossed a process boundary as `CODE: message [fields-json]` back into an
+ * EvidenceError. Text without a known code yields `undefined`, so the caller decides what an
+ * unknown failure means.
+ */
+export function parseWireError(text: string): EvidenceError | undefined {
+  const match = WIRE_PATTERN.exec(text);
+  if (!match) return undefined;
+  const code = match[1] as ErrorCode;
+  let message = match[2] ?? '';
+  let fields: FieldError[] | undefined;
+  const bracket = message.indexOf(' [{');
+  if (bracket >= 0) {
+    try {
+      const parsed: unknown = JSON.parse(message.slice(bracket + 1));
+      if (Array.isArray(parsed)) {
+        fields = parsed as FieldError[];
+        message = message.slice(0, bracket);
+      }
+    } catch {
+      // not a field list: keep the whole text as the message
+    }
+  }
+  return new EvidenceError(code, message, fields);
+}
+
+/** True when `value` is an EvidenceError (also across realms, by shape). */
+export function isEvidenceError(value: unknown): value is EvidenceError {
+  return (
+    value instanceof EvidenceError ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { code?: unknown }).code === 'string' &&
+      (ERROR_CODES as readonly string[]).includes((value as { code: string }).code))
+  );
+}

@@ -1,0 +1,71 @@
+/**
+ * One validator for every wire type. The same compiled schema checks HTTP bodies (the gateway hands
+ * these schemas to Fastify), chaincode arguments and the receipts and trust files the CLI reads.
+ * Validation reports every bad field at once, as JSON pointers.
+ */
+
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { ValidationError, type FieldError, type ValidationCode } from './errors';
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const compiled = new WeakMap<object, ValidateFunction>();
+
+function compile(schema: object): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  return validate;
+}
+
+/** Converts Ajv's errors into our field list (one entry per failing keyword and location). */
+export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
+  if (!errors) return [];
+  return errors.map((error) => {
+    let path = error.instancePath;
+    if (error.keyword === 'required') {
+      path = `${path}/${String((error.params as { missingProperty: string }).missingProperty)}`;
+    } else if (error.keyword === 'additionalProperties') {
+      path = `${path}/${String((error.params as { additionalProperty: string }).additionalProperty)}`;
+    }
+    return { path, rule: error.keyword, message: error.message ?? error.keyword };
+  });
+}
+
+/** Field errors of `value` against `schema`; empty when it is valid. */
+export function schemaErrors(schema: object, value: unknown): FieldError[] {
+  const validate = compile(schema);
+  return validate(value) ? [] : toFieldErrors(validate.errors);
+}
+
+/**
+ * Returns `value` typed as `T` when it matches `schema`.
+ * @throws ValidationError with `code` (default `VALIDATION_FAILED`) listing every bad field.
+ */
+export function validateOrThrow<T>(
+  schema: object,
+  value: unknown,
+  what: string,
+  code: ValidationCode = 'VALIDATION_FAILED',
+): T {
+  const fields = schemaErrors(schema, value);
+  if (fields.length > 0) {
+    throw new ValidationError(code, `${what} is invalid (${fields.length} problem${fields.length > 1 ? 's' : ''})`, fields);
+  }
+  return value as T;
+}
+
+/**
+ * Parses JSON text without letting `SyntaxError` escape.
+ * @throws ValidationError `INVALID_JSON` (or `code`) when the text is not JSON.
+ */
+export function parseJson(text: string, what: string, code: ValidationCode = 'INVALID_JSON'): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ValidationError(code, `${what} is not valid JSON: ${(error as Error).message}`, [
+      { path: '', rule: 'json', message: 'not valid JSON' },
+    ]);
+  }
+}

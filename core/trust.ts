@@ -1,0 +1,104 @@
+/**
+ * The trust file: the roots a verifier pins, per chain. A court keeps its own copy; the verifier
+ * believes nothing a receipt says about keys, only what this file says.
+ */
+
+import { canonicalBytes } from './canonical';
+import { formatDigest, sha256, type Digest } from './digest';
+import { NAME_PATTERN } from './evidence';
+import { validateOrThrow } from './schema';
+import { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './block';
+
+export const TRUST_FILE_TYPE = 'judicial-evidence-trust';
+
+export interface TrustedKey {
+  readonly keyId: Digest;
+  readonly algorithm: SignatureAlgorithm;
+  /** Base64 SubjectPublicKeyInfo DER. */
+  readonly publicKey: string;
+  /** RFC 3339; blocks before this time are not vouched for by this key. */
+  readonly notBefore?: string;
+  /** RFC 3339; blocks after this time are not vouched for by this key. */
+  readonly notAfter?: string;
+}
+
+export interface TrustedEmbeddedChain {
+  readonly kind: 'embedded';
+  readonly chainId: string;
+  /** Who runs the chain, for people reading a report. */
+  readonly operator?: string;
+  readonly keys: readonly TrustedKey[];
+}
+
+export type TrustedChain = TrustedEmbeddedChain;
+
+export interface TrustFile {
+  readonly type: typeof TRUST_FILE_TYPE;
+  readonly version: 1;
+  readonly chains: readonly TrustedChain[];
+}
+
+const TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$';
+export const CHAIN_ID_PATTERN = NAME_PATTERN;
+
+export const trustFileSchema = {
+  $id: 'trust-file',
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'version', 'chains'],
+  properties: {
+    type: { const: TRUST_FILE_TYPE },
+    version: { const: 1 },
+    chains: {
+      type: 'array',
+      maxItems: 64,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind', 'chainId', 'keys'],
+        properties: {
+          kind: { const: 'embedded' },
+          chainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
+          operator: { type: 'string', maxLength: 256 },
+          keys: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 64,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['keyId', 'algorithm', 'publicKey'],
+              properties: {
+                keyId: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+                algorithm: { type: 'string', enum: [...SIGNATURE_ALGORITHMS] },
+                publicKey: { type: 'string', pattern: '^[A-Za-z0-9+/]+={0,2}$', maxLength: 4096 },
+                notBefore: { type: 'string', pattern: TIME_PATTERN },
+                notAfter: { type: 'string', pattern: TIME_PATTERN },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/**
+ * Checks a parsed trust file.
+ * @throws ValidationError `TRUST_MALFORMED` naming every bad field.
+ */
+export function parseTrustFile(value: unknown): TrustFile {
+  return validateOrThrow<TrustFile>(trustFileSchema, value, 'trust file', 'TRUST_MALFORMED');
+}
+
+/** `sha256:` of the trust file's canonical bytes: printed in reports so a court can match copies. */
+export function trustFingerprint(trust: TrustFile): Digest {
+  return formatDigest('sha256', sha256(canonicalBytes(trust)));
+}
+
+/** Merges trust files (e.g. the evidence chain's and the court chain's); later entries win. */
+export function mergeTrust(...files: readonly TrustFile[]): TrustFile {
+  const chains = new Map<string, TrustedChain>();
+  for (const file of files) for (const chain of file.chains) chains.set(chain.chainId, chain);
+  return { type: TRUST_FILE_TYPE, version: 1, chains: [...chains.values()] };
+}

@@ -1,0 +1,63 @@
+/**
+ * The embedded node's signing key: Ed25519, created on first start as PKCS#8 PEM with file mode
+ * 0600, never rewritten. Its public half goes into the trust file.
+ */
+
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Signature } from '../../../core/block';
+import type { Digest } from '../../../core/digest';
+import { LedgerError } from '../../../core/errors';
+import { keyIdOf } from '../../../core/signature';
+
+export interface NodeKey {
+  readonly keyId: Digest;
+  /** Base64 SubjectPublicKeyInfo DER. */
+  readonly publicKey: string;
+  sign(data: Uint8Array): Signature;
+}
+
+class NodeKeyImpl implements NodeKey {
+  readonly keyId: Digest;
+  readonly publicKey: string;
+  readonly #privateKey: KeyObject;
+
+  constructor(privateKey: KeyObject) {
+    this.#privateKey = privateKey;
+    const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+    this.keyId = keyIdOf(spki);
+    this.publicKey = spki.toString('base64');
+  }
+
+  sign(data: Uint8Array): Signature {
+    return { algorithm: 'ed25519', keyId: this.keyId, value: sign(null, data, this.#privateKey).toString('base64') };
+  }
+}
+
+/**
+ * Loads `file`, creating it (mode 0600) when absent.
+ * @throws LedgerError `LEDGER_CORRUPTED` when the file exists but holds no Ed25519 private key.
+ */
+export async function loadOrCreateNodeKey(file: string): Promise<{ key: NodeKey; created: boolean }> {
+  let pem: string | undefined;
+  try {
+    pem = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (pem === undefined) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const text = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, text, { mode: 0o600, flag: 'wx' });
+    return { key: new NodeKeyImpl(privateKey), created: true };
+  }
+  try {
+    const privateKey = createPrivateKey(pem);
+    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`key type ${privateKey.asymmetricKeyType}`);
+    return { key: new NodeKeyImpl(privateKey), created: false };
+  } catch (error) {
+    throw new LedgerError('LEDGER_CORRUPTED', `node key ${file} is unreadable: ${(error as Error).message}`);
+  }
+}

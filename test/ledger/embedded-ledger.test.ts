@@ -1,0 +1,59 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildBatch } from '../../core/batch';
+import { canonicalJson } from '../../core/canonical';
+import { digestBytes } from '../../core/digest';
+import type { EvidenceRecord } from '../../core/evidence';
+import type { DepositedEvent, EvidenceState } from '../../core/evidence-state';
+import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
+import type { LedgerIdentity } from '../../gateway/ledger/ledger';
+
+const gateway: LedgerIdentity = { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' };
+
+function record(content: string, account = 'lawyer-1'): EvidenceRecord {
+  const d = digestBytes(Buffer.from(content));
+  return { digests: [d.sha256, d.sm3!], depositor: { org: 'PlatformOrg', account } };
+}
+
+describe('embedded ledger', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ledger-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates a node key with mode 0600 and a genesis block', async () => {
+    const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
+    const stat = await fs.stat(path.join(dir, 'node-key.pem'));
+    expect(stat.mode & 0o777).toBe(0o600);
+    const info = await ledger.info();
+    expect(info.height).toBe(1);
+    expect(info.chainId).toMatch(/^nodeorg-[0-9a-f]{12}$/);
+    await ledger.close();
+  });
+
+  it('commits a batch durably and survives a reopen', async () => {
+    let ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
+    const batch = buildBatch([record('a'), record('b')]);
+    const committed = await ledger.submit<{ root: string; size: number }>(
+      'evidence',
+      'depositBatch',
+      [canonicalJson({ records: batch.records, root: batch.root })],
+      gateway,
+    );
+    expect(committed.result).toEqual({ root: batch.root, size: 2 });
+    expect((committed.event?.payload as DepositedEvent).outcomes).toEqual(['created', 'created']);
+    expect(committed.blockNumber).toBe(1);
+    await ledger.close();
+    ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
+    const state = await ledger.evaluate<EvidenceState>('evidence', 'readEvidence', [batch.records[1]!.digests[0]!], gateway);
+    expect(state.leafIndex).toBe(1);
+    expect(state.txId).toBe(committed.txId);
+    expect(await ledger.verifyChain()).toBe(2);
+    await ledger.close();
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // fabric-contract-api logs every decorator at info level; keep test output readable.
+    env: { CORE_CHAINCODE_LOGGING_LEVEL: 'WARNING' },
+  },
+});
