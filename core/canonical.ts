@@ -63,10 +63,13 @@ function encode(value: unknown, path: string, seen: Set<object>): string {
   seen.add(object);
   try {
     if (Array.isArray(object)) {
-      const parts = object.map((item: unknown, index) => {
-        if (item === undefined) fail(`${path}/${index}`, 'undefined in an array');
-        return encode(item, `${path}/${index}`, seen);
-      });
+      const parts: string[] = [];
+      for (let index = 0; index < object.length; index++) {
+        // Indexing (not map) so holes of sparse arrays are seen and refused like undefined.
+        const item: unknown = object[index];
+        if (item === undefined) fail(`${path}/${index}`, 'undefined or a hole in an array');
+        parts.push(encode(item, `${path}/${index}`, seen));
+      }
       return `[${parts.join(',')}]`;
     }
     const proto = Object.getPrototypeOf(object) as unknown;

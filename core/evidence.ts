@@ -140,15 +140,20 @@ export function itemRuleErrors(item: EvidenceItem, path = ''): FieldError[] {
 /** Every problem with a submitted item (schema and rules), with pointers under `path`. */
 export function evidenceItemErrors(value: unknown, path = ''): FieldError[] {
   const errors = schemaErrors(evidenceItemSchema, value).map((e) => ({ ...e, path: path + e.path }));
-  if (errors.length > 0) return errors;
-  return itemRuleErrors(value as EvidenceItem, path);
+  return [...errors, ...ruleErrorsWhereShaped(value, path, errors)];
+}
+
+/** The digest rules, applied whenever the digests array itself is well formed. */
+function ruleErrorsWhereShaped(value: unknown, path: string, schemaFound: readonly FieldError[]): FieldError[] {
+  const digests = (value as { digests?: unknown } | null)?.digests;
+  if (!Array.isArray(digests) || schemaFound.some((e) => e.path.startsWith(`${path}/digests`))) return [];
+  return itemRuleErrors({ digests } as EvidenceItem, path);
 }
 
 /** Every problem with a committed record. */
 export function evidenceRecordErrors(value: unknown, path = ''): FieldError[] {
   const errors = schemaErrors(evidenceRecordSchema, value).map((e) => ({ ...e, path: path + e.path }));
-  if (errors.length > 0) return errors;
-  return itemRuleErrors(value as EvidenceRecord, path);
+  return [...errors, ...ruleErrorsWhereShaped(value, path, errors)];
 }
 
 /**

@@ -19,15 +19,20 @@ function compile(schema: object): ValidateFunction {
   return validate;
 }
 
+/** RFC 6901 §3: `~` is written `~0` and `/` is written `~1` inside a reference token. */
+function escapePointer(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
 /** Converts Ajv's errors into our field list (one entry per failing keyword and location). */
 export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
   if (!errors) return [];
   return errors.map((error) => {
     let path = error.instancePath;
     if (error.keyword === 'required') {
-      path = `${path}/${String((error.params as { missingProperty: string }).missingProperty)}`;
+      path = `${path}/${escapePointer(String((error.params as { missingProperty: string }).missingProperty))}`;
     } else if (error.keyword === 'additionalProperties') {
-      path = `${path}/${String((error.params as { additionalProperty: string }).additionalProperty)}`;
+      path = `${path}/${escapePointer(String((error.params as { additionalProperty: string }).additionalProperty))}`;
     }
     return { path, rule: error.keyword, message: error.message ?? error.keyword };
   });

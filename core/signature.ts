@@ -68,6 +68,7 @@ export function verifySignature(
       case 'ecdsa-p256-sha256':
         return (
           key.asymmetricKeyType === 'ec' &&
+          key.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
           isLowS(signature) &&
           cryptoVerify('sha256', data, key, signature)
         );

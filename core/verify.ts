@@ -13,7 +13,7 @@ import { isEvidenceError } from './errors';
 import { recordLeafHash, normalizeRecord, primaryDigest } from './evidence';
 import { MerkleProofError, rootFromInclusionProof } from './merkle';
 import { parseReceipt, type Receipt } from './receipt';
-import { publicKeyFromSpki, verifySignature } from './signature';
+import { keyIdOf, publicKeyFromSpki, verifySignature } from './signature';
 import type { TrustFile, TrustedKey } from './trust';
 
 export const VERDICTS = ['VERIFIED', 'MISMATCH', 'PROOF_INVALID', 'UNTRUSTED', 'NOT_ON_CHAIN'] as const;
@@ -223,7 +223,7 @@ export function checkBlock(receipt: Receipt): string {
   if (header.chainId !== receipt.ledger.chainId || header.number !== receipt.ledger.blockNumber) {
     fail('block', 'BLOCK_MISMATCH', 'block header names another chain or number');
   }
-  if (header.time < tx.time) {
+  if (Date.parse(header.time) < Date.parse(tx.time)) {
     fail('block', 'BLOCK_MISMATCH', 'block is older than its transaction');
   }
   let computed: Buffer;
@@ -254,11 +254,17 @@ export function checkSignature(
   if (!chain) fail('signature', 'CHAIN_NOT_TRUSTED', `the trust file does not name chain ${header.chainId}`);
   const key = chain.keys.find((k) => k.keyId === signature.keyId && k.algorithm === signature.algorithm);
   if (!key) fail('signature', 'KEY_NOT_TRUSTED', `key ${signature.keyId} is not pinned for ${chain.chainId}`);
-  if ((key.notBefore && header.time < key.notBefore) || (key.notAfter && header.time > key.notAfter)) {
+  const at = Date.parse(header.time);
+  if (
+    (key.notBefore !== undefined && at < Date.parse(key.notBefore)) ||
+    (key.notAfter !== undefined && at > Date.parse(key.notAfter))
+  ) {
     fail('signature', 'KEY_NOT_VALID_AT_TIME', `key ${key.keyId} was not valid at ${header.time}`);
   }
   const publicKey = publicKeyFromSpki(key.publicKey);
-  if (!publicKey) fail('signature', 'KEY_NOT_TRUSTED', `pinned key ${key.keyId} cannot be parsed`);
+  if (!publicKey || keyIdOf(Buffer.from(key.publicKey, 'base64')) !== key.keyId) {
+    fail('signature', 'KEY_NOT_TRUSTED', `pinned key ${key.keyId} cannot be parsed or is mislabelled`);
+  }
   if (!verifySignature(signature.algorithm, publicKey, blockSigningBytes(header), signature.value)) {
     fail('signature', 'SIGNATURE_INVALID', 'block signature does not verify');
   }

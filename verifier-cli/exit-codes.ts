@@ -67,11 +67,12 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   UNAUTHENTICATED: EXIT_INPUT,
   FORBIDDEN: EXIT_INPUT,
   DEPOSITOR_MISMATCH: EXIT_INPUT,
-  // core: state (a refusal about the evidence itself)
+  // core: state (an answer about the evidence itself)
   EVIDENCE_NOT_FOUND: EXIT_NOT_VERIFIED,
   RECEIPT_NOT_FOUND: EXIT_NOT_VERIFIED,
-  NOT_FOUND: EXIT_NOT_VERIFIED,
   CONFLICT: EXIT_NOT_VERIFIED,
+  // no such endpoint: the --gateway URL is wrong
+  NOT_FOUND: EXIT_INPUT,
   // core: the ledger behind the gateway
   LEDGER_UNAVAILABLE: EXIT_IO,
   LEDGER_TIMEOUT: EXIT_IO,

@@ -5,6 +5,10 @@
 
 import { open } from 'node:fs/promises';
 import { createMultiHasher, DIGEST_ALGORITHMS, type DigestAlgorithm, type DigestSet } from '../core/digest';
+import { ioError } from './cli-error';
+import type { CliIo } from './cli-io';
+import { resolvePath } from './command';
+import { progressFor } from './progress';
 
 export const HASH_BUFFER_BYTES = 1024 * 1024;
 
@@ -48,5 +52,31 @@ export async function hashFile(path: string, options: HashFileOptions = {}): Pro
     return { size: hasher.bytes, digests: hasher.digest() };
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * {@link hashFile} for a path the user typed: resolved against the working directory, with a
+ * progress line for large files on a terminal.
+ * @throws CliError `IO_ERROR` naming `shown` when the file cannot be read.
+ */
+export async function hashUserFile(
+  io: CliIo,
+  shown: string,
+  algorithms: readonly DigestAlgorithm[] = DIGEST_ALGORITHMS,
+): Promise<FileDigests> {
+  let progress: ReturnType<typeof progressFor> | undefined;
+  try {
+    return await hashFile(resolvePath(io, shown), {
+      algorithms,
+      onProgress: (done, total) => {
+        progress ??= progressFor(io, { label: shown, total });
+        progress.update(done);
+      },
+    });
+  } catch (error) {
+    throw ioError('read', shown, error);
+  } finally {
+    progress?.finish();
   }
 }

@@ -119,10 +119,7 @@ describe('canonicalJson refusals', () => {
     expect(refusal(cyclic).fields?.[0]?.path).toBe('/self');
   });
 
-  // Core bug (core/canonical.ts, array branch of encode): `Array.prototype.map` skips holes, so a
-  // sparse array encodes as `[,1]`, which is not JSON, instead of being refused like an explicit
-  // undefined. Remove `.fails` once the array branch iterates by index.
-  it.fails('refuses a sparse array, whose holes read as undefined', () => {
+  it('refuses a sparse array, whose holes read as undefined', () => {
     // eslint-disable-next-line no-sparse-arrays
     const sparse = [, 1];
     expect(refusal(sparse).code).toBe('VALIDATION_FAILED');

@@ -1,8 +1,7 @@
 /**
  * A naive RFC 9162 §2.1 reference, written as the RFC's recursive definitions and step lists read,
- * to cross-check core/merkle.ts. It shares no code with core: it does its own hashing, and it is
- * slow on purpose (MTH recomputes whole subtrees), so use it on small trees only, except for the
- * verifiers and path shapes, which are O(log n).
+ * to cross-check core/merkle.ts. It shares no code with core and does its own hashing. Proofs
+ * cost O(n) here, so use them on small trees; the verifiers and path shapes are O(log n).
  */
 
 import { createHash } from 'node:crypto';
@@ -23,22 +22,74 @@ function split(n: number): number {
   return k;
 }
 
-/** RFC 9162 §2.1.1 MTH(D[n]) over the raw entries D. */
-export function referenceRoot(entries: readonly Uint8Array[]): Buffer {
-  const n = entries.length;
-  if (n === 0) return sha256();
-  if (n === 1) return sha256(LEAF, entries[0] as Uint8Array);
-  const k = split(n);
-  return sha256(NODE, referenceRoot(entries.slice(0, k)), referenceRoot(entries.slice(k)));
+/** RFC 9162 §2.1.1 MTH, §2.1.3.1 PATH and §2.1.4.1 PROOF over the prefixes D[0:n] of one log. */
+export interface ReferenceLog {
+  /** MTH(D[0:n]). Requires 0 <= n <= entries. */
+  root(n: number): Buffer;
+  /** PATH(m, D[0:n]). Requires 0 <= m < n <= entries. */
+  path(m: number, n: number): Buffer[];
+  /** PROOF(m, D[0:n]) = SUBPROOF(m, D[0:n], true). Requires 0 < m <= n <= entries. */
+  proof(m: number, n: number): Buffer[];
 }
 
-/** RFC 9162 §2.1.3.1 PATH(m, D[n]). Requires 0 <= m < n. */
-export function referencePath(m: number, entries: readonly Uint8Array[]): Buffer[] {
-  const n = entries.length;
-  if (n === 1) return [];
-  const k = split(n);
-  if (m < k) return [...referencePath(m, entries.slice(0, k)), referenceRoot(entries.slice(k))];
-  return [...referencePath(m - k, entries.slice(k)), referenceRoot(entries.slice(0, k))];
+/**
+ * The RFC's definitions over ranges D[lo:hi] of `entries`, recursing exactly as written. MTH of a
+ * range is memoised: the definitions are pure, and without it checking every proof of every tree
+ * up to a few hundred leaves would take cubic time.
+ */
+export function referenceLog(entries: readonly Uint8Array[]): ReferenceLog {
+  const memo = new Map<string, Buffer>();
+
+  // MTH(D[lo:hi])
+  const mth = (lo: number, hi: number): Buffer => {
+    const key = `${lo}:${hi}`;
+    let hash = memo.get(key);
+    if (hash === undefined) {
+      const n = hi - lo;
+      if (n === 0) hash = sha256();
+      else if (n === 1) hash = sha256(LEAF, entries[lo] as Uint8Array);
+      else hash = sha256(NODE, mth(lo, lo + split(n)), mth(lo + split(n), hi));
+      memo.set(key, hash);
+    }
+    return hash;
+  };
+
+  // PATH(m, D[lo:hi])
+  const path = (m: number, lo: number, hi: number): Buffer[] => {
+    const n = hi - lo;
+    if (n === 1) return [];
+    const k = split(n);
+    if (m < k) return [...path(m, lo, lo + k), mth(lo + k, hi)];
+    return [...path(m - k, lo + k, hi), mth(lo, lo + k)];
+  };
+
+  // SUBPROOF(m, D[lo:hi], b)
+  const subproof = (m: number, lo: number, hi: number, b: boolean): Buffer[] => {
+    const n = hi - lo;
+    if (m === n) return b ? [] : [mth(lo, hi)];
+    const k = split(n);
+    if (m <= k) return [...subproof(m, lo, lo + k, b), mth(lo + k, hi)];
+    return [...subproof(m - k, lo + k, hi, false), mth(lo, lo + k)];
+  };
+
+  const requireRange = (ok: boolean, what: string): void => {
+    if (!ok) throw new Error(`reference: ${what} is outside its definition`);
+  };
+
+  return {
+    root: (n) => {
+      requireRange(0 <= n && n <= entries.length, `MTH(D[0:${n}])`);
+      return mth(0, n);
+    },
+    path: (m, n) => {
+      requireRange(0 <= m && m < n && n <= entries.length, `PATH(${m}, D[0:${n}])`);
+      return path(m, 0, n);
+    },
+    proof: (m, n) => {
+      requireRange(0 < m && m <= n && n <= entries.length, `PROOF(${m}, D[0:${n}])`);
+      return subproof(m, 0, n, true);
+    },
+  };
 }
 
 /**
@@ -50,19 +101,6 @@ export function referencePathShape(m: number, n: number): ('left' | 'right')[] {
   const k = split(n);
   if (m < k) return [...referencePathShape(m, k), 'right'];
   return [...referencePathShape(m - k, n - k), 'left'];
-}
-
-/** RFC 9162 §2.1.4.1 PROOF(m, D[n]) = SUBPROOF(m, D[n], true). Requires 0 < m <= n. */
-export function referenceConsistencyProof(m: number, entries: readonly Uint8Array[]): Buffer[] {
-  return subproof(m, entries, true);
-}
-
-function subproof(m: number, entries: readonly Uint8Array[], b: boolean): Buffer[] {
-  const n = entries.length;
-  if (m === n) return b ? [] : [referenceRoot(entries)];
-  const k = split(n);
-  if (m <= k) return [...subproof(m, entries.slice(0, k), b), referenceRoot(entries.slice(k))];
-  return [...subproof(m - k, entries.slice(k), false), referenceRoot(entries.slice(0, k))];
 }
 
 const isOdd = (x: number): boolean => x % 2 === 1;
@@ -82,7 +120,7 @@ export function rfcInclusionRoot(
   if (!(0 <= leafIndex && leafIndex < treeSize)) return undefined;
   let fn = leafIndex;
   let sn = treeSize - 1;
-  let r = Buffer.from(hash);
+  let r: Buffer = Buffer.from(hash);
   for (const p of path) {
     if (sn === 0) return undefined;
     if (isOdd(fn) || fn === sn) {
@@ -132,7 +170,7 @@ export function rfcConsistencyRoots(
     fn = half(fn);
     sn = half(sn);
   }
-  let fr = Buffer.from(consistencyPath[0] as Uint8Array);
+  let fr: Buffer = Buffer.from(consistencyPath[0] as Uint8Array);
   let sr = fr;
   for (const c of consistencyPath.slice(1)) {
     if (sn === 0) return undefined;

@@ -1,0 +1,326 @@
+/**
+ * What the evidence routes do, without HTTP: validate items, stamp the caller as depositor, group
+ * deposits into ledger transactions, and turn committed batches into receipts. Reads and
+ * annotations go straight to the ledger as the caller's identity.
+ */
+
+import { buildBatch, type Batch, type BatchResult } from '../core/batch';
+import { canonicalJson } from '../core/canonical';
+import type { Digest } from '../core/digest';
+import { LedgerError, ValidationError, type FieldError } from '../core/errors';
+import {
+  evidenceItemErrors,
+  primaryDigest,
+  type EvidenceItem,
+  type EvidenceRecord,
+} from '../core/evidence';
+import type {
+  Annotation,
+  AnnotationInput,
+  DepositOutcome,
+  DepositedEvent,
+  EvidenceState,
+  HistoryEntry,
+} from '../core/evidence-state';
+import type { Receipt } from '../core/receipt';
+import type { TrustFile } from '../core/trust';
+import type { Principal } from './auth/api-keys';
+import { createGroupCommit, type GroupCommit } from './group-commit';
+import { toHttpError } from './http-errors';
+import type { CallOptions, ChainInfo, Committed, Ledger, LedgerIdentity } from './ledger/ledger';
+import { createReceipts, EVIDENCE_CONTRACT, identityOf, type Receipts } from './receipts';
+
+/** Outcome of one deposit, as the API reports it. */
+export interface Deposited {
+  readonly status: DepositOutcome;
+  readonly digest: Digest;
+  readonly receipt: Receipt;
+}
+
+/** One entry of a batch response: the deposit, or why this item was refused. */
+export type ItemResult =
+  | ({ readonly index: number } & Deposited)
+  | {
+      readonly index: number;
+      readonly error: { readonly code: string; readonly message: string; readonly fields?: readonly FieldError[] };
+    };
+
+/** What anyone may learn about a digest without an API key. */
+export interface PublicEvidence {
+  readonly digest: Digest;
+  readonly onChain: true;
+  readonly time: string;
+  readonly txId: string;
+  readonly chainId: string;
+  readonly attestations: number;
+}
+
+export interface EvidenceService {
+  /** See {@link GroupCommit.announce}: call when a deposit request starts. */
+  announce(): () => void;
+  /**
+   * Deposits one item as `principal`; resolves once durable.
+   * @throws ValidationError `VALIDATION_FAILED` naming every bad field (pointers under `path`);
+   *   LedgerError `OVERLOADED`, `LEDGER_*`; chaincode errors with their codes.
+   */
+  deposit(item: unknown, principal: Principal, path?: string): Promise<Deposited>;
+  /**
+   * Deposits many items as `principal`; each is validated and reported on its own. Field pointers
+   * are `/items/<index>/...`.
+   * @throws LedgerError `OVERLOADED` or `LEDGER_CLOSED` when the items cannot be admitted at all.
+   */
+  depositMany(items: readonly unknown[], principal: Principal): Promise<ItemResult[]>;
+  read(digest: Digest, principal: Principal): Promise<EvidenceState | undefined>;
+  /** The key's history, or `undefined` when the digest was never deposited. */
+  history(digest: Digest, principal: Principal): Promise<readonly HistoryEntry[] | undefined>;
+  receipt(digest: Digest, principal: Principal): Promise<Receipt | undefined>;
+  /** @throws chaincode errors: `FORBIDDEN` (not a court), `EVIDENCE_NOT_FOUND`, `VALIDATION_FAILED`. */
+  annotate(digest: Digest, input: AnnotationInput, principal: Principal): Promise<Annotation>;
+  publicFacts(digest: Digest): Promise<PublicEvidence | undefined>;
+  info(): Promise<ChainInfo>;
+  trust(): TrustFile;
+  /** True when the ledger answers and deposits are admitted. */
+  ready(): Promise<boolean>;
+  /** Stops admitting deposits and waits for those already admitted. Does not close the ledger. */
+  close(): Promise<void>;
+}
+
+export interface EvidenceServiceOptions {
+  readonly ledger: Ledger;
+  /** The node's organisation: batches are submitted as `{ mspId: org, id: 'gateway' }`. */
+  readonly org: string;
+  readonly groupCommitMax: number;
+  readonly groupCommitDelayMs: number;
+  readonly submitTimeoutMs: number;
+  /** Deposits allowed to wait; default 50,000. */
+  readonly maxQueued?: number;
+  /** Where failures of the node (not of the input) in batch results are reported. */
+  readonly onInternalError?: (error: unknown) => void;
+}
+
+interface Committing {
+  readonly outcome: DepositOutcome;
+  readonly receipt: Receipt;
+}
+
+export const DEFAULT_MAX_QUEUED = 50_000;
+const OUTCOMES: readonly string[] = ['created', 'attested', 'existing'];
+/** Extra time the group-commit safety net gives the ledger past its own deadline. */
+const TIMEOUT_GRACE_MS = 5_000;
+
+function outcomesOf(committed: Committed, batch: Batch): DepositOutcome[] {
+  const result = committed.result as Partial<BatchResult> | null;
+  const event = committed.event;
+  let payload: unknown = event?.payload;
+  try {
+    if (payload instanceof Uint8Array) payload = Buffer.from(payload).toString('utf8');
+    if (typeof payload === 'string') payload = JSON.parse(payload) as unknown;
+  } catch {
+    payload = undefined;
+  }
+  const deposited = payload as Partial<DepositedEvent> | undefined;
+  const outcomes = deposited?.outcomes;
+  if (
+    event?.name !== 'EvidenceDeposited' ||
+    result?.root !== batch.root ||
+    deposited?.root !== batch.root ||
+    !Array.isArray(outcomes) ||
+    outcomes.length !== batch.records.length ||
+    !outcomes.every((outcome) => OUTCOMES.includes(outcome as string))
+  ) {
+    throw new LedgerError('LEDGER_CORRUPTED', `deposit ${committed.txId} did not report its batch as expected`);
+  }
+  return outcomes as DepositOutcome[];
+}
+
+class EvidenceServiceImpl implements EvidenceService {
+  readonly #ledger: Ledger;
+  readonly #receipts: Receipts;
+  readonly #batcher: GroupCommit<EvidenceRecord, Committing>;
+  readonly #gateway: LedgerIdentity;
+  readonly #callOptions: () => CallOptions;
+  readonly #onInternalError: (error: unknown) => void;
+  #closed = false;
+
+  constructor(options: EvidenceServiceOptions) {
+    this.#ledger = options.ledger;
+    this.#gateway = { mspId: options.org, id: 'gateway', role: 'gateway' };
+    this.#callOptions = () => ({ deadline: Date.now() + options.submitTimeoutMs });
+    this.#onInternalError = options.onInternalError ?? (() => undefined);
+    this.#receipts = createReceipts(options.ledger, {
+      gatewayIdentity: this.#gateway,
+      callOptions: this.#callOptions,
+    });
+    this.#batcher = createGroupCommit<EvidenceRecord, Committing>({
+      maxBatch: options.groupCommitMax,
+      delayMs: options.groupCommitDelayMs,
+      maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED,
+      keyOf: primaryDigest,
+      timeoutMs: options.submitTimeoutMs + TIMEOUT_GRACE_MS,
+      commit: (records) => this.#commit(records),
+    });
+  }
+
+  announce(): () => void {
+    return this.#batcher.announce();
+  }
+
+  async #commit(records: readonly EvidenceRecord[]): Promise<Committing[]> {
+    const batch = buildBatch(records);
+    const committed = await this.#ledger.submit<BatchResult>(
+      EVIDENCE_CONTRACT,
+      'depositBatch',
+      [canonicalJson({ records: batch.records, root: batch.root })],
+      this.#gateway,
+      this.#callOptions(),
+    );
+    const outcomes = outcomesOf(committed, batch);
+    const receipts = await this.#receipts.forBatch(batch, committed);
+    return outcomes.map((outcome, index) => ({ outcome, receipt: receipts[index] as Receipt }));
+  }
+
+  /** The record of a valid item, deposited by `principal`. */
+  #record(item: unknown, principal: Principal, path: string): EvidenceRecord {
+    const fields = evidenceItemErrors(item, path);
+    if (fields.length > 0) {
+      throw new ValidationError(
+        'VALIDATION_FAILED',
+        `evidence item is invalid (${fields.length} problem${fields.length > 1 ? 's' : ''})`,
+        fields,
+      );
+    }
+    return { ...(item as EvidenceItem), depositor: { org: principal.org, account: principal.account } };
+  }
+
+  /** The API's answer for a committed record: `existing` gets the caller's first receipt. */
+  async #deposited(committing: Committing, principal: Principal): Promise<Deposited> {
+    const digest = primaryDigest(committing.receipt.record);
+    if (committing.outcome !== 'existing') {
+      return { status: committing.outcome, digest, receipt: committing.receipt };
+    }
+    const first = await this.#receipts.receiptFor(digest, principal);
+    if (!first) throw new LedgerError('LEDGER_CORRUPTED', `${digest} exists but has no receipt`);
+    return { status: 'existing', digest, receipt: first };
+  }
+
+  async deposit(item: unknown, principal: Principal, path = ''): Promise<Deposited> {
+    const record = this.#record(item, principal, path);
+    const [pending] = this.#batcher.add([record]);
+    return this.#deposited(await (pending as Promise<Committing>), principal);
+  }
+
+  async depositMany(items: readonly unknown[], principal: Principal): Promise<ItemResult[]> {
+    const results: ItemResult[] = new Array<ItemResult>(items.length);
+    const valid: { index: number; record: EvidenceRecord }[] = [];
+    items.forEach((item, index) => {
+      try {
+        valid.push({ index, record: this.#record(item, principal, `/items/${index}`) });
+      } catch (error) {
+        results[index] = { index, error: this.#itemError(error) };
+      }
+    });
+    const pending = this.#batcher.add(valid.map((entry) => entry.record));
+    await Promise.all(
+      valid.map(async ({ index }, position) => {
+        try {
+          const deposited = await this.#deposited(await (pending[position] as Promise<Committing>), principal);
+          results[index] = { index, ...deposited };
+        } catch (error) {
+          results[index] = { index, error: this.#itemError(error) };
+        }
+      }),
+    );
+    return results;
+  }
+
+  #itemError(error: unknown): { code: string; message: string; fields?: readonly FieldError[] } {
+    const mapped = toHttpError(error);
+    if (mapped.internal) this.#onInternalError(error);
+    const { code, message, fields } = mapped.body;
+    return fields ? { code, message, fields } : { code, message };
+  }
+
+  async read(digest: Digest, principal: Principal): Promise<EvidenceState | undefined> {
+    const state = await this.#ledger.evaluate<EvidenceState | null>(
+      EVIDENCE_CONTRACT,
+      'readEvidence',
+      [digest],
+      identityOf(principal),
+      this.#callOptions(),
+    );
+    return state ?? undefined;
+  }
+
+  async history(digest: Digest, principal: Principal): Promise<readonly HistoryEntry[] | undefined> {
+    const entries = await this.#ledger.evaluate<HistoryEntry[] | null>(
+      EVIDENCE_CONTRACT,
+      'evidenceHistory',
+      [digest],
+      identityOf(principal),
+      this.#callOptions(),
+    );
+    return entries && entries.length > 0 ? entries : undefined;
+  }
+
+  receipt(digest: Digest, principal: Principal): Promise<Receipt | undefined> {
+    return this.#receipts.receiptFor(digest, principal);
+  }
+
+  async annotate(digest: Digest, input: AnnotationInput, principal: Principal): Promise<Annotation> {
+    const committed = await this.#ledger.submit<Annotation>(
+      EVIDENCE_CONTRACT,
+      'annotate',
+      [digest, canonicalJson(input)],
+      identityOf(principal),
+      this.#callOptions(),
+    );
+    return committed.result;
+  }
+
+  async publicFacts(digest: Digest): Promise<PublicEvidence | undefined> {
+    const state = await this.#ledger.evaluate<EvidenceState | null>(
+      EVIDENCE_CONTRACT,
+      'readEvidence',
+      [digest],
+      this.#gateway,
+      this.#callOptions(),
+    );
+    if (!state) return undefined;
+    return {
+      digest,
+      onChain: true,
+      time: state.time,
+      txId: state.txId,
+      chainId: this.#ledger.chainId,
+      attestations: state.attestations.length,
+    };
+  }
+
+  info(): Promise<ChainInfo> {
+    return this.#ledger.info();
+  }
+
+  trust(): TrustFile {
+    return this.#ledger.trust();
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.#closed) return false;
+    try {
+      await this.#ledger.info();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.#batcher.close();
+  }
+}
+
+/** The evidence service over `options.ledger`. */
+export function createEvidenceService(options: EvidenceServiceOptions): EvidenceService {
+  return new EvidenceServiceImpl(options);
+}

@@ -1,0 +1,193 @@
+/**
+ * The gateway's one mapping from error codes to HTTP, and the one shape of every error response:
+ * `{ statusCode, code, message, fields? }`. Fastify's own errors (content type, body size, JSON
+ * syntax, schema validation, unknown route) are translated into our codes here too, so a client
+ * only ever sees codes from core/errors.ts.
+ *
+ * | code                   | status | when                                                      |
+ * |------------------------|--------|-----------------------------------------------------------|
+ * | INVALID_JSON           | 400    | the body is not JSON (or is empty, or poisons a prototype)  |
+ * | VALIDATION_FAILED      | 400    | a body, parameter or item breaks its schema or a rule       |
+ * | DUPLICATE_IN_BATCH     | 400    | a digest repeats inside one ledger batch                    |
+ * | BATCH_ROOT_MISMATCH    | 400    | a batch's root does not match its records                   |
+ * | RECEIPT_MALFORMED      | 400    | a receipt given to the node is malformed                    |
+ * | TRUST_MALFORMED        | 400    | a trust file given to the node is malformed                 |
+ * | BODY_TOO_LARGE         | 413    | the body is over `bodyLimit`                                |
+ * | BATCH_TOO_LARGE        | 413    | a batch request has more than `batchMaxItems` items (a size |
+ * |                        |        | limit like BODY_TOO_LARGE: split the request and retry)     |
+ * | UNSUPPORTED_MEDIA_TYPE | 415    | the body is not `application/json`                          |
+ * | UNAUTHENTICATED        | 401    | no API key, or an unknown or revoked one                    |
+ * | FORBIDDEN              | 403    | the key's role may not do this                              |
+ * | DEPOSITOR_MISMATCH     | 403    | a record names another depositor than the caller            |
+ * | EVIDENCE_NOT_FOUND     | 404    | no evidence under that digest                               |
+ * | RECEIPT_NOT_FOUND      | 404    | the evidence exists but its receipt cannot be assembled     |
+ * | NOT_FOUND              | 404    | no such route or resource                                   |
+ * | CONFLICT               | 409    | the request conflicts with the current state                |
+ * | OVERLOADED             | 503    | too many deposits waiting; `Retry-After` says when to retry |
+ * | LEDGER_UNAVAILABLE     | 503    | the ledger cannot be reached; `Retry-After` set             |
+ * | LEDGER_CLOSED          | 503    | the node is shutting down; `Retry-After` set                |
+ * | LEDGER_TIMEOUT         | 504    | the ledger did not answer in time; the outcome is unknown,  |
+ * |                        |        | retry (deposits are idempotent)                             |
+ * | STORAGE_FULL           | 507    | the ledger's disk is full                                   |
+ * | LEDGER_CORRUPTED       | 500    | the ledger's data failed an integrity check                 |
+ * | CONFIG_INVALID         | 500    | the node's configuration is wrong (not the caller's fault)  |
+ * | INTERNAL               | 500    | anything else; details are logged, never sent               |
+ */
+
+import type { FastifyError } from 'fastify';
+import {
+  isEvidenceError,
+  type ErrorCode,
+  type EvidenceError,
+  type FieldError,
+} from '../core/errors';
+import { toFieldErrors } from '../core/schema';
+
+/** HTTP status of every code (exhaustive: adding a code to core fails the build until mapped). */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  INVALID_JSON: 400,
+  VALIDATION_FAILED: 400,
+  DUPLICATE_IN_BATCH: 400,
+  BATCH_ROOT_MISMATCH: 400,
+  RECEIPT_MALFORMED: 400,
+  TRUST_MALFORMED: 400,
+  BODY_TOO_LARGE: 413,
+  BATCH_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  DEPOSITOR_MISMATCH: 403,
+  EVIDENCE_NOT_FOUND: 404,
+  RECEIPT_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  OVERLOADED: 503,
+  LEDGER_UNAVAILABLE: 503,
+  LEDGER_CLOSED: 503,
+  LEDGER_TIMEOUT: 504,
+  STORAGE_FULL: 507,
+  LEDGER_CORRUPTED: 500,
+  CONFIG_INVALID: 500,
+  INTERNAL: 500,
+};
+
+/** Seconds a client should wait before retrying, for codes that mean "try again later". */
+export const RETRY_AFTER_SECONDS: Readonly<Partial<Record<ErrorCode, number>>> = {
+  OVERLOADED: 1,
+  LEDGER_UNAVAILABLE: 5,
+  LEDGER_CLOSED: 5,
+};
+
+/** The body of every error response. */
+export interface HttpErrorBody {
+  readonly statusCode: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly fields?: readonly FieldError[];
+}
+
+export interface HttpError {
+  readonly body: HttpErrorBody;
+  readonly headers: Readonly<Record<string, string>>;
+  /** True when the failure is ours, not the caller's: worth logging at error level. */
+  readonly internal: boolean;
+}
+
+/** JSON Schema of {@link HttpErrorBody}: the response schema of every 4xx and 5xx. */
+export const httpErrorSchema = {
+  $id: 'http-error',
+  type: 'object',
+  additionalProperties: false,
+  required: ['statusCode', 'code', 'message'],
+  properties: {
+    statusCode: { type: 'integer' },
+    code: { type: 'string' },
+    message: { type: 'string' },
+    fields: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path', 'rule', 'message'],
+        properties: {
+          path: { type: 'string', description: 'JSON pointer (RFC 6901) to the bad value' },
+          rule: { type: 'string' },
+          message: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Fastify's own error codes that carry a meaning we have a code for. */
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_NOT_FOUND: 'NOT_FOUND',
+};
+
+/** By status, for any other client error Fastify or Node raises. */
+function codeForClientStatus(status: number): ErrorCode {
+  switch (status) {
+    case 404:
+      return 'NOT_FOUND';
+    case 413:
+      return 'BODY_TOO_LARGE';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    default:
+      return 'VALIDATION_FAILED';
+  }
+}
+
+function fromCode(code: ErrorCode, message: string, fields?: readonly FieldError[]): HttpError {
+  const statusCode = HTTP_STATUS[code];
+  const retry = RETRY_AFTER_SECONDS[code];
+  return {
+    body: { statusCode, code, message, ...(fields && fields.length > 0 ? { fields } : {}) },
+    headers: retry === undefined ? {} : { 'retry-after': String(retry) },
+    internal: statusCode >= 500 && code !== 'OVERLOADED',
+  };
+}
+
+/**
+ * Translates anything thrown while serving a request into the response to send. Never throws.
+ * Unknown errors become `INTERNAL` with a fixed message: their text may hold internals.
+ */
+export function toHttpError(error: unknown): HttpError {
+  if (isEvidenceError(error)) {
+    const known = error as EvidenceError;
+    return fromCode(known.code, known.message, known.fields);
+  }
+  const fastify = error as Partial<FastifyError> | null;
+  if (fastify && typeof fastify === 'object') {
+    if (Array.isArray(fastify.validation)) {
+      return fromCode('VALIDATION_FAILED', 'request is invalid', toFieldErrors(fastify.validation));
+    }
+    const mapped = typeof fastify.code === 'string' ? FASTIFY_CODES[fastify.code] : undefined;
+    if (mapped) return fromCode(mapped, fastify.message ?? mapped, pointerOf(mapped));
+    const status = fastify.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const code = codeForClientStatus(status);
+      return fromCode(code, typeof fastify.message === 'string' ? fastify.message : code, pointerOf(code));
+    }
+  }
+  return fromCode('INTERNAL', 'internal error');
+}
+
+/** Whole-body problems name the whole body (`''`), so every 400 carries at least one field. */
+function pointerOf(code: ErrorCode): FieldError[] | undefined {
+  switch (code) {
+    case 'INVALID_JSON':
+      return [{ path: '', rule: 'json', message: 'body is not valid JSON' }];
+    case 'BODY_TOO_LARGE':
+      return [{ path: '', rule: 'maxLength', message: 'body is too large' }];
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return [{ path: '', rule: 'contentType', message: 'body must be application/json' }];
+    default:
+      return undefined;
+  }
+}

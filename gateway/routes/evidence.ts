@@ -1,0 +1,183 @@
+/**
+ * Authenticated evidence routes: deposit one or many items, read state, receipt and history,
+ * and annotate (courts only). Deposits are acknowledged only once durable on the ledger.
+ */
+
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { StateError, ValidationError, AccessError } from '../../core/errors';
+import type { Digest } from '../../core/digest';
+import type { AnnotationInput } from '../../core/evidence-state';
+import { KEY_ROLES, type KeyRole, type Principal } from '../auth/api-keys';
+import type { EvidenceService } from '../evidence-service';
+import { ERROR_RESPONSES, batchRequestSchema, digestParamsSchema, schemaRef } from '../schemas';
+import { SECURITY } from './security';
+
+/** Roles that may deposit evidence. */
+export const DEPOSIT_ROLES: readonly KeyRole[] = ['depositor', 'platform', 'court', 'admin'];
+/** Roles that may annotate evidence (the chaincode checks again). */
+export const ANNOTATE_ROLES: readonly KeyRole[] = ['court'];
+
+export interface EvidenceRoutesOptions {
+  readonly service: EvidenceService;
+  readonly batchMaxItems: number;
+}
+
+interface DigestParams {
+  readonly digest: Digest;
+}
+
+function principalOf(request: FastifyRequest): Principal {
+  // Every route here lists requireRoles first, so a missing principal is a wiring bug.
+  if (!request.principal) throw new AccessError('UNAUTHENTICATED', 'an API key is required');
+  return request.principal;
+}
+
+const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
+  app: FastifyInstance,
+  options,
+) => {
+  const { service, batchMaxItems } = options;
+  const tags = ['evidence'];
+
+  // A deposit request announces itself once authenticated, so the batcher holds a lone waiting
+  // record open for it (at most GROUP_COMMIT_DELAY_MS) instead of committing without it.
+  const arrivals = new WeakMap<FastifyRequest, () => void>();
+  const announce = async (request: FastifyRequest): Promise<void> => {
+    arrivals.set(request, service.announce());
+  };
+  const arrived = (request: FastifyRequest): void => {
+    arrivals.get(request)?.();
+    arrivals.delete(request);
+  };
+  app.addHook('onResponse', async (request) => arrived(request));
+  app.addHook('onRequestAbort', async (request) => arrived(request));
+
+  app.post<{ Body: unknown }>(
+    '/evidence',
+    {
+      onRequest: [app.requireRoles(...DEPOSIT_ROLES), announce],
+      schema: {
+        tags,
+        summary: 'Deposit the digests of one piece of evidence',
+        description:
+          'The caller is the depositor. 201 when created or attested, 200 when this caller already ' +
+          'deposited the digest (the receipt is the first one). Answers once the deposit is durable.',
+        security: SECURITY,
+        body: schemaRef('evidence-item'),
+        response: {
+          200: schemaRef('deposit-result'),
+          201: schemaRef('deposit-result'),
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request, reply) => {
+      const pending = service.deposit(request.body, principalOf(request));
+      arrived(request);
+      const deposited = await pending;
+      return reply.code(deposited.status === 'existing' ? 200 : 201).send(deposited);
+    },
+  );
+
+  app.post<{ Body: { items: unknown[] } }>(
+    '/evidence/batch',
+    {
+      onRequest: [app.requireRoles(...DEPOSIT_ROLES), announce],
+      // Before schema validation, so an oversize batch is refused as such and is not validated.
+      preValidation: async (request) => {
+        const items = (request.body as { items?: unknown } | null | undefined)?.items;
+        if (Array.isArray(items) && items.length > batchMaxItems) {
+          throw new ValidationError('BATCH_TOO_LARGE', `a batch request holds at most ${batchMaxItems} items`, [
+            { path: '/items', rule: 'maxItems', message: `must NOT have more than ${batchMaxItems} items` },
+          ]);
+        }
+      },
+      schema: {
+        tags,
+        summary: 'Deposit many pieces of evidence',
+        description:
+          'Each item is validated and deposited on its own; the result list has one entry per item, ' +
+          'in order: `{ index, status, digest, receipt }` or `{ index, error }`.',
+        security: SECURITY,
+        body: batchRequestSchema(batchMaxItems),
+        response: { 200: schemaRef('batch-result'), ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const pending = service.depositMany(request.body.items, principalOf(request));
+      arrived(request);
+      return { results: await pending };
+    },
+  );
+
+  const readSchema = (summary: string, response: object) => ({
+    tags,
+    summary,
+    security: SECURITY,
+    params: digestParamsSchema,
+    response: { 200: response, ...ERROR_RESPONSES },
+  });
+
+  app.get<{ Params: DigestParams }>(
+    '/evidence/:digest',
+    {
+      onRequest: app.requireRoles(...KEY_ROLES),
+      schema: readSchema('Read the evidence record, attestations and annotations', schemaRef('evidence-state')),
+    },
+    async (request) => {
+      const state = await service.read(request.params.digest, principalOf(request));
+      if (!state) throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
+      return state;
+    },
+  );
+
+  app.get<{ Params: DigestParams }>(
+    '/evidence/:digest/receipt',
+    {
+      onRequest: app.requireRoles(...KEY_ROLES),
+      schema: readSchema(
+        "The receipt of a digest: the caller's own deposit or attestation, else the first deposit",
+        schemaRef('receipt'),
+      ),
+    },
+    async (request) => {
+      const receipt = await service.receipt(request.params.digest, principalOf(request));
+      if (!receipt) throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
+      return receipt;
+    },
+  );
+
+  app.get<{ Params: DigestParams }>(
+    '/evidence/:digest/history',
+    {
+      onRequest: app.requireRoles(...KEY_ROLES),
+      schema: readSchema('Every committed change of the evidence record', schemaRef('history')),
+    },
+    async (request) => {
+      const entries = await service.history(request.params.digest, principalOf(request));
+      if (!entries) throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
+      return { digest: request.params.digest, entries };
+    },
+  );
+
+  app.post<{ Params: DigestParams; Body: AnnotationInput }>(
+    '/evidence/:digest/annotations',
+    {
+      onRequest: app.requireRoles(...ANNOTATE_ROLES),
+      schema: {
+        tags,
+        summary: 'Annotate evidence (court hold, dispute, release, note); append-only',
+        security: SECURITY,
+        params: digestParamsSchema,
+        body: schemaRef('annotation-input'),
+        response: { 201: schemaRef('annotation'), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const annotation = await service.annotate(request.params.digest, request.body, principalOf(request));
+      return reply.code(201).send(annotation);
+    },
+  );
+};
+
+export default evidenceRoutes;

@@ -1,0 +1,163 @@
+/**
+ * Running the node: load the configuration, open the ledger and the API keys, build the app,
+ * listen, and close everything on SIGTERM/SIGINT. `runNode` returns the process exit status, as a
+ * CLI's `main(argv, io)` does; the ledger opener is injected so tests run it against a fake.
+ *
+ * Exit statuses: 0 stopped by a signal, 1 failed to start or to stop, 2 bad configuration.
+ */
+
+import type { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { isEvidenceError } from '../core/errors';
+import { openKeyStore } from './auth/api-keys';
+import { buildApp } from './app';
+import { loadConfig, type Config } from './config';
+import type { Ledger } from './ledger/ledger';
+
+export type OpenLedger = (options: { dataDir: string; org: string; chainId?: string }) => Promise<Ledger>;
+
+export interface NodeIo {
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+}
+
+export interface RunningNode {
+  readonly app: FastifyInstance;
+  /** `http://host:port` with the port actually bound. */
+  readonly url: string;
+  /** Closes the app (draining deposits), then the ledger. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly openLedger: OpenLedger;
+  readonly io?: NodeIo;
+  /** Pino destination; default stdout. */
+  readonly logDestination?: pino.DestinationStream;
+}
+
+export interface RunOptions extends StartOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where SIGTERM/SIGINT arrive; default `process`. */
+  readonly signals?: EventEmitter;
+  /** Called once the node listens (tests use it to reach and stop the node). */
+  readonly onListening?: (node: RunningNode) => void;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
+const defaultIo: NodeIo = {
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+};
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Opens the ledger and the keys and listens.
+ * @throws whatever opening or listening throws; what was opened is closed again first.
+ */
+export async function startNode(config: Config, options: StartOptions): Promise<RunningNode> {
+  const io = options.io ?? defaultIo;
+  const logger = pino(
+    {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], censor: '[redacted]' },
+    },
+    options.logDestination ?? pino.destination(1),
+  );
+  const ledger = await options.openLedger({
+    dataDir: config.dataDir,
+    org: config.org,
+    ...(config.chainId === undefined ? {} : { chainId: config.chainId }),
+  });
+  let app: FastifyInstance | undefined;
+  try {
+    const { keys, adminKeyFile } = await openKeyStore({
+      file: config.keysFile,
+      org: config.org,
+      adminKeyFile: path.join(config.dataDir, 'admin.key'),
+    });
+    app = buildApp(config, { ledger, keys, logger });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = urlOf(config.host, port);
+    io.stdout(`Evidence node listening on ${url}`);
+    io.stdout(`API docs: ${url}/docs`);
+    if (adminKeyFile) io.stdout(`First admin API key written to ${adminKeyFile}`);
+    const running = app;
+    let stopping: Promise<void> | undefined;
+    return {
+      app: running,
+      url,
+      stop: () => {
+        stopping ??= (async () => {
+          try {
+            await running.close();
+          } finally {
+            await ledger.close();
+          }
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await ledger.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Lines explaining a configuration error: one per bad setting. */
+export function describeConfigError(error: unknown): string[] {
+  if (!isEvidenceError(error)) return [`configuration error: ${(error as Error).message}`];
+  return [
+    `${error.code}: ${error.message}`,
+    ...(error.fields ?? []).map((field) => `  ${field.path}: ${field.message}`),
+  ];
+}
+
+/** Runs the node until SIGTERM or SIGINT; resolves with the exit status. */
+export async function runNode(options: RunOptions): Promise<number> {
+  const io = options.io ?? defaultIo;
+  let config: Config;
+  try {
+    config = loadConfig(options.env ?? process.env);
+  } catch (error) {
+    for (const line of describeConfigError(error)) io.stderr(line);
+    return EXIT_CONFIG;
+  }
+  let node: RunningNode;
+  try {
+    node = await startNode(config, options);
+  } catch (error) {
+    const code = isEvidenceError(error) ? `${error.code}: ` : '';
+    io.stderr(`Evidence node failed to start: ${code}${(error as Error).message}`);
+    return EXIT_FAILURE;
+  }
+  const signals = options.signals ?? process;
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: string) => {
+      signals.off('SIGTERM', onSignal);
+      signals.off('SIGINT', onSignal);
+      node.app.log.info({ signal }, 'stopping');
+      node.stop().then(
+        () => resolve(EXIT_OK),
+        (error: unknown) => {
+          io.stderr(`Evidence node failed to stop cleanly: ${(error as Error).message}`);
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    signals.on('SIGTERM', onSignal);
+    signals.on('SIGINT', onSignal);
+    options.onListening?.(node);
+  });
+}

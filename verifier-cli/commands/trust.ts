@@ -1,0 +1,124 @@
+/**
+ * `evidence trust fetch --gateway URL`: downloads the node's trust file, validates it and pins it
+ * locally. Fetching over the network proves nothing about who runs the node, so the command prints
+ * the fingerprint to be compared with the operator's through another channel.
+ * `evidence trust show FILE`: the fingerprint and chains of a local trust file, for that comparison.
+ */
+
+import { parseJson } from '../../core/schema';
+import { trustFingerprint, type TrustFile } from '../../core/trust';
+import { CliError } from '../cli-error';
+import type { CliIo } from '../cli-io';
+import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
+import { EXIT_OK, type ExitStatus } from '../exit-codes';
+import { readIfExists, writeFileAtomic } from '../files';
+import { createGatewayClient, parseGatewayUrl } from '../node-client';
+import { describeTrust, loadTrustFile, validateTrust } from '../trust-input';
+
+export const DEFAULT_TRUST_FILE = 'trust.json';
+
+const FETCH_OPTIONS = {
+  gateway: { type: 'string' },
+  out: { type: 'string' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+const SHOW_OPTIONS = { json: { type: 'boolean' } } as const;
+
+const HELP = `Usage: evidence trust fetch --gateway URL [--out FILE] [--force] [--json]
+       evidence trust show FILE [--json]
+
+fetch  downloads the gateway's trust file (GET /v1/trust), validates it, prints its fingerprint
+       and writes it to FILE (default ${DEFAULT_TRUST_FILE}). An existing different file is kept
+       unless --force is given.
+show   prints the fingerprint and pinned chains and keys of a local trust file.
+
+A trust file fetched over the network is only as good as the network: compare its fingerprint
+with the one the node's operator publishes through another channel (a court notice, a phone
+call) before relying on it.
+
+Exit status: 0 done, 2 usage error or malformed trust file, 3 file or network error.
+`;
+
+const ADVICE =
+  'Compare this fingerprint with the one the node operator publishes through another channel\n' +
+  '(court notice, letter, phone) before relying on this trust file.\n';
+
+async function fetchTrust(args: readonly string[], io: CliIo): Promise<ExitStatus> {
+  const { values, positionals } = parseCommandLine(args, FETCH_OPTIONS);
+  if (positionals.length > 0) throw usage(`trust fetch takes no arguments; got ${positionals.join(' ')}`);
+  if (values.gateway === undefined) throw usage('trust fetch needs --gateway URL');
+  const client = createGatewayClient(io, parseGatewayUrl(values.gateway));
+  const shown = values.out ?? DEFAULT_TRUST_FILE;
+  const path = resolvePath(io, shown);
+
+  const text = await client.trust();
+  const source = `from ${client.url}`;
+  const trust = validateTrust(parseJson(text, `trust file ${source}`), `trust file ${source}`);
+  const fingerprint = trustFingerprint(trust);
+
+  const existing = await readIfExists(path, shown);
+  const unchanged = existing !== undefined && fingerprintOf(existing) === fingerprint;
+  if (existing !== undefined && !unchanged && values.force !== true) {
+    throw new CliError(
+      'OUTPUT_EXISTS',
+      `${shown} exists and pins something else; compare it with the new fingerprint ${fingerprint}, then move it away or pass --force`,
+    );
+  }
+  if (!unchanged) await writeFileAtomic(path, shown, jsonText(trust));
+
+  if (values.json === true) {
+    io.stdout(jsonText({ gateway: client.url, file: shown, fingerprint, unchanged, chains: trust.chains }));
+  } else {
+    io.stdout(
+      `fingerprint ${fingerprint}\n${describeTrust(trust)}` +
+        `${unchanged ? 'unchanged' : 'wrote'} ${shown}\n\n${ADVICE}`,
+    );
+  }
+  return EXIT_OK;
+}
+
+/** Fingerprint of an existing file's content, `undefined` when it is not a valid trust file. */
+function fingerprintOf(data: Buffer): string | undefined {
+  try {
+    return trustFingerprint(validateTrust(JSON.parse(data.toString('utf8')) as unknown, '') as TrustFile);
+  } catch {
+    return undefined;
+  }
+}
+
+async function showTrust(args: readonly string[], io: CliIo): Promise<ExitStatus> {
+  const { values, positionals } = parseCommandLine(args, SHOW_OPTIONS);
+  const [shown, ...extra] = positionals;
+  if (shown === undefined) throw usage('trust show needs a trust FILE');
+  if (extra.length > 0) throw usage(`trust show takes one FILE; also got ${extra.join(' ')}`);
+  const loaded = await loadTrustFile(io, shown);
+  if (values.json === true) {
+    io.stdout(jsonText({ file: shown, fingerprint: loaded.fingerprint, chains: loaded.trust.chains }));
+  } else {
+    io.stdout(`fingerprint ${loaded.fingerprint}\n${describeTrust(loaded.trust)}`);
+  }
+  return EXIT_OK;
+}
+
+const SUBCOMMANDS: Readonly<Record<string, (args: readonly string[], io: CliIo) => Promise<ExitStatus>>> = {
+  fetch: fetchTrust,
+  show: showTrust,
+};
+
+async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
+  const [name, ...rest] = args;
+  const sub = name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+  if (sub === undefined) {
+    throw usage(`trust needs a subcommand: ${Object.keys(SUBCOMMANDS).join(' or ')}`);
+  }
+  return sub(rest, io);
+}
+
+export const trustCommand: Command = {
+  name: 'trust',
+  summary: "fetch a node's trust file, or show a trust file's fingerprint",
+  help: HELP,
+  run,
+};
