@@ -2,6 +2,10 @@
 // Starts the evidence node from the compiled output (`npm run build` first).
 'use strict';
 
+// The chaincode's contract library logs every decorator at info level on load; the node's own
+// logs are the JSON lines of pino. Operators may still raise it explicitly.
+process.env.CORE_CHAINCODE_LOGGING_LEVEL = process.env.CORE_CHAINCODE_LOGGING_LEVEL || 'WARNING';
+
 const { main } = require('../dist/gateway/main.js');
 
 main().then(

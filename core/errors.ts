@@ -46,11 +46,29 @@ export const LEDGER_CODES = [
   'INTERNAL',
 ] as const;
 
+/**
+ * Judicial smart contracts (mediation agreements, core/agreement.ts). Wrong roles reuse
+ * `FORBIDDEN` and bad inputs `VALIDATION_FAILED`; docs/agreements.md explains each code.
+ */
+export const AGREEMENT_CODES = [
+  'AGREEMENT_EXISTS',
+  'AGREEMENT_NOT_FOUND',
+  'INVALID_TRANSITION',
+  'NOT_A_PARTY',
+  'ALREADY_SIGNED',
+  'ALREADY_REQUESTED',
+  'DOCUMENT_MISMATCH',
+  'INSTALMENT_NOT_FOUND',
+  'OVERPAYMENT',
+  'PAYMENT_REFERENCE_CONFLICT',
+] as const;
+
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 export type AccessCode = (typeof ACCESS_CODES)[number];
 export type StateCode = (typeof STATE_CODES)[number];
 export type LedgerCode = (typeof LEDGER_CODES)[number];
-export type ErrorCode = ValidationCode | AccessCode | StateCode | LedgerCode;
+export type AgreementCode = (typeof AGREEMENT_CODES)[number];
+export type ErrorCode = ValidationCode | AccessCode | StateCode | LedgerCode | AgreementCode;
 
 /** Every code, for the anchored pattern that reads codes back out of chaincode error text. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -58,6 +76,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   ...ACCESS_CODES,
   ...STATE_CODES,
   ...LEDGER_CODES,
+  ...AGREEMENT_CODES,
 ];
 
 /** Base of every error we throw on purpose: a stable code plus, for inputs, every bad field. */
@@ -104,6 +123,14 @@ export class LedgerError extends EvidenceError<LedgerCode> {
   constructor(code: LedgerCode, message: string, options?: ErrorOptions) {
     super(code, message, undefined, options);
     this.name = 'LedgerError';
+  }
+}
+
+/** A mediation agreement refused a transition (core/agreement.ts). */
+export class AgreementError extends EvidenceError<AgreementCode> {
+  constructor(code: AgreementCode, message: string) {
+    super(code, message);
+    this.name = 'AgreementError';
   }
 }
 

@@ -76,6 +76,18 @@ export const annotationInputSchema = {
   },
 } as const;
 
-/** Roles a principal can have. The chaincode reads the `role` attribute of the client identity. */
-export const ROLES = ['depositor', 'platform', 'court', 'admin', 'auditor', 'payment', 'gateway'] as const;
+/**
+ * Roles a principal can have. The chaincode reads the `role` attribute of the client identity.
+ * `anchor`: the job that records other chains' tips with the anchor contract.
+ */
+export const ROLES = [
+  'depositor',
+  'platform',
+  'court',
+  'admin',
+  'auditor',
+  'payment',
+  'gateway',
+  'anchor',
+] as const;
 export type Role = (typeof ROLES)[number];

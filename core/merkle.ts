@@ -42,7 +42,7 @@ export class MerkleProofError extends Error {
 const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE_PREFIX = Uint8Array.of(0x01);
 
-/** RFC 9162 §2.1.1: the hash of a leaf entry, SHA-256(0x00 || data). */
+/** RFC 9162 §2.1.1: the hash of a leaf entry, SHA-256(0x00 || data). Requires bytes. */
 export function hashLeaf(data: Uint8Array): Buffer {
   return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
 }
@@ -80,8 +80,8 @@ export interface MerkleTree {
    */
   inclusionProof(index: number): Buffer[];
   /**
-   * RFC 9162 §2.1.4.1 PROOF(oldSize, D[size]): empty when oldSize equals size.
-   * Requires 0 < oldSize <= size, or oldSize = size = 0.
+   * RFC 9162 §2.1.4.1 PROOF(oldSize, D[size]), empty when oldSize equals size.
+   * Requires 0 < oldSize <= size, or oldSize = size (a proof from the empty tree is meaningless).
    * @throws MerkleProofError `BAD_TREE_SIZE`.
    */
   consistencyProof(oldSize: number): Buffer[];
@@ -152,7 +152,8 @@ export function rootFromInclusionProof(
 /**
  * Checks that the tree of `size1` leaves with root `root1` is a prefix of the tree of `size2`
  * leaves with root `root2` (RFC 9162 §2.1.4.2). Requires 0 < size1 <= size2, or size1 = size2;
- * equal sizes need an empty proof and equal roots.
+ * equal sizes need an empty proof and equal roots. The proof binds `size2` only through `root2`,
+ * so take them from the same authenticated source.
  * @throws MerkleProofError `BAD_TREE_SIZE`, `BAD_HASH_SIZE`, `WRONG_PROOF_SIZE`, or
  *   `ROOT_MISMATCH` when either root does not follow from the proof.
  */
@@ -185,7 +186,10 @@ export function rootFromConsistencyProof(
     throw new MerkleProofError('BAD_TREE_SIZE', `size2 ${size2} is smaller than size1 ${size1}`);
   }
   if (size1 === 0 && size2 > 0) {
-    throw new MerkleProofError('BAD_TREE_SIZE', 'a consistency proof from the empty tree is meaningless');
+    throw new MerkleProofError(
+      'BAD_TREE_SIZE',
+      'a consistency proof from the empty tree is meaningless',
+    );
   }
   requireHash(root1, 'root1');
   if (size1 === size2) {
@@ -193,7 +197,10 @@ export function rootFromConsistencyProof(
     return Buffer.from(root1);
   }
   if (!Array.isArray(proof) || proof.length === 0) {
-    throw new MerkleProofError('WRONG_PROOF_SIZE', 'the sizes differ, so the proof cannot be empty');
+    throw new MerkleProofError(
+      'WRONG_PROOF_SIZE',
+      'the sizes differ, so the proof cannot be empty',
+    );
   }
 
   const decomposition = decompInclProof(size1 - 1, size2);
@@ -212,7 +219,10 @@ export function rootFromConsistencyProof(
   const path = proof.slice(start);
   const mask = shiftRight(size1 - 1, shift);
 
-  const hash1 = chainBorderRight(chainInnerRight(seed, path.slice(0, inner), mask), path.slice(inner));
+  const hash1 = chainBorderRight(
+    chainInnerRight(seed, path.slice(0, inner), mask),
+    path.slice(inner),
+  );
   verifyMatch(hash1, root1, 'root1');
 
   const hash2 = chainBorderRight(chainInner(seed, path.slice(0, inner), mask), path.slice(inner));
@@ -261,7 +271,11 @@ function chainInner(seed: Uint8Array, proof: readonly Uint8Array[], index: numbe
  * Like {@link chainInner}, but takes only the hashes left of the path, which yields the hash of
  * the same subtree as it was in the earlier, smaller tree.
  */
-function chainInnerRight(seed: Uint8Array, proof: readonly Uint8Array[], index: number): Uint8Array {
+function chainInnerRight(
+  seed: Uint8Array,
+  proof: readonly Uint8Array[],
+  index: number,
+): Uint8Array {
   let hash = seed;
   let position = index;
   for (const sibling of proof) {
@@ -316,7 +330,10 @@ class MerkleTreeImpl implements MerkleTree {
     }
     if (oldSize === this.#size) return [];
     if (oldSize === 0) {
-      throw new MerkleProofError('BAD_TREE_SIZE', 'a consistency proof from the empty tree is meaningless');
+      throw new MerkleProofError(
+        'BAD_TREE_SIZE',
+        'a consistency proof from the empty tree is meaningless',
+      );
     }
     // As transparency-dev proof.Consistency: the inclusion path of leaf oldSize - 1, starting at
     // the root of the old tree's last complete subtree, which leads the proof unless that subtree
@@ -359,7 +376,10 @@ class MerkleTreeImpl implements MerkleTree {
 
 function buildLevels(leafHashes: readonly Uint8Array[]): Buffer[] {
   if (!Array.isArray(leafHashes)) {
-    throw new MerkleProofError('BAD_TREE_SIZE', `leaf hashes are ${describeValue(leafHashes)}, not a list`);
+    throw new MerkleProofError(
+      'BAD_TREE_SIZE',
+      `leaf hashes are ${describeValue(leafHashes)}, not a list`,
+    );
   }
   let level = Buffer.alloc(leafHashes.length * HASH_SIZE);
   // Index loops, not forEach: a sparse array's holes must be refused, not skipped.
@@ -375,7 +395,7 @@ function buildLevels(leafHashes: readonly Uint8Array[]): Buffer[] {
     for (let i = 0; i + 1 < count; i += 2) {
       next.set(nodeHash(slot(level, i), slot(level, i + 1)), (i / 2) * HASH_SIZE);
     }
-    if (count % 2 === 1) next.set(slot(level, count - 1), (count - 1) / 2 * HASH_SIZE);
+    if (count % 2 === 1) next.set(slot(level, count - 1), ((count - 1) / 2) * HASH_SIZE);
     levels.push(next);
     level = next;
   }
@@ -426,7 +446,10 @@ function requireProof(proof: unknown, length: number): asserts proof is readonly
 
 function requireTreeSize(size: unknown, name: string): asserts size is number {
   if (!isIndex(size)) {
-    throw new MerkleProofError('BAD_TREE_SIZE', `${name} ${describeValue(size)} is not a tree size`);
+    throw new MerkleProofError(
+      'BAD_TREE_SIZE',
+      `${name} ${describeValue(size)} is not a tree size`,
+    );
   }
 }
 

@@ -2,9 +2,15 @@
  * The receipt a depositor keeps: the record as committed, its inclusion path to the batch root, the
  * ledger facts and the signed material to check them offline. Versioned; every field is
  * attacker-controlled and validated before use. Size grows with log(batch) + log(block), never with
- * the batch or the block themselves.
+ * the batch or the block themselves. Anchor proofs, added later, grow linearly with the distance
+ * from the evidence block to the anchored block (one block header each).
  */
 
+import {
+  MAX_ANCHOR_HEADERS,
+  recordedAnchorResultSchema,
+  type AnchorProof,
+} from './anchor';
 import type { BatchResult } from './batch';
 import type { SignedBlockHeader, TxHeader } from './block';
 import { SIGNATURE_ALGORITHMS } from './block';
@@ -49,7 +55,12 @@ export interface Receipt {
   readonly inclusion: InclusionPath;
   readonly ledger: LedgerFacts;
   readonly proof: EmbeddedProof;
+  /** Anchors on other chains, added by `upgrade`; absent in a fresh receipt. */
+  readonly anchors?: readonly AnchorProof[];
 }
+
+/** Most anchors one receipt may carry. */
+export const MAX_ANCHORS = 16;
 
 const HASH_HEX = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const SHA256 = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as const;
@@ -98,25 +109,27 @@ export const txHeaderSchema = {
   },
 } as const;
 
+export const blockHeaderSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'chainId', 'number', 'previousHash', 'dataHash', 'txCount', 'time'],
+  properties: {
+    type: { const: 'block' },
+    chainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
+    number: INDEX,
+    previousHash: { anyOf: [SHA256, { type: 'null' }] },
+    dataHash: SHA256,
+    txCount: SIZE,
+    time: TIME,
+  },
+} as const;
+
 export const signedBlockHeaderSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['header', 'signature'],
   properties: {
-    header: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['type', 'chainId', 'number', 'previousHash', 'dataHash', 'txCount', 'time'],
-      properties: {
-        type: { const: 'block' },
-        chainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
-        number: INDEX,
-        previousHash: { anyOf: [SHA256, { type: 'null' }] },
-        dataHash: SHA256,
-        txCount: SIZE,
-        time: TIME,
-      },
-    },
+    header: blockHeaderSchema,
     signature: {
       type: 'object',
       additionalProperties: false,
@@ -125,6 +138,33 @@ export const signedBlockHeaderSchema = {
         algorithm: { type: 'string', enum: [...SIGNATURE_ALGORITHMS] },
         keyId: SHA256,
         value: { type: 'string', pattern: '^[A-Za-z0-9+/]+={0,2}$', maxLength: 512 },
+      },
+    },
+  },
+} as const;
+
+/**
+ * An anchor proof (`core/anchor.ts` defines the type and checks it). Defined here because it
+ * embeds the transaction and block header schemas above.
+ */
+export const anchorProofSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'targetChainId', 'headers', 'anchorTx'],
+  properties: {
+    kind: { const: 'embedded-anchor' },
+    targetChainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
+    headers: { type: 'array', maxItems: MAX_ANCHOR_HEADERS, items: blockHeaderSchema },
+    anchorTx: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['tx', 'result', 'txIndex', 'txPath', 'block'],
+      properties: {
+        tx: txHeaderSchema,
+        result: recordedAnchorResultSchema,
+        txIndex: INDEX,
+        txPath: PATH,
+        block: signedBlockHeaderSchema,
       },
     },
   },
@@ -175,6 +215,8 @@ export const receiptSchema = {
         block: signedBlockHeaderSchema,
       },
     },
+    // Optional, so receipts issued before anchoring stay valid. Equal proofs twice are refused.
+    anchors: { type: 'array', maxItems: MAX_ANCHORS, uniqueItems: true, items: anchorProofSchema },
   },
 } as const;
 
@@ -187,4 +229,12 @@ export const ANY_DIGEST_PATTERN = DIGEST_PATTERN;
  */
 export function parseReceipt(value: unknown): Receipt {
   return validateOrThrow<Receipt>(receiptSchema, value, 'receipt', 'RECEIPT_MALFORMED');
+}
+
+/**
+ * Checks a parsed anchor proof's shape (e.g. before `upgrade` adds it to a receipt).
+ * @throws ValidationError `RECEIPT_MALFORMED` naming every bad field.
+ */
+export function parseAnchorProof(value: unknown): AnchorProof {
+  return validateOrThrow<AnchorProof>(anchorProofSchema, value, 'anchor proof', 'RECEIPT_MALFORMED');
 }

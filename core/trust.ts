@@ -7,7 +7,13 @@ import { canonicalBytes } from './canonical';
 import { formatDigest, sha256, type Digest } from './digest';
 import { NAME_PATTERN } from './evidence';
 import { validateOrThrow } from './schema';
-import { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './block';
+import {
+  blockSigningBytes,
+  SIGNATURE_ALGORITHMS,
+  type SignatureAlgorithm,
+  type SignedBlockHeader,
+} from './block';
+import { keyIdOf, publicKeyFromSpki, verifySignature } from './signature';
 
 export const TRUST_FILE_TYPE = 'judicial-evidence-trust';
 
@@ -101,4 +107,68 @@ export function mergeTrust(...files: readonly TrustFile[]): TrustFile {
   const chains = new Map<string, TrustedChain>();
   for (const file of files) for (const chain of file.chains) chains.set(chain.chainId, chain);
   return { type: TRUST_FILE_TYPE, version: 1, chains: [...chains.values()] };
+}
+
+/** Why a signed block header is not vouched for by the trust file. */
+export type BlockSignatureProblem =
+  | 'CHAIN_NOT_TRUSTED'
+  | 'KEY_NOT_TRUSTED'
+  | 'KEY_NOT_VALID_AT_TIME'
+  | 'SIGNATURE_INVALID';
+
+export type BlockSignatureOutcome =
+  | {
+      readonly ok: true;
+      readonly chain: TrustedChain;
+      readonly key: TrustedKey;
+      /** One line for people, in English. */
+      readonly detail: string;
+    }
+  | { readonly ok: false; readonly problem: BlockSignatureProblem; readonly detail: string };
+
+/**
+ * Decides whether a key the trust file pins for `block.header.chainId`, valid at the header's
+ * time, signed the header (the receipt's own block and an anchor's target block alike).
+ * Pure; never throws: every problem is an outcome. Requires `trust` to have passed
+ * {@link parseTrustFile} and `block` to have passed its schema.
+ */
+export function verifyBlockSignature(
+  block: SignedBlockHeader,
+  trust: TrustFile,
+): BlockSignatureOutcome {
+  const { header, signature } = block;
+  const refuse = (problem: BlockSignatureProblem, detail: string): BlockSignatureOutcome => ({
+    ok: false,
+    problem,
+    detail,
+  });
+  const chain = trust.chains.find((c) => c.chainId === header.chainId);
+  if (!chain) return refuse('CHAIN_NOT_TRUSTED', `the trust file does not name chain ${header.chainId}`);
+  const key = chain.keys.find(
+    (k) => k.keyId === signature.keyId && k.algorithm === signature.algorithm,
+  );
+  if (!key) {
+    return refuse('KEY_NOT_TRUSTED', `key ${signature.keyId} is not pinned for ${chain.chainId}`);
+  }
+  const at = Date.parse(header.time);
+  if (
+    (key.notBefore !== undefined && at < Date.parse(key.notBefore)) ||
+    (key.notAfter !== undefined && at > Date.parse(key.notAfter))
+  ) {
+    return refuse('KEY_NOT_VALID_AT_TIME', `key ${key.keyId} was not valid at ${header.time}`);
+  }
+  const publicKey = publicKeyFromSpki(key.publicKey);
+  if (!publicKey || keyIdOf(Buffer.from(key.publicKey, 'base64')) !== key.keyId) {
+    return refuse('KEY_NOT_TRUSTED', `pinned key ${key.keyId} cannot be parsed or is mislabelled`);
+  }
+  if (!verifySignature(signature.algorithm, publicKey, blockSigningBytes(header), signature.value)) {
+    return refuse('SIGNATURE_INVALID', `block ${header.number} signature does not verify`);
+  }
+  const who = chain.operator ? ` (${chain.operator})` : '';
+  return {
+    ok: true,
+    chain,
+    key,
+    detail: `block ${header.number} of ${chain.chainId} signed by pinned key ${key.keyId}${who}`,
+  };
 }

@@ -4,17 +4,28 @@
  * returns a structured verdict. It believes nothing the receipt claims.
  *
  * The top-level function reads like the algorithm of DESIGN.md §4:
- * checkReceipt -> checkDigest -> checkInclusion -> checkTransaction -> checkBlock -> checkSignature.
+ * checkReceipt -> checkDigest -> checkInclusion -> checkTransaction -> checkBlock -> checkSignature
+ * -> checkAnchors.
+ *
+ * Anchors: every anchor proof a receipt carries must verify. One bad anchor fails the whole
+ * verdict (with the anchor's code), even when the receipt would verify without it: a receipt
+ * carrying a forged anchor is not to be trusted. Requiring anchors is the caller's choice
+ * (`requireAnchors`); without it a receipt with no anchors verifies as before.
  */
 
-import { txLeafHash, blockSigningBytes, blockHash, valueDigest } from './block';
+import {
+  ANCHOR_CHECK_CODES,
+  AnchorCheckError,
+  checkAnchor,
+  type AnchorFact,
+} from './anchor';
+import { txLeafHash, blockHash, valueDigest } from './block';
 import { type Digest, type DigestSet, type DigestAlgorithm } from './digest';
 import { isEvidenceError } from './errors';
 import { recordLeafHash, normalizeRecord, primaryDigest } from './evidence';
 import { MerkleProofError, rootFromInclusionProof } from './merkle';
 import { parseReceipt, type Receipt } from './receipt';
-import { keyIdOf, publicKeyFromSpki, verifySignature } from './signature';
-import type { TrustFile, TrustedKey } from './trust';
+import { verifyBlockSignature, type TrustFile, type TrustedKey } from './trust';
 
 export const VERDICTS = ['VERIFIED', 'MISMATCH', 'PROOF_INVALID', 'UNTRUSTED', 'NOT_ON_CHAIN'] as const;
 export type VerdictName = (typeof VERDICTS)[number];
@@ -34,10 +45,26 @@ export const CHECK_CODES = {
   KEY_NOT_TRUSTED: 'UNTRUSTED',
   KEY_NOT_VALID_AT_TIME: 'UNTRUSTED',
   NOT_ON_CHAIN: 'NOT_ON_CHAIN',
+  ANCHOR_CHAIN_BROKEN: 'PROOF_INVALID',
+  ANCHOR_HASH_MISMATCH: 'PROOF_INVALID',
+  ANCHOR_NOT_DESCENDANT: 'PROOF_INVALID',
+  ANCHOR_PROOF_INVALID: 'PROOF_INVALID',
+  ANCHOR_UNTRUSTED: 'UNTRUSTED',
+  ANCHOR_REQUIRED: 'UNTRUSTED',
 } as const satisfies Record<string, VerdictName>;
 export type CheckCode = keyof typeof CHECK_CODES;
 
-export type CheckStep = 'receipt' | 'digest' | 'inclusion' | 'transaction' | 'block' | 'signature';
+// Every anchor check code has a verdict above (compile-time check).
+const _anchorCodesMapped: readonly CheckCode[] = ANCHOR_CHECK_CODES;
+
+export type CheckStep =
+  | 'receipt'
+  | 'digest'
+  | 'inclusion'
+  | 'transaction'
+  | 'block'
+  | 'signature'
+  | 'anchor';
 
 export interface Check {
   readonly step: CheckStep;
@@ -58,6 +85,11 @@ export interface ProvenFacts {
   readonly existedBy: string;
   readonly blockHash: Digest;
   readonly signer?: { readonly keyId: Digest; readonly operator?: string };
+  /**
+   * The earliest time of a verified anchor: by the clock of an independent chain, the evidence
+   * existed no later than this. Absent without verified anchors.
+   */
+  readonly earliestAnchor?: string;
 }
 
 export interface Verdict {
@@ -66,11 +98,18 @@ export interface Verdict {
   readonly code?: CheckCode;
   readonly checks: readonly Check[];
   readonly facts?: ProvenFacts;
+  /** Anchors verified, in receipt order (on a failed verdict, those verified before the failure). */
+  readonly anchors: readonly AnchorFact[];
 }
 
 export interface VerifyOptions {
   /** Digests of the file in hand; without them the digest step is skipped (receipt-only check). */
   readonly fileDigests?: DigestSet;
+  /**
+   * `true`: the receipt must carry at least one anchor (all of them valid); a list of chain ids:
+   * a valid anchor on each of them (an empty list requires nothing). Otherwise `ANCHOR_REQUIRED`.
+   */
+  readonly requireAnchors?: boolean | readonly string[];
 }
 
 class CheckFailure extends Error {
@@ -95,6 +134,7 @@ function fail(step: CheckStep, code: CheckCode, detail: string): never {
 export function verifyReceipt(receiptValue: unknown, trust: TrustFile, options: VerifyOptions = {}): Verdict {
   const checks: Check[] = [];
   const pass = (step: CheckStep, detail: string) => checks.push({ step, status: 'pass', detail });
+  const anchors: AnchorFact[] = [];
   let receipt: Receipt | undefined;
   let facts: ProvenFacts | undefined;
   try {
@@ -120,14 +160,31 @@ export function verifyReceipt(receiptValue: unknown, trust: TrustFile, options: 
     const signer = checkSignature(receipt, trust);
     pass('signature', signer.detail);
     facts = { ...facts, signer: { keyId: signer.key.keyId, ...(signer.operator ? { operator: signer.operator } : {}) } };
-    return { verdict: 'VERIFIED', checks, facts };
+    for (let index = 0; index < (receipt.anchors?.length ?? 0); index++) {
+      const fact = checkAnchorProof(receipt, index, trust);
+      anchors.push(fact);
+      pass('anchor', anchorDetail(index, fact));
+    }
+    const required = options.requireAnchors;
+    if (required === true || (Array.isArray(required) && required.length > 0)) {
+      pass('anchor', checkRequiredAnchors(anchors, required as true | readonly string[]));
+    }
+    const earliest = earliestAnchor(anchors);
+    if (earliest !== undefined) facts = { ...facts, earliestAnchor: earliest };
+    return { verdict: 'VERIFIED', checks, facts, anchors };
   } catch (error) {
     const failure =
       error instanceof CheckFailure
         ? error
         : new CheckFailure('receipt', 'RECEIPT_MALFORMED', `unexpected problem: ${(error as Error).message}`);
     checks.push({ step: failure.step, status: 'fail', code: failure.code, detail: failure.message });
-    return { verdict: CHECK_CODES[failure.code], code: failure.code, checks, ...(facts ? { facts } : {}) };
+    return {
+      verdict: CHECK_CODES[failure.code],
+      code: failure.code,
+      checks,
+      ...(facts ? { facts } : {}),
+      anchors,
+    };
   }
 }
 
@@ -249,29 +306,58 @@ export function checkSignature(
   receipt: Receipt,
   trust: TrustFile,
 ): { key: TrustedKey; operator?: string; detail: string } {
-  const { header, signature } = receipt.proof.block;
-  const chain = trust.chains.find((c) => c.chainId === header.chainId);
-  if (!chain) fail('signature', 'CHAIN_NOT_TRUSTED', `the trust file does not name chain ${header.chainId}`);
-  const key = chain.keys.find((k) => k.keyId === signature.keyId && k.algorithm === signature.algorithm);
-  if (!key) fail('signature', 'KEY_NOT_TRUSTED', `key ${signature.keyId} is not pinned for ${chain.chainId}`);
-  const at = Date.parse(header.time);
-  if (
-    (key.notBefore !== undefined && at < Date.parse(key.notBefore)) ||
-    (key.notAfter !== undefined && at > Date.parse(key.notAfter))
-  ) {
-    fail('signature', 'KEY_NOT_VALID_AT_TIME', `key ${key.keyId} was not valid at ${header.time}`);
-  }
-  const publicKey = publicKeyFromSpki(key.publicKey);
-  if (!publicKey || keyIdOf(Buffer.from(key.publicKey, 'base64')) !== key.keyId) {
-    fail('signature', 'KEY_NOT_TRUSTED', `pinned key ${key.keyId} cannot be parsed or is mislabelled`);
-  }
-  if (!verifySignature(signature.algorithm, publicKey, blockSigningBytes(header), signature.value)) {
-    fail('signature', 'SIGNATURE_INVALID', 'block signature does not verify');
-  }
+  const { header } = receipt.proof.block;
+  const outcome = verifyBlockSignature(receipt.proof.block, trust);
+  if (!outcome.ok) fail('signature', outcome.problem, outcome.detail);
+  const { chain, key } = outcome;
   const who = chain.operator ? ` (${chain.operator})` : '';
   return {
     key,
     ...(chain.operator ? { operator: chain.operator } : {}),
     detail: `block ${header.number} signed by pinned key ${key.keyId}${who}`,
   };
+}
+
+/**
+ * Step 6: anchor `index` of the receipt (see `checkAnchor` in `anchor.ts`).
+ * Requires a receipt whose evidence steps passed.
+ */
+export function checkAnchorProof(receipt: Receipt, index: number, trust: TrustFile): AnchorFact {
+  const proof = receipt.anchors?.[index];
+  if (!proof) fail('anchor', 'ANCHOR_PROOF_INVALID', `the receipt has no anchor ${index}`);
+  try {
+    return checkAnchor(receipt, proof, trust);
+  } catch (error) {
+    if (error instanceof AnchorCheckError) fail('anchor', error.code, `anchor ${index}: ${error.message}`);
+    throw error;
+  }
+}
+
+function anchorDetail(index: number, fact: AnchorFact): string {
+  const who = fact.operator ? ` (${fact.operator})` : '';
+  return (
+    `anchor ${index}: block ${fact.sourceBlockNumber} anchored on ${fact.targetChainId}${who} ` +
+    `in block ${fact.targetBlockNumber} at ${fact.anchoredAt}`
+  );
+}
+
+/** The `requireAnchors` option against the anchors that verified. */
+function checkRequiredAnchors(anchors: readonly AnchorFact[], required: true | readonly string[]): string {
+  if (required === true) {
+    if (anchors.length === 0) fail('anchor', 'ANCHOR_REQUIRED', 'an anchor is required; the receipt has none');
+    return `anchor required: ${anchors.length} verified`;
+  }
+  const missing = required.filter((chainId) => !anchors.some((a) => a.targetChainId === chainId));
+  if (missing.length > 0) {
+    fail('anchor', 'ANCHOR_REQUIRED', `an anchor is required on ${missing.join(', ')}; the receipt has none there`);
+  }
+  return `anchors required on ${required.join(', ')}: present`;
+}
+
+function earliestAnchor(anchors: readonly AnchorFact[]): string | undefined {
+  let earliest: AnchorFact | undefined;
+  for (const anchor of anchors) {
+    if (!earliest || Date.parse(anchor.anchoredAt) < Date.parse(earliest.anchoredAt)) earliest = anchor;
+  }
+  return earliest?.anchoredAt;
 }

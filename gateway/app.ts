@@ -63,7 +63,12 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     // Reject what does not fit instead of repairing it: no coercion, no defaults, no silently
     // dropped properties, and every error at once (bodies are bounded by bodyLimit).
     ajv: {
-      customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false, useDefaults: false },
+      customOptions: {
+        allErrors: true,
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+      },
     },
     schemaErrorFormatter,
     // Long garbage in a :digest parameter should be a 400 naming /digest, not an unmatched route.
@@ -125,7 +130,11 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   // 5. Routes.
   void app.register(healthRoutes, { service });
   void app.register(publicRoutes, { prefix: '/v1', service });
-  void app.register(evidenceRoutes, { prefix: '/v1', service, batchMaxItems: config.batchMaxItems });
+  void app.register(evidenceRoutes, {
+    prefix: '/v1',
+    service,
+    batchMaxItems: config.batchMaxItems,
+  });
   void app.register(adminKeyRoutes, { prefix: '/v1', keys: deps.keys });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -93,7 +93,11 @@ type Parser = (value: unknown) => { value: unknown } | { problem: string; rule: 
 function integer(min: number, max: number): Parser {
   return (value) => {
     const number =
-      typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string' && /^\d+$/.test(value.trim())
+          ? Number(value)
+          : NaN;
     if (!Number.isSafeInteger(number) || number < min || number > max) {
       return { rule: 'integer', problem: `must be an integer from ${min} to ${max}` };
     }
@@ -104,15 +108,21 @@ function integer(min: number, max: number): Parser {
 function text(pattern?: string, hint?: string): Parser {
   const re = pattern ? new RegExp(pattern) : undefined;
   return (value) => {
-    if (typeof value !== 'string' || value.trim() === '') return { rule: 'type', problem: 'must be a non-empty string' };
-    if (re && !re.test(value)) return { rule: 'pattern', problem: `must be ${hint ?? `like ${pattern}`}` };
+    if (typeof value !== 'string' || value.trim() === '')
+      return { rule: 'type', problem: 'must be a non-empty string' };
+    if (re && !re.test(value))
+      return { rule: 'pattern', problem: `must be ${hint ?? `like ${pattern}`}` };
     return { value };
   };
 }
 
-function oneOf(options: readonly string[], unavailable: Readonly<Record<string, string>> = {}): Parser {
+function oneOf(
+  options: readonly string[],
+  unavailable: Readonly<Record<string, string>> = {},
+): Parser {
   return (value) => {
-    if (typeof value === 'string' && unavailable[value]) return { rule: 'enum', problem: unavailable[value] };
+    if (typeof value === 'string' && unavailable[value])
+      return { rule: 'enum', problem: unavailable[value] };
     if (typeof value !== 'string' || !options.includes(value)) {
       return { rule: 'enum', problem: `must be one of ${options.join(', ')}` };
     }
@@ -163,7 +173,8 @@ export function loadConfig(
   for (const key of KEYS) {
     const name = PREFIX + CONFIG_VARIABLES[key];
     const plain = PLAIN_VARIABLES.includes(key) ? CONFIG_VARIABLES[key] : undefined;
-    if (env[name] !== undefined && env[name] !== '') sources.set(key, { value: env[name], from: name });
+    if (env[name] !== undefined && env[name] !== '')
+      sources.set(key, { value: env[name], from: name });
     else if (plain && env[plain] !== undefined && env[plain] !== '') {
       sources.set(key, { value: env[plain], from: plain });
     }
@@ -178,7 +189,11 @@ export function loadConfig(
   for (const [key, source] of sources) {
     const parsed = PARSERS[key](source.value);
     if ('problem' in parsed) {
-      errors.push({ path: `/${key}`, rule: parsed.rule, message: `${source.from} ${parsed.problem}` });
+      errors.push({
+        path: `/${key}`,
+        rule: parsed.rule,
+        message: `${source.from} ${parsed.problem}`,
+      });
     } else {
       values[key] = parsed.value;
     }
@@ -194,7 +209,9 @@ export function loadConfig(
 
   const dataDir = path.resolve(values.dataDir as string);
   const keysFile =
-    values.keysFile === undefined ? path.join(dataDir, 'keys.json') : path.resolve(values.keysFile as string);
+    values.keysFile === undefined
+      ? path.join(dataDir, 'keys.json')
+      : path.resolve(values.keysFile as string);
   return { ...(values as unknown as Config), dataDir, keysFile };
 }
 
@@ -204,11 +221,19 @@ function readConfigFile(file: string, sources: Map<Key, Source>, errors: FieldEr
     parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? 'not valid JSON';
-    errors.push({ path: '/config', rule: 'file', message: `${PREFIX}CONFIG ${file} cannot be read (${reason})` });
+    errors.push({
+      path: '/config',
+      rule: 'file',
+      message: `${PREFIX}CONFIG ${file} cannot be read (${reason})`,
+    });
     return;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    errors.push({ path: '/config', rule: 'type', message: `${PREFIX}CONFIG ${file} must hold a JSON object` });
+    errors.push({
+      path: '/config',
+      rule: 'type',
+      message: `${PREFIX}CONFIG ${file} must hold a JSON object`,
+    });
     return;
   }
   for (const [key, value] of Object.entries(parsed)) {

@@ -42,7 +42,11 @@ export type ItemResult =
   | ({ readonly index: number } & Deposited)
   | {
       readonly index: number;
-      readonly error: { readonly code: string; readonly message: string; readonly fields?: readonly FieldError[] };
+      readonly error: {
+        readonly code: string;
+        readonly message: string;
+        readonly fields?: readonly FieldError[];
+      };
     };
 
 /** What anyone may learn about a digest without an API key. */
@@ -56,6 +60,8 @@ export interface PublicEvidence {
 }
 
 export interface EvidenceService {
+  /** Deposits admitted and waiting for their transaction (not counting the one in flight). */
+  readonly waiting: number;
   /** See {@link GroupCommit.announce}: call when a deposit request starts. */
   announce(): () => void;
   /**
@@ -128,7 +134,10 @@ function outcomesOf(committed: Committed, batch: Batch): DepositOutcome[] {
     outcomes.length !== batch.records.length ||
     !outcomes.every((outcome) => OUTCOMES.includes(outcome as string))
   ) {
-    throw new LedgerError('LEDGER_CORRUPTED', `deposit ${committed.txId} did not report its batch as expected`);
+    throw new LedgerError(
+      'LEDGER_CORRUPTED',
+      `deposit ${committed.txId} did not report its batch as expected`,
+    );
   }
   return outcomes as DepositOutcome[];
 }
@@ -161,6 +170,10 @@ class EvidenceServiceImpl implements EvidenceService {
     });
   }
 
+  get waiting(): number {
+    return this.#batcher.waiting;
+  }
+
   announce(): () => void {
     return this.#batcher.announce();
   }
@@ -189,7 +202,10 @@ class EvidenceServiceImpl implements EvidenceService {
         fields,
       );
     }
-    return { ...(item as EvidenceItem), depositor: { org: principal.org, account: principal.account } };
+    return {
+      ...(item as EvidenceItem),
+      depositor: { org: principal.org, account: principal.account },
+    };
   }
 
   /** The API's answer for a committed record: `existing` gets the caller's first receipt. */
@@ -223,7 +239,10 @@ class EvidenceServiceImpl implements EvidenceService {
     await Promise.all(
       valid.map(async ({ index }, position) => {
         try {
-          const deposited = await this.#deposited(await (pending[position] as Promise<Committing>), principal);
+          const deposited = await this.#deposited(
+            await (pending[position] as Promise<Committing>),
+            principal,
+          );
           results[index] = { index, ...deposited };
         } catch (error) {
           results[index] = { index, error: this.#itemError(error) };
@@ -251,7 +270,10 @@ class EvidenceServiceImpl implements EvidenceService {
     return state ?? undefined;
   }
 
-  async history(digest: Digest, principal: Principal): Promise<readonly HistoryEntry[] | undefined> {
+  async history(
+    digest: Digest,
+    principal: Principal,
+  ): Promise<readonly HistoryEntry[] | undefined> {
     const entries = await this.#ledger.evaluate<HistoryEntry[] | null>(
       EVIDENCE_CONTRACT,
       'evidenceHistory',
@@ -266,7 +288,11 @@ class EvidenceServiceImpl implements EvidenceService {
     return this.#receipts.receiptFor(digest, principal);
   }
 
-  async annotate(digest: Digest, input: AnnotationInput, principal: Principal): Promise<Annotation> {
+  async annotate(
+    digest: Digest,
+    input: AnnotationInput,
+    principal: Principal,
+  ): Promise<Annotation> {
     const committed = await this.#ledger.submit<Annotation>(
       EVIDENCE_CONTRACT,
       'annotate',

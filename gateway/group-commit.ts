@@ -103,13 +103,23 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
   add(items: readonly T[]): Promise<R>[] {
     if (this.#closing) throw new LedgerError('LEDGER_CLOSED', 'the node is shutting down');
     if (this.#queue.length + items.length > this.#options.maxQueued) {
-      throw new LedgerError('OVERLOADED', `more than ${this.#options.maxQueued} deposits are waiting`);
+      throw new LedgerError(
+        'OVERLOADED',
+        `more than ${this.#options.maxQueued} deposits are waiting`,
+      );
     }
     const now = Date.now();
     const promises = items.map(
       (item) =>
         new Promise<R>((resolve, reject) => {
-          this.#queue.push({ item, key: this.#options.keyOf(item), since: now, settled: false, resolve, reject });
+          this.#queue.push({
+            item,
+            key: this.#options.keyOf(item),
+            since: now,
+            settled: false,
+            resolve,
+            reject,
+          });
         }),
     );
     this.#schedule();
@@ -140,15 +150,19 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = undefined;
       // setImmediate, not a synchronous flush: items added in the same turn join this batch.
-      this.#immediate ??= setImmediate(() => {
-        this.#immediate = undefined;
-        this.#flush();
-      });
+      if (this.#immediate === undefined) {
+        this.#immediate = setImmediate(() => {
+          this.#immediate = undefined;
+          this.#flush();
+        });
+      }
     } else {
-      this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        this.#flush();
-      }, this.#options.delayMs - waited);
+      if (this.#timer === undefined) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#flush();
+        }, this.#options.delayMs - waited);
+      }
     }
   }
 
@@ -182,7 +196,10 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
     let timeout: NodeJS.Timeout | undefined;
     if (this.#options.timeoutMs !== undefined) {
       timeout = setTimeout(() => {
-        const error = new LedgerError('LEDGER_TIMEOUT', 'the ledger did not commit in time; the outcome is unknown');
+        const error = new LedgerError(
+          'LEDGER_TIMEOUT',
+          'the ledger did not commit in time; the outcome is unknown',
+        );
         for (const waiter of batch) settle(waiter, error);
       }, this.#options.timeoutMs);
     }
@@ -196,7 +213,10 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
       .then(
         (results) => {
           if (results.length !== batch.length) {
-            const error: EvidenceError = new LedgerError('INTERNAL', 'commit returned a result count unlike its batch');
+            const error: EvidenceError = new LedgerError(
+              'INTERNAL',
+              'commit returned a result count unlike its batch',
+            );
             for (const waiter of batch) settle(waiter, error);
             return;
           }

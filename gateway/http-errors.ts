@@ -32,6 +32,11 @@
  * | LEDGER_CORRUPTED       | 500    | the ledger's data failed an integrity check                 |
  * | CONFIG_INVALID         | 500    | the node's configuration is wrong (not the caller's fault)  |
  * | INTERNAL               | 500    | anything else; details are logged, never sent               |
+ *
+ * Agreement codes (core/agreement.ts, docs/agreements.md): AGREEMENT_NOT_FOUND and
+ * INSTALMENT_NOT_FOUND 404; NOT_A_PARTY 403; DOCUMENT_MISMATCH 400; AGREEMENT_EXISTS,
+ * INVALID_TRANSITION, ALREADY_SIGNED, ALREADY_REQUESTED, OVERPAYMENT and
+ * PAYMENT_REFERENCE_CONFLICT 409 (the request conflicts with the agreement's current state).
  */
 
 import type { FastifyError } from 'fastify';
@@ -69,6 +74,16 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   LEDGER_CORRUPTED: 500,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
+  AGREEMENT_NOT_FOUND: 404,
+  INSTALMENT_NOT_FOUND: 404,
+  NOT_A_PARTY: 403,
+  DOCUMENT_MISMATCH: 400,
+  AGREEMENT_EXISTS: 409,
+  INVALID_TRANSITION: 409,
+  ALREADY_SIGNED: 409,
+  ALREADY_REQUESTED: 409,
+  OVERPAYMENT: 409,
+  PAYMENT_REFERENCE_CONFLICT: 409,
 };
 
 /** Seconds a client should wait before retrying, for codes that mean "try again later". */
@@ -119,14 +134,24 @@ export const httpErrorSchema = {
   },
 } as const;
 
-/** Fastify's own error codes that carry a meaning we have a code for. */
-const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
-  FST_ERR_NOT_FOUND: 'NOT_FOUND',
+/** Fastify's own error codes that carry a meaning we have a code for, with our own wording. */
+const FASTIFY_CODES: Readonly<
+  Record<string, { readonly code: ErrorCode; readonly message: string }>
+> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'the body must be application/json',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'BODY_TOO_LARGE',
+    message: 'the body is larger than this node accepts',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON', message: 'the body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'INVALID_JSON', message: 'the body is empty' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'VALIDATION_FAILED',
+    message: 'the body length does not match Content-Length',
+  },
 };
 
 /** By status, for any other client error Fastify or Node raises. */
@@ -168,11 +193,15 @@ export function toHttpError(error: unknown): HttpError {
       return fromCode('VALIDATION_FAILED', 'request is invalid', toFieldErrors(fastify.validation));
     }
     const mapped = typeof fastify.code === 'string' ? FASTIFY_CODES[fastify.code] : undefined;
-    if (mapped) return fromCode(mapped, fastify.message ?? mapped, pointerOf(mapped));
+    if (mapped) return fromCode(mapped.code, mapped.message, pointerOf(mapped.code));
     const status = fastify.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const code = codeForClientStatus(status);
-      return fromCode(code, typeof fastify.message === 'string' ? fastify.message : code, pointerOf(code));
+      return fromCode(
+        code,
+        typeof fastify.message === 'string' ? fastify.message : code,
+        pointerOf(code),
+      );
     }
   }
   return fromCode('INTERNAL', 'internal error');

@@ -15,7 +15,13 @@ import { LedgerError, isEvidenceError } from '../core/errors';
 import { primaryDigest, type Depositor } from '../core/evidence';
 import type { EvidenceState, Placement } from '../core/evidence-state';
 import { RECEIPT_TYPE, type Receipt } from '../core/receipt';
-import type { CallOptions, Committed, Ledger, LedgerIdentity, StoredTransaction } from './ledger/ledger';
+import type {
+  CallOptions,
+  Committed,
+  Ledger,
+  LedgerIdentity,
+  StoredTransaction,
+} from './ledger/ledger';
 
 export const EVIDENCE_CONTRACT = 'evidence';
 
@@ -70,7 +76,8 @@ function corrupted(message: string, cause?: unknown): LedgerError {
  */
 export function receiptAt(batch: Batch, leafIndex: number, stored: StoredTransaction): Receipt {
   const record = batch.records[leafIndex];
-  if (record === undefined) throw corrupted(`leaf ${leafIndex} is not in a batch of ${batch.records.length}`);
+  if (record === undefined)
+    throw corrupted(`leaf ${leafIndex} is not in a batch of ${batch.records.length}`);
   const { header } = stored;
   return {
     type: RECEIPT_TYPE,
@@ -114,7 +121,9 @@ export function checkTransaction(batch: Batch, stored: StoredTransaction): void 
     throw corrupted(`transaction ${header.txId} returned another batch root or size`);
   }
   if (stored.blockNumber !== stored.block.header.number) {
-    throw corrupted(`transaction ${header.txId} names block ${stored.blockNumber} but carries another`);
+    throw corrupted(
+      `transaction ${header.txId} names block ${stored.blockNumber} but carries another`,
+    );
   }
 }
 
@@ -135,15 +144,29 @@ export function batchOfTransaction(stored: StoredTransaction): Batch {
     batch = buildBatch(args.records);
   } catch (error) {
     const code = isEvidenceError(error) ? error.code : 'unknown';
-    throw corrupted(`transaction ${stored.header.txId} has arguments that are not a batch (${code})`, error);
+    throw corrupted(
+      `transaction ${stored.header.txId} has arguments that are not a batch (${code})`,
+      error,
+    );
   }
-  if (batch.root !== args.root) throw corrupted(`transaction ${stored.header.txId} has a root its records do not give`);
+  if (batch.root !== args.root)
+    throw corrupted(`transaction ${stored.header.txId} has a root its records do not give`);
   return batch;
+}
+
+/** Deposit transactions kept rebuilt: re-deposits of one batch would otherwise rebuild it per item. */
+const CACHED_BATCHES = 32;
+
+interface Rebuilt {
+  readonly stored: StoredTransaction;
+  readonly batch: Batch;
 }
 
 class ReceiptsImpl implements Receipts {
   readonly #ledger: Ledger;
   readonly #options: ReceiptsOptions;
+  /** Committed transactions never change, so what was rebuilt from one stays right. */
+  readonly #rebuilt = new Map<string, Promise<Rebuilt>>();
 
   constructor(ledger: Ledger, options: ReceiptsOptions) {
     this.#ledger = ledger;
@@ -154,6 +177,7 @@ class ReceiptsImpl implements Receipts {
     const stored = await this.#ledger.transaction(committed.txId);
     if (!stored) throw corrupted(`committed transaction ${committed.txId} cannot be read back`);
     checkTransaction(batch, stored);
+    this.#remember(committed.txId, Promise.resolve({ stored, batch }));
     return batch.records.map((_, index) => receiptAt(batch, index, stored));
   }
 
@@ -168,10 +192,7 @@ class ReceiptsImpl implements Receipts {
     );
     if (!state) return undefined;
     const placement = placementFor(state, requester);
-    const stored = await this.#ledger.transaction(placement.txId);
-    if (!stored) throw corrupted(`transaction ${placement.txId} of ${digest} cannot be read`);
-    const batch = batchOfTransaction(stored);
-    checkTransaction(batch, stored);
+    const { stored, batch } = await this.#rebuild(placement.txId);
     const record = batch.records[placement.leafIndex];
     if (
       record === undefined ||
@@ -182,6 +203,34 @@ class ReceiptsImpl implements Receipts {
       throw corrupted(`transaction ${placement.txId} does not hold ${digest} where the state says`);
     }
     return receiptAt(batch, placement.leafIndex, stored);
+  }
+
+  /** The deposit transaction `txId` and the batch its arguments hold, checked against each other. */
+  #rebuild(txId: string): Promise<Rebuilt> {
+    const cached = this.#rebuilt.get(txId);
+    if (cached) {
+      this.#rebuilt.delete(txId);
+      this.#rebuilt.set(txId, cached);
+      return cached;
+    }
+    const rebuilding = (async () => {
+      const stored = await this.#ledger.transaction(txId);
+      if (!stored) throw corrupted(`transaction ${txId} cannot be read`);
+      const batch = batchOfTransaction(stored);
+      checkTransaction(batch, stored);
+      return { stored, batch };
+    })();
+    this.#remember(txId, rebuilding);
+    rebuilding.catch(() => this.#rebuilt.delete(txId));
+    return rebuilding;
+  }
+
+  #remember(txId: string, rebuilt: Promise<Rebuilt>): void {
+    this.#rebuilt.set(txId, rebuilt);
+    while (this.#rebuilt.size > CACHED_BATCHES) {
+      const oldest = this.#rebuilt.keys().next().value as string;
+      this.#rebuilt.delete(oldest);
+    }
   }
 }
 

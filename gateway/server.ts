@@ -16,7 +16,11 @@ import { buildApp } from './app';
 import { loadConfig, type Config } from './config';
 import type { Ledger } from './ledger/ledger';
 
-export type OpenLedger = (options: { dataDir: string; org: string; chainId?: string }) => Promise<Ledger>;
+export type OpenLedger = (options: {
+  dataDir: string;
+  org: string;
+  chainId?: string;
+}) => Promise<Ledger>;
 
 export interface NodeIo {
   readonly stdout: (line: string) => void;
@@ -68,7 +72,10 @@ export async function startNode(config: Config, options: StartOptions): Promise<
   const logger = pino(
     {
       level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+        censor: '[redacted]',
+      },
     },
     options.logDestination ?? pino.destination(1),
   );

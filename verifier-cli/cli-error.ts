@@ -4,13 +4,23 @@
  */
 
 import { isEvidenceError, type FieldError } from '../core/errors';
-import { exitStatusForError, isCliErrorCode, type CliErrorCode, type ExitStatus } from './exit-codes';
+import {
+  exitStatusForError,
+  isCliErrorCode,
+  type CliErrorCode,
+  type ExitStatus,
+} from './exit-codes';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;
   readonly fields: readonly FieldError[] | undefined;
 
-  constructor(code: CliErrorCode, message: string, fields?: readonly FieldError[], options?: ErrorOptions) {
+  constructor(
+    code: CliErrorCode,
+    message: string,
+    fields?: readonly FieldError[],
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'CliError';
     this.code = code;
@@ -58,7 +68,9 @@ export function ioError(action: string, path: string, error: unknown): CliError 
     : error instanceof Error
       ? error.message
       : String(error);
-  return new CliError('IO_ERROR', `cannot ${action} ${path}: ${reason}`, undefined, { cause: error });
+  return new CliError('IO_ERROR', `cannot ${action} ${path}: ${reason}`, undefined, {
+    cause: error,
+  });
 }
 
 /**

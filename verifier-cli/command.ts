@@ -29,7 +29,10 @@ type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
  * Parses `args` strictly against `options`, positionals allowed.
  * @throws CliError `USAGE` naming the offending flag.
  */
-export function parseCommandLine<const O extends OptionsConfig>(args: readonly string[], options: O) {
+export function parseCommandLine<const O extends OptionsConfig>(
+  args: readonly string[],
+  options: O,
+) {
   try {
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
   } catch (error) {

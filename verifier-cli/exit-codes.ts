@@ -19,7 +19,8 @@ export const EXIT_OK = 0;
 export const EXIT_NOT_VERIFIED = 1;
 export const EXIT_INPUT = 2;
 export const EXIT_IO = 3;
-export type ExitStatus = typeof EXIT_OK | typeof EXIT_NOT_VERIFIED | typeof EXIT_INPUT | typeof EXIT_IO;
+export type ExitStatus =
+  typeof EXIT_OK | typeof EXIT_NOT_VERIFIED | typeof EXIT_INPUT | typeof EXIT_IO;
 
 /** Codes only the CLI raises. */
 export const CLI_CODES = [
@@ -81,6 +82,17 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   STORAGE_FULL: EXIT_IO,
   OVERLOADED: EXIT_IO,
   INTERNAL: EXIT_IO,
+  // core: agreements (the ledger refused the request as the contract stands)
+  AGREEMENT_EXISTS: EXIT_NOT_VERIFIED,
+  AGREEMENT_NOT_FOUND: EXIT_NOT_VERIFIED,
+  INVALID_TRANSITION: EXIT_NOT_VERIFIED,
+  NOT_A_PARTY: EXIT_INPUT,
+  ALREADY_SIGNED: EXIT_NOT_VERIFIED,
+  ALREADY_REQUESTED: EXIT_NOT_VERIFIED,
+  DOCUMENT_MISMATCH: EXIT_INPUT,
+  INSTALMENT_NOT_FOUND: EXIT_INPUT,
+  OVERPAYMENT: EXIT_INPUT,
+  PAYMENT_REFERENCE_CONFLICT: EXIT_NOT_VERIFIED,
 };
 
 /** Verdicts of `evidence verify`; `ON_CHAIN_UNVERIFIED` is the online answer without a receipt. */

@@ -31,7 +31,10 @@ export async function readTextFile(
   try {
     const info = await stat(path);
     if (info.isFile() && info.size > maxBytes) {
-      throw new CliError('INPUT_TOO_LARGE', `${shown} is ${info.size} bytes; at most ${maxBytes} are read`);
+      throw new CliError(
+        'INPUT_TOO_LARGE',
+        `${shown} is ${info.size} bytes; at most ${maxBytes} are read`,
+      );
     }
     data = await readFile(path);
   } catch (error) {
@@ -39,7 +42,10 @@ export async function readTextFile(
     throw ioError('read', shown, error);
   }
   if (data.length > maxBytes) {
-    throw new CliError('INPUT_TOO_LARGE', `${shown} is ${data.length} bytes; at most ${maxBytes} are read`);
+    throw new CliError(
+      'INPUT_TOO_LARGE',
+      `${shown} is ${data.length} bytes; at most ${maxBytes} are read`,
+    );
   }
   const text = data.toString('utf8');
   return { text: text.startsWith('\uFEFF') ? text.slice(1) : text, bytes: data.length };

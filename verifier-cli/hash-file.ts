@@ -4,7 +4,12 @@
  */
 
 import { open } from 'node:fs/promises';
-import { createMultiHasher, DIGEST_ALGORITHMS, type DigestAlgorithm, type DigestSet } from '../core/digest';
+import {
+  createMultiHasher,
+  DIGEST_ALGORITHMS,
+  type DigestAlgorithm,
+  type DigestSet,
+} from '../core/digest';
 import { ioError } from './cli-error';
 import type { CliIo } from './cli-io';
 import { resolvePath } from './command';

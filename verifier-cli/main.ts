@@ -69,7 +69,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitStat
     if (first === '--help' || first === '-h' || first === 'help') {
       const topic = first === 'help' ? rest[0] : undefined;
       const named = topic !== undefined ? COMMANDS.find((c) => c.name === topic) : undefined;
-      if (topic !== undefined && named === undefined) throw usage(`unknown command ${JSON.stringify(topic)}`);
+      if (topic !== undefined && named === undefined)
+        throw usage(`unknown command ${JSON.stringify(topic)}`);
       io.stdout(named ? named.help : overview());
       return EXIT_OK;
     }
@@ -81,7 +82,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitStat
     command = COMMANDS.find((c) => c.name === first);
     if (command === undefined) {
       throw usage(
-        first.startsWith('-') ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)}`,
+        first.startsWith('-')
+          ? `unknown option ${first}`
+          : `unknown command ${JSON.stringify(first)}`,
       );
     }
     const flags = flagArea(rest);

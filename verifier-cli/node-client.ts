@@ -19,6 +19,12 @@ import { EXIT_IO, exitStatusForError, isCliErrorCode, type CliErrorCode } from '
 export const DEPOSIT_TIMEOUT_MS = 120_000;
 export const LOOKUP_TIMEOUT_MS = 30_000;
 
+/**
+ * The public lookup. `GET /v1/evidence/{digest}` exists too but needs an API key and returns the
+ * whole record; a judge checking a file has no key and needs only the facts.
+ */
+export const LOOKUP_PATH = 'v1/public/evidence/';
+
 /** An item the gateway accepted, with its receipt (still unchecked). */
 export interface DepositAccepted {
   readonly index: number;
@@ -29,7 +35,11 @@ export interface DepositAccepted {
 /** An item the gateway refused. */
 export interface DepositRefused {
   readonly index: number;
-  readonly error: { readonly code: string; readonly message: string; readonly fields?: readonly FieldError[] };
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly fields?: readonly FieldError[];
+  };
 }
 
 /** The answer for one item: accepted, refused by the gateway, or an answer we could not read. */
@@ -45,7 +55,8 @@ export interface GatewayClient {
    */
   depositBatch(items: readonly EvidenceItem[], apiKey: string): Promise<DepositResult[]>;
   /**
-   * GET /v1/evidence/{digest} (public). The gateway's view of the record, or `undefined` when it
+   * GET /v1/public/evidence/{digest} (no API key). The gateway's public facts about the digest
+   * (time, transaction, chain), or `undefined` when it
    * answers `EVIDENCE_NOT_FOUND`.
    * @throws CliError for any other failure.
    */
@@ -72,7 +83,10 @@ export function parseGatewayUrl(text: string): URL {
     throw new CliError('USAGE', `--gateway must be an http or https URL, not ${url.protocol}`);
   }
   if (url.username || url.password) {
-    throw new CliError('USAGE', '--gateway must not carry credentials; use --key or EVIDENCE_API_KEY');
+    throw new CliError(
+      'USAGE',
+      '--gateway must not carry credentials; use --key or EVIDENCE_API_KEY',
+    );
   }
   url.search = '';
   url.hash = '';
@@ -126,14 +140,17 @@ class GatewayClientImpl implements GatewayClient {
   async lookup(digest: Digest): Promise<Record<string, unknown> | undefined> {
     // A digest is [a-z0-9:] only, all legal in a path segment (RFC 3986 §3.3).
     const answer = await this.#request(
-      `v1/evidence/${digest}`,
+      `${LOOKUP_PATH}${digest}`,
       { method: 'GET', headers: { accept: 'application/json' } },
       LOOKUP_TIMEOUT_MS,
     );
     if (answer.status === 404 && codeOf(answer.body) === 'EVIDENCE_NOT_FOUND') return undefined;
     if (answer.status !== 200) throw gatewayError(answer);
     if (!isObject(answer.body)) {
-      throw new CliError('GATEWAY_RESPONSE_INVALID', 'the gateway answered the lookup with no JSON object');
+      throw new CliError(
+        'GATEWAY_RESPONSE_INVALID',
+        'the gateway answered the lookup with no JSON object',
+      );
     }
     return answer.body;
   }
@@ -171,7 +188,10 @@ class GatewayClientImpl implements GatewayClient {
 function networkError(url: URL, timeoutMs: number, error: unknown): CliError {
   const name = (error as { name?: unknown }).name;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return new CliError('NETWORK_ERROR', `${url.origin} did not answer within ${timeoutMs / 1000} s`);
+    return new CliError(
+      'NETWORK_ERROR',
+      `${url.origin} did not answer within ${timeoutMs / 1000} s`,
+    );
   }
   // undici reports the socket error (ECONNREFUSED, ENOTFOUND, ...) as the cause of "fetch failed".
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
@@ -181,9 +201,14 @@ function networkError(url: URL, timeoutMs: number, error: unknown): CliError {
       : typeof cause?.message === 'string'
         ? cause.message
         : (error as Error).message;
-  return new CliError('NETWORK_ERROR', `cannot reach the gateway at ${url.origin}: ${reason}`, undefined, {
-    cause: error,
-  });
+  return new CliError(
+    'NETWORK_ERROR',
+    `cannot reach the gateway at ${url.origin}: ${reason}`,
+    undefined,
+    {
+      cause: error,
+    },
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -198,7 +223,10 @@ function fieldsOf(value: unknown): FieldError[] | undefined {
   if (!Array.isArray(value)) return undefined;
   const fields = value.filter(
     (f): f is FieldError =>
-      isObject(f) && typeof f.path === 'string' && typeof f.rule === 'string' && typeof f.message === 'string',
+      isObject(f) &&
+      typeof f.path === 'string' &&
+      typeof f.rule === 'string' &&
+      typeof f.message === 'string',
   );
   return fields.length > 0 ? fields : undefined;
 }
@@ -222,12 +250,18 @@ function gatewayError(answer: Answer): CliError {
 const OUTCOMES: readonly string[] = ['created', 'attested', 'existing'] satisfies DepositOutcome[];
 
 function invalid(detail: string): CliError {
-  return new CliError('GATEWAY_RESPONSE_INVALID', `the gateway's batch answer is not as documented: ${detail}`);
+  return new CliError(
+    'GATEWAY_RESPONSE_INVALID',
+    `the gateway's batch answer is not as documented: ${detail}`,
+  );
 }
 
 /** The failure of an item the gateway answered wrongly (or not at all). */
 function invalidItem(index: number, detail: string): CliError {
-  return new CliError('GATEWAY_RESPONSE_INVALID', `the gateway's answer for item ${index} ${detail}`);
+  return new CliError(
+    'GATEWAY_RESPONSE_INVALID',
+    `the gateway's answer for item ${index} ${detail}`,
+  );
 }
 
 /**
@@ -242,7 +276,8 @@ function parseDepositResults(body: unknown, count: number): DepositResult[] {
   for (const entry of body.results as unknown[]) {
     if (!isObject(entry)) continue;
     const index = entry.index;
-    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= count) continue;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= count)
+      continue;
     if (byIndex.has(index)) {
       byIndex.set(index, invalidItem(index, 'answers this item twice'));
     } else if (isObject(entry.error)) {
@@ -254,11 +289,18 @@ function parseDepositResults(body: unknown, count: number): DepositResult[] {
           ? { index, error: { code, message, ...(listed ? { fields: listed } : {}) } }
           : invalidItem(index, 'refuses this item without a code and message'),
       );
-    } else if (typeof entry.status === 'string' && OUTCOMES.includes(entry.status) && isObject(entry.receipt)) {
+    } else if (
+      typeof entry.status === 'string' &&
+      OUTCOMES.includes(entry.status) &&
+      isObject(entry.receipt)
+    ) {
       byIndex.set(index, { index, status: entry.status as DepositOutcome, receipt: entry.receipt });
     } else {
       byIndex.set(index, invalidItem(index, 'has neither a status with a receipt nor an error'));
     }
   }
-  return Array.from({ length: count }, (_, index) => byIndex.get(index) ?? invalidItem(index, 'omits this item'));
+  return Array.from(
+    { length: count },
+    (_, index) => byIndex.get(index) ?? invalidItem(index, 'omits this item'),
+  );
 }

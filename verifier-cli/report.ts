@@ -15,7 +15,11 @@ export function fieldLines(fields: readonly FieldError[] | undefined): string {
 }
 
 /** The human form of an error. */
-export function errorText(error: { code: string; message: string; fields?: readonly FieldError[] }): string {
+export function errorText(error: {
+  code: string;
+  message: string;
+  fields?: readonly FieldError[];
+}): string {
   return `error ${error.code}: ${error.message}\n${fieldLines(error.fields)}`;
 }
 

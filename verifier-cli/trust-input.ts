@@ -46,10 +46,14 @@ export async function loadTrustFile(io: CliIo, shown: string): Promise<LoadedTru
 export function describeTrust(trust: TrustFile): string {
   const lines: string[] = [];
   for (const chain of trust.chains) {
-    lines.push(`  chain ${chain.chainId} (${chain.kind})${chain.operator ? `, operated by ${chain.operator}` : ''}`);
+    lines.push(
+      `  chain ${chain.chainId} (${chain.kind})${chain.operator ? `, operated by ${chain.operator}` : ''}`,
+    );
     for (const key of chain.keys) {
       const window =
-        key.notBefore || key.notAfter ? `, valid ${key.notBefore ?? '…'} to ${key.notAfter ?? '…'}` : '';
+        key.notBefore || key.notAfter
+          ? `, valid ${key.notBefore ?? '…'} to ${key.notAfter ?? '…'}`
+          : '';
       lines.push(`    key ${key.keyId} (${key.algorithm}${window})`);
     }
   }

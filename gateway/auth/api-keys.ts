@@ -16,7 +16,9 @@ import { ROLES, type Role } from '../../core/evidence-state';
 import { schemaErrors } from '../../core/schema';
 
 /** Roles an API key can carry; `gateway` is the node's own identity and never a key's. */
-export const KEY_ROLES = ROLES.filter((role): role is Exclude<Role, 'gateway'> => role !== 'gateway');
+export const KEY_ROLES = ROLES.filter(
+  (role): role is Exclude<Role, 'gateway'> => role !== 'gateway',
+);
 export type KeyRole = (typeof KEY_ROLES)[number];
 
 /** The authenticated caller of a request. */
@@ -164,7 +166,8 @@ class KeyStoreImpl implements KeyStore {
   /** Stores `key` (already generated, maybe already handed out) for `input`. */
   async createWith(input: NewApiKey, key: string): Promise<{ info: ApiKeyInfo; key: string }> {
     const errors = schemaErrors(newApiKeySchema, input);
-    if (errors.length > 0) throw new ValidationError('VALIDATION_FAILED', 'new API key is invalid', errors);
+    if (errors.length > 0)
+      throw new ValidationError('VALIDATION_FAILED', 'new API key is invalid', errors);
     const record: ApiKeyRecord = {
       id: randomBytes(9).toString('base64url'),
       org: input.org,
@@ -213,7 +216,9 @@ class KeyStoreImpl implements KeyStore {
   /** Writes are serialised, so the file always ends as the latest state. */
   #save(): Promise<void> {
     const snapshot = `${JSON.stringify({ type: FILE_TYPE, version: 1, keys: this.#records }, null, 2)}\n`;
-    this.#writing = this.#writing.catch(() => undefined).then(() => writeAtomically(this.#file, snapshot));
+    this.#writing = this.#writing
+      .catch(() => undefined)
+      .then(() => writeAtomically(this.#file, snapshot));
     return this.#writing;
   }
 }
@@ -224,7 +229,10 @@ class KeyStoreImpl implements KeyStore {
  */
 export async function writeAtomically(file: string, data: string): Promise<void> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(
+    dir,
+    `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   const handle = await fs.open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(data, 'utf8');
@@ -276,7 +284,8 @@ export async function openKeyStore(options: KeyStoreOptions): Promise<OpenedKeyS
       ]);
     }
     const errors = schemaErrors(keysFileSchema, parsed);
-    if (errors.length > 0) throw new ValidationError('CONFIG_INVALID', `keys file ${file} is invalid`, errors);
+    if (errors.length > 0)
+      throw new ValidationError('CONFIG_INVALID', `keys file ${file} is invalid`, errors);
     const records = (parsed as { keys: ApiKeyRecord[] }).keys.map((record) => ({ ...record }));
     return { keys: new KeyStoreImpl(file, records, now), adminKeyFile: undefined };
   }
@@ -284,7 +293,9 @@ export async function openKeyStore(options: KeyStoreOptions): Promise<OpenedKeyS
   // The admin key is written before the keys file that makes it valid: a crash in between leaves
   // no keys file, and the next start makes a new admin key instead of one nobody holds.
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const adminKeyFile = path.resolve(options.adminKeyFile ?? path.join(path.dirname(file), 'admin.key'));
+  const adminKeyFile = path.resolve(
+    options.adminKeyFile ?? path.join(path.dirname(file), 'admin.key'),
+  );
   await fs.mkdir(path.dirname(adminKeyFile), { recursive: true, mode: 0o700 });
   const key = generateApiKey();
   await writeAtomically(adminKeyFile, `${key}\n`);

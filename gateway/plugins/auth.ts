@@ -6,7 +6,12 @@
  * Keys are accepted as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
  */
 
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyRequest,
+  onRequestHookHandler,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { AccessError } from '../../core/errors';
 import type { KeyStore, KeyRole, Principal } from '../auth/api-keys';

@@ -18,7 +18,9 @@ const errorHandlerPlugin: FastifyPluginAsync = async (app: FastifyInstance) => {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const mapped = toHttpError(new StateError('NOT_FOUND', `no route ${request.method} ${request.url}`));
+    const mapped = toHttpError(
+      new StateError('NOT_FOUND', `no route ${request.method} ${request.url}`),
+    );
     return reply.code(mapped.body.statusCode).send(mapped.body);
   });
 };

@@ -9,7 +9,10 @@ export interface AdminKeyRoutesOptions {
   readonly keys: KeyStore;
 }
 
-const adminKeyRoutes: FastifyPluginAsync<AdminKeyRoutesOptions> = async (app: FastifyInstance, options) => {
+const adminKeyRoutes: FastifyPluginAsync<AdminKeyRoutesOptions> = async (
+  app: FastifyInstance,
+  options,
+) => {
   const { keys } = options;
   const tags = ['admin'];
   app.addHook('onRequest', app.requireRoles('admin'));

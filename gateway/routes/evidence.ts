@@ -87,9 +87,17 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
       preValidation: async (request) => {
         const items = (request.body as { items?: unknown } | null | undefined)?.items;
         if (Array.isArray(items) && items.length > batchMaxItems) {
-          throw new ValidationError('BATCH_TOO_LARGE', `a batch request holds at most ${batchMaxItems} items`, [
-            { path: '/items', rule: 'maxItems', message: `must NOT have more than ${batchMaxItems} items` },
-          ]);
+          throw new ValidationError(
+            'BATCH_TOO_LARGE',
+            `a batch request holds at most ${batchMaxItems} items`,
+            [
+              {
+                path: '/items',
+                rule: 'maxItems',
+                message: `must NOT have more than ${batchMaxItems} items`,
+              },
+            ],
+          );
         }
       },
       schema: {
@@ -122,11 +130,15 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
     '/evidence/:digest',
     {
       onRequest: app.requireRoles(...KEY_ROLES),
-      schema: readSchema('Read the evidence record, attestations and annotations', schemaRef('evidence-state')),
+      schema: readSchema(
+        'Read the evidence record, attestations and annotations',
+        schemaRef('evidence-state'),
+      ),
     },
     async (request) => {
       const state = await service.read(request.params.digest, principalOf(request));
-      if (!state) throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
+      if (!state)
+        throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
       return state;
     },
   );
@@ -142,7 +154,8 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
     },
     async (request) => {
       const receipt = await service.receipt(request.params.digest, principalOf(request));
-      if (!receipt) throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
+      if (!receipt)
+        throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
       return receipt;
     },
   );
@@ -155,7 +168,8 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
     },
     async (request) => {
       const entries = await service.history(request.params.digest, principalOf(request));
-      if (!entries) throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
+      if (!entries)
+        throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
       return { digest: request.params.digest, entries };
     },
   );
@@ -174,7 +188,11 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      const annotation = await service.annotate(request.params.digest, request.body, principalOf(request));
+      const annotation = await service.annotate(
+        request.params.digest,
+        request.body,
+        principalOf(request),
+      );
       return reply.code(201).send(annotation);
     },
   );

@@ -16,7 +16,10 @@ const statusSchema = {
   properties: { status: { type: 'string' } },
 } as const;
 
-const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app: FastifyInstance, options) => {
+const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (
+  app: FastifyInstance,
+  options,
+) => {
   const { service } = options;
   const tags = ['operations'];
 
@@ -36,7 +39,8 @@ const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app: Fastif
       },
     },
     async () => {
-      if (!(await service.ready())) throw new LedgerError('LEDGER_UNAVAILABLE', 'the ledger is not ready');
+      if (!(await service.ready()))
+        throw new LedgerError('LEDGER_UNAVAILABLE', 'the ledger is not ready');
       return { status: 'ready' };
     },
   );

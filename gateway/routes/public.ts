@@ -13,7 +13,10 @@ export interface PublicRoutesOptions {
   readonly service: EvidenceService;
 }
 
-const publicRoutes: FastifyPluginAsync<PublicRoutesOptions> = async (app: FastifyInstance, options) => {
+const publicRoutes: FastifyPluginAsync<PublicRoutesOptions> = async (
+  app: FastifyInstance,
+  options,
+) => {
   const { service } = options;
   const tags = ['public'];
 
@@ -29,7 +32,8 @@ const publicRoutes: FastifyPluginAsync<PublicRoutesOptions> = async (app: Fastif
     },
     async (request) => {
       const facts = await service.publicFacts(request.params.digest);
-      if (!facts) throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
+      if (!facts)
+        throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
       return facts;
     },
   );

@@ -12,7 +12,13 @@ import {
   type CheckCode,
   type Verdict,
 } from '../../core/verify';
-import { makeFixture, makeNodeKey, trustFor, type Fixture } from '../support/receipt-factory';
+import {
+  makeAnchoredFixture,
+  makeFixture,
+  makeNodeKey,
+  trustFor,
+  type Fixture,
+} from '../support/receipt-factory';
 
 const TIME = '2026-11-28T10:00:00.000Z';
 const CODES = Object.keys(CHECK_CODES) as CheckCode[];
@@ -435,6 +441,56 @@ describe('verifyReceipt against mutated receipts', () => {
     }
     expect(rejectedByVerifier).toBeGreaterThan(text.length);
     expect(rejectedAtParse).toBeGreaterThan(0);
+  });
+});
+
+describe('verifyReceipt against mutated anchored receipts', () => {
+  const anchored = makeAnchoredFixture(1, { distance: 2 });
+  const original = asJson(anchored.receipts[0]) as unknown as Json;
+  const fileDigests = digestBytes(anchored.files[0] as Buffer);
+  const all = mutations(original).filter(
+    (m) => m.label.startsWith('/anchors') || m.label === '/ delete anchors',
+  );
+  // Without the anchor the receipt is the plain, genuine one: it verifies unless anchors are required.
+  const removesTheAnchor = new Set(['/anchors drop 0', '/ delete anchors']);
+
+  it('starts from a genuine anchored receipt and mutates every field of its anchor proof', () => {
+    expect(verifyReceipt(original, anchored.trust, { fileDigests }).verdict).toBe('VERIFIED');
+    expect(all.length).toBeGreaterThan(250);
+    for (const part of ['headers/1/previousHash', 'anchorTx/tx/resultDigest', 'anchorTx/result/anchor/headerHash', 'anchorTx/block/signature/value', 'anchorTx/txPath/0', 'targetChainId']) {
+      expect(all.some((m) => m.label.startsWith(`/anchors/0/${part}`)), part).toBe(true);
+    }
+  });
+
+  it('never verifies a receipt whose anchor proof was mutated', () => {
+    const seen = new Map<CheckCode, number>();
+    for (const { label, value } of all) {
+      const required = verifyReceipt(value, anchored.trust, {
+        fileDigests,
+        requireAnchors: ['court-chain'],
+      });
+      expect(required.verdict, label).not.toBe('VERIFIED');
+      const code = failureCode(required);
+      seen.set(code, (seen.get(code) ?? 0) + 1);
+      const optional = verifyReceipt(value, anchored.trust, { fileDigests });
+      if (removesTheAnchor.has(label)) {
+        expect(optional.verdict, label).toBe('VERIFIED');
+        expect(optional.anchors, label).toEqual([]);
+      } else {
+        expect(optional.verdict, label).not.toBe('VERIFIED');
+        failureCode(optional);
+      }
+    }
+    expect([...seen.keys()].sort()).toEqual(
+      expect.arrayContaining([
+        'ANCHOR_CHAIN_BROKEN',
+        'ANCHOR_HASH_MISMATCH',
+        'ANCHOR_PROOF_INVALID',
+        'ANCHOR_REQUIRED',
+        'ANCHOR_UNTRUSTED',
+        'RECEIPT_MALFORMED',
+      ]),
+    );
   });
 });
 

@@ -97,8 +97,15 @@ export class FakeLedger implements Ledger {
     this.chainId = options.chainId ?? 'fake-chain';
     this.commitDelayMs = options.commitDelayMs ?? 0;
     this.#key = options.key ?? makeNodeKey();
-    const genesis = { contract: '_system', fn: 'genesis', args: [], identity: { mspId: 'NodeOrg', id: 'node', role: 'admin' } };
-    this.#appendBlock(this.#header(genesis, randomBytes(32).toString('hex'), this.#nextTime(), null, undefined, []));
+    const genesis = {
+      contract: '_system',
+      fn: 'genesis',
+      args: [],
+      identity: { mspId: 'NodeOrg', id: 'node', role: 'admin' },
+    };
+    this.#appendBlock(
+      this.#header(genesis, randomBytes(32).toString('hex'), this.#nextTime(), null, undefined, []),
+    );
   }
 
   /** The next `count` submits fail with `error` (nothing is written). */
@@ -139,7 +146,14 @@ export class FakeLedger implements Ledger {
       const txId = randomBytes(32).toString('hex');
       const time = this.#nextTime();
       const execution = this.#execute(call, txId, time);
-      const headerWithIds = this.#header(call, txId, time, execution.result, execution.event, execution.writes);
+      const headerWithIds = this.#header(
+        call,
+        txId,
+        time,
+        execution.result,
+        execution.event,
+        execution.writes,
+      );
       // The commit takes time; the state and block appear when it is durable.
       await new Promise((resolve) => setTimeout(resolve, this.commitDelayMs));
       this.#checkOpen();
@@ -161,7 +175,13 @@ export class FakeLedger implements Ledger {
         block,
       });
       this.resolved.add(txId);
-      return { txId, blockNumber: block.header.number, time: iso, result: execution.result as T, event: execution.event };
+      return {
+        txId,
+        blockNumber: block.header.number,
+        time: iso,
+        result: execution.result as T,
+        event: execution.event,
+      };
     });
     this.#queue = run.catch(() => undefined);
     return run;
@@ -256,8 +276,13 @@ export class FakeLedger implements Ledger {
       txCount: 1,
       time: tx.time,
     };
-    const signature = sign(null, blockSigningBytes(header), this.#key.privateKey).toString('base64');
-    const block: SignedBlockHeader = { header, signature: { algorithm: 'ed25519', keyId: this.#key.keyId, value: signature } };
+    const signature = sign(null, blockSigningBytes(header), this.#key.privateKey).toString(
+      'base64',
+    );
+    const block: SignedBlockHeader = {
+      header,
+      signature: { algorithm: 'ed25519', keyId: this.#key.keyId, value: signature },
+    };
     this.#blocks.push(block);
     return block;
   }
@@ -265,7 +290,8 @@ export class FakeLedger implements Ledger {
   /** The contract: computes result, event and writes without applying them. */
   #execute(call: Call, txId: string, time: number): Execution {
     const iso = new Date(time).toISOString();
-    if (call.contract !== 'evidence') throw new StateError('NOT_FOUND', `no contract ${call.contract}`);
+    if (call.contract !== 'evidence')
+      throw new StateError('NOT_FOUND', `no contract ${call.contract}`);
     switch (call.fn) {
       case 'depositBatch':
         return this.#depositBatch(call, txId, iso);
@@ -301,13 +327,20 @@ export class FakeLedger implements Ledger {
         ]);
         return 'created';
       }
-      const same = (d: Depositor) => d.org === record.depositor.org && d.account === record.depositor.account;
-      if (same(existing.record.depositor) || existing.attestations.some((a) => same(a.record.depositor))) {
+      const same = (d: Depositor) =>
+        d.org === record.depositor.org && d.account === record.depositor.account;
+      if (
+        same(existing.record.depositor) ||
+        existing.attestations.some((a) => same(a.record.depositor))
+      ) {
         return 'existing';
       }
       writes.push([
         digest,
-        { ...existing, attestations: [...existing.attestations, { record, ...placement, leafIndex }] },
+        {
+          ...existing,
+          attestations: [...existing.attestations, { record, ...placement, leafIndex }],
+        },
       ]);
       return 'attested';
     });
@@ -318,7 +351,10 @@ export class FakeLedger implements Ledger {
 
   #annotate(call: Call, txId: string, time: string): Execution {
     if (call.identity.role !== 'court') {
-      throw new AccessError('FORBIDDEN', `annotating needs role court, caller has "${call.identity.role}"`);
+      throw new AccessError(
+        'FORBIDDEN',
+        `annotating needs role court, caller has "${call.identity.role}"`,
+      );
     }
     const digest = checkDigest(call.args[0]);
     const input = validateOrThrow<AnnotationInput>(
@@ -328,7 +364,12 @@ export class FakeLedger implements Ledger {
     );
     const existing = this.#state.get(digest);
     if (!existing) throw new StateError('EVIDENCE_NOT_FOUND', `no evidence with digest ${digest}`);
-    const annotation: Annotation = { ...input, by: { org: call.identity.mspId, account: call.identity.id }, txId, time };
+    const annotation: Annotation = {
+      ...input,
+      by: { org: call.identity.mspId, account: call.identity.id },
+      txId,
+      time,
+    };
     return {
       result: annotation,
       event: undefined,

@@ -1,24 +1,29 @@
 /**
  * Builds genuine, signed receipts in memory for tests: a fresh Ed25519 node key, one batch, one
  * transaction, one block. Independent of the gateway and the ledger, so verifier tests do not
- * depend on them.
+ * depend on them. {@link makeAnchoredFixture} adds a hash-chained evidence chain around that block
+ * and a second, "court" chain whose block records an anchor of it.
  */
 
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { buildBatch } from '../../core/batch';
+import type { AnchorProof, AnchorRecord, RecordedAnchorResult } from '../../core/anchor';
 import {
+  blockHash,
   blockSigningBytes,
   txLeafHash,
   valueDigest,
   type BlockHeader,
+  type SignedBlockHeader,
   type TxHeader,
 } from '../../core/block';
-import { digestBytes, formatDigest } from '../../core/digest';
+import { canonicalJson } from '../../core/canonical';
+import { digestBytes, formatDigest, type Digest } from '../../core/digest';
 import type { EvidenceItem, EvidenceRecord } from '../../core/evidence';
 import { buildTree } from '../../core/merkle';
 import type { Receipt } from '../../core/receipt';
 import { keyIdOf } from '../../core/signature';
-import type { TrustFile } from '../../core/trust';
+import { mergeTrust, type TrustFile } from '../../core/trust';
 
 export interface NodeKey {
   readonly privateKey: KeyObject;
@@ -64,6 +69,8 @@ export interface FixtureOptions {
   readonly time?: string;
   readonly depositor?: EvidenceRecord['depositor'];
   readonly item?: Partial<EvidenceItem>;
+  /** The block's parent hash; random by default (the parent is not part of a plain fixture). */
+  readonly previousHash?: Digest;
 }
 
 /** Receipts for `files` (random files when a count is given), all deposited in one batch. */
@@ -110,7 +117,7 @@ export function makeFixture(filesOrCount: readonly Buffer[] | number, options: F
     type: 'block',
     chainId,
     number: options.blockNumber ?? 7,
-    previousHash: formatDigest('sha256', randomBytes(32)),
+    previousHash: options.previousHash ?? formatDigest('sha256', randomBytes(32)),
     dataHash: formatDigest('sha256', txTree.root),
     txCount: txs.length,
     time,
@@ -137,4 +144,216 @@ export function makeFixture(filesOrCount: readonly Buffer[] | number, options: F
     },
   }));
   return { files, receipts, trust: trustFor(chainId, key), key };
+}
+
+/** Signs `header` with `key` (Ed25519), as a node signs its blocks. */
+export function signBlock(header: BlockHeader, key: NodeKey): SignedBlockHeader {
+  const value = sign(null, blockSigningBytes(header), key.privateKey).toString('base64');
+  return { header, signature: { algorithm: 'ed25519', keyId: key.keyId, value } };
+}
+
+function addSeconds(time: string, seconds: number): string {
+  return new Date(Date.parse(time) + seconds * 1000).toISOString();
+}
+
+/** A block holding one filler transaction, linked to `previous` (or the first block, number 0). */
+function fillerBlock(chainId: string, number: number, previous: Digest | null, time: string): BlockHeader {
+  const tx: TxHeader = {
+    type: 'tx',
+    txId: randomBytes(32).toString('hex'),
+    chainId,
+    time,
+    creator: { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' },
+    contract: 'evidence',
+    fn: 'depositBatch',
+    argsDigest: valueDigest([]),
+    resultDigest: valueDigest(null),
+    writesDigest: valueDigest([]),
+    eventsDigest: valueDigest(null),
+  };
+  return {
+    type: 'block',
+    chainId,
+    number,
+    previousHash: previous,
+    dataHash: formatDigest('sha256', buildTree([txLeafHash(tx)]).root),
+    txCount: 1,
+    time,
+  };
+}
+
+export interface AnchorProofOptions {
+  /** What the anchor record names. */
+  readonly sourceChainId: string;
+  readonly blockNumber: number;
+  readonly headerHash: Digest;
+  readonly leavesRoot?: Digest;
+  /** Evidence headers from the evidence block's successor to the anchored block. */
+  readonly headers: readonly BlockHeader[];
+  /** The key that signs the target block (need not be pinned: for untrusted cases). */
+  readonly courtKey: NodeKey;
+  readonly courtChainId?: string;
+  readonly courtTime?: string;
+  readonly courtBlockNumber?: number;
+  /** Other transactions in the target block (so the anchor tx path is not empty). */
+  readonly otherTxs?: number;
+}
+
+/** A genuine anchor proof: `anchor.recordAnchor` on the court chain, in a block it signed. */
+export function makeAnchorProof(options: AnchorProofOptions): AnchorProof {
+  const courtChainId = options.courtChainId ?? 'court-chain';
+  const time = options.courtTime ?? '2026-11-28T10:10:00.000Z';
+  const input = {
+    sourceChainId: options.sourceChainId,
+    blockNumber: options.blockNumber,
+    headerHash: options.headerHash,
+    ...(options.leavesRoot ? { leavesRoot: options.leavesRoot } : {}),
+  };
+  const txId = randomBytes(32).toString('hex');
+  const anchor: AnchorRecord = {
+    type: 'anchor',
+    ...input,
+    anchoredBy: { org: 'CourtOrg', account: 'anchor-job' },
+    txId,
+    time,
+  };
+  const result: RecordedAnchorResult = { status: 'recorded', anchor };
+  const tx: TxHeader = {
+    type: 'tx',
+    txId,
+    chainId: courtChainId,
+    time,
+    creator: { mspId: 'CourtOrg', id: 'anchor-job', role: 'anchor' },
+    contract: 'anchor',
+    fn: 'recordAnchor',
+    argsDigest: valueDigest([canonicalJson(input)]),
+    resultDigest: valueDigest(result),
+    writesDigest: valueDigest([]),
+    eventsDigest: valueDigest({ name: 'AnchorRecorded', payload: anchor }),
+  };
+  const others = options.otherTxs ?? 1;
+  const txIndex = others;
+  const txs: TxHeader[] = [];
+  for (let i = 0; i < others; i++) {
+    txs.push({ ...tx, txId: randomBytes(32).toString('hex'), fn: 'latestAnchor' });
+  }
+  txs.push(tx);
+  const tree = buildTree(txs.map(txLeafHash));
+  const header: BlockHeader = {
+    type: 'block',
+    chainId: courtChainId,
+    number: options.courtBlockNumber ?? 3,
+    previousHash: formatDigest('sha256', randomBytes(32)),
+    dataHash: formatDigest('sha256', tree.root),
+    txCount: txs.length,
+    time,
+  };
+  return {
+    kind: 'embedded-anchor',
+    targetChainId: courtChainId,
+    headers: [...options.headers],
+    anchorTx: {
+      tx,
+      result,
+      txIndex,
+      txPath: tree.inclusionProof(txIndex).map((h) => Buffer.from(h).toString('hex')),
+      block: signBlock(header, options.courtKey),
+    },
+  };
+}
+
+export interface AnchoredFixtureOptions extends FixtureOptions {
+  /** Headers from the evidence block to the anchored block (0: the evidence block is anchored). */
+  readonly distance?: number;
+  readonly courtChainId?: string;
+  readonly courtKey?: NodeKey;
+  readonly courtTime?: string;
+  readonly courtOperator?: string;
+}
+
+export interface AnchoredFixture extends Fixture {
+  /** The receipts with the anchor proof added. */
+  readonly receipts: readonly Receipt[];
+  /** The same receipts without it. */
+  readonly plain: readonly Receipt[];
+  /** Trust file pinning both chains. */
+  readonly trust: TrustFile;
+  readonly evidenceTrust: TrustFile;
+  readonly courtTrust: TrustFile;
+  readonly courtKey: NodeKey;
+  readonly courtChainId: string;
+  /** The whole evidence chain, block 0 to the anchored block, each signed by `key`. */
+  readonly chain: readonly SignedBlockHeader[];
+  /** Number of the receipts' evidence block. */
+  readonly evidenceBlock: number;
+  readonly anchor: AnchorProof;
+}
+
+/**
+ * Receipts for `filesOrCount` in block `blockNumber` (default 5) of a genuine evidence chain
+ * (blocks 0 to blockNumber + distance, hash-chained and signed by the evidence key), each carrying
+ * one anchor proof: block blockNumber + distance recorded on a court chain signed by another key.
+ */
+export function makeAnchoredFixture(
+  filesOrCount: readonly Buffer[] | number,
+  options: AnchoredFixtureOptions = {},
+): AnchoredFixture {
+  const chainId = options.chainId ?? 'test-chain';
+  const key = options.key ?? makeNodeKey();
+  const time = options.time ?? '2026-11-28T10:00:00.000Z';
+  const evidenceBlock = options.blockNumber ?? 5;
+  const distance = options.distance ?? 3;
+  const courtKey = options.courtKey ?? makeNodeKey();
+  const courtChainId = options.courtChainId ?? 'court-chain';
+  const before: BlockHeader[] = [];
+  for (let n = 0; n < evidenceBlock; n++) {
+    const previous = n === 0 ? null : blockHash(before[n - 1] as BlockHeader);
+    before.push(fillerBlock(chainId, n, previous, addSeconds(time, n - evidenceBlock)));
+  }
+  const base = makeFixture(filesOrCount, {
+    ...options,
+    chainId,
+    key,
+    time,
+    blockNumber: evidenceBlock,
+    ...(evidenceBlock > 0 ? { previousHash: blockHash(before[evidenceBlock - 1] as BlockHeader) } : {}),
+  });
+  const evidenceHeader = (base.receipts[0] as Receipt).proof.block.header;
+  const after: BlockHeader[] = [];
+  let previous = evidenceHeader;
+  for (let i = 1; i <= distance; i++) {
+    const header = fillerBlock(chainId, evidenceBlock + i, blockHash(previous), addSeconds(time, i));
+    after.push(header);
+    previous = header;
+  }
+  const anchor = makeAnchorProof({
+    sourceChainId: chainId,
+    blockNumber: previous.number,
+    headerHash: blockHash(previous),
+    headers: after,
+    courtKey,
+    courtChainId,
+    ...(options.courtTime ? { courtTime: options.courtTime } : {}),
+  });
+  const evidenceTrust = base.trust;
+  const courtTrust = trustFor(courtChainId, courtKey, options.courtOperator ?? 'Test court');
+  const chain = [
+    ...before.map((h) => signBlock(h, key)),
+    (base.receipts[0] as Receipt).proof.block,
+    ...after.map((h) => signBlock(h, key)),
+  ];
+  return {
+    files: base.files,
+    key,
+    plain: base.receipts,
+    receipts: base.receipts.map((receipt) => ({ ...receipt, anchors: [anchor] })),
+    trust: mergeTrust(evidenceTrust, courtTrust),
+    evidenceTrust,
+    courtTrust,
+    courtKey,
+    courtChainId,
+    chain,
+    evidenceBlock,
+    anchor,
+  };
 }

@@ -182,18 +182,25 @@ const MISPLACED: readonly MerkleProofErrorCode[] = [
   'WRONG_PROOF_SIZE',
   'ROOT_MISMATCH',
 ];
-const RESIZED: readonly MerkleProofErrorCode[] = ['BAD_TREE_SIZE', 'WRONG_PROOF_SIZE', 'ROOT_MISMATCH'];
+const RESIZED: readonly MerkleProofErrorCode[] = [
+  'BAD_TREE_SIZE',
+  'WRONG_PROOF_SIZE',
+  'ROOT_MISMATCH',
+];
 
 /** A copy of `hash` with one bit flipped; the bit moves with `seed` to cover every byte. */
 function flipBit(hash: Uint8Array, seed: number): { hash: Buffer; bit: number } {
   const bit = (seed * 67 + 5) % (hash.length * 8);
   const copy = Buffer.from(hash);
-  copy[Math.floor(bit / 8)] ^= 1 << bit % 8;
+  const byte = Math.floor(bit / 8);
+  copy.writeUInt8(copy.readUInt8(byte) ^ (1 << (bit % 8)), byte);
   return { hash: copy, bit };
 }
 
 /** Every transparency-dev style corruption of a valid inclusion claim. */
-export function inclusionMutations(valid: InclusionClaim): Probe<InclusionMutation, InclusionClaim>[] {
+export function inclusionMutations(
+  valid: InclusionClaim,
+): Probe<InclusionMutation, InclusionClaim>[] {
   const probes: Probe<InclusionMutation, InclusionClaim>[] = [];
   const add = (
     kind: InclusionMutation,

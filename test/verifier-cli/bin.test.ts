@@ -64,7 +64,14 @@ describe('bin/evidence.js', () => {
   });
 
   it('sets the exit status and prints no stack trace for bad input', () => {
-    const run = evidence('verify', join(temp.dir, 'missing.pdf'), '--receipt', 'r.json', '--trust', 't.json');
+    const run = evidence(
+      'verify',
+      join(temp.dir, 'missing.pdf'),
+      '--receipt',
+      'r.json',
+      '--trust',
+      't.json',
+    );
     expect(run.status).toBe(3);
     expect(run.stderr).toMatch(/^error IO_ERROR: /);
     expect(run.stderr).not.toMatch(/\n\s+at /);

@@ -31,7 +31,10 @@ export function forbiddenFetch(): typeof fetch & { calls: unknown[] } {
   return fake;
 }
 
-export async function runCli(argv: readonly string[], io: Partial<CliIo> & { cwd: string }): Promise<CliRun> {
+export async function runCli(
+  argv: readonly string[],
+  io: Partial<CliIo> & { cwd: string },
+): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
   const status = await main(argv, {
@@ -54,7 +57,11 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> & { cwd
 }
 
 /** A fresh temp directory, removed by the returned cleanup. */
-export function tempDir(): { dir: string; cleanup: () => void; write: (name: string, data: string | Buffer) => string } {
+export function tempDir(): {
+  dir: string;
+  cleanup: () => void;
+  write: (name: string, data: string | Buffer) => string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'evidence-cli-'));
   return {
     dir,

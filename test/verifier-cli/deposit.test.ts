@@ -4,11 +4,20 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { digestBytes } from '../../core/digest';
 import type { Receipt } from '../../core/receipt';
 import { makeFixture } from '../support/receipt-factory';
-import { deadUrl, runCli, startServer, tempDir, type Handler, type TestServer } from './cli-harness';
+import {
+  deadUrl,
+  runCli,
+  startServer,
+  tempDir,
+  type Handler,
+  type TestServer,
+} from './cli-harness';
 
 const temp = tempDir();
 const files = {
-  'contract.pdf': Buffer.from('PLAINTEXT-CONTRACT-BYTES the parties agree to pay in four instalments'),
+  'contract.pdf': Buffer.from(
+    'PLAINTEXT-CONTRACT-BYTES the parties agree to pay in four instalments',
+  ),
   'photo.jpg': Buffer.from('PLAINTEXT-PHOTO-BYTES \u00ff\u00d8 a photograph of the damaged goods'),
   'chat.txt': Buffer.from('PLAINTEXT-CHAT-BYTES seller: the goods left the warehouse intact'),
 };
@@ -36,7 +45,10 @@ function batchGateway(refuse: Set<string> = new Set()): Handler {
         results: items.map((item, index) => {
           const digest = item.digests[0] as string;
           if (refuse.has(digest)) {
-            return { index, error: { code: 'FORBIDDEN', message: 'this principal may not deposit here' } };
+            return {
+              index,
+              error: { code: 'FORBIDDEN', message: 'this principal may not deposit here' },
+            };
           }
           return { index, status: 'created', digest, receipt: receiptBySha256.get(digest) };
         }),
@@ -64,7 +76,16 @@ const env = { EVIDENCE_API_KEY: 'test-key-0123456789' };
 describe('evidence deposit', () => {
   it('sends only digests and sizes, authenticates, and writes each receipt next to its file', async () => {
     const run = await runCli(
-      ['deposit', 'contract.pdf', 'photo.jpg', '--gateway', server.url, '--type', 'contract', '--force'],
+      [
+        'deposit',
+        'contract.pdf',
+        'photo.jpg',
+        '--gateway',
+        server.url,
+        '--type',
+        'contract',
+        '--force',
+      ],
       { cwd: temp.dir, env, fetch },
     );
     expect(run.status).toBe(0);
@@ -77,8 +98,16 @@ describe('evidence deposit', () => {
     const body = JSON.parse(request?.body ?? '') as BatchBody;
     expect(body).toEqual({
       items: [
-        { digests: [sha256Of('contract.pdf'), digestBytes(files['contract.pdf']).sm3], size: files['contract.pdf'].length, evidenceType: 'contract' },
-        { digests: [sha256Of('photo.jpg'), digestBytes(files['photo.jpg']).sm3], size: files['photo.jpg'].length, evidenceType: 'contract' },
+        {
+          digests: [sha256Of('contract.pdf'), digestBytes(files['contract.pdf']).sm3],
+          size: files['contract.pdf'].length,
+          evidenceType: 'contract',
+        },
+        {
+          digests: [sha256Of('photo.jpg'), digestBytes(files['photo.jpg']).sm3],
+          size: files['photo.jpg'].length,
+          evidenceType: 'contract',
+        },
       ],
     });
     expect(request?.body).not.toContain('PLAINTEXT');
@@ -86,23 +115,42 @@ describe('evidence deposit', () => {
       expect(request?.body).not.toContain(data.toString('base64').slice(0, 16));
       expect(request?.body).not.toContain(data.toString('hex').slice(0, 16));
     }
-    const written = JSON.parse(readFileSync(join(temp.dir, 'contract.pdf.receipt.json'), 'utf8')) as unknown;
+    const written = JSON.parse(
+      readFileSync(join(temp.dir, 'contract.pdf.receipt.json'), 'utf8'),
+    ) as unknown;
     expect(written).toEqual(receiptBySha256.get(sha256Of('contract.pdf')));
     expect(run.stdout).toMatch(/^created +contract\.pdf -> contract\.pdf\.receipt\.json$/m);
   });
 
   it('writes receipts that `evidence verify` accepts', async () => {
     temp.write('trust.json', JSON.stringify(fixture.trust));
-    await runCli(['deposit', 'chat.txt', '--gateway', server.url, '--force'], { cwd: temp.dir, env, fetch });
-    const run = await runCli(['verify', 'chat.txt', '--receipt', 'chat.txt.receipt.json', '--trust', 'trust.json'], {
+    await runCli(['deposit', 'chat.txt', '--gateway', server.url, '--force'], {
       cwd: temp.dir,
+      env,
+      fetch,
     });
+    const run = await runCli(
+      ['verify', 'chat.txt', '--receipt', 'chat.txt.receipt.json', '--trust', 'trust.json'],
+      {
+        cwd: temp.dir,
+      },
+    );
     expect(run.status).toBe(0);
   });
 
   it('takes --key over EVIDENCE_API_KEY and writes into --out DIR', async () => {
     const run = await runCli(
-      ['deposit', 'chat.txt', '--gateway', `${server.url}/`, '--key', 'flag-key', '--out', 'receipts/today', '--json'],
+      [
+        'deposit',
+        'chat.txt',
+        '--gateway',
+        `${server.url}/`,
+        '--key',
+        'flag-key',
+        '--out',
+        'receipts/today',
+        '--json',
+      ],
       { cwd: temp.dir, env, fetch },
     );
     expect(run.status).toBe(0);
@@ -130,7 +178,9 @@ describe('evidence deposit', () => {
       { cwd: temp.dir, env, fetch },
     );
     expect(run.status).toBe(1);
-    const results = run.json<{ results: { file: string; status?: string; error?: { code: string } }[] }>().results;
+    const results = run.json<{
+      results: { file: string; status?: string; error?: { code: string } }[];
+    }>().results;
     expect(results.map((r) => [r.file, r.status ?? r.error?.code])).toEqual([
       ['contract.pdf', 'created'],
       ['photo.jpg', 'FORBIDDEN'],
@@ -140,33 +190,51 @@ describe('evidence deposit', () => {
   });
 
   it('exits 3 (NETWORK_ERROR) when the gateway is down, having written nothing', async () => {
-    const run = await runCli(['deposit', 'contract.pdf', '--gateway', await deadUrl(), '--out', 'down'], {
-      cwd: temp.dir,
-      env,
-      fetch,
-    });
+    const run = await runCli(
+      ['deposit', 'contract.pdf', 'photo.jpg', '--gateway', await deadUrl(), '--out', 'down'],
+      { cwd: temp.dir, env, fetch },
+    );
     expect(run.status).toBe(3);
-    expect(run.errorCodes).toEqual(['NETWORK_ERROR']);
+    expect(run.errorCodes).toEqual(['NETWORK_ERROR']); // once for the whole request
+    expect(run.stderr).toMatch(/^error NETWORK_ERROR: contract\.pdf, photo\.jpg: .*ECONNREFUSED/m);
     expect(existsSync(join(temp.dir, 'down', 'contract.pdf.receipt.json'))).toBe(false);
   });
 
   it('exits 3 on a gateway 5xx, keeping its ledger code', async () => {
-    handler = () => ({ status: 503, body: { statusCode: 503, code: 'LEDGER_UNAVAILABLE', message: 'ledger down' } });
-    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--force'], { cwd: temp.dir, env, fetch });
+    handler = () => ({
+      status: 503,
+      body: { statusCode: 503, code: 'LEDGER_UNAVAILABLE', message: 'ledger down' },
+    });
+    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--force'], {
+      cwd: temp.dir,
+      env,
+      fetch,
+    });
     expect(run.status).toBe(3);
     expect(run.errorCodes).toEqual(['LEDGER_UNAVAILABLE']);
   });
 
   it('exits 3 (GATEWAY_ERROR) on a 5xx that is not JSON', async () => {
     handler = () => ({ status: 502, body: '<html>bad gateway</html>' });
-    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--force'], { cwd: temp.dir, env, fetch });
+    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--force'], {
+      cwd: temp.dir,
+      env,
+      fetch,
+    });
     expect(run.status).toBe(3);
     expect(run.errorCodes).toEqual(['GATEWAY_ERROR']);
   });
 
   it('exits 2 when the gateway rejects the API key', async () => {
-    handler = () => ({ status: 401, body: { statusCode: 401, code: 'UNAUTHENTICATED', message: 'bad key' } });
-    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--force'], { cwd: temp.dir, env, fetch });
+    handler = () => ({
+      status: 401,
+      body: { statusCode: 401, code: 'UNAUTHENTICATED', message: 'bad key' },
+    });
+    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--force'], {
+      cwd: temp.dir,
+      env,
+      fetch,
+    });
     expect(run.status).toBe(2);
     expect(run.errorCodes).toEqual(['UNAUTHENTICATED']);
   });
@@ -175,9 +243,15 @@ describe('evidence deposit', () => {
     handler = (request) => {
       const { items } = JSON.parse(request.body) as BatchBody;
       const wrong = receiptBySha256.get(sha256Of('photo.jpg'));
-      return { status: 200, body: { results: items.map((_, index) => ({ index, status: 'created', receipt: wrong })) } };
+      return {
+        status: 200,
+        body: { results: items.map((_, index) => ({ index, status: 'created', receipt: wrong })) },
+      };
     };
-    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--out', 'wrong'], { cwd: temp.dir, env, fetch });
+    const run = await runCli(
+      ['deposit', 'contract.pdf', '--gateway', server.url, '--out', 'wrong'],
+      { cwd: temp.dir, env, fetch },
+    );
     expect(run.status).toBe(3);
     expect(run.errorCodes).toEqual(['GATEWAY_RESPONSE_INVALID']);
     expect(existsSync(join(temp.dir, 'wrong', 'contract.pdf.receipt.json'))).toBe(false);
@@ -185,37 +259,83 @@ describe('evidence deposit', () => {
 
   it('marks items the gateway did not answer as GATEWAY_RESPONSE_INVALID', async () => {
     handler = () => ({ status: 200, body: { results: [] } });
-    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--out', 'omitted', '--json'], {
-      cwd: temp.dir,
-      env,
-      fetch,
-    });
+    const run = await runCli(
+      ['deposit', 'contract.pdf', '--gateway', server.url, '--out', 'omitted', '--json'],
+      {
+        cwd: temp.dir,
+        env,
+        fetch,
+      },
+    );
     expect(run.status).toBe(3);
-    expect(run.json<{ results: { error: { code: string } }[] }>().results[0]?.error.code).toBe('GATEWAY_RESPONSE_INVALID');
+    expect(run.json<{ results: { error: { code: string } }[] }>().results[0]?.error.code).toBe(
+      'GATEWAY_RESPONSE_INVALID',
+    );
   });
 
   it('sends one item for two files with the same content and writes both receipts', async () => {
     temp.write('copy-of-contract.pdf', files['contract.pdf']);
-    const run = await runCli(['deposit', 'contract.pdf', 'copy-of-contract.pdf', '--gateway', server.url, '--out', 'same'], {
-      cwd: temp.dir,
-      env,
-      fetch,
-    });
+    const run = await runCli(
+      ['deposit', 'contract.pdf', 'copy-of-contract.pdf', '--gateway', server.url, '--out', 'same'],
+      {
+        cwd: temp.dir,
+        env,
+        fetch,
+      },
+    );
     expect(run.status).toBe(0);
     expect((JSON.parse(server.requests[0]?.body ?? '') as BatchBody).items).toHaveLength(1);
     expect(existsSync(join(temp.dir, 'same', 'copy-of-contract.pdf.receipt.json'))).toBe(true);
   });
 
+  it('halves the batch when the gateway allows fewer items per request', async () => {
+    const answer = batchGateway();
+    handler = (request) => {
+      const { items } = JSON.parse(request.body) as BatchBody;
+      if (items.length > 1) {
+        const message = 'a batch request holds at most 1 items';
+        return { status: 400, body: { statusCode: 400, code: 'BATCH_TOO_LARGE', message } };
+      }
+      return answer(request);
+    };
+    const run = await runCli(
+      [
+        'deposit',
+        'contract.pdf',
+        'photo.jpg',
+        'chat.txt',
+        '--gateway',
+        server.url,
+        '--out',
+        'small',
+      ],
+      { cwd: temp.dir, env, fetch },
+    );
+    expect(run.status).toBe(0);
+    const sizes = server.requests.map((r) => (JSON.parse(r.body) as BatchBody).items.length);
+    expect(sizes).toEqual([3, 2, 1, 1, 1]);
+  });
+
   it('will not overwrite a receipt for other content (exit 2, OUTPUT_EXISTS) and sends nothing', async () => {
-    temp.write('keep/contract.pdf.receipt.json', JSON.stringify(receiptBySha256.get(sha256Of('photo.jpg'))));
-    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url, '--out', 'keep'], { cwd: temp.dir, env, fetch });
+    temp.write(
+      'keep/contract.pdf.receipt.json',
+      JSON.stringify(receiptBySha256.get(sha256Of('photo.jpg'))),
+    );
+    const run = await runCli(
+      ['deposit', 'contract.pdf', '--gateway', server.url, '--out', 'keep'],
+      { cwd: temp.dir, env, fetch },
+    );
     expect(run.status).toBe(2);
     expect(run.errorCodes).toEqual(['OUTPUT_EXISTS']);
     expect(server.requests).toHaveLength(0);
   });
 
   it('refreshes a receipt for the same content without --force', async () => {
-    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url], { cwd: temp.dir, env, fetch });
+    const run = await runCli(['deposit', 'contract.pdf', '--gateway', server.url], {
+      cwd: temp.dir,
+      env,
+      fetch,
+    });
     expect(run.status).toBe(0);
   });
 
@@ -234,7 +354,11 @@ describe('evidence deposit', () => {
   });
 
   it('exits 3 (IO_ERROR) for a missing file, before any request', async () => {
-    const run = await runCli(['deposit', 'contract.pdf', 'missing.pdf', '--gateway', server.url], { cwd: temp.dir, env, fetch });
+    const run = await runCli(['deposit', 'contract.pdf', 'missing.pdf', '--gateway', server.url], {
+      cwd: temp.dir,
+      env,
+      fetch,
+    });
     expect(run.status).toBe(3);
     expect(run.errorCodes).toEqual(['IO_ERROR']);
     expect(server.requests).toHaveLength(0);

@@ -16,7 +16,9 @@ describe('evidence hash', () => {
     const run = await runCli(['hash', 'video.bin'], { cwd: temp.dir });
     expect(run.status).toBe(0);
     const sha256sum = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
-    const sm3 = /= ([0-9a-f]{64})/.exec(execFileSync('openssl', ['dgst', '-sm3', file], { encoding: 'utf8' }))?.[1];
+    const sm3 = /= ([0-9a-f]{64})/.exec(
+      execFileSync('openssl', ['dgst', '-sm3', file], { encoding: 'utf8' }),
+    )?.[1];
     expect(run.stdout).toBe(`sha256:${sha256sum} sm3:${sm3}  video.bin\n`);
   });
 
@@ -30,8 +32,12 @@ describe('evidence hash', () => {
   });
 
   it('computes only sha256 when --algorithms says so', async () => {
-    const run = await runCli(['hash', '--algorithms', 'sha256', '--json', 'video.bin'], { cwd: temp.dir });
-    expect(run.json<{ digests: object }[]>()[0]?.digests).toEqual({ sha256: digestBytes(content).sha256 });
+    const run = await runCli(['hash', '--algorithms', 'sha256', '--json', 'video.bin'], {
+      cwd: temp.dir,
+    });
+    expect(run.json<{ digests: object }[]>()[0]?.digests).toEqual({
+      sha256: digestBytes(content).sha256,
+    });
   });
 
   it('rejects an unknown algorithm as a usage error', async () => {
@@ -69,6 +75,8 @@ describe('evidence hash', () => {
     temp.write('--json', 'x');
     const run = await runCli(['hash', '--', '--json'], { cwd: temp.dir });
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe(`${digestBytes(Buffer.from('x')).sha256} ${digestBytes(Buffer.from('x')).sm3}  --json\n`);
+    expect(run.stdout).toBe(
+      `${digestBytes(Buffer.from('x')).sha256} ${digestBytes(Buffer.from('x')).sm3}  --json\n`,
+    );
   });
 });

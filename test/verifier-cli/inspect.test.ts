@@ -7,7 +7,11 @@ const temp = tempDir();
 afterAll(() => temp.cleanup());
 
 const fixture = makeFixture(3, {
-  item: { evidenceType: 'web-capture', mediaType: 'text/html', process: { token: 'order-42', phase: 'during' } },
+  item: {
+    evidenceType: 'web-capture',
+    mediaType: 'text/html',
+    process: { token: 'order-42', phase: 'during' },
+  },
 });
 const receipt = fixture.receipts[2]!;
 const text = JSON.stringify(receipt, null, 2);
@@ -18,7 +22,12 @@ describe('evidence inspect', () => {
     const run = await runCli(['inspect', 'r.json', '--json'], { cwd: temp.dir });
     expect(run.status).toBe(0);
     expect(run.json()).toEqual({
-      receipt: { path: 'r.json', bytes: Buffer.byteLength(text), type: 'judicial-evidence-receipt', version: 1 },
+      receipt: {
+        path: 'r.json',
+        bytes: Buffer.byteLength(text),
+        type: 'judicial-evidence-receipt',
+        version: 1,
+      },
       digests: receipt.record.digests,
       evidenceType: 'web-capture',
       mediaType: 'text/html',
@@ -39,21 +48,38 @@ describe('evidence inspect', () => {
   it('prints one line per claim for people', async () => {
     const run = await runCli(['inspect', 'r.json'], { cwd: temp.dir });
     expect(run.status).toBe(0);
-    for (const label of ['digests', 'depositor', 'chain', 'block', 'transaction', 'time', 'batch', 'signer key']) {
+    for (const label of [
+      'digests',
+      'depositor',
+      'chain',
+      'block',
+      'transaction',
+      'time',
+      'batch',
+      'signer key',
+    ]) {
       expect(run.stdout).toMatch(new RegExp(`^${label} +\\S`, 'm'));
     }
     expect(run.stdout).toContain(receipt.ledger.txId);
   });
 
   it('exits 2 (RECEIPT_MALFORMED) for a receipt of the wrong shape and lists every bad field', async () => {
-    const broken = { ...receipt, version: 9, ledger: { ...receipt.ledger, blockNumber: -1 } } as Record<string, unknown>;
+    const broken = {
+      ...receipt,
+      version: 9,
+      ledger: { ...receipt.ledger, blockNumber: -1 },
+    } as Record<string, unknown>;
     delete broken.proof;
     temp.write('broken.json', JSON.stringify(broken));
     const run = await runCli(['inspect', 'broken.json'], { cwd: temp.dir });
     expect(run.status).toBe(2);
     expect(run.errorCodes).toEqual(['RECEIPT_MALFORMED']);
-    const fields = [...run.stderr.matchAll(/^ {2}(\S+) \((\w+)\): /gm)].map((m) => `${m[1]} ${m[2]}`);
-    expect(fields).toEqual(expect.arrayContaining(['/version const', '/ledger/blockNumber minimum', '/proof required']));
+    const fields = [...run.stderr.matchAll(/^ {2}(\S+) \((\w+)\): /gm)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    expect(fields).toEqual(
+      expect.arrayContaining(['/version const', '/ledger/blockNumber minimum', '/proof required']),
+    );
   });
 
   it('lists the fields in the JSON error with --json', async () => {

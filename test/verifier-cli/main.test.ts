@@ -16,16 +16,20 @@ describe('evidence (top level)', () => {
   it('lists every command with --help', async () => {
     const run = await runCli(['--help'], { cwd });
     expect(run.status).toBe(0);
-    for (const command of COMMANDS) expect(run.stdout).toMatch(new RegExp(`^ {2}${command.name} +\\S`, 'm'));
+    for (const command of COMMANDS)
+      expect(run.stdout).toMatch(new RegExp(`^ {2}${command.name} +\\S`, 'm'));
   });
 
-  it.each(COMMANDS.map((c) => c.name))('prints the help of %s with --help and with help NAME', async (name) => {
-    const flag = await runCli([name, '--help'], { cwd });
-    expect(flag.status).toBe(0);
-    expect(flag.stdout).toMatch(new RegExp(`^Usage: evidence ${name} `));
-    const word = await runCli(['help', name], { cwd });
-    expect(word.stdout).toBe(flag.stdout);
-  });
+  it.each(COMMANDS.map((c) => c.name))(
+    'prints the help of %s with --help and with help NAME',
+    async (name) => {
+      const flag = await runCli([name, '--help'], { cwd });
+      expect(flag.status).toBe(0);
+      expect(flag.stdout).toMatch(new RegExp(`^Usage: evidence ${name} `));
+      const word = await runCli(['help', name], { cwd });
+      expect(word.stdout).toBe(flag.stdout);
+    },
+  );
 
   it('exits 2 with the overview on stderr when no command is given', async () => {
     const run = await runCli([], { cwd });
@@ -34,11 +38,14 @@ describe('evidence (top level)', () => {
     expect(run.stderr).toContain('Usage: evidence COMMAND');
   });
 
-  it.each([[['notarize', 'x']], [['--frobnicate']], [['help', 'notarize']]])('exits 2 (USAGE) for %j', async (argv) => {
-    const run = await runCli(argv, { cwd });
-    expect(run.status).toBe(2);
-    expect(run.errorCodes).toEqual(['USAGE']);
-  });
+  it.each([[['notarize', 'x']], [['--frobnicate']], [['help', 'notarize']]])(
+    'exits 2 (USAGE) for %j',
+    async (argv) => {
+      const run = await runCli(argv, { cwd });
+      expect(run.status).toBe(2);
+      expect(run.errorCodes).toEqual(['USAGE']);
+    },
+  );
 
   it('prints a usage error as JSON on stdout under --json', async () => {
     const run = await runCli(['verify', '--json'], { cwd });

@@ -12,7 +12,11 @@ describe('createProgress', () => {
   it('redraws at most every 100 ms and erases its line when finished', () => {
     const writes: string[] = [];
     let clock = 0;
-    const progress = createProgress((s) => writes.push(s), { label: 'f', total: 100 * 1024 * 1024, now: () => clock });
+    const progress = createProgress((s) => writes.push(s), {
+      label: 'f',
+      total: 100 * 1024 * 1024,
+      now: () => clock,
+    });
     clock = 50;
     progress.update(10 * 1024 * 1024); // drawn
     progress.update(11 * 1024 * 1024); // same instant: skipped
@@ -32,7 +36,9 @@ describe('hashFile', () => {
   it('reports progress against the size and returns the digests', async () => {
     const data = Buffer.alloc(2.5 * 1024 * 1024, 7);
     const seen: [number, number][] = [];
-    const result = await hashFile(temp.write('a.bin', data), { onProgress: (done, total) => seen.push([done, total]) });
+    const result = await hashFile(temp.write('a.bin', data), {
+      onProgress: (done, total) => seen.push([done, total]),
+    });
     expect(result).toEqual({ size: data.length, digests: digestBytes(data) });
     expect(seen.map(([done]) => done)).toEqual([1024 * 1024, 2 * 1024 * 1024, data.length]);
     expect(seen.every(([, total]) => total === data.length)).toBe(true);
@@ -51,7 +57,10 @@ describe('evidence hash progress', () => {
     const fd = openSync(path, 'w');
     ftruncateSync(fd, PROGRESS_MIN_BYTES + 1024 * 1024); // sparse: cheap to create
     closeSync(fd);
-    const tty = await runCli(['hash', '--algorithms', 'sha256', 'large.bin'], { cwd: temp.dir, stderrIsTTY: true });
+    const tty = await runCli(['hash', '--algorithms', 'sha256', 'large.bin'], {
+      cwd: temp.dir,
+      stderrIsTTY: true,
+    });
     expect(tty.status).toBe(0);
     expect(tty.stderr).toMatch(/large\.bin +\d+\.\d% [\d.]+ MiB\/s/);
     expect(tty.stderr.endsWith('\r\x1b[2K')).toBe(true);

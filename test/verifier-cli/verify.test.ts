@@ -8,7 +8,9 @@ const temp = tempDir();
 afterAll(() => temp.cleanup());
 
 const content = Buffer.from('signed mediation agreement, 2026-11-28, page 1 of 1\n');
-const fixture = makeFixture([content, Buffer.from('another file of the same batch')], { otherTxs: 4 });
+const fixture = makeFixture([content, Buffer.from('another file of the same batch')], {
+  otherTxs: 4,
+});
 const receipt = fixture.receipts[0];
 
 temp.write('agreement.pdf', content);
@@ -25,7 +27,14 @@ interface VerifyJson {
   verifier: { name: string; version: string };
 }
 
-const offline = ['verify', 'agreement.pdf', '--receipt', 'agreement.pdf.receipt.json', '--trust', 'trust.json'];
+const offline = [
+  'verify',
+  'agreement.pdf',
+  '--receipt',
+  'agreement.pdf.receipt.json',
+  '--trust',
+  'trust.json',
+];
 
 describe('evidence verify (offline)', () => {
   it('answers VERIFIED with exit 0 and every check passed, without touching the network', async () => {
@@ -35,7 +44,11 @@ describe('evidence verify (offline)', () => {
     const report = run.json<VerifyJson>();
     expect(report.verdict).toBe('VERIFIED');
     expect(report.code).toBeUndefined();
-    expect(report.file).toEqual({ path: 'agreement.pdf', size: content.length, digests: digestBytes(content) });
+    expect(report.file).toEqual({
+      path: 'agreement.pdf',
+      size: content.length,
+      digests: digestBytes(content),
+    });
     expect(report.checks.map((c) => [c.step, c.status])).toEqual([
       ['receipt', 'pass'],
       ['digest', 'pass'],
@@ -71,11 +84,23 @@ describe('evidence verify (offline)', () => {
     changed[3] = (changed[3] ?? 0) ^ 0x01;
     temp.write('changed.pdf', changed);
     const run = await runCli(
-      ['verify', 'changed.pdf', '--receipt', 'agreement.pdf.receipt.json', '--trust', 'trust.json', '--json'],
+      [
+        'verify',
+        'changed.pdf',
+        '--receipt',
+        'agreement.pdf.receipt.json',
+        '--trust',
+        'trust.json',
+        '--json',
+      ],
       { cwd: temp.dir },
     );
     expect(run.status).toBe(1);
-    expect(run.json<VerifyJson>()).toMatchObject({ verdict: 'MISMATCH', code: 'DIGEST_MISMATCH' });
+    const report = run.json<VerifyJson & { claims?: unknown }>();
+    expect(report).toMatchObject({ verdict: 'MISMATCH', code: 'DIGEST_MISMATCH' });
+    // The receipt's claims are not facts unless verified.
+    expect(report.facts).toBeUndefined();
+    expect(report.claims).toMatchObject({ txId: receipt?.ledger.txId });
   });
 
   it('shows the steps after a failure as not checked', async () => {
@@ -91,7 +116,15 @@ describe('evidence verify (offline)', () => {
   it('answers UNTRUSTED (exit 1) against a trust file pinning another key', async () => {
     temp.write('other-trust.json', JSON.stringify(trustFor('test-chain', makeNodeKey())));
     const run = await runCli(
-      ['verify', 'agreement.pdf', '--receipt', 'agreement.pdf.receipt.json', '--trust', 'other-trust.json', '--json'],
+      [
+        'verify',
+        'agreement.pdf',
+        '--receipt',
+        'agreement.pdf.receipt.json',
+        '--trust',
+        'other-trust.json',
+        '--json',
+      ],
       { cwd: temp.dir },
     );
     expect(run.status).toBe(1);
@@ -126,13 +159,27 @@ describe('evidence verify (offline)', () => {
   });
 
   it('answers PROOF_INVALID (exit 1) for JSON that is not a valid receipt', async () => {
-    temp.write('schema-broken.receipt.json', JSON.stringify({ ...receipt, version: 2, extra: true }));
+    temp.write(
+      'schema-broken.receipt.json',
+      JSON.stringify({ ...receipt, version: 2, extra: true }),
+    );
     const run = await runCli(
-      ['verify', 'agreement.pdf', '--receipt', 'schema-broken.receipt.json', '--trust', 'trust.json', '--json'],
+      [
+        'verify',
+        'agreement.pdf',
+        '--receipt',
+        'schema-broken.receipt.json',
+        '--trust',
+        'trust.json',
+        '--json',
+      ],
       { cwd: temp.dir },
     );
     expect(run.status).toBe(1);
-    expect(run.json<VerifyJson>()).toMatchObject({ verdict: 'PROOF_INVALID', code: 'RECEIPT_MALFORMED' });
+    expect(run.json<VerifyJson>()).toMatchObject({
+      verdict: 'PROOF_INVALID',
+      code: 'RECEIPT_MALFORMED',
+    });
   });
 
   it('answers PROOF_INVALID (exit 1) for a receipt whose proof was tampered with', async () => {
@@ -140,23 +187,41 @@ describe('evidence verify (offline)', () => {
     tampered.inclusion.path[0] = '0'.repeat(64);
     temp.write('tampered.receipt.json', JSON.stringify(tampered));
     const run = await runCli(
-      ['verify', 'agreement.pdf', '--receipt', 'tampered.receipt.json', '--trust', 'trust.json', '--json'],
+      [
+        'verify',
+        'agreement.pdf',
+        '--receipt',
+        'tampered.receipt.json',
+        '--trust',
+        'trust.json',
+        '--json',
+      ],
       { cwd: temp.dir },
     );
     expect(run.status).toBe(1);
-    expect(run.json<VerifyJson>()).toMatchObject({ verdict: 'PROOF_INVALID', code: 'INCLUSION_INVALID' });
+    expect(run.json<VerifyJson>()).toMatchObject({
+      verdict: 'PROOF_INVALID',
+      code: 'INCLUSION_INVALID',
+    });
   });
 
   it('treats a trust file that is not JSON as an input error (exit 2)', async () => {
     temp.write('broken-trust.json', '{ "type": ');
-    const run = await runCli([...offline.slice(0, 4), '--trust', 'broken-trust.json'], { cwd: temp.dir });
+    const run = await runCli([...offline.slice(0, 4), '--trust', 'broken-trust.json'], {
+      cwd: temp.dir,
+    });
     expect(run.status).toBe(2);
     expect(run.errorCodes).toEqual(['INVALID_JSON']);
   });
 
   it('treats a trust file of the wrong shape as TRUST_MALFORMED (exit 2) and names the fields', async () => {
-    temp.write('bad-trust.json', JSON.stringify({ ...fixture.trust, version: 3, chains: [{ kind: 'embedded' }] }));
-    const run = await runCli([...offline.slice(0, 4), '--trust', 'bad-trust.json'], { cwd: temp.dir });
+    temp.write(
+      'bad-trust.json',
+      JSON.stringify({ ...fixture.trust, version: 3, chains: [{ kind: 'embedded' }] }),
+    );
+    const run = await runCli([...offline.slice(0, 4), '--trust', 'bad-trust.json'], {
+      cwd: temp.dir,
+    });
     expect(run.status).toBe(2);
     expect(run.errorCodes).toEqual(['TRUST_MALFORMED']);
     expect(run.stderr).toMatch(/^ {2}\/version \(const\): /m);
@@ -164,9 +229,13 @@ describe('evidence verify (offline)', () => {
   });
 
   it('prints errors as a JSON object on stdout with --json', async () => {
-    const run = await runCli([...offline.slice(0, 4), '--trust', 'bad-trust.json', '--json'], { cwd: temp.dir });
+    const run = await runCli([...offline.slice(0, 4), '--trust', 'bad-trust.json', '--json'], {
+      cwd: temp.dir,
+    });
     expect(run.status).toBe(2);
-    expect(run.json<{ error: { code: string; fields: unknown[] } }>().error.code).toBe('TRUST_MALFORMED');
+    expect(run.json<{ error: { code: string; fields: unknown[] } }>().error.code).toBe(
+      'TRUST_MALFORMED',
+    );
     expect(run.stderr).toBe('');
   });
 
@@ -177,15 +246,20 @@ describe('evidence verify (offline)', () => {
   });
 
   it('exits 2 without --receipt', async () => {
-    const run = await runCli(['verify', 'agreement.pdf', '--trust', 'trust.json'], { cwd: temp.dir });
+    const run = await runCli(['verify', 'agreement.pdf', '--trust', 'trust.json'], {
+      cwd: temp.dir,
+    });
     expect(run.status).toBe(2);
     expect(run.errorCodes).toEqual(['USAGE']);
   });
 
   it('exits 2 without --trust', async () => {
-    const run = await runCli(['verify', 'agreement.pdf', '--receipt', 'agreement.pdf.receipt.json'], {
-      cwd: temp.dir,
-    });
+    const run = await runCli(
+      ['verify', 'agreement.pdf', '--receipt', 'agreement.pdf.receipt.json'],
+      {
+        cwd: temp.dir,
+      },
+    );
     expect(run.status).toBe(2);
     expect(run.errorCodes).toEqual(['USAGE']);
   });
@@ -203,9 +277,12 @@ describe('evidence verify (offline)', () => {
   });
 
   it('exits 3 (IO_ERROR) when the receipt is missing', async () => {
-    const run = await runCli(['verify', 'agreement.pdf', '--receipt', 'nowhere.json', '--trust', 'trust.json'], {
-      cwd: temp.dir,
-    });
+    const run = await runCli(
+      ['verify', 'agreement.pdf', '--receipt', 'nowhere.json', '--trust', 'trust.json'],
+      {
+        cwd: temp.dir,
+      },
+    );
     expect(run.status).toBe(3);
     expect(run.errorCodes).toEqual(['IO_ERROR']);
   });
@@ -217,14 +294,27 @@ describe('evidence verify --online', () => {
   beforeAll(async () => {
     known = new Set([digestBytes(content).sha256]);
     server = await startServer((request) => {
-      const digest = decodeURIComponent(request.url.replace('/v1/evidence/', ''));
+      const digest = decodeURIComponent(request.url.replace('/v1/public/evidence/', ''));
       if (request.method === 'GET' && known.has(digest)) {
-        return { status: 200, body: { digest, txId: receipt?.ledger.txId, time: receipt?.ledger.time } };
+        const { txId, time, chainId } = receipt?.ledger ?? {};
+        return {
+          status: 200,
+          body: { digest, onChain: true, time, txId, chainId, attestations: 0 },
+        };
       }
-      if (request.url === '/v1/evidence/' + digestBytes(Buffer.from('route-missing')).sha256) {
-        return { status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: 'no such route' } };
+      if (
+        request.url ===
+        '/v1/public/evidence/' + digestBytes(Buffer.from('route-missing')).sha256
+      ) {
+        return {
+          status: 404,
+          body: { statusCode: 404, code: 'NOT_FOUND', message: 'no such route' },
+        };
       }
-      return { status: 404, body: { statusCode: 404, code: 'EVIDENCE_NOT_FOUND', message: 'unknown digest' } };
+      return {
+        status: 404,
+        body: { statusCode: 404, code: 'EVIDENCE_NOT_FOUND', message: 'unknown digest' },
+      };
     });
   });
   afterAll(() => server.close());
@@ -240,7 +330,7 @@ describe('evidence verify --online', () => {
     expect(report.checks.at(-1)).toMatchObject({ step: 'online', status: 'pass' });
     expect(server.requests.at(-1)).toMatchObject({
       method: 'GET',
-      url: `/v1/evidence/${digestBytes(content).sha256}`,
+      url: `/v1/public/evidence/${digestBytes(content).sha256}`,
     });
   });
 
@@ -249,7 +339,10 @@ describe('evidence verify --online', () => {
     try {
       const run = await runCli([...offline, ...online()], { cwd: temp.dir, fetch });
       expect(run.status).toBe(1);
-      expect(run.json<VerifyJson>()).toMatchObject({ verdict: 'NOT_ON_CHAIN', code: 'NOT_ON_CHAIN' });
+      expect(run.json<VerifyJson>()).toMatchObject({
+        verdict: 'NOT_ON_CHAIN',
+        code: 'NOT_ON_CHAIN',
+      });
     } finally {
       known.add(digestBytes(content).sha256);
     }
@@ -261,6 +354,7 @@ describe('evidence verify --online', () => {
     const report = run.json<VerifyJson>();
     expect(report.verdict).toBe('ON_CHAIN_UNVERIFIED');
     expect(report.checks).toEqual([expect.objectContaining({ step: 'online', status: 'pass' })]);
+    expect(server.requests.at(-1)?.headers.authorization).toBeUndefined();
   });
 
   it('answers NOT_ON_CHAIN (exit 1) without a receipt when the gateway does not know the file', async () => {
@@ -278,7 +372,15 @@ describe('evidence verify --online', () => {
 
   it('keeps the offline verdict when it is not VERIFIED', async () => {
     const run = await runCli(
-      ['verify', 'agreement.pdf', '--receipt', 'agreement.pdf.receipt.json', '--trust', 'other-trust.json', ...online()],
+      [
+        'verify',
+        'agreement.pdf',
+        '--receipt',
+        'agreement.pdf.receipt.json',
+        '--trust',
+        'other-trust.json',
+        ...online(),
+      ],
       { cwd: temp.dir, fetch },
     );
     expect(run.json<VerifyJson>()).toMatchObject({ verdict: 'UNTRUSTED', code: 'KEY_NOT_TRUSTED' });

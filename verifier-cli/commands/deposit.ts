@@ -106,7 +106,10 @@ interface Settings {
   readonly json: boolean;
 }
 
-function parseSettings(args: readonly string[], io: CliIo): { settings: Settings; files: string[] } {
+function parseSettings(
+  args: readonly string[],
+  io: CliIo,
+): { settings: Settings; files: string[] } {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
   if (positionals.length === 0) throw usage('deposit needs at least one FILE');
   if (values.gateway === undefined) throw usage('deposit needs --gateway URL');
@@ -120,7 +123,10 @@ function parseSettings(args: readonly string[], io: CliIo): { settings: Settings
     throw usage(`--type must be one of ${EVIDENCE_TYPES.join(', ')}`);
   }
   const mediaType = values['media-type'];
-  if (mediaType !== undefined && !new RegExp(evidenceItemSchema.properties.mediaType.pattern).test(mediaType)) {
+  if (
+    mediaType !== undefined &&
+    !new RegExp(evidenceItemSchema.properties.mediaType.pattern).test(mediaType)
+  ) {
     throw usage('--media-type must look like type/subtype, in lower case (e.g. application/pdf)');
   }
   const client = createGatewayClient(io, parseGatewayUrl(values.gateway));
@@ -144,7 +150,8 @@ async function prepare(
   files: readonly string[],
   settings: Settings,
 ): Promise<{ targets: Target[]; items: EvidenceItem[] }> {
-  if (settings.outDir !== undefined) await ensureDirectory(resolvePath(io, settings.outDir), settings.outDir);
+  if (settings.outDir !== undefined)
+    await ensureDirectory(resolvePath(io, settings.outDir), settings.outDir);
   const targets: Target[] = [];
   const items: EvidenceItem[] = [];
   const itemBySha256 = new Map<string, number>();
@@ -157,7 +164,9 @@ async function prepare(
         : file + RECEIPT_SUFFIX;
     const receiptPath = resolvePath(io, receiptShown);
     if (receiptPaths.has(receiptPath)) {
-      throw usage(`two files would write the same receipt ${receiptShown}; deposit them separately`);
+      throw usage(
+        `two files would write the same receipt ${receiptShown}; deposit them separately`,
+      );
     }
     receiptPaths.add(receiptPath);
     await checkOverwrite(receiptPath, receiptShown, digests, settings.force);
@@ -180,7 +189,8 @@ async function prepare(
 async function ensureDirectory(path: string, shown: string): Promise<void> {
   try {
     await mkdir(path, { recursive: true });
-    if (!(await stat(path)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR', syscall: 'mkdir' });
+    if (!(await stat(path)).isDirectory())
+      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR', syscall: 'mkdir' });
   } catch (error) {
     throw ioError('create directory', shown, error);
   }
@@ -191,14 +201,20 @@ async function ensureDirectory(path: string, shown: string): Promise<void> {
  * deposit refreshes it) or with `--force`: a receipt for other content may be the only proof the
  * depositor has of an earlier version.
  */
-async function checkOverwrite(path: string, shown: string, digests: DigestSet, force: boolean): Promise<void> {
+async function checkOverwrite(
+  path: string,
+  shown: string,
+  digests: DigestSet,
+  force: boolean,
+): Promise<void> {
   if (force) return;
   const existing = await readIfExists(path, shown);
   if (existing === undefined) return;
   let sameContent = false;
   try {
     const value = JSON.parse(existing.toString('utf8')) as { record?: { digests?: unknown } };
-    sameContent = Array.isArray(value.record?.digests) && value.record.digests.includes(digests.sha256);
+    sameContent =
+      Array.isArray(value.record?.digests) && value.record.digests.includes(digests.sha256);
   } catch {
     sameContent = false;
   }
@@ -210,18 +226,25 @@ async function checkOverwrite(path: string, shown: string, digests: DigestSet, f
   }
 }
 
-/** Sends the items in batches; a batch that fails as a whole fails its items and stops the rest. */
+/**
+ * Sends the items in batches; a batch that fails as a whole fails its items and stops the rest. A
+ * gateway configured for smaller batches refuses the whole request with `BATCH_TOO_LARGE` before
+ * depositing anything, so the batch is halved and sent again.
+ */
 async function send(settings: Settings, items: readonly EvidenceItem[]): Promise<DepositResult[]> {
   const results: DepositResult[] = [];
-  for (let start = 0; start < items.length; start += DEPOSIT_BATCH_ITEMS) {
-    const chunk = items.slice(start, start + DEPOSIT_BATCH_ITEMS);
+  let size = DEPOSIT_BATCH_ITEMS;
+  while (results.length < items.length) {
+    const chunk = items.slice(results.length, results.length + size);
     try {
-      const answered = await settings.client.depositBatch(chunk, settings.apiKey);
-      results.push(...answered);
+      results.push(...(await settings.client.depositBatch(chunk, settings.apiKey)));
     } catch (error) {
       const failure = toCliError(error);
+      if (failure.code === 'BATCH_TOO_LARGE' && chunk.length > 1) {
+        size = Math.ceil(chunk.length / 2);
+        continue;
+      }
       while (results.length < items.length) results.push(failure);
-      break;
     }
   }
   return results;
@@ -282,17 +305,24 @@ function report(io: CliIo, settings: Settings, outcomes: readonly Outcome[]): vo
     );
     return;
   }
+  // One line per distinct failure: a request refused as a whole names all its files once.
+  const failures = new Map<string, { error: Failure; files: string[] }>();
   for (const outcome of outcomes) {
     if ('error' in outcome) {
-      io.stderr(errorText({ ...outcome.error, message: prefixed(outcome.target.file, outcome.error.message) }));
+      const { error } = outcome;
+      const key = error.fields?.length ? `#${failures.size}` : `${error.code}\0${error.message}`;
+      const group = failures.get(key) ?? { error, files: [] };
+      group.files.push(outcome.target.file);
+      failures.set(key, group);
     } else {
-      io.stdout(`${outcome.status.padEnd(8)}  ${outcome.target.file} -> ${outcome.target.receiptShown}\n`);
+      io.stdout(
+        `${outcome.status.padEnd(8)}  ${outcome.target.file} -> ${outcome.target.receiptShown}\n`,
+      );
     }
   }
-}
-
-function prefixed(file: string, message: string): string {
-  return message.startsWith(file) ? message : `${file}: ${message}`;
+  for (const { error, files } of failures.values()) {
+    io.stderr(errorText({ ...error, message: `${files.join(', ')}: ${error.message}` }));
+  }
 }
 
 export const depositCommand: Command = {

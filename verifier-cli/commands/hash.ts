@@ -45,7 +45,9 @@ export function parseAlgorithms(text: string | undefined): DigestAlgorithm[] {
     );
   }
   // Always sha256 (the primary digest), in core's order.
-  return DIGEST_ALGORITHMS.filter((algorithm) => algorithm === 'sha256' || names.includes(algorithm));
+  return DIGEST_ALGORITHMS.filter(
+    (algorithm) => algorithm === 'sha256' || names.includes(algorithm),
+  );
 }
 
 /** Digests in core's algorithm order, space separated. */

@@ -34,18 +34,36 @@ export function summarizeReceipt(receipt: Receipt, path: string, bytes: number) 
     ...(record.size !== undefined ? { size: record.size } : {}),
     depositor: record.depositor,
     ...(record.process !== undefined ? { process: record.process } : {}),
-    ...(record.identityCommitment !== undefined ? { identityCommitment: record.identityCommitment } : {}),
-    ...(record.metadataCommitment !== undefined ? { metadataCommitment: record.metadataCommitment } : {}),
-    ledger: { kind: ledger.kind, chainId: ledger.chainId, blockNumber: ledger.blockNumber, txId: ledger.txId, time: ledger.time },
+    ...(record.identityCommitment !== undefined
+      ? { identityCommitment: record.identityCommitment }
+      : {}),
+    ...(record.metadataCommitment !== undefined
+      ? { metadataCommitment: record.metadataCommitment }
+      : {}),
+    ledger: {
+      kind: ledger.kind,
+      chainId: ledger.chainId,
+      blockNumber: ledger.blockNumber,
+      txId: ledger.txId,
+      time: ledger.time,
+    },
     batch: { leafIndex: inclusion.leafIndex, size: inclusion.treeSize, root: inclusion.root },
-    block: { number: proof.block.header.number, hash: blockHash(proof.block.header), txIndex: proof.txIndex, txCount: proof.block.header.txCount },
+    block: {
+      number: proof.block.header.number,
+      hash: blockHash(proof.block.header),
+      txIndex: proof.txIndex,
+      txCount: proof.block.header.txCount,
+    },
     signer: { keyId: proof.block.signature.keyId, algorithm: proof.block.signature.algorithm },
   };
 }
 
 function humanSummary(s: ReturnType<typeof summarizeReceipt>): string {
   const rows: [string, string][] = [
-    ['receipt', `${s.receipt.path} (${s.receipt.bytes} bytes, ${s.receipt.type} v${s.receipt.version})`],
+    [
+      'receipt',
+      `${s.receipt.path} (${s.receipt.bytes} bytes, ${s.receipt.type} v${s.receipt.version})`,
+    ],
     ...s.digests.map((digest, i): [string, string] => [i === 0 ? 'digests' : '', digest]),
   ];
   if (s.evidenceType !== undefined) rows.push(['type', s.evidenceType]);
@@ -53,12 +71,17 @@ function humanSummary(s: ReturnType<typeof summarizeReceipt>): string {
   if (s.size !== undefined) rows.push(['file size', `${s.size} bytes`]);
   rows.push(['depositor', `${s.depositor.org} / ${s.depositor.account}`]);
   if (s.process !== undefined) rows.push(['process', `${s.process.token} (${s.process.phase})`]);
-  if (s.identityCommitment !== undefined) rows.push(['identity', `${s.identityCommitment} (salted commitment)`]);
-  if (s.metadataCommitment !== undefined) rows.push(['metadata', `${s.metadataCommitment} (salted commitment)`]);
+  if (s.identityCommitment !== undefined)
+    rows.push(['identity', `${s.identityCommitment} (salted commitment)`]);
+  if (s.metadataCommitment !== undefined)
+    rows.push(['metadata', `${s.metadataCommitment} (salted commitment)`]);
   rows.push(
     ['chain', `${s.ledger.chainId} (${s.ledger.kind})`],
     ['block', `${s.block.number} (hash ${s.block.hash})`],
-    ['transaction', `${s.ledger.txId} (index ${s.block.txIndex} of ${s.block.txCount} in the block)`],
+    [
+      'transaction',
+      `${s.ledger.txId} (index ${s.block.txIndex} of ${s.block.txCount} in the block)`,
+    ],
     ['time', s.ledger.time],
     ['batch', `leaf ${s.batch.leafIndex} of ${s.batch.size}, root ${s.batch.root}`],
     ['signer key', `${s.signer.keyId} (${s.signer.algorithm})`],
@@ -87,7 +110,7 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: "show what a receipt claims (without verifying it)",
+  summary: 'show what a receipt claims (without verifying it)',
   help: HELP,
   run,
 };

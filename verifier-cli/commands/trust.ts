@@ -47,7 +47,8 @@ const ADVICE =
 
 async function fetchTrust(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   const { values, positionals } = parseCommandLine(args, FETCH_OPTIONS);
-  if (positionals.length > 0) throw usage(`trust fetch takes no arguments; got ${positionals.join(' ')}`);
+  if (positionals.length > 0)
+    throw usage(`trust fetch takes no arguments; got ${positionals.join(' ')}`);
   if (values.gateway === undefined) throw usage('trust fetch needs --gateway URL');
   const client = createGatewayClient(io, parseGatewayUrl(values.gateway));
   const shown = values.out ?? DEFAULT_TRUST_FILE;
@@ -69,7 +70,9 @@ async function fetchTrust(args: readonly string[], io: CliIo): Promise<ExitStatu
   if (!unchanged) await writeFileAtomic(path, shown, jsonText(trust));
 
   if (values.json === true) {
-    io.stdout(jsonText({ gateway: client.url, file: shown, fingerprint, unchanged, chains: trust.chains }));
+    io.stdout(
+      jsonText({ gateway: client.url, file: shown, fingerprint, unchanged, chains: trust.chains }),
+    );
   } else {
     io.stdout(
       `fingerprint ${fingerprint}\n${describeTrust(trust)}` +
@@ -82,7 +85,9 @@ async function fetchTrust(args: readonly string[], io: CliIo): Promise<ExitStatu
 /** Fingerprint of an existing file's content, `undefined` when it is not a valid trust file. */
 function fingerprintOf(data: Buffer): string | undefined {
   try {
-    return trustFingerprint(validateTrust(JSON.parse(data.toString('utf8')) as unknown, '') as TrustFile);
+    return trustFingerprint(
+      validateTrust(JSON.parse(data.toString('utf8')) as unknown, '') as TrustFile,
+    );
   } catch {
     return undefined;
   }
@@ -95,21 +100,26 @@ async function showTrust(args: readonly string[], io: CliIo): Promise<ExitStatus
   if (extra.length > 0) throw usage(`trust show takes one FILE; also got ${extra.join(' ')}`);
   const loaded = await loadTrustFile(io, shown);
   if (values.json === true) {
-    io.stdout(jsonText({ file: shown, fingerprint: loaded.fingerprint, chains: loaded.trust.chains }));
+    io.stdout(
+      jsonText({ file: shown, fingerprint: loaded.fingerprint, chains: loaded.trust.chains }),
+    );
   } else {
     io.stdout(`fingerprint ${loaded.fingerprint}\n${describeTrust(loaded.trust)}`);
   }
   return EXIT_OK;
 }
 
-const SUBCOMMANDS: Readonly<Record<string, (args: readonly string[], io: CliIo) => Promise<ExitStatus>>> = {
+const SUBCOMMANDS: Readonly<
+  Record<string, (args: readonly string[], io: CliIo) => Promise<ExitStatus>>
+> = {
   fetch: fetchTrust,
   show: showTrust,
 };
 
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   const [name, ...rest] = args;
-  const sub = name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+  const sub =
+    name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
   if (sub === undefined) {
     throw usage(`trust needs a subcommand: ${Object.keys(SUBCOMMANDS).join(' or ')}`);
   }

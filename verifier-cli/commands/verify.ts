@@ -10,7 +10,13 @@
 
 import type { Digest, DigestSet } from '../../core/digest';
 import { mergeTrust, trustFingerprint } from '../../core/trust';
-import { verifyReceipt, type Check, type CheckCode, type CheckStep, type ProvenFacts } from '../../core/verify';
+import {
+  verifyReceipt,
+  type Check,
+  type CheckCode,
+  type CheckStep,
+  type ProvenFacts,
+} from '../../core/verify';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
 import { exitStatusForVerdict, type CliVerdict, type ExitStatus } from '../exit-codes';
@@ -41,14 +47,22 @@ Options:
   --online        also ask the gateway whether it knows the file's digest (the only network use);
                   without --receipt the answer is NOT_ON_CHAIN or ON_CHAIN_UNVERIFIED
   --gateway URL   the gateway to ask, with --online
-  --json          print { verdict, code, file, checks, facts, trustFingerprint, verifier }
+  --json          print { verdict, code, file, checks, facts, trustFingerprint, verifier };
+                  facts only when VERIFIED (otherwise the receipt's unproven claims)
 
 Exit status: 0 VERIFIED, 1 any other verdict, 2 usage or input error (unreadable receipt JSON,
 malformed trust file), 3 file or network error.
 `;
 
 /** Core's steps in the order it runs them, to show the ones a failure left unchecked. */
-const STEPS: readonly CheckStep[] = ['receipt', 'digest', 'inclusion', 'transaction', 'block', 'signature'];
+const STEPS: readonly CheckStep[] = [
+  'receipt',
+  'digest',
+  'inclusion',
+  'transaction',
+  'block',
+  'signature',
+];
 
 /** A check as reported: core's, plus the CLI's own `online` step. */
 type ReportedCheck = Omit<Check, 'step' | 'code'> & {
@@ -57,7 +71,8 @@ type ReportedCheck = Omit<Check, 'step' | 'code'> & {
 };
 
 const VERDICT_MEANING: Readonly<Record<CliVerdict, string>> = {
-  VERIFIED: 'The file is the one the receipt was issued for, and the receipt checks out against the trust file.',
+  VERIFIED:
+    'The file is the one the receipt was issued for, and the receipt checks out against the trust file.',
   MISMATCH: 'The file is not the one the receipt was issued for.',
   PROOF_INVALID: 'The receipt is malformed or its proofs do not hold.',
   UNTRUSTED: 'The receipt is not signed by a key the trust file pins for its chain and time.',
@@ -84,12 +99,15 @@ function parseSettings(args: readonly string[], io: CliIo): Settings {
   if (online && values.gateway === undefined) throw usage('--online needs --gateway URL');
   if (values.receipt === undefined && !online) throw usage('verify needs --receipt RECEIPT');
   if (values.receipt !== undefined && trust.length === 0) throw usage('verify needs --trust TRUST');
-  if (values.receipt === undefined && trust.length > 0) throw usage('--trust is used only with --receipt');
+  if (values.receipt === undefined && trust.length > 0)
+    throw usage('--trust is used only with --receipt');
   return {
     file,
     ...(values.receipt !== undefined ? { receipt: values.receipt } : {}),
     trust,
-    ...(online ? { client: createGatewayClient(io, parseGatewayUrl(values.gateway as string)) } : {}),
+    ...(online
+      ? { client: createGatewayClient(io, parseGatewayUrl(values.gateway as string)) }
+      : {}),
     json: values.json === true,
   };
 }
@@ -100,7 +118,10 @@ interface Report {
   file: { path: string; size: number; digests: DigestSet };
   receipt?: { path: string; bytes: number };
   checks: ReportedCheck[];
+  /** What the verdict proves: present only when VERIFIED. */
   facts?: ProvenFacts;
+  /** What a well-formed receipt claims when the verdict is not VERIFIED: proven by nothing. */
+  claims?: ProvenFacts;
   trustFingerprint?: Digest;
   trustFiles?: { path: string; fingerprint: Digest }[];
   online?: { gateway: string; found: boolean; record?: Record<string, unknown> };
@@ -131,13 +152,17 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     },
   };
   if (receipt !== undefined && settings.receipt !== undefined) {
-    const trust = trusts.length === 1 ? (trusts[0] as LoadedTrust).trust : mergeTrust(...trusts.map((t) => t.trust));
+    const trust =
+      trusts.length === 1
+        ? (trusts[0] as LoadedTrust).trust
+        : mergeTrust(...trusts.map((t) => t.trust));
     const verdict = verifyReceipt(receipt.value, trust, { fileDigests: file.digests });
     report.verdict = verdict.verdict;
     if (verdict.code) report.code = verdict.code;
     report.receipt = { path: settings.receipt, bytes: receipt.bytes };
     report.checks.push(...verdict.checks);
-    if (verdict.facts) report.facts = verdict.facts;
+    // Core returns the receipt's facts for any well-formed receipt; only a VERIFIED one proves them.
+    if (verdict.facts) report.claims = verdict.facts;
     report.trustFingerprint = trustFingerprint(trust);
     report.trustFiles = trusts.map((t) => ({ path: t.path, fingerprint: t.fingerprint }));
   }
@@ -157,18 +182,27 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
         report.code = 'NOT_ON_CHAIN';
       }
     } else {
-      report.checks.push({ step: 'online', status: 'pass', detail: onChainDetail(gateway, record) });
+      report.checks.push({
+        step: 'online',
+        status: 'pass',
+        detail: onChainDetail(gateway, record),
+      });
       if (receipt === undefined) report.verdict = 'ON_CHAIN_UNVERIFIED';
     }
+  }
+  if (report.verdict === 'VERIFIED' && report.claims) {
+    report.facts = report.claims;
+    delete report.claims;
   }
   io.stdout(settings.json ? jsonText(report) : humanReport(report));
   return exitStatusForVerdict(report.verdict);
 }
 
 function onChainDetail(gateway: string, record: Record<string, unknown>): string {
-  const tx = typeof record.txId === 'string' ? `, tx ${record.txId}` : '';
+  const chain = typeof record.chainId === 'string' ? ` ${record.chainId}` : '';
   const time = typeof record.time === 'string' ? ` at ${record.time}` : '';
-  return `the gateway at ${gateway} reports the digest on chain${time}${tx}`;
+  const tx = typeof record.txId === 'string' ? `, tx ${record.txId}` : '';
+  return `the gateway at ${gateway} reports the digest on chain${chain}${time}${tx}`;
 }
 
 const MARK: Readonly<Record<Check['status'], string>> = { pass: '✓', fail: '✗', skip: '–' };
@@ -178,16 +212,19 @@ function humanReport(report: Report): string {
   lines.push(`file     ${report.file.path} (${report.file.size} bytes)`);
   for (const digest of Object.values(report.file.digests)) lines.push(`         ${digest}`);
   if (report.receipt) lines.push(`receipt  ${report.receipt.path} (${report.receipt.bytes} bytes)`);
-  for (const trust of report.trustFiles ?? []) lines.push(`trust    ${trust.path} ${trust.fingerprint}`);
+  for (const trust of report.trustFiles ?? [])
+    lines.push(`trust    ${trust.path} ${trust.fingerprint}`);
   lines.push('');
   const checks = [...report.checks];
   if (report.receipt) {
     // Show the steps a failure stopped before, so the reader sees what was not checked.
     const done = new Set(checks.map((c) => c.step));
     const firstOnline = checks.findIndex((c) => c.step === 'online');
-    const missing = STEPS.filter((step) => !done.has(step)).map(
-      (step): ReportedCheck => ({ step, status: 'skip', detail: 'not checked' }),
-    );
+    const missing = STEPS.filter((step) => !done.has(step)).map((step): ReportedCheck => ({
+      step,
+      status: 'skip',
+      detail: 'not checked',
+    }));
     checks.splice(firstOnline < 0 ? checks.length : firstOnline, 0, ...missing);
   }
   for (const check of checks) {
@@ -195,7 +232,11 @@ function humanReport(report: Report): string {
     lines.push(`  ${MARK[check.status]} ${check.step.padEnd(12)} ${code}${check.detail}`);
   }
   lines.push('');
-  lines.push(report.code && report.code !== report.verdict ? `${report.verdict} (${report.code})` : report.verdict);
+  lines.push(
+    report.code && report.code !== report.verdict
+      ? `${report.verdict} (${report.code})`
+      : report.verdict,
+  );
   lines.push(VERDICT_MEANING[report.verdict]);
   if (report.verdict === 'VERIFIED' && report.facts) {
     const f = report.facts;
@@ -204,7 +245,9 @@ function humanReport(report: Report): string {
     );
     lines.push(`Deposited by ${f.depositor.org} / ${f.depositor.account}.`);
     if (f.signer) {
-      lines.push(`Block signed by pinned key ${f.signer.keyId}${f.signer.operator ? ` (${f.signer.operator})` : ''}.`);
+      lines.push(
+        `Block signed by pinned key ${f.signer.keyId}${f.signer.operator ? ` (${f.signer.operator})` : ''}.`,
+      );
     }
   }
   if (report.trustFingerprint) lines.push(`Trust file fingerprint: ${report.trustFingerprint}`);

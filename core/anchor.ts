@@ -1,0 +1,431 @@
+/**
+ * Cross-chain anchors. The evidence chain's tip (chain id, block number, header hash) is recorded
+ * on an independent chain (the court's), so a verdict does not rest on one chain's operators
+ * alone (DESIGN.md §1, §4 "Anchor", step 5 of "Verify").
+ *
+ * Two halves live here, both pure:
+ * - what `AnchorContract.recordAnchor` decides and stores: the input, the stored record, the
+ *   fork record kept when an anchor contradicts one on record, and {@link judgeAnchor};
+ * - what a receipt carries to prove an anchor offline ({@link AnchorProof}) and
+ *   {@link checkAnchor}, which checks it: the header hash chain from the receipt's (already
+ *   verified) evidence block up to the anchored block, the anchor transaction on the target chain,
+ *   its place in a target block, and that block's signature under a key pinned in the trust file.
+ *
+ * The AnchorProof JSON Schema is in `receipt.ts`, next to the transaction and block header schemas
+ * it reuses (this module imports only types from there, so the two do not form an import cycle).
+ */
+
+import {
+  blockHash,
+  txLeafHash,
+  valueDigest,
+  type BlockHeader,
+  type SignedBlockHeader,
+  type TxHeader,
+} from './block';
+import type { Digest } from './digest';
+import { MerkleProofError, rootFromInclusionProof } from './merkle';
+import type { Receipt } from './receipt';
+import { CHAIN_ID_PATTERN, verifyBlockSignature, type TrustFile } from './trust';
+
+/** Why `recordAnchor` refused an anchor. The refusal commits a fork record; see {@link AnchorFork}. */
+export const ANCHOR_REJECTION_CODES = ['ANCHOR_CONFLICT', 'ANCHOR_REGRESSION'] as const;
+export type AnchorRejectionCode = (typeof ANCHOR_REJECTION_CODES)[number];
+
+/** Why an anchor proof does not verify (each maps to a verdict in `verify.ts`). */
+export const ANCHOR_CHECK_CODES = [
+  'ANCHOR_CHAIN_BROKEN',
+  'ANCHOR_HASH_MISMATCH',
+  'ANCHOR_NOT_DESCENDANT',
+  'ANCHOR_PROOF_INVALID',
+  'ANCHOR_UNTRUSTED',
+  'ANCHOR_REQUIRED',
+] as const;
+export type AnchorCheckCode = (typeof ANCHOR_CHECK_CODES)[number];
+
+/** Every anchor code. Stable: add codes, never rename one. */
+export const ANCHOR_CODES = [...ANCHOR_REJECTION_CODES, ...ANCHOR_CHECK_CODES] as const;
+export type AnchorCode = AnchorRejectionCode | AnchorCheckCode;
+
+/** Contract name and transaction that record anchors; a proof must point at this call. */
+export const ANCHOR_CONTRACT = 'anchor';
+export const RECORD_ANCHOR_FN = 'recordAnchor';
+
+/** Most evidence-chain headers one proof may carry: its size grows linearly with the distance. */
+export const MAX_ANCHOR_HEADERS = 10_000;
+
+/** What the anchoring job submits: the source chain's block and the hash of its header. */
+export interface AnchorInput {
+  readonly sourceChainId: string;
+  readonly blockNumber: number;
+  /** `blockHash(header)` of that block. */
+  readonly headerHash: Digest;
+  /**
+   * Optional RFC 9162 root over the leaf hashes of the source chain's block hashes 0..blockNumber.
+   * Stored and compared, not yet used by proofs: it lets a later proof kind replace the linear
+   * header chain with a logarithmic inclusion path.
+   */
+  readonly leavesRoot?: Digest;
+}
+
+/** Who submitted an anchor, as the chaincode's client identity showed it. */
+export interface AnchorSubmitter {
+  readonly org: string;
+  readonly account: string;
+}
+
+/** World-state value under `anchor:<sourceChainId>:<blockNumber as 16 hex digits>`. */
+export interface AnchorRecord extends AnchorInput {
+  readonly type: 'anchor';
+  readonly anchoredBy: AnchorSubmitter;
+  readonly txId: string;
+  /** Chain time of the recording transaction (on the anchoring chain). */
+  readonly time: string;
+}
+
+/** The anchor on record that a refused anchor contradicts. */
+export interface AnchorOnRecord {
+  readonly blockNumber: number;
+  readonly headerHash: Digest;
+  readonly leavesRoot?: Digest;
+  readonly txId: string;
+  readonly time: string;
+}
+
+/**
+ * Kept under `anchor-fork:<sourceChainId>:<blockNumber as 16 hex>:<txId>` when an anchor is
+ * refused: the claim that was refused and the anchor on record it contradicts. Evidence that the
+ * source chain forked (or that someone tried to make it look so).
+ */
+export interface AnchorFork extends AnchorInput {
+  readonly type: 'anchor-fork';
+  readonly code: AnchorRejectionCode;
+  readonly recorded: AnchorOnRecord;
+  readonly reportedBy: AnchorSubmitter;
+  readonly txId: string;
+  readonly time: string;
+}
+
+/**
+ * World-state value under `anchor-tip:<sourceChainId>`: the latest anchor and the sizes of the two
+ * sequence indexes (`anchor-seq:<chain>:<seq 16 hex>` -> block number, in increasing order, and
+ * `anchor-fork-seq:<chain>:<seq 16 hex>` -> fork key) that let readers find anchors and forks by
+ * exact keys, without range scans.
+ */
+export interface AnchorTip {
+  readonly type: 'anchor-tip';
+  readonly sourceChainId: string;
+  readonly blockNumber: number;
+  readonly headerHash: Digest;
+  readonly txId: string;
+  readonly time: string;
+  /** Number of anchors recorded for this chain. */
+  readonly anchors: number;
+  /** Number of forks recorded for this chain. */
+  readonly forks: number;
+}
+
+/** What `recordAnchor` returns. Only `recorded` is proof material for receipts. */
+export type RecordAnchorResult =
+  | { readonly status: 'recorded'; readonly anchor: AnchorRecord }
+  | { readonly status: 'existing'; readonly anchor: AnchorRecord }
+  | {
+      readonly status: 'rejected';
+      readonly code: AnchorRejectionCode;
+      readonly message: string;
+      readonly fork: AnchorFork;
+    };
+
+export type RecordedAnchorResult = Extract<RecordAnchorResult, { status: 'recorded' }>;
+
+/**
+ * Proof, carried in a receipt's `anchors`, that the receipt's evidence block is an ancestor of a
+ * block anchored on chain `targetChainId`.
+ */
+export interface AnchorProof {
+  readonly kind: 'embedded-anchor';
+  readonly targetChainId: string;
+  /**
+   * The evidence chain's headers from the evidence block's successor up to and including the
+   * anchored block; empty when the anchored block is the evidence block itself.
+   */
+  readonly headers: readonly BlockHeader[];
+  readonly anchorTx: {
+    readonly tx: TxHeader;
+    readonly result: RecordedAnchorResult;
+    readonly txIndex: number;
+    /** Hex hashes from the transaction's leaf to the target block's data hash. */
+    readonly txPath: readonly string[];
+    readonly block: SignedBlockHeader;
+  };
+}
+
+/** What a verified anchor establishes. */
+export interface AnchorFact {
+  readonly targetChainId: string;
+  /** Time of the target block: the evidence existed no later than this, by the target's clock. */
+  readonly anchoredAt: string;
+  /** Who runs the target chain, from the trust file. */
+  readonly operator?: string;
+  readonly targetBlockNumber: number;
+  readonly txId: string;
+  readonly keyId: Digest;
+  /** The evidence-chain block the anchor names (the receipt's block or a descendant). */
+  readonly sourceBlockNumber: number;
+}
+
+const SHA256 = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as const;
+const TIME = {
+  type: 'string',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$',
+} as const;
+const INDEX = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const CHAIN_ID = { type: 'string', pattern: CHAIN_ID_PATTERN } as const;
+/** Names as the client identity gives them (a certificate CN may hold spaces or CJK): no controls. */
+const PRINTABLE = { type: 'string', pattern: '^[^\\u0000-\\u001f\\u007f]{1,256}$' } as const;
+const SUBMITTER = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['org', 'account'],
+  properties: { org: PRINTABLE, account: PRINTABLE },
+} as const;
+
+/** JSON Schema of `recordAnchor`'s argument. */
+export const anchorInputSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sourceChainId', 'blockNumber', 'headerHash'],
+  properties: {
+    sourceChainId: CHAIN_ID,
+    blockNumber: INDEX,
+    headerHash: SHA256,
+    leavesRoot: SHA256,
+  },
+} as const;
+
+/** JSON Schema of a stored anchor record. */
+export const anchorRecordSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'sourceChainId', 'blockNumber', 'headerHash', 'anchoredBy', 'txId', 'time'],
+  properties: {
+    type: { const: 'anchor' },
+    ...anchorInputSchema.properties,
+    anchoredBy: SUBMITTER,
+    txId: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    time: TIME,
+  },
+} as const;
+
+/** JSON Schema of the `recordAnchor` result a proof carries: only `recorded` proves an anchor. */
+export const recordedAnchorResultSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status', 'anchor'],
+  properties: { status: { const: 'recorded' }, anchor: anchorRecordSchema },
+} as const;
+
+/** The verdict of {@link judgeAnchor}. */
+export type AnchorJudgement =
+  | { readonly outcome: 'record' }
+  | { readonly outcome: 'existing'; readonly anchor: AnchorRecord }
+  | {
+      readonly outcome: 'reject';
+      readonly code: AnchorRejectionCode;
+      readonly message: string;
+      readonly recorded: AnchorOnRecord;
+    };
+
+/**
+ * Decides what `recordAnchor` does with `input`, given the anchor on record for the same block
+ * (`atNumber`) and the chain's latest anchor (`tip`):
+ * - same header hash (and no contradicting `leavesRoot`) as the record at that number: `existing`;
+ * - another header hash, or both leaves roots present and different: `ANCHOR_CONFLICT`;
+ * - no record at that number but a number below the latest: `ANCHOR_REGRESSION`;
+ * - otherwise: `record`.
+ * Requires `input` to have passed {@link anchorInputSchema} and both records to be for its chain.
+ */
+export function judgeAnchor(
+  input: AnchorInput,
+  atNumber: AnchorRecord | undefined,
+  tip: AnchorTip | undefined,
+): AnchorJudgement {
+  if (atNumber) {
+    const sameHash = atNumber.headerHash === input.headerHash;
+    const rootsDisagree =
+      atNumber.leavesRoot !== undefined &&
+      input.leavesRoot !== undefined &&
+      atNumber.leavesRoot !== input.leavesRoot;
+    if (sameHash && !rootsDisagree) return { outcome: 'existing', anchor: atNumber };
+    return {
+      outcome: 'reject',
+      code: 'ANCHOR_CONFLICT',
+      message: sameHash
+        ? `block ${input.blockNumber} of ${input.sourceChainId} is on record with another leaves root`
+        : `block ${input.blockNumber} of ${input.sourceChainId} is on record with header hash ${atNumber.headerHash}, not ${input.headerHash}`,
+      recorded: onRecord(atNumber),
+    };
+  }
+  if (tip && input.blockNumber < tip.blockNumber) {
+    return {
+      outcome: 'reject',
+      code: 'ANCHOR_REGRESSION',
+      message: `block ${input.blockNumber} of ${input.sourceChainId} is below the latest anchor, block ${tip.blockNumber}`,
+      recorded: {
+        blockNumber: tip.blockNumber,
+        headerHash: tip.headerHash,
+        txId: tip.txId,
+        time: tip.time,
+      },
+    };
+  }
+  return { outcome: 'record' };
+}
+
+function onRecord(record: AnchorRecord): AnchorOnRecord {
+  return {
+    blockNumber: record.blockNumber,
+    headerHash: record.headerHash,
+    ...(record.leavesRoot !== undefined ? { leavesRoot: record.leavesRoot } : {}),
+    txId: record.txId,
+    time: record.time,
+  };
+}
+
+/** A failed anchor check. Callers branch on `code`, not on text. */
+export class AnchorCheckError extends Error {
+  readonly code: AnchorCheckCode;
+
+  constructor(code: AnchorCheckCode, message: string) {
+    super(message);
+    this.name = 'AnchorCheckError';
+    this.code = code;
+  }
+}
+
+function fail(code: AnchorCheckCode, message: string): never {
+  throw new AnchorCheckError(code, message);
+}
+
+/**
+ * Checks that `proof` anchors the receipt's evidence block on `proof.targetChainId`:
+ * (a) each header links to the one before it, starting from the receipt's own block header
+ *     (same chain, consecutive numbers, `previousHash = blockHash(previous)`);
+ * (b) the anchor record names the evidence chain, and exactly the last header's number and hash
+ *     (or the evidence block's, when there are no headers);
+ * (c) the anchor transaction is `anchor.recordAnchor` on the target chain, returned that record
+ *     (its result digest), and sits under the target block's data hash;
+ * (d) a key the trust file pins for the target chain, valid at the target block's time, signed
+ *     the target block; an anchor on the evidence chain itself vouches for nothing.
+ * Pure and synchronous.
+ * Requires `receipt` to have passed `parseReceipt` and the evidence checks (its block header is
+ * authentic), `proof` to be one of its schema-checked anchors, `trust` to have passed
+ * `parseTrustFile`.
+ * @throws AnchorCheckError `ANCHOR_CHAIN_BROKEN` (a), `ANCHOR_HASH_MISMATCH` or
+ *   `ANCHOR_NOT_DESCENDANT` (b), `ANCHOR_PROOF_INVALID` (c, or a bad signature in d),
+ *   `ANCHOR_UNTRUSTED` (d: target chain or key not pinned, key not valid then, self-anchor).
+ */
+export function checkAnchor(receipt: Receipt, proof: AnchorProof, trust: TrustFile): AnchorFact {
+  const evidence = receipt.proof.block.header;
+  const anchored = checkHeaderChain(evidence, proof.headers);
+  const record = checkAnchorRecord(evidence, anchored, proof.anchorTx.result.anchor);
+  checkAnchorTx(proof);
+  if (proof.targetChainId === evidence.chainId) {
+    fail('ANCHOR_UNTRUSTED', `an anchor on ${evidence.chainId} itself vouches for nothing`);
+  }
+  const block = proof.anchorTx.block;
+  const signed = verifyBlockSignature(block, trust);
+  if (!signed.ok) {
+    fail(
+      signed.problem === 'SIGNATURE_INVALID' ? 'ANCHOR_PROOF_INVALID' : 'ANCHOR_UNTRUSTED',
+      `anchor block on ${proof.targetChainId}: ${signed.detail}`,
+    );
+  }
+  return {
+    targetChainId: proof.targetChainId,
+    anchoredAt: block.header.time,
+    ...(signed.chain.operator ? { operator: signed.chain.operator } : {}),
+    targetBlockNumber: block.header.number,
+    txId: proof.anchorTx.tx.txId,
+    keyId: signed.key.keyId,
+    sourceBlockNumber: record.blockNumber,
+  };
+}
+
+/** (a) Returns the last header of the chain (the evidence block's when `headers` is empty). */
+function checkHeaderChain(evidence: BlockHeader, headers: readonly BlockHeader[]): BlockHeader {
+  let previous = evidence;
+  headers.forEach((header, index) => {
+    if (header.chainId !== evidence.chainId) {
+      fail('ANCHOR_CHAIN_BROKEN', `header ${index} names chain ${header.chainId}, not ${evidence.chainId}`);
+    }
+    if (header.number !== previous.number + 1) {
+      fail('ANCHOR_CHAIN_BROKEN', `header ${index} is block ${header.number}, not ${previous.number + 1}`);
+    }
+    if (header.previousHash !== blockHash(previous)) {
+      fail('ANCHOR_CHAIN_BROKEN', `header ${index} (block ${header.number}) does not link to block ${previous.number}`);
+    }
+    previous = header;
+  });
+  return previous;
+}
+
+/** (b) The record names the evidence chain and exactly the anchored header. */
+function checkAnchorRecord(
+  evidence: BlockHeader,
+  anchored: BlockHeader,
+  record: AnchorRecord,
+): AnchorRecord {
+  if (record.sourceChainId !== evidence.chainId) {
+    fail('ANCHOR_HASH_MISMATCH', `the anchor is for chain ${record.sourceChainId}, not ${evidence.chainId}`);
+  }
+  if (record.blockNumber < evidence.number) {
+    fail(
+      'ANCHOR_NOT_DESCENDANT',
+      `the anchor names block ${record.blockNumber}, before the evidence block ${evidence.number}`,
+    );
+  }
+  if (record.blockNumber !== anchored.number) {
+    fail('ANCHOR_HASH_MISMATCH', `the anchor names block ${record.blockNumber}; the headers end at block ${anchored.number}`);
+  }
+  if (record.headerHash !== blockHash(anchored)) {
+    fail('ANCHOR_HASH_MISMATCH', `the anchor names hash ${record.headerHash} for block ${record.blockNumber}, the headers give ${blockHash(anchored)}`);
+  }
+  return record;
+}
+
+/** (c) The anchor transaction returned the record and is in the target block. */
+function checkAnchorTx(proof: AnchorProof): void {
+  const { tx, result, txIndex, txPath, block } = proof.anchorTx;
+  const { header } = block;
+  if (tx.contract !== ANCHOR_CONTRACT || tx.fn !== RECORD_ANCHOR_FN) {
+    fail('ANCHOR_PROOF_INVALID', `the anchor transaction is ${tx.contract}.${tx.fn}, not anchor.recordAnchor`);
+  }
+  if (tx.chainId !== proof.targetChainId || header.chainId !== proof.targetChainId) {
+    fail('ANCHOR_PROOF_INVALID', `the anchor transaction or block is not on ${proof.targetChainId}`);
+  }
+  if (valueDigest(result) !== tx.resultDigest) {
+    fail('ANCHOR_PROOF_INVALID', 'the anchor result does not match its digest in the transaction header');
+  }
+  if (result.anchor.txId !== tx.txId || result.anchor.time !== tx.time) {
+    fail('ANCHOR_PROOF_INVALID', 'the anchor record names another transaction or time');
+  }
+  if (Date.parse(header.time) < Date.parse(tx.time)) {
+    fail('ANCHOR_PROOF_INVALID', 'the anchor block is older than its transaction');
+  }
+  let computed: Buffer;
+  try {
+    computed = rootFromInclusionProof(
+      txIndex,
+      header.txCount,
+      txLeafHash(tx),
+      txPath.map((hex) => Buffer.from(hex, 'hex')),
+    );
+  } catch (error) {
+    const code = error instanceof MerkleProofError ? error.code : 'unknown';
+    fail('ANCHOR_PROOF_INVALID', `the anchor transaction path is invalid (${code})`);
+  }
+  if (`sha256:${computed.toString('hex')}` !== header.dataHash) {
+    fail('ANCHOR_PROOF_INVALID', "the anchor transaction is not under the target block's data hash");
+  }
+}

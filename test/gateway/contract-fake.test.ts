@@ -1,0 +1,7 @@
+import { ledgerContractSuite } from './contract-suite';
+import { FakeLedger } from './fake-ledger';
+
+ledgerContractSuite('fake', async () => {
+  const ledger = new FakeLedger();
+  return { ledger, close: () => ledger.close() };
+});
