@@ -65,7 +65,9 @@ export class AgreementContract extends Contract {
   @Param('documentDigest', 'string', 'sha256:hex of the signed agreement document')
   @Returns('string')
   async sign(ctx: Context, agreementId: string, documentDigest: string): Promise<string> {
-    return guarded(() => this.#apply(ctx, agreementId, { kind: 'sign', agreementId, documentDigest }));
+    return guarded(() =>
+      this.#apply(ctx, agreementId, { kind: 'sign', agreementId, documentDigest }),
+    );
   }
 
   /** A court confirms the agreement under its ruling's case number. */
@@ -74,7 +76,9 @@ export class AgreementContract extends Contract {
   @Param('caseNumber', 'string', 'case number of the confirmation ruling')
   @Returns('string')
   async confirm(ctx: Context, agreementId: string, caseNumber: string): Promise<string> {
-    return guarded(() => this.#apply(ctx, agreementId, { kind: 'confirm', agreementId, caseNumber }));
+    return guarded(() =>
+      this.#apply(ctx, agreementId, { kind: 'confirm', agreementId, caseNumber }),
+    );
   }
 
   /** A bank or payment platform (role `payment`) records a payment of one instalment. */
@@ -92,7 +96,13 @@ export class AgreementContract extends Contract {
     reference: string,
   ): Promise<string> {
     return guarded(() =>
-      this.#apply(ctx, agreementId, { kind: 'recordPayment', agreementId, instalmentIndex, amount, reference }),
+      this.#apply(ctx, agreementId, {
+        kind: 'recordPayment',
+        agreementId,
+        instalmentIndex,
+        amount,
+        reference,
+      }),
     );
   }
 
@@ -111,7 +121,13 @@ export class AgreementContract extends Contract {
     reference: string,
   ): Promise<string> {
     return guarded(() =>
-      this.#apply(ctx, agreementId, { kind: 'confirmPayment', agreementId, instalmentIndex, amount, reference }),
+      this.#apply(ctx, agreementId, {
+        kind: 'confirmPayment',
+        agreementId,
+        instalmentIndex,
+        amount,
+        reference,
+      }),
     );
   }
 
@@ -128,7 +144,11 @@ export class AgreementContract extends Contract {
   @Param('agreementId', 'string', 'agreement id')
   @Param('applicationDigest', 'string', 'sha256:hex of the enforcement application')
   @Returns('string')
-  async requestEnforcement(ctx: Context, agreementId: string, applicationDigest: string): Promise<string> {
+  async requestEnforcement(
+    ctx: Context,
+    agreementId: string,
+    applicationDigest: string,
+  ): Promise<string> {
     return guarded(() =>
       this.#apply(ctx, agreementId, { kind: 'requestEnforcement', agreementId, applicationDigest }),
     );
@@ -140,7 +160,9 @@ export class AgreementContract extends Contract {
   @Param('caseNumber', 'string', 'case number of the enforcement case')
   @Returns('string')
   async acknowledgeFiling(ctx: Context, agreementId: string, caseNumber: string): Promise<string> {
-    return guarded(() => this.#apply(ctx, agreementId, { kind: 'acknowledgeFiling', agreementId, caseNumber }));
+    return guarded(() =>
+      this.#apply(ctx, agreementId, { kind: 'acknowledgeFiling', agreementId, caseNumber }),
+    );
   }
 
   /** A court sends a defaulted agreement back to mediation (active again). */
@@ -206,13 +228,18 @@ export class AgreementContract extends Contract {
   async agreementsOfParty(ctx: Context, org: string, account: string): Promise<string> {
     return guarded(async () => {
       const fields = partyArgErrors(org, account);
-      if (fields.length > 0) throw new ValidationError('VALIDATION_FAILED', 'party is invalid', fields);
+      if (fields.length > 0)
+        throw new ValidationError('VALIDATION_FAILED', 'party is invalid', fields);
       return canonicalJson((await this.#index(ctx, partyIndexKey(org, account))) ?? []);
     });
   }
 
   /** Runs one transition: read, decide in core, write the state (and index), set the event. */
-  async #apply(ctx: Context, agreementId: string | undefined, action: AgreementAction): Promise<string> {
+  async #apply(
+    ctx: Context,
+    agreementId: string | undefined,
+    action: AgreementAction,
+  ): Promise<string> {
     const caller = callerOf(ctx);
     // An invalid id reads nothing; core then refuses with every bad field.
     const existing = isAgreementId(agreementId) ? await this.#read(ctx, agreementId) : undefined;

@@ -76,10 +76,15 @@ function checkChainIdArg(value: string): string {
 }
 
 function checkBlockNumberArg(value: string): number {
-  const number = typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
+  const number =
+    typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(number)) {
     throw new ValidationError('VALIDATION_FAILED', 'blockNumber is not a block number', [
-      { path: '/blockNumber', rule: 'blockNumber', message: 'a decimal integer from 0 to 2^53 - 1' },
+      {
+        path: '/blockNumber',
+        rule: 'blockNumber',
+        message: 'a decimal integer from 0 to 2^53 - 1',
+      },
     ]);
   }
   return number;
@@ -109,7 +114,11 @@ export class AnchorContract extends Contract {
    * committing the fork record.
    */
   @Transaction()
-  @Param('anchorJson', 'string', 'canonical JSON of {sourceChainId, blockNumber, headerHash, leavesRoot?}')
+  @Param(
+    'anchorJson',
+    'string',
+    'canonical JSON of {sourceChainId, blockNumber, headerHash, leavesRoot?}',
+  )
   @Returns('string')
   async recordAnchor(ctx: Context, anchorJson: string): Promise<string> {
     return guarded(async () => {
@@ -238,7 +247,10 @@ export class AnchorContract extends Contract {
         if ((await numberAt(middle)) >= number) high = middle;
         else low = middle + 1;
       }
-      const key = anchorKey(chain, high === tip.anchors - 1 ? tip.blockNumber : await numberAt(high));
+      const key = anchorKey(
+        chain,
+        high === tip.anchors - 1 ? tip.blockNumber : await numberAt(high),
+      );
       const anchor = await readJson<AnchorRecord>(ctx, key);
       if (!anchor) throw missingIndex(key);
       return canonicalJson(anchor);

@@ -13,7 +13,14 @@
  * court case numbers, so a name, an ID-card number or a phone number cannot be written into one.
  */
 
-import { AccessError, AgreementError, ValidationError, type AgreementCode, type EvidenceError, type FieldError } from './errors';
+import {
+  AccessError,
+  AgreementError,
+  ValidationError,
+  type AgreementCode,
+  type EvidenceError,
+  type FieldError,
+} from './errors';
 import { schemaErrors } from './schema';
 
 // ---------------------------------------------------------------------------------------------
@@ -32,7 +39,11 @@ export const AGREEMENT_STATUSES = [
 export type AgreementStatus = (typeof AGREEMENT_STATUSES)[number];
 
 /** Statuses no transaction leaves (only `checkDue` is accepted there, and changes nothing). */
-export const FINAL_STATUSES: readonly AgreementStatus[] = ['enforcement-filed', 'completed', 'terminated'];
+export const FINAL_STATUSES: readonly AgreementStatus[] = [
+  'enforcement-filed',
+  'completed',
+  'terminated',
+];
 
 /**
  * Status of one instalment at chain time `t`, with dueTime `D`, grace `G` and the clock start `C`
@@ -41,7 +52,14 @@ export const FINAL_STATUSES: readonly AgreementStatus[] = ['enforcement-filed', 
  * grace); `overdue` after that (this defaults the agreement); `paid` / `paid-late` once fully paid
  * by / after `D`. Paid statuses are final.
  */
-export const INSTALMENT_STATUSES = ['scheduled', 'partly-paid', 'due', 'overdue', 'paid', 'paid-late'] as const;
+export const INSTALMENT_STATUSES = [
+  'scheduled',
+  'partly-paid',
+  'due',
+  'overdue',
+  'paid',
+  'paid-late',
+] as const;
 export type InstalmentStatus = (typeof INSTALMENT_STATUSES)[number];
 
 export const PARTY_ROLES = ['creditor', 'debtor'] as const;
@@ -239,7 +257,10 @@ export const agreementTermsSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['org'],
-      properties: { org: partyNameSchema, reference: { type: 'string', pattern: REFERENCE_PATTERN } },
+      properties: {
+        org: partyNameSchema,
+        reference: { type: 'string', pattern: REFERENCE_PATTERN },
+      },
     },
     requiresCourtConfirmation: { type: 'boolean' },
   },
@@ -409,7 +430,10 @@ export function partyIndexKey(org: string, account: string): string {
 }
 
 /** The index with `agreementId` appended once. */
-export function addToPartyIndex(index: readonly string[] | undefined, agreementId: string): string[] {
+export function addToPartyIndex(
+  index: readonly string[] | undefined,
+  agreementId: string,
+): string[] {
   const ids = [...(index ?? [])];
   if (!ids.includes(agreementId)) ids.push(agreementId);
   return ids;
@@ -430,8 +454,16 @@ export type AgreementAction =
       readonly reference: string;
     }
   | { readonly kind: 'checkDue'; readonly agreementId: string }
-  | { readonly kind: 'requestEnforcement'; readonly agreementId: string; readonly applicationDigest: string }
-  | { readonly kind: 'acknowledgeFiling'; readonly agreementId: string; readonly caseNumber: string }
+  | {
+      readonly kind: 'requestEnforcement';
+      readonly agreementId: string;
+      readonly applicationDigest: string;
+    }
+  | {
+      readonly kind: 'acknowledgeFiling';
+      readonly agreementId: string;
+      readonly caseNumber: string;
+    }
   | { readonly kind: 'reopenMediation'; readonly agreementId: string; readonly note: unknown }
   | { readonly kind: 'terminate'; readonly agreementId: string; readonly reason: string };
 
@@ -487,7 +519,11 @@ export interface Refusal {
  * `checkDue` or a replayed payment): the caller then writes nothing and sets no event.
  */
 export type Outcome =
-  | { readonly ok: true; readonly state: AgreementState; readonly event: TransitionEvent | undefined }
+  | {
+      readonly ok: true;
+      readonly state: AgreementState;
+      readonly event: TransitionEvent | undefined;
+    }
   | { readonly ok: false; readonly refusal: Refusal };
 
 // ---------------------------------------------------------------------------------------------
@@ -500,14 +536,9 @@ export type Outcome =
 export function parseUtcTime(text: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z$/.exec(text);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(
+    Number,
+  ) as [number, number, number, number, number, number];
   const millis = Number((m[7] ?? '').padEnd(3, '0'));
   const t = Date.UTC(year, month - 1, day, hour, minute, second, millis);
   const back = new Date(t);
@@ -530,9 +561,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * after the creating transaction and in order. Applied wherever the value is shaped enough to
  * judge, so one answer lists every problem.
  */
-function termsRuleErrors(value: unknown, now: number, schemaFound: readonly FieldError[]): FieldError[] {
+function termsRuleErrors(
+  value: unknown,
+  now: number,
+  schemaFound: readonly FieldError[],
+): FieldError[] {
   if (!isRecord(value)) return [];
-  const reported = (path: string) => schemaFound.some((e) => e.path === path || e.path.startsWith(`${path}/`));
+  const reported = (path: string) =>
+    schemaFound.some((e) => e.path === path || e.path.startsWith(`${path}/`));
   const errors: FieldError[] = [];
   if (Array.isArray(value.parties)) {
     const seen = new Map<string, number>();
@@ -544,11 +580,17 @@ function termsRuleErrors(value: unknown, now: number, schemaFound: readonly Fiel
       const key = `${party.org}\n${party.account}`;
       const first = seen.get(key);
       if (first === undefined) seen.set(key, index);
-      else errors.push({ path: `/parties/${index}`, rule: 'partyUnique', message: `same org and account as party ${first}` });
+      else
+        errors.push({
+          path: `/parties/${index}`,
+          rule: 'partyUnique',
+          message: `same org and account as party ${first}`,
+        });
     });
     if (!reported('/parties')) {
       for (const role of PARTY_ROLES) {
-        if (!roles.has(role)) errors.push({ path: '/parties', rule: 'partyRoles', message: `needs a ${role}` });
+        if (!roles.has(role))
+          errors.push({ path: '/parties', rule: 'partyRoles', message: `needs a ${role}` });
       }
     }
   }
@@ -561,9 +603,17 @@ function termsRuleErrors(value: unknown, now: number, schemaFound: readonly Fiel
       if (due === undefined) {
         errors.push({ path, rule: 'dateTime', message: 'not a real instant' });
       } else if (due <= now) {
-        errors.push({ path, rule: 'dueTimeFuture', message: 'must be after the creating transaction' });
+        errors.push({
+          path,
+          rule: 'dueTimeFuture',
+          message: 'must be after the creating transaction',
+        });
       } else if (due < previous) {
-        errors.push({ path, rule: 'dueTimeOrder', message: 'must not be earlier than the previous instalment' });
+        errors.push({
+          path,
+          rule: 'dueTimeOrder',
+          message: 'must not be earlier than the previous instalment',
+        });
       }
       if (due !== undefined) previous = Math.max(previous, due);
     });
@@ -624,7 +674,11 @@ export function refusalError(refusal: Refusal): EvidenceError {
 // ---------------------------------------------------------------------------------------------
 // The state machine
 
-function refuse(code: AgreementRefusalCode, message: string, fields?: readonly FieldError[]): Outcome {
+function refuse(
+  code: AgreementRefusalCode,
+  message: string,
+  fields?: readonly FieldError[],
+): Outcome {
   return { ok: false, refusal: fields ? { code, message, fields } : { code, message } };
 }
 
@@ -739,7 +793,11 @@ export function transition(
   if (now === undefined) throw new RangeError(`transaction time ${tx.time} is not RFC 3339 UTC`);
   const fields = actionErrors(action, now);
   if (fields.length > 0) {
-    return refuse('VALIDATION_FAILED', `${action.kind} arguments are invalid (${fields.length} problem${fields.length > 1 ? 's' : ''})`, fields);
+    return refuse(
+      'VALIDATION_FAILED',
+      `${action.kind} arguments are invalid (${fields.length} problem${fields.length > 1 ? 's' : ''})`,
+      fields,
+    );
   }
   if (action.kind === 'create') {
     const terms = action.terms as AgreementTerms;
@@ -783,7 +841,9 @@ export function transitionOrThrow(
 /** Drafts may be created by a party, a court, or the mediation body's own organisation. */
 function create(terms: AgreementTerms, caller: AgreementCaller, tx: TxFacts): Outcome {
   const allowed =
-    partyIndexOf(terms, caller) >= 0 || caller.role === COURT_ROLE || caller.org === terms.mediationBody.org;
+    partyIndexOf(terms, caller) >= 0 ||
+    caller.role === COURT_ROLE ||
+    caller.org === terms.mediationBody.org;
   if (!allowed) {
     return refuse('FORBIDDEN', 'create needs a party, the mediation body or role court');
   }
@@ -797,7 +857,11 @@ function create(terms: AgreementTerms, caller: AgreementCaller, tx: TxFacts): Ou
     updatedAt: tx.time,
     updatedTxId: tx.txId,
     signatures: [],
-    instalments: terms.instalments.map(() => ({ status: 'scheduled', paidAmount: 0, payments: [] })),
+    instalments: terms.instalments.map(() => ({
+      status: 'scheduled',
+      paidAmount: 0,
+      payments: [],
+    })),
     reopenings: [],
     terminationRequests: [],
   };
@@ -805,27 +869,45 @@ function create(terms: AgreementTerms, caller: AgreementCaller, tx: TxFacts): Ou
 }
 
 /** Each party signs once, confirming the digest of the document it signed. */
-function sign(state: AgreementState, documentDigest: string, caller: AgreementCaller, tx: TxFacts): Outcome {
+function sign(
+  state: AgreementState,
+  documentDigest: string,
+  caller: AgreementCaller,
+  tx: TxFacts,
+): Outcome {
   const party = partyIndexOf(state.terms, caller);
   if (party < 0) return refuse('NOT_A_PARTY', `${caller.org}/${caller.account} is not a party`);
   if (state.status !== 'draft') return invalid(state, 'sign');
-  if (state.signatures.some((s) => s.party === party)) return refuse('ALREADY_SIGNED', `party ${party} has signed`);
+  if (state.signatures.some((s) => s.party === party))
+    return refuse('ALREADY_SIGNED', `party ${party} has signed`);
   if (documentDigest !== state.terms.documentDigest) {
     return refuse('DOCUMENT_MISMATCH', 'the signed document is not the one the terms name');
   }
   const signatures = [...state.signatures, { party, txId: tx.txId, time: tx.time }];
   let next: AgreementState = { ...state, signatures };
   if (signatures.length === state.terms.parties.length) {
-    next = state.terms.requiresCourtConfirmation ? { ...next, status: 'awaiting-confirmation' } : activate(next, tx);
+    next = state.terms.requiresCourtConfirmation
+      ? { ...next, status: 'awaiting-confirmation' }
+      : activate(next, tx);
   }
   return changedTo(state, next, 'sign', tx);
 }
 
 /** A court confirms the agreement (judicial confirmation, 司法确认). */
-function confirm(state: AgreementState, caseNumber: string, caller: AgreementCaller, tx: TxFacts): Outcome {
+function confirm(
+  state: AgreementState,
+  caseNumber: string,
+  caller: AgreementCaller,
+  tx: TxFacts,
+): Outcome {
   if (caller.role !== COURT_ROLE) return refuse('FORBIDDEN', 'confirm needs role court');
   if (state.status !== 'awaiting-confirmation') return invalid(state, 'confirm');
-  const confirmation: Confirmation = { caseNumber, by: principalOf(caller), txId: tx.txId, time: tx.time };
+  const confirmation: Confirmation = {
+    caseNumber,
+    by: principalOf(caller),
+    txId: tx.txId,
+    time: tx.time,
+  };
   return changedTo(state, activate({ ...state, confirmation }, tx), 'confirm', tx);
 }
 
@@ -841,7 +923,8 @@ function pay(
   tx: TxFacts,
 ): Outcome {
   if (action.kind === 'recordPayment') {
-    if (caller.role !== PAYMENT_ROLE) return refuse('FORBIDDEN', 'recordPayment needs role payment');
+    if (caller.role !== PAYMENT_ROLE)
+      return refuse('FORBIDDEN', 'recordPayment needs role payment');
   } else {
     const party = partyIndexOf(state.terms, caller);
     if (party < 0) return refuse('NOT_A_PARTY', `${caller.org}/${caller.account} is not a party`);
@@ -855,7 +938,10 @@ function pay(
     const earlier = instalment.payments.find((p) => p.reference === action.reference);
     if (!earlier) continue;
     if (i === index && earlier.amount === amount) return unchanged(state);
-    return refuse('PAYMENT_REFERENCE_CONFLICT', `reference ${action.reference} is recorded for instalment ${i}`);
+    return refuse(
+      'PAYMENT_REFERENCE_CONFLICT',
+      `reference ${action.reference} is recorded for instalment ${i}`,
+    );
   }
   if (state.status !== 'active') return invalid(state, action.kind);
   const timed = applyTime(state, tx);
@@ -869,7 +955,8 @@ function pay(
   const terms = state.terms.instalments[index];
   if (!current || !terms) return refuse('INSTALMENT_NOT_FOUND', `no instalment ${index}`);
   const remaining = terms.amount - current.paidAmount;
-  if (amount > remaining) return refuse('OVERPAYMENT', `instalment ${index} has ${remaining} left to pay`);
+  if (amount > remaining)
+    return refuse('OVERPAYMENT', `instalment ${index} has ${remaining} left to pay`);
   const payment: Payment = {
     amount,
     reference: action.reference,
@@ -881,7 +968,8 @@ function pay(
   const paidAmount = current.paidAmount + amount;
   const now = parseUtcTime(tx.time)!;
   let status = current.status;
-  if (paidAmount === terms.amount) status = now <= parseUtcTime(terms.dueTime)! ? 'paid' : 'paid-late';
+  if (paidAmount === terms.amount)
+    status = now <= parseUtcTime(terms.dueTime)! ? 'paid' : 'paid-late';
   else if (status === 'scheduled') status = 'partly-paid';
   const settled: InstalmentState = {
     status,
@@ -889,7 +977,9 @@ function pay(
     payments: [...current.payments, payment],
     ...(paidAmount === terms.amount ? { settledAt: tx.time } : {}),
   };
-  const instalments = timed.instalments.map((instalment, i) => (i === index ? settled : instalment));
+  const instalments = timed.instalments.map((instalment, i) =>
+    i === index ? settled : instalment,
+  );
   const complete = instalments.every((i) => i.status === 'paid' || i.status === 'paid-late');
   const next: AgreementState = complete
     ? { ...timed, instalments, status: 'completed', completedAt: tx.time }
@@ -906,10 +996,15 @@ function checkDue(state: AgreementState, caller: AgreementCaller, tx: TxFacts): 
   return next === state ? unchanged(state) : changedTo(state, next, 'checkDue', tx);
 }
 
-function creditorIndex(state: AgreementState, caller: AgreementCaller, action: string): number | Outcome {
+function creditorIndex(
+  state: AgreementState,
+  caller: AgreementCaller,
+  action: string,
+): number | Outcome {
   const party = partyIndexOf(state.terms, caller);
   if (party < 0) return refuse('NOT_A_PARTY', `${caller.org}/${caller.account} is not a party`);
-  if (state.terms.parties[party]!.role !== 'creditor') return refuse('FORBIDDEN', `${action} needs a creditor party`);
+  if (state.terms.parties[party]!.role !== 'creditor')
+    return refuse('FORBIDDEN', `${action} needs a creditor party`);
   return party;
 }
 
@@ -929,11 +1024,21 @@ function requestEnforcement(
     requestedAt: tx.time,
     requestTxId: tx.txId,
   };
-  return changedTo(state, { ...state, status: 'enforcement-requested', enforcement }, 'requestEnforcement', tx);
+  return changedTo(
+    state,
+    { ...state, status: 'enforcement-requested', enforcement },
+    'requestEnforcement',
+    tx,
+  );
 }
 
 /** A court acknowledges that the enforcement case was filed under `caseNumber`. */
-function acknowledgeFiling(state: AgreementState, caseNumber: string, caller: AgreementCaller, tx: TxFacts): Outcome {
+function acknowledgeFiling(
+  state: AgreementState,
+  caseNumber: string,
+  caller: AgreementCaller,
+  tx: TxFacts,
+): Outcome {
   if (caller.role !== COURT_ROLE) return refuse('FORBIDDEN', 'acknowledgeFiling needs role court');
   if (state.status !== 'enforcement-requested') return invalid(state, 'acknowledgeFiling');
   const enforcement: Enforcement = {
@@ -943,41 +1048,75 @@ function acknowledgeFiling(state: AgreementState, caseNumber: string, caller: Ag
     filedAt: tx.time,
     filingTxId: tx.txId,
   };
-  return changedTo(state, { ...state, status: 'enforcement-filed', enforcement }, 'acknowledgeFiling', tx);
+  return changedTo(
+    state,
+    { ...state, status: 'enforcement-filed', enforcement },
+    'acknowledgeFiling',
+    tx,
+  );
 }
 
 /**
  * A court sends a defaulted agreement back to mediation: active again, default and enforcement
  * cleared (both stay in the key's history), and the grace clock restarts now.
  */
-function reopenMediation(state: AgreementState, note: ReopenNote, caller: AgreementCaller, tx: TxFacts): Outcome {
+function reopenMediation(
+  state: AgreementState,
+  note: ReopenNote,
+  caller: AgreementCaller,
+  tx: TxFacts,
+): Outcome {
   if (caller.role !== COURT_ROLE) return refuse('FORBIDDEN', 'reopenMediation needs role court');
   if (state.status !== 'defaulted' && state.status !== 'enforcement-requested') {
     return invalid(state, 'reopenMediation');
   }
   const reopening: Reopening = { ...note, by: principalOf(caller), txId: tx.txId, time: tx.time };
   const { default: _cleared, enforcement: _withdrawn, ...rest } = state;
-  const reopened: AgreementState = { ...rest, status: 'active', reopenings: [...state.reopenings, reopening] };
+  const reopened: AgreementState = {
+    ...rest,
+    status: 'active',
+    reopenings: [...state.reopenings, reopening],
+  };
   const next = { ...reopened, instalments: instalmentsAt(reopened, parseUtcTime(tx.time)!) };
   return changedTo(state, next, 'reopenMediation', tx);
 }
 
 /** A court terminates at once; parties terminate when every one of them has asked to. */
-function terminate(state: AgreementState, reason: TerminationReason, caller: AgreementCaller, tx: TxFacts): Outcome {
+function terminate(
+  state: AgreementState,
+  reason: TerminationReason,
+  caller: AgreementCaller,
+  tx: TxFacts,
+): Outcome {
   const party = partyIndexOf(state.terms, caller);
-  if (caller.role !== COURT_ROLE && party < 0) return refuse('FORBIDDEN', 'terminate needs role court or a party');
+  if (caller.role !== COURT_ROLE && party < 0)
+    return refuse('FORBIDDEN', 'terminate needs role court or a party');
   if (isFinal(state.status)) return invalid(state, 'terminate');
-  const termination: Termination = { by: 'court', reason, principal: principalOf(caller), txId: tx.txId, time: tx.time };
+  const termination: Termination = {
+    by: 'court',
+    reason,
+    principal: principalOf(caller),
+    txId: tx.txId,
+    time: tx.time,
+  };
   if (caller.role === COURT_ROLE) {
     return changedTo(state, { ...state, status: 'terminated', termination }, 'terminate', tx);
   }
   if (state.terminationRequests.some((r) => r.party === party)) {
     return refuse('ALREADY_REQUESTED', `party ${party} has asked to terminate`);
   }
-  const terminationRequests = [...state.terminationRequests, { party, reason, txId: tx.txId, time: tx.time }];
+  const terminationRequests = [
+    ...state.terminationRequests,
+    { party, reason, txId: tx.txId, time: tx.time },
+  ];
   const all = terminationRequests.length === state.terms.parties.length;
   const next: AgreementState = all
-    ? { ...state, terminationRequests, status: 'terminated', termination: { ...termination, by: 'parties' } }
+    ? {
+        ...state,
+        terminationRequests,
+        status: 'terminated',
+        termination: { ...termination, by: 'parties' },
+      }
     : { ...state, terminationRequests };
   return changedTo(state, next, 'terminate', tx);
 }

@@ -357,13 +357,22 @@ function checkHeaderChain(evidence: BlockHeader, headers: readonly BlockHeader[]
   let previous = evidence;
   headers.forEach((header, index) => {
     if (header.chainId !== evidence.chainId) {
-      fail('ANCHOR_CHAIN_BROKEN', `header ${index} names chain ${header.chainId}, not ${evidence.chainId}`);
+      fail(
+        'ANCHOR_CHAIN_BROKEN',
+        `header ${index} names chain ${header.chainId}, not ${evidence.chainId}`,
+      );
     }
     if (header.number !== previous.number + 1) {
-      fail('ANCHOR_CHAIN_BROKEN', `header ${index} is block ${header.number}, not ${previous.number + 1}`);
+      fail(
+        'ANCHOR_CHAIN_BROKEN',
+        `header ${index} is block ${header.number}, not ${previous.number + 1}`,
+      );
     }
     if (header.previousHash !== blockHash(previous)) {
-      fail('ANCHOR_CHAIN_BROKEN', `header ${index} (block ${header.number}) does not link to block ${previous.number}`);
+      fail(
+        'ANCHOR_CHAIN_BROKEN',
+        `header ${index} (block ${header.number}) does not link to block ${previous.number}`,
+      );
     }
     previous = header;
   });
@@ -377,7 +386,10 @@ function checkAnchorRecord(
   record: AnchorRecord,
 ): AnchorRecord {
   if (record.sourceChainId !== evidence.chainId) {
-    fail('ANCHOR_HASH_MISMATCH', `the anchor is for chain ${record.sourceChainId}, not ${evidence.chainId}`);
+    fail(
+      'ANCHOR_HASH_MISMATCH',
+      `the anchor is for chain ${record.sourceChainId}, not ${evidence.chainId}`,
+    );
   }
   if (record.blockNumber < evidence.number) {
     fail(
@@ -386,10 +398,16 @@ function checkAnchorRecord(
     );
   }
   if (record.blockNumber !== anchored.number) {
-    fail('ANCHOR_HASH_MISMATCH', `the anchor names block ${record.blockNumber}; the headers end at block ${anchored.number}`);
+    fail(
+      'ANCHOR_HASH_MISMATCH',
+      `the anchor names block ${record.blockNumber}; the headers end at block ${anchored.number}`,
+    );
   }
   if (record.headerHash !== blockHash(anchored)) {
-    fail('ANCHOR_HASH_MISMATCH', `the anchor names hash ${record.headerHash} for block ${record.blockNumber}, the headers give ${blockHash(anchored)}`);
+    fail(
+      'ANCHOR_HASH_MISMATCH',
+      `the anchor names hash ${record.headerHash} for block ${record.blockNumber}, the headers give ${blockHash(anchored)}`,
+    );
   }
   return record;
 }
@@ -399,13 +417,22 @@ function checkAnchorTx(proof: AnchorProof): void {
   const { tx, result, txIndex, txPath, block } = proof.anchorTx;
   const { header } = block;
   if (tx.contract !== ANCHOR_CONTRACT || tx.fn !== RECORD_ANCHOR_FN) {
-    fail('ANCHOR_PROOF_INVALID', `the anchor transaction is ${tx.contract}.${tx.fn}, not anchor.recordAnchor`);
+    fail(
+      'ANCHOR_PROOF_INVALID',
+      `the anchor transaction is ${tx.contract}.${tx.fn}, not anchor.recordAnchor`,
+    );
   }
   if (tx.chainId !== proof.targetChainId || header.chainId !== proof.targetChainId) {
-    fail('ANCHOR_PROOF_INVALID', `the anchor transaction or block is not on ${proof.targetChainId}`);
+    fail(
+      'ANCHOR_PROOF_INVALID',
+      `the anchor transaction or block is not on ${proof.targetChainId}`,
+    );
   }
   if (valueDigest(result) !== tx.resultDigest) {
-    fail('ANCHOR_PROOF_INVALID', 'the anchor result does not match its digest in the transaction header');
+    fail(
+      'ANCHOR_PROOF_INVALID',
+      'the anchor result does not match its digest in the transaction header',
+    );
   }
   if (result.anchor.txId !== tx.txId || result.anchor.time !== tx.time) {
     fail('ANCHOR_PROOF_INVALID', 'the anchor record names another transaction or time');
@@ -426,6 +453,9 @@ function checkAnchorTx(proof: AnchorProof): void {
     fail('ANCHOR_PROOF_INVALID', `the anchor transaction path is invalid (${code})`);
   }
   if (`sha256:${computed.toString('hex')}` !== header.dataHash) {
-    fail('ANCHOR_PROOF_INVALID', "the anchor transaction is not under the target block's data hash");
+    fail(
+      'ANCHOR_PROOF_INVALID',
+      "the anchor transaction is not under the target block's data hash",
+    );
   }
 }

@@ -71,7 +71,10 @@ export const annotationInputSchema = {
   required: ['kind'],
   properties: {
     kind: { type: 'string', enum: [...ANNOTATION_KINDS] },
-    reference: { type: 'string', pattern: '^[A-Za-z0-9\\u4e00-\\u9fa5()（）〔〕\\[\\]._:/-]{1,64}$' },
+    reference: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9\\u4e00-\\u9fa5()（）〔〕\\[\\]._:/-]{1,64}$',
+    },
     documentDigest: { type: 'string', pattern: '^(sha256|sm3):[0-9a-f]{64}$' },
   },
 } as const;

@@ -6,11 +6,7 @@
  * from the evidence block to the anchored block (one block header each).
  */
 
-import {
-  MAX_ANCHOR_HEADERS,
-  recordedAnchorResultSchema,
-  type AnchorProof,
-} from './anchor';
+import { MAX_ANCHOR_HEADERS, recordedAnchorResultSchema, type AnchorProof } from './anchor';
 import type { BatchResult } from './batch';
 import type { SignedBlockHeader, TxHeader } from './block';
 import { SIGNATURE_ALGORITHMS } from './block';
@@ -236,5 +232,10 @@ export function parseReceipt(value: unknown): Receipt {
  * @throws ValidationError `RECEIPT_MALFORMED` naming every bad field.
  */
 export function parseAnchorProof(value: unknown): AnchorProof {
-  return validateOrThrow<AnchorProof>(anchorProofSchema, value, 'anchor proof', 'RECEIPT_MALFORMED');
+  return validateOrThrow<AnchorProof>(
+    anchorProofSchema,
+    value,
+    'anchor proof',
+    'RECEIPT_MALFORMED',
+  );
 }

@@ -111,10 +111,7 @@ export function mergeTrust(...files: readonly TrustFile[]): TrustFile {
 
 /** Why a signed block header is not vouched for by the trust file. */
 export type BlockSignatureProblem =
-  | 'CHAIN_NOT_TRUSTED'
-  | 'KEY_NOT_TRUSTED'
-  | 'KEY_NOT_VALID_AT_TIME'
-  | 'SIGNATURE_INVALID';
+  'CHAIN_NOT_TRUSTED' | 'KEY_NOT_TRUSTED' | 'KEY_NOT_VALID_AT_TIME' | 'SIGNATURE_INVALID';
 
 export type BlockSignatureOutcome =
   | {
@@ -143,7 +140,8 @@ export function verifyBlockSignature(
     detail,
   });
   const chain = trust.chains.find((c) => c.chainId === header.chainId);
-  if (!chain) return refuse('CHAIN_NOT_TRUSTED', `the trust file does not name chain ${header.chainId}`);
+  if (!chain)
+    return refuse('CHAIN_NOT_TRUSTED', `the trust file does not name chain ${header.chainId}`);
   const key = chain.keys.find(
     (k) => k.keyId === signature.keyId && k.algorithm === signature.algorithm,
   );
@@ -161,7 +159,9 @@ export function verifyBlockSignature(
   if (!publicKey || keyIdOf(Buffer.from(key.publicKey, 'base64')) !== key.keyId) {
     return refuse('KEY_NOT_TRUSTED', `pinned key ${key.keyId} cannot be parsed or is mislabelled`);
   }
-  if (!verifySignature(signature.algorithm, publicKey, blockSigningBytes(header), signature.value)) {
+  if (
+    !verifySignature(signature.algorithm, publicKey, blockSigningBytes(header), signature.value)
+  ) {
     return refuse('SIGNATURE_INVALID', `block ${header.number} signature does not verify`);
   }
   const who = chain.operator ? ` (${chain.operator})` : '';

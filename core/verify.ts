@@ -13,12 +13,7 @@
  * (`requireAnchors`); without it a receipt with no anchors verifies as before.
  */
 
-import {
-  ANCHOR_CHECK_CODES,
-  AnchorCheckError,
-  checkAnchor,
-  type AnchorFact,
-} from './anchor';
+import { ANCHOR_CHECK_CODES, AnchorCheckError, checkAnchor, type AnchorFact } from './anchor';
 import { txLeafHash, blockHash, valueDigest } from './block';
 import { type Digest, type DigestSet, type DigestAlgorithm } from './digest';
 import { isEvidenceError } from './errors';
@@ -27,7 +22,13 @@ import { MerkleProofError, rootFromInclusionProof } from './merkle';
 import { parseReceipt, type Receipt } from './receipt';
 import { verifyBlockSignature, type TrustFile, type TrustedKey } from './trust';
 
-export const VERDICTS = ['VERIFIED', 'MISMATCH', 'PROOF_INVALID', 'UNTRUSTED', 'NOT_ON_CHAIN'] as const;
+export const VERDICTS = [
+  'VERIFIED',
+  'MISMATCH',
+  'PROOF_INVALID',
+  'UNTRUSTED',
+  'NOT_ON_CHAIN',
+] as const;
 export type VerdictName = (typeof VERDICTS)[number];
 
 /** Stable codes of failed checks; each maps to one verdict. */
@@ -58,13 +59,7 @@ export type CheckCode = keyof typeof CHECK_CODES;
 const _anchorCodesMapped: readonly CheckCode[] = ANCHOR_CHECK_CODES;
 
 export type CheckStep =
-  | 'receipt'
-  | 'digest'
-  | 'inclusion'
-  | 'transaction'
-  | 'block'
-  | 'signature'
-  | 'anchor';
+  'receipt' | 'digest' | 'inclusion' | 'transaction' | 'block' | 'signature' | 'anchor';
 
 export interface Check {
   readonly step: CheckStep;
@@ -131,7 +126,11 @@ function fail(step: CheckStep, code: CheckCode, detail: string): never {
  * Never throws for bad input: every problem becomes a failed check.
  * Requires `trust` to have passed `parseTrustFile`.
  */
-export function verifyReceipt(receiptValue: unknown, trust: TrustFile, options: VerifyOptions = {}): Verdict {
+export function verifyReceipt(
+  receiptValue: unknown,
+  trust: TrustFile,
+  options: VerifyOptions = {},
+): Verdict {
   const checks: Check[] = [];
   const pass = (step: CheckStep, detail: string) => checks.push({ step, status: 'pass', detail });
   const anchors: AnchorFact[] = [];
@@ -152,14 +151,24 @@ export function verifyReceipt(receiptValue: unknown, trust: TrustFile, options: 
     if (options.fileDigests) {
       pass('digest', checkDigest(receipt, options.fileDigests));
     } else {
-      checks.push({ step: 'digest', status: 'skip', detail: 'no file given: digests not compared' });
+      checks.push({
+        step: 'digest',
+        status: 'skip',
+        detail: 'no file given: digests not compared',
+      });
     }
     pass('inclusion', checkInclusion(receipt));
     pass('transaction', checkTransaction(receipt));
     pass('block', checkBlock(receipt));
     const signer = checkSignature(receipt, trust);
     pass('signature', signer.detail);
-    facts = { ...facts, signer: { keyId: signer.key.keyId, ...(signer.operator ? { operator: signer.operator } : {}) } };
+    facts = {
+      ...facts,
+      signer: {
+        keyId: signer.key.keyId,
+        ...(signer.operator ? { operator: signer.operator } : {}),
+      },
+    };
     for (let index = 0; index < (receipt.anchors?.length ?? 0); index++) {
       const fact = checkAnchorProof(receipt, index, trust);
       anchors.push(fact);
@@ -176,8 +185,17 @@ export function verifyReceipt(receiptValue: unknown, trust: TrustFile, options: 
     const failure =
       error instanceof CheckFailure
         ? error
-        : new CheckFailure('receipt', 'RECEIPT_MALFORMED', `unexpected problem: ${(error as Error).message}`);
-    checks.push({ step: failure.step, status: 'fail', code: failure.code, detail: failure.message });
+        : new CheckFailure(
+            'receipt',
+            'RECEIPT_MALFORMED',
+            `unexpected problem: ${(error as Error).message}`,
+          );
+    checks.push({
+      step: failure.step,
+      status: 'fail',
+      code: failure.code,
+      detail: failure.message,
+    });
     return {
       verdict: CHECK_CODES[failure.code],
       code: failure.code,
@@ -196,7 +214,11 @@ export function checkReceipt(value: unknown): Receipt {
   } catch (error) {
     const fields = isEvidenceError(error) && error.fields ? error.fields : [];
     const where = fields.map((f) => `${f.path || '/'} (${f.rule})`).join(', ');
-    fail('receipt', 'RECEIPT_MALFORMED', `receipt is malformed: ${where || (error as Error).message}`);
+    fail(
+      'receipt',
+      'RECEIPT_MALFORMED',
+      `receipt is malformed: ${where || (error as Error).message}`,
+    );
   }
   const normal = normalizeRecord(receipt.record);
   if (normal.digests.some((digest, index) => digest !== receipt.record.digests[index])) {
@@ -222,7 +244,11 @@ export function checkDigest(receipt: Receipt, fileDigests: DigestSet): string {
     const actual = fileDigests[algorithm];
     if (actual === undefined) continue;
     if (actual !== recorded) {
-      fail('digest', 'DIGEST_MISMATCH', `file ${algorithm} ${actual} differs from the receipt's ${recorded}`);
+      fail(
+        'digest',
+        'DIGEST_MISMATCH',
+        `file ${algorithm} ${actual} differs from the receipt's ${recorded}`,
+      );
     }
     compared.push(algorithm);
   }
@@ -262,13 +288,25 @@ export function checkTransaction(receipt: Receipt): string {
     fail('transaction', 'RESULT_MISMATCH', 'transaction result names another batch root or size');
   }
   if (valueDigest(result) !== tx.resultDigest) {
-    fail('transaction', 'RESULT_MISMATCH', 'transaction result does not match its digest in the header');
+    fail(
+      'transaction',
+      'RESULT_MISMATCH',
+      'transaction result does not match its digest in the header',
+    );
   }
   if (tx.contract !== 'evidence' || tx.fn !== 'depositBatch') {
-    fail('transaction', 'TX_MISMATCH', `transaction is ${tx.contract}.${tx.fn}, not evidence.depositBatch`);
+    fail(
+      'transaction',
+      'TX_MISMATCH',
+      `transaction is ${tx.contract}.${tx.fn}, not evidence.depositBatch`,
+    );
   }
   if (tx.txId !== ledger.txId || tx.chainId !== ledger.chainId || tx.time !== ledger.time) {
-    fail('transaction', 'TX_MISMATCH', 'ledger facts (txId, chain, time) differ from the transaction');
+    fail(
+      'transaction',
+      'TX_MISMATCH',
+      'ledger facts (txId, chain, time) differ from the transaction',
+    );
   }
   return `transaction ${tx.txId} on ${tx.chainId} at ${tx.time} committed the batch root`;
 }
@@ -328,7 +366,8 @@ export function checkAnchorProof(receipt: Receipt, index: number, trust: TrustFi
   try {
     return checkAnchor(receipt, proof, trust);
   } catch (error) {
-    if (error instanceof AnchorCheckError) fail('anchor', error.code, `anchor ${index}: ${error.message}`);
+    if (error instanceof AnchorCheckError)
+      fail('anchor', error.code, `anchor ${index}: ${error.message}`);
     throw error;
   }
 }
@@ -342,14 +381,22 @@ function anchorDetail(index: number, fact: AnchorFact): string {
 }
 
 /** The `requireAnchors` option against the anchors that verified. */
-function checkRequiredAnchors(anchors: readonly AnchorFact[], required: true | readonly string[]): string {
+function checkRequiredAnchors(
+  anchors: readonly AnchorFact[],
+  required: true | readonly string[],
+): string {
   if (required === true) {
-    if (anchors.length === 0) fail('anchor', 'ANCHOR_REQUIRED', 'an anchor is required; the receipt has none');
+    if (anchors.length === 0)
+      fail('anchor', 'ANCHOR_REQUIRED', 'an anchor is required; the receipt has none');
     return `anchor required: ${anchors.length} verified`;
   }
   const missing = required.filter((chainId) => !anchors.some((a) => a.targetChainId === chainId));
   if (missing.length > 0) {
-    fail('anchor', 'ANCHOR_REQUIRED', `an anchor is required on ${missing.join(', ')}; the receipt has none there`);
+    fail(
+      'anchor',
+      'ANCHOR_REQUIRED',
+      `an anchor is required on ${missing.join(', ')}; the receipt has none there`,
+    );
   }
   return `anchors required on ${required.join(', ')}: present`;
 }
@@ -357,7 +404,8 @@ function checkRequiredAnchors(anchors: readonly AnchorFact[], required: true | r
 function earliestAnchor(anchors: readonly AnchorFact[]): string | undefined {
   let earliest: AnchorFact | undefined;
   for (const anchor of anchors) {
-    if (!earliest || Date.parse(anchor.anchoredAt) < Date.parse(earliest.anchoredAt)) earliest = anchor;
+    if (!earliest || Date.parse(anchor.anchoredAt) < Date.parse(earliest.anchoredAt))
+      earliest = anchor;
   }
   return earliest?.anchoredAt;
 }

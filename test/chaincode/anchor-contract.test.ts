@@ -34,7 +34,11 @@ const job: FakeCaller = { mspId: 'CourtOrg', account: 'anchor-job', role: 'ancho
 const CHAIN = 'evidence-1';
 const hash = (n: number): Digest => formatDigest('sha256', Buffer.alloc(32, n));
 
-function anchorJson(blockNumber: number, headerHash = hash(blockNumber), extra: object = {}): string {
+function anchorJson(
+  blockNumber: number,
+  headerHash = hash(blockNumber),
+  extra: object = {},
+): string {
   return canonicalJson({ sourceChainId: CHAIN, blockNumber, headerHash, ...extra });
 }
 
@@ -42,7 +46,9 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
   } catch (error) {
-    return /^([A-Z_]+):/.exec((error as Error).message)?.[1] ?? `untyped: ${(error as Error).message}`;
+    return (
+      /^([A-Z_]+):/.exec((error as Error).message)?.[1] ?? `untyped: ${(error as Error).message}`
+    );
   }
   return 'no error';
 }
@@ -52,7 +58,9 @@ async function record(
   json: string,
   caller: FakeCaller = job,
 ): Promise<RecordAnchorResult> {
-  return JSON.parse(await new AnchorContract().recordAnchor(world.context(caller), json)) as RecordAnchorResult;
+  return JSON.parse(
+    await new AnchorContract().recordAnchor(world.context(caller), json),
+  ) as RecordAnchorResult;
 }
 
 function stateOf<T>(world: FakeWorld, key: string): T | undefined {
@@ -89,7 +97,10 @@ describe('AnchorContract.recordAnchor', () => {
       forks: 0,
     });
     expect(world.events).toEqual([
-      { name: ANCHOR_RECORDED_EVENT, payload: canonicalJson((result as RecordedAnchorResult).anchor) },
+      {
+        name: ANCHOR_RECORDED_EVENT,
+        payload: canonicalJson((result as RecordedAnchorResult).anchor),
+      },
     ]);
   });
 
@@ -126,10 +137,16 @@ describe('AnchorContract.recordAnchor', () => {
     });
     const fork = (result as { fork: AnchorFork }).fork;
     expect(stateOf<AnchorFork>(world, anchorForkKey(CHAIN, 10, fork.txId))).toEqual(fork);
-    expect(anchorForkKey(CHAIN, 10, fork.txId)).toBe(`anchor-fork:${CHAIN}:000000000000000a:${fork.txId}`);
+    expect(anchorForkKey(CHAIN, 10, fork.txId)).toBe(
+      `anchor-fork:${CHAIN}:000000000000000a:${fork.txId}`,
+    );
     // The anchor on record is unchanged; the tip counts the fork.
     expect(stateOf<AnchorRecord>(world, anchorKey(CHAIN, 10))?.headerHash).toBe(hash(10));
-    expect(stateOf<AnchorTip>(world, anchorTipKey(CHAIN))).toMatchObject({ blockNumber: 10, anchors: 1, forks: 1 });
+    expect(stateOf<AnchorTip>(world, anchorTipKey(CHAIN))).toMatchObject({
+      blockNumber: 10,
+      anchors: 1,
+      forks: 1,
+    });
     expect(world.events.map((e) => e.name)).toEqual([ANCHOR_RECORDED_EVENT, ANCHOR_FORK_EVENT]);
   });
 
@@ -141,10 +158,18 @@ describe('AnchorContract.recordAnchor', () => {
     expect(result).toMatchObject({
       status: 'rejected',
       code: 'ANCHOR_REGRESSION',
-      fork: { blockNumber: 15, headerHash: hash(15), recorded: { blockNumber: 20, headerHash: hash(20) } },
+      fork: {
+        blockNumber: 15,
+        headerHash: hash(15),
+        recorded: { blockNumber: 20, headerHash: hash(20) },
+      },
     });
     expect(stateOf<AnchorRecord>(world, anchorKey(CHAIN, 15))).toBeUndefined();
-    expect(stateOf<AnchorTip>(world, anchorTipKey(CHAIN))).toMatchObject({ blockNumber: 20, anchors: 2, forks: 1 });
+    expect(stateOf<AnchorTip>(world, anchorTipKey(CHAIN))).toMatchObject({
+      blockNumber: 20,
+      anchors: 2,
+      forks: 1,
+    });
     // An identical re-submission of an older anchor is still idempotent, not a regression.
     expect((await record(world, anchorJson(10))).status).toBe('existing');
   });
@@ -152,7 +177,10 @@ describe('AnchorContract.recordAnchor', () => {
   it('keeps each chain separate', async () => {
     const world = new FakeWorld();
     await record(world, anchorJson(10));
-    const other = await record(world, canonicalJson({ sourceChainId: 'evidence-2', blockNumber: 3, headerHash: hash(3) }));
+    const other = await record(
+      world,
+      canonicalJson({ sourceChainId: 'evidence-2', blockNumber: 3, headerHash: hash(3) }),
+    );
     expect(other.status).toBe('recorded');
   });
 
@@ -160,34 +188,50 @@ describe('AnchorContract.recordAnchor', () => {
     const world = new FakeWorld();
     for (const role of [null, 'depositor', 'court', 'auditor', 'platform']) {
       const caller: FakeCaller = { mspId: 'CourtOrg', account: 'x', role };
-      expect(await codeOf(new AnchorContract().recordAnchor(world.context(caller), anchorJson(1)))).toBe('FORBIDDEN');
+      expect(
+        await codeOf(new AnchorContract().recordAnchor(world.context(caller), anchorJson(1))),
+      ).toBe('FORBIDDEN');
     }
     expect(world.state.size).toBe(0);
     for (const role of ['anchor', 'gateway', 'admin']) {
       const caller: FakeCaller = { mspId: 'CourtOrg', account: 'x', role };
-      expect(await codeOf(new AnchorContract().recordAnchor(world.context(caller), anchorJson(1)))).toBe('no error');
+      expect(
+        await codeOf(new AnchorContract().recordAnchor(world.context(caller), anchorJson(1))),
+      ).toBe('no error');
     }
   });
 
   it('refuses bad input (VALIDATION_FAILED) naming every bad field', async () => {
     const world = new FakeWorld();
     const contract = new AnchorContract();
-    expect(await codeOf(contract.recordAnchor(world.context(job), '{not json'))).toBe('INVALID_JSON');
-    const bad = { sourceChainId: 'bad:chain', blockNumber: -1, headerHash: 'sha256:XYZ', leavesRoot: 'sm3:00', extra: true };
+    expect(await codeOf(contract.recordAnchor(world.context(job), '{not json'))).toBe(
+      'INVALID_JSON',
+    );
+    const bad = {
+      sourceChainId: 'bad:chain',
+      blockNumber: -1,
+      headerHash: 'sha256:XYZ',
+      leavesRoot: 'sm3:00',
+      extra: true,
+    };
     try {
       await contract.recordAnchor(world.context(job), JSON.stringify(bad));
       expect.fail('accepted a bad anchor');
     } catch (error) {
       const message = (error as Error).message;
       expect(message).toMatch(/^VALIDATION_FAILED: /);
-      const fields = JSON.parse(message.slice(message.indexOf(' [{') + 1)) as Array<{ path: string }>;
+      const fields = JSON.parse(message.slice(message.indexOf(' [{') + 1)) as Array<{
+        path: string;
+      }>;
       expect(fields.map((f) => f.path).sort()).toEqual(
         ['/blockNumber', '/extra', '/headerHash', '/leavesRoot', '/sourceChainId'].sort(),
       );
     }
-    expect(await codeOf(contract.recordAnchor(world.context(job), '{"sourceChainId":"c","headerHash":"sha256:00"}'))).toBe(
-      'VALIDATION_FAILED',
-    );
+    expect(
+      await codeOf(
+        contract.recordAnchor(world.context(job), '{"sourceChainId":"c","headerHash":"sha256:00"}'),
+      ),
+    ).toBe('VALIDATION_FAILED');
     expect(world.state.size).toBe(0);
   });
 });
@@ -205,7 +249,9 @@ describe('AnchorContract reads', () => {
   it('reads one anchor by block number, null when absent', async () => {
     const world = await anchored([4, 9]);
     const contract = new AnchorContract();
-    const read = JSON.parse(await contract.readAnchor(world.context(job), CHAIN, '9')) as AnchorRecord;
+    const read = JSON.parse(
+      await contract.readAnchor(world.context(job), CHAIN, '9'),
+    ) as AnchorRecord;
     expect(read.headerHash).toBe(hash(9));
     expect(await contract.readAnchor(world.context(job), CHAIN, '5')).toBe('null');
     expect(await contract.readAnchor(world.context(job), 'unknown-chain', '4')).toBe('null');
@@ -214,7 +260,10 @@ describe('AnchorContract reads', () => {
   it('gives the latest anchor, null for a chain never anchored', async () => {
     const world = await anchored([4, 9, 30]);
     const contract = new AnchorContract();
-    expect((JSON.parse(await contract.latestAnchor(world.context(job), CHAIN)) as AnchorRecord).blockNumber).toBe(30);
+    expect(
+      (JSON.parse(await contract.latestAnchor(world.context(job), CHAIN)) as AnchorRecord)
+        .blockNumber,
+    ).toBe(30);
     expect(await contract.latestAnchor(world.context(job), 'unknown-chain')).toBe('null');
   });
 
@@ -223,8 +272,11 @@ describe('AnchorContract reads', () => {
     const world = await anchored(numbers);
     const contract = new AnchorContract();
     const covering = async (n: number) =>
-      (JSON.parse(await contract.anchorCovering(world.context(job), CHAIN, String(n))) as AnchorRecord | null)
-        ?.blockNumber ?? null;
+      (
+        JSON.parse(
+          await contract.anchorCovering(world.context(job), CHAIN, String(n)),
+        ) as AnchorRecord | null
+      )?.blockNumber ?? null;
     for (let n = 0; n <= 101; n++) {
       expect(await covering(n), `block ${n}`).toBe(numbers.find((m) => m >= n) ?? null);
     }
@@ -240,11 +292,15 @@ describe('AnchorContract reads', () => {
     const ctx = world.context(job);
     let reads = 0;
     const getState = ctx.stub.getState.bind(ctx.stub);
-    (ctx.stub as { getState: (key: string) => Promise<Uint8Array> }).getState = async (key: string) => {
+    (ctx.stub as { getState: (key: string) => Promise<Uint8Array> }).getState = async (
+      key: string,
+    ) => {
       reads += 1;
       return getState(key);
     };
-    const found = JSON.parse(await new AnchorContract().anchorCovering(ctx, CHAIN, '555')) as AnchorRecord;
+    const found = JSON.parse(
+      await new AnchorContract().anchorCovering(ctx, CHAIN, '555'),
+    ) as AnchorRecord;
     expect(found.blockNumber).toBe(560);
     expect(reads).toBeLessThanOrEqual(2 + Math.ceil(Math.log2(200)) + 1);
   });
@@ -253,7 +309,9 @@ describe('AnchorContract reads', () => {
     const world = await anchored([10, 20]);
     await record(world, anchorJson(10, hash(1)));
     await record(world, anchorJson(5));
-    const forks = JSON.parse(await new AnchorContract().anchorForks(world.context(job), CHAIN)) as AnchorFork[];
+    const forks = JSON.parse(
+      await new AnchorContract().anchorForks(world.context(job), CHAIN),
+    ) as AnchorFork[];
     expect(forks.map((f) => [f.code, f.blockNumber])).toEqual([
       ['ANCHOR_CONFLICT', 10],
       ['ANCHOR_REGRESSION', 5],
@@ -269,9 +327,15 @@ describe('AnchorContract reads', () => {
       await expect(promise).rejects.toThrow(/^VALIDATION_FAILED: .*"\/blockNumber"/);
     }
     for (const chain of ['', 'a:b', '-x', 'x'.repeat(129)]) {
-      expect(await codeOf(contract.latestAnchor(world.context(job), chain))).toBe('VALIDATION_FAILED');
-      expect(await codeOf(contract.anchorForks(world.context(job), chain))).toBe('VALIDATION_FAILED');
-      expect(await codeOf(contract.anchorCovering(world.context(job), chain, '0'))).toBe('VALIDATION_FAILED');
+      expect(await codeOf(contract.latestAnchor(world.context(job), chain))).toBe(
+        'VALIDATION_FAILED',
+      );
+      expect(await codeOf(contract.anchorForks(world.context(job), chain))).toBe(
+        'VALIDATION_FAILED',
+      );
+      expect(await codeOf(contract.anchorCovering(world.context(job), chain, '0'))).toBe(
+        'VALIDATION_FAILED',
+      );
     }
   });
 });
@@ -294,7 +358,11 @@ describe('AnchorContract on the embedded ledger', () => {
   }
 
   it('records a tip whose proof makes a receipt verify, and commits a rejected contradiction', async () => {
-    const evidence = await openEmbeddedLedger({ dataDir: path.join(dir, 'e'), org: 'NodeOrg', chainId: 'evidence-chain' });
+    const evidence = await openEmbeddedLedger({
+      dataDir: path.join(dir, 'e'),
+      org: 'NodeOrg',
+      chainId: 'evidence-chain',
+    });
     const court = await openEmbeddedLedger({
       dataDir: path.join(dir, 'c'),
       org: 'CourtOrg',
@@ -311,14 +379,25 @@ describe('AnchorContract on the embedded ledger', () => {
       );
       for (const content of ['three', 'four']) {
         const more = buildBatch([evidenceRecord(content)]);
-        await evidence.submit('evidence', 'depositBatch', [canonicalJson({ records: more.records, root: more.root })], gateway);
+        await evidence.submit(
+          'evidence',
+          'depositBatch',
+          [canonicalJson({ records: more.records, root: more.root })],
+          gateway,
+        );
       }
       const tip = await evidence.info();
       expect(tip.height).toBe(4);
       const submitted = await court.submit<RecordAnchorResult>(
         'anchor',
         'recordAnchor',
-        [canonicalJson({ sourceChainId: evidence.chainId, blockNumber: tip.height - 1, headerHash: tip.tipHash })],
+        [
+          canonicalJson({
+            sourceChainId: evidence.chainId,
+            blockNumber: tip.height - 1,
+            headerHash: tip.tipHash,
+          }),
+        ],
         anchorJob,
       );
       expect(submitted.result.status).toBe('recorded');
@@ -376,7 +455,11 @@ describe('AnchorContract on the embedded ledger', () => {
       });
       expect(verdict.verdict).toBe('VERIFIED');
       expect(verdict.anchors).toMatchObject([
-        { targetChainId: 'court-chain', anchoredAt: anchorTx.block.header.time, operator: 'People’s Court' },
+        {
+          targetChainId: 'court-chain',
+          anchoredAt: anchorTx.block.header.time,
+          operator: 'People’s Court',
+        },
       ]);
 
       const covering = await court.evaluate<AnchorRecord | null>(
@@ -392,12 +475,23 @@ describe('AnchorContract on the embedded ledger', () => {
       const conflict = await court.submit<RecordAnchorResult>(
         'anchor',
         'recordAnchor',
-        [canonicalJson({ sourceChainId: evidence.chainId, blockNumber: tip.height - 1, headerHash: hash(1) })],
+        [
+          canonicalJson({
+            sourceChainId: evidence.chainId,
+            blockNumber: tip.height - 1,
+            headerHash: hash(1),
+          }),
+        ],
         anchorJob,
       );
       expect(conflict.result).toMatchObject({ status: 'rejected', code: 'ANCHOR_CONFLICT' });
       expect((await court.info()).height).toBe(height + 1);
-      const forks = await court.evaluate<AnchorFork[]>('anchor', 'anchorForks', [evidence.chainId], anchorJob);
+      const forks = await court.evaluate<AnchorFork[]>(
+        'anchor',
+        'anchorForks',
+        [evidence.chainId],
+        anchorJob,
+      );
       expect(forks.map((f) => f.txId)).toEqual([conflict.txId]);
       await expect(
         court.submit('anchor', 'recordAnchor', ['{}'], { ...anchorJob, role: 'depositor' }),

@@ -41,7 +41,10 @@ const EXPECTED: Record<string, Record<string, { tag: string[]; params: string[] 
     create: { tag: SUBMIT, params: ['termsJson'] },
     sign: { tag: SUBMIT, params: ['agreementId', 'documentDigest'] },
     confirm: { tag: SUBMIT, params: ['agreementId', 'caseNumber'] },
-    recordPayment: { tag: SUBMIT, params: ['agreementId', 'instalmentIndex', 'amount', 'reference'] },
+    recordPayment: {
+      tag: SUBMIT,
+      params: ['agreementId', 'instalmentIndex', 'amount', 'reference'],
+    },
     confirmPayment: {
       tag: SUBMIT,
       params: ['agreementId', 'instalmentIndex', 'amount', 'reference'],
@@ -67,7 +70,9 @@ describe('compiled chaincode metadata', () => {
     const entry = path.resolve('dist/chaincode/index.js');
     expect(existsSync(entry)).toBe(true);
     requireCjs('reflect-metadata');
-    const chaincode = requireCjs(entry) as { contracts: Array<{ prototype: object; name: string }> };
+    const chaincode = requireCjs(entry) as {
+      contracts: Array<{ prototype: object; name: string }>;
+    };
     expect(chaincode.contracts.map((c) => c.name)).toEqual(CONTRACTS);
     transactions = Object.fromEntries(
       chaincode.contracts.map((c) => [

@@ -52,7 +52,11 @@ function header(f: AnchoredFixture, number: number): BlockHeader {
 function anchorOf(
   f: AnchoredFixture,
   target: { blockNumber: number; headerHash?: string; sourceChainId?: string },
-  extra: { courtKey?: ReturnType<typeof makeNodeKey>; courtChainId?: string; headers?: BlockHeader[] } = {},
+  extra: {
+    courtKey?: ReturnType<typeof makeNodeKey>;
+    courtChainId?: string;
+    headers?: BlockHeader[];
+  } = {},
 ): AnchorProof {
   const headers =
     extra.headers ??
@@ -200,8 +204,14 @@ describe('verifyReceipt on tampered anchors', () => {
   it.each([
     ['a header dropped', (h: BlockHeader[]) => [h[0]!, h[2]!]],
     ['headers swapped', (h: BlockHeader[]) => [h[1]!, h[0]!, h[2]!]],
-    ['a header from another chain', (h: BlockHeader[]) => [{ ...h[0]!, chainId: 'other' }, ...h.slice(1)]],
-    ['a header renumbered', (h: BlockHeader[]) => [{ ...h[0]!, number: h[0]!.number + 1 }, ...h.slice(1)]],
+    [
+      'a header from another chain',
+      (h: BlockHeader[]) => [{ ...h[0]!, chainId: 'other' }, ...h.slice(1)],
+    ],
+    [
+      'a header renumbered',
+      (h: BlockHeader[]) => [{ ...h[0]!, number: h[0]!.number + 1 }, ...h.slice(1)],
+    ],
   ])('gives ANCHOR_CHAIN_BROKEN for %s', (_what, change) => {
     const anchor = { ...fixture.anchor, headers: change([...fixture.anchor.headers]) };
     const verdict = verifyReceipt(asJson(withAnchors(receiptOf(fixture), [anchor])), fixture.trust);
@@ -220,18 +230,26 @@ describe('verifyReceipt on tampered anchors', () => {
   it('gives ANCHOR_HASH_MISMATCH for an anchor of another chain or past the headers', () => {
     const target = fixture.evidenceBlock + 3;
     const otherChain = anchorOf(fixture, { blockNumber: target, sourceChainId: 'other-chain' });
-    expect(failureCode(verifyReceipt(withAnchors(receiptOf(fixture), [otherChain]), fixture.trust))).toBe(
-      'ANCHOR_HASH_MISMATCH',
+    expect(
+      failureCode(verifyReceipt(withAnchors(receiptOf(fixture), [otherChain]), fixture.trust)),
+    ).toBe('ANCHOR_HASH_MISMATCH');
+    const short = anchorOf(
+      fixture,
+      { blockNumber: target },
+      { headers: fixture.anchor.headers.slice(0, 2) },
     );
-    const short = anchorOf(fixture, { blockNumber: target }, { headers: fixture.anchor.headers.slice(0, 2) });
-    expect(failureCode(verifyReceipt(withAnchors(receiptOf(fixture), [short]), fixture.trust))).toBe(
-      'ANCHOR_HASH_MISMATCH',
-    );
+    expect(
+      failureCode(verifyReceipt(withAnchors(receiptOf(fixture), [short]), fixture.trust)),
+    ).toBe('ANCHOR_HASH_MISMATCH');
   });
 
   it('gives ANCHOR_UNTRUSTED for a target block signed by a key not in the trust file', () => {
     const stranger = makeNodeKey();
-    const proof = anchorOf(fixture, { blockNumber: fixture.evidenceBlock + 3 }, { courtKey: stranger });
+    const proof = anchorOf(
+      fixture,
+      { blockNumber: fixture.evidenceBlock + 3 },
+      { courtKey: stranger },
+    );
     const verdict = verifyReceipt(asJson(withAnchors(receiptOf(fixture), [proof])), fixture.trust);
     expect(failureCode(verdict)).toBe('ANCHOR_UNTRUSTED');
     expect(verdict.verdict).toBe('UNTRUSTED');
@@ -248,7 +266,9 @@ describe('verifyReceipt on tampered anchors', () => {
       ...fixture.courtTrust,
       chains: [{ ...court, keys: [{ ...court.keys[0]!, notAfter: '2026-11-28T10:09:59.999Z' }] }],
     });
-    expect(failureCode(verifyReceipt(asJson(receiptOf(fixture)), expired))).toBe('ANCHOR_UNTRUSTED');
+    expect(failureCode(verifyReceipt(asJson(receiptOf(fixture)), expired))).toBe(
+      'ANCHOR_UNTRUSTED',
+    );
   });
 
   it('gives ANCHOR_UNTRUSTED for an anchor on the evidence chain itself', () => {
@@ -281,7 +301,9 @@ describe('verifyReceipt on tampered anchors', () => {
   });
 
   it('gives ANCHOR_PROOF_INVALID for a result that is not the one the transaction committed', () => {
-    const proof = asJson(fixture.anchor) as { anchorTx: { result: { anchor: { anchoredBy: { account: string } } } } };
+    const proof = asJson(fixture.anchor) as {
+      anchorTx: { result: { anchor: { anchoredBy: { account: string } } } };
+    };
     proof.anchorTx.result.anchor.anchoredBy.account = 'someone-else';
     const verdict = verifyReceipt(
       withAnchors(receiptOf(fixture), [proof as unknown as AnchorProof]),
@@ -292,9 +314,16 @@ describe('verifyReceipt on tampered anchors', () => {
 
   it('fails the whole verdict when one of two anchors is bad, listing the good one', () => {
     const stranger = makeNodeKey();
-    const bad = anchorOf(fixture, { blockNumber: fixture.evidenceBlock + 3 }, { courtKey: stranger, courtChainId: 'notary-chain' });
+    const bad = anchorOf(
+      fixture,
+      { blockNumber: fixture.evidenceBlock + 3 },
+      { courtKey: stranger, courtChainId: 'notary-chain' },
+    );
     const trust = mergeTrust(fixture.trust, trustFor('notary-chain', makeNodeKey()));
-    const verdict = verifyReceipt(asJson(withAnchors(receiptOf(fixture), [fixture.anchor, bad])), trust);
+    const verdict = verifyReceipt(
+      asJson(withAnchors(receiptOf(fixture), [fixture.anchor, bad])),
+      trust,
+    );
     expect(failureCode(verdict)).toBe('ANCHOR_UNTRUSTED');
     expect(verdict.anchors.map((a) => a.targetChainId)).toEqual(['court-chain']);
     expect(verdict.facts?.earliestAnchor).toBeUndefined();
@@ -314,7 +343,10 @@ describe('verifyReceipt on tampered anchors', () => {
   it('refuses a proof whose result is not "recorded" as malformed', () => {
     const proof = asJson(fixture.anchor) as unknown as { anchorTx: { result: { status: string } } };
     proof.anchorTx.result.status = 'existing';
-    const verdict = verifyReceipt(withAnchors(receiptOf(fixture), [proof as unknown as AnchorProof]), fixture.trust);
+    const verdict = verifyReceipt(
+      withAnchors(receiptOf(fixture), [proof as unknown as AnchorProof]),
+      fixture.trust,
+    );
     expect(failureCode(verdict)).toBe('RECEIPT_MALFORMED');
     expect(verdict.checks[0]?.detail).toContain('/anchors/0/anchorTx/result/status');
   });
@@ -341,7 +373,9 @@ describe('verifyReceipt with requireAnchors', () => {
 
   it('requires a valid anchor on each named chain', () => {
     const receipt = asJson(receiptOf(fixture));
-    expect(verifyReceipt(receipt, fixture.trust, { requireAnchors: true }).verdict).toBe('VERIFIED');
+    expect(verifyReceipt(receipt, fixture.trust, { requireAnchors: true }).verdict).toBe(
+      'VERIFIED',
+    );
     expect(verifyReceipt(receipt, fixture.trust, { requireAnchors: ['court-chain'] }).verdict).toBe(
       'VERIFIED',
     );
@@ -355,21 +389,39 @@ describe('verifyReceipt with requireAnchors', () => {
 
   it('does not let a required anchor be satisfied by a bad one', () => {
     const stranger = makeNodeKey();
-    const bad = anchorOf(fixture, { blockNumber: fixture.evidenceBlock + 3 }, { courtKey: stranger });
-    const verdict = verifyReceipt(withAnchors(plain, [bad]), fixture.trust, { requireAnchors: ['court-chain'] });
+    const bad = anchorOf(
+      fixture,
+      { blockNumber: fixture.evidenceBlock + 3 },
+      { courtKey: stranger },
+    );
+    const verdict = verifyReceipt(withAnchors(plain, [bad]), fixture.trust, {
+      requireAnchors: ['court-chain'],
+    });
     expect(failureCode(verdict)).toBe('ANCHOR_UNTRUSTED');
   });
 });
 
 describe('checkAnchor', () => {
   it('returns the anchor facts for a genuine proof', () => {
-    const fact = checkAnchor(parseReceipt(asJson(receiptOf(fixture))), fixture.anchor, fixture.trust);
-    expect(fact).toMatchObject({ targetChainId: 'court-chain', anchoredAt: COURT_TIME, operator: 'Test court' });
+    const fact = checkAnchor(
+      parseReceipt(asJson(receiptOf(fixture))),
+      fixture.anchor,
+      fixture.trust,
+    );
+    expect(fact).toMatchObject({
+      targetChainId: 'court-chain',
+      anchoredAt: COURT_TIME,
+      operator: 'Test court',
+    });
   });
 
   it('throws AnchorCheckError with a stable code, and every check code maps to a verdict', () => {
     const stranger = makeNodeKey();
-    const proof = anchorOf(fixture, { blockNumber: fixture.evidenceBlock + 3 }, { courtKey: stranger });
+    const proof = anchorOf(
+      fixture,
+      { blockNumber: fixture.evidenceBlock + 3 },
+      { courtKey: stranger },
+    );
     try {
       checkAnchor(receiptOf(fixture), proof, fixture.trust);
       expect.fail('accepted an untrusted anchor');
@@ -414,7 +466,11 @@ describe('judgeAnchor', () => {
     blockNumber,
     headerHash: h,
   });
-  const record = (blockNumber: number, h = hash(blockNumber), leavesRoot?: string): AnchorRecord => ({
+  const record = (
+    blockNumber: number,
+    h = hash(blockNumber),
+    leavesRoot?: string,
+  ): AnchorRecord => ({
     type: 'anchor',
     ...input(blockNumber, h),
     ...(leavesRoot ? { leavesRoot: leavesRoot as AnchorRecord['headerHash'] } : {}),
@@ -442,7 +498,9 @@ describe('judgeAnchor', () => {
     const on = record(5);
     expect(judgeAnchor(input(5), on, tip(10))).toEqual({ outcome: 'existing', anchor: on });
     const withRoot = record(5, hash(5), hash(99));
-    expect(judgeAnchor({ ...input(5), leavesRoot: hash(99) }, withRoot, tip(10)).outcome).toBe('existing');
+    expect(judgeAnchor({ ...input(5), leavesRoot: hash(99) }, withRoot, tip(10)).outcome).toBe(
+      'existing',
+    );
   });
 
   it('rejects another hash, or another leaves root, for a block on record as ANCHOR_CONFLICT', () => {
@@ -452,7 +510,11 @@ describe('judgeAnchor', () => {
       code: 'ANCHOR_CONFLICT',
       recorded: { blockNumber: 10, headerHash: hash(10) },
     });
-    const roots = judgeAnchor({ ...input(10), leavesRoot: hash(1) }, record(10, hash(10), hash(2)), tip(10));
+    const roots = judgeAnchor(
+      { ...input(10), leavesRoot: hash(1) },
+      record(10, hash(10), hash(2)),
+      tip(10),
+    );
     expect(roots).toMatchObject({ outcome: 'reject', code: 'ANCHOR_CONFLICT' });
   });
 

@@ -457,8 +457,18 @@ describe('verifyReceipt against mutated anchored receipts', () => {
   it('starts from a genuine anchored receipt and mutates every field of its anchor proof', () => {
     expect(verifyReceipt(original, anchored.trust, { fileDigests }).verdict).toBe('VERIFIED');
     expect(all.length).toBeGreaterThan(250);
-    for (const part of ['headers/1/previousHash', 'anchorTx/tx/resultDigest', 'anchorTx/result/anchor/headerHash', 'anchorTx/block/signature/value', 'anchorTx/txPath/0', 'targetChainId']) {
-      expect(all.some((m) => m.label.startsWith(`/anchors/0/${part}`)), part).toBe(true);
+    for (const part of [
+      'headers/1/previousHash',
+      'anchorTx/tx/resultDigest',
+      'anchorTx/result/anchor/headerHash',
+      'anchorTx/block/signature/value',
+      'anchorTx/txPath/0',
+      'targetChainId',
+    ]) {
+      expect(
+        all.some((m) => m.label.startsWith(`/anchors/0/${part}`)),
+        part,
+      ).toBe(true);
     }
   });
 

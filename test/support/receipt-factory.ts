@@ -74,7 +74,10 @@ export interface FixtureOptions {
 }
 
 /** Receipts for `files` (random files when a count is given), all deposited in one batch. */
-export function makeFixture(filesOrCount: readonly Buffer[] | number, options: FixtureOptions = {}): Fixture {
+export function makeFixture(
+  filesOrCount: readonly Buffer[] | number,
+  options: FixtureOptions = {},
+): Fixture {
   const files =
     typeof filesOrCount === 'number'
       ? Array.from({ length: filesOrCount }, (_, i) => randomBytes(100 + i))
@@ -157,7 +160,12 @@ function addSeconds(time: string, seconds: number): string {
 }
 
 /** A block holding one filler transaction, linked to `previous` (or the first block, number 0). */
-function fillerBlock(chainId: string, number: number, previous: Digest | null, time: string): BlockHeader {
+function fillerBlock(
+  chainId: string,
+  number: number,
+  previous: Digest | null,
+  time: string,
+): BlockHeader {
   const tx: TxHeader = {
     type: 'tx',
     txId: randomBytes(32).toString('hex'),
@@ -316,13 +324,20 @@ export function makeAnchoredFixture(
     key,
     time,
     blockNumber: evidenceBlock,
-    ...(evidenceBlock > 0 ? { previousHash: blockHash(before[evidenceBlock - 1] as BlockHeader) } : {}),
+    ...(evidenceBlock > 0
+      ? { previousHash: blockHash(before[evidenceBlock - 1] as BlockHeader) }
+      : {}),
   });
   const evidenceHeader = (base.receipts[0] as Receipt).proof.block.header;
   const after: BlockHeader[] = [];
   let previous = evidenceHeader;
   for (let i = 1; i <= distance; i++) {
-    const header = fillerBlock(chainId, evidenceBlock + i, blockHash(previous), addSeconds(time, i));
+    const header = fillerBlock(
+      chainId,
+      evidenceBlock + i,
+      blockHash(previous),
+      addSeconds(time, i),
+    );
     after.push(header);
     previous = header;
   }

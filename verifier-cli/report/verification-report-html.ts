@@ -107,6 +107,7 @@ export function renderVerificationReportDocument(model: VerificationReportModel)
 <div class="name">${escapeHtml(style.zh)}<span>${escapeHtml(style.en)}</span></div>
 ${model.code ? `<div class="code">代码 Code: ${escapeHtml(model.code)}</div>` : ''}
 ${model.existedBy ? `<div class="existed">存在不晚于 Existed no later than: ${escapeHtml(model.existedBy)}</div>` : ''}
+${model.anchoredBy ? `<div class="existed">经独立链锚定 Anchored by: ${escapeHtml(model.anchoredBy)}</div>` : ''}
 <div>${escapeHtml(style.meaning.zh)}</div>
 <div class="en">${escapeHtml(style.meaning.en)}</div>
 </div>

@@ -65,6 +65,9 @@ function drawHeader(layout: PdfLayout, model: VerificationReportModel, qr: Buffe
       bold: true,
     });
   }
+  if (model.anchoredBy) {
+    lines.push({ text: `经独立链锚定 Anchored by: ${model.anchoredBy}`, points: 8, bold: true });
+  }
   lines.push({ text: style.meaning.zh, points: 8.2 });
   lines.push({ text: style.meaning.en, points: 7.4, color: COLORS.muted });
   const headline = layout.measure(style.zh, verdictPoints, innerW, { bold: true });

@@ -14,6 +14,7 @@ import type { Digest, DigestSet } from '../../core/digest';
 import { maskAccount, maskPersonName, maskText } from '../../core/masking';
 import { parseReceipt, type Receipt } from '../../core/receipt';
 import type { TrustFile } from '../../core/trust';
+import type { AnchorFact } from '../../core/anchor';
 import type { ProvenFacts } from '../../core/verify';
 import type { CliVerdict } from '../exit-codes';
 import { renderVerificationReportDocument } from './verification-report-html';
@@ -51,27 +52,8 @@ export interface ReportVerdict {
   readonly code?: string;
   readonly checks: readonly ReportCheck[];
   readonly facts?: ProvenFacts;
-  /**
-   * Anchor results, when the verifier produced them; read defensively, so any shape is accepted.
-   * Recognised fields are those of {@link ReportAnchor}.
-   */
-  readonly anchors?: readonly unknown[];
-}
-
-/** The anchor fields a report prints when it finds them (all optional). */
-export interface ReportAnchor {
-  /** The anchor (target) chain; also read from `targetChainId` or `target`. */
-  readonly chainId?: string;
-  /** Block on the anchor chain; also `targetBlock` or `anchorBlock`. */
-  readonly blockNumber?: number;
-  /** Evidence-chain block the anchor covers; also `evidenceBlockNumber`. */
-  readonly evidenceBlock?: number;
-  readonly txId?: string;
-  /** Time of the anchor transaction; also `anchoredAt`. */
-  readonly time?: string;
-  readonly status?: CheckStatus;
-  readonly code?: string;
-  readonly detail?: string;
+  /** Anchors verified (core's `Verdict.anchors`); absent or empty when there were none. */
+  readonly anchors?: readonly AnchorFact[];
 }
 
 export interface VerificationReportInput {
@@ -111,6 +93,8 @@ export interface VerificationReportModel {
   readonly code?: string;
   /** `存在不晚于 ...`: the proven time bound, only when verified. */
   readonly existedBy?: string;
+  /** The earliest verified anchor's time: the same bound by an independent chain's clock. */
+  readonly anchoredBy?: string;
   readonly sections: readonly ReportSection[];
   readonly checks: readonly CheckLine[];
   readonly environment: ReportSection;
@@ -291,62 +275,41 @@ function signatureSection(
   return { title, fields };
 }
 
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
-}
-
-/** One anchor, read defensively from whatever the verifier produced. */
-function anchorField(value: unknown, index: number, mask: (t: string) => string): Field {
-  const a = (value !== null && typeof value === 'object' ? value : {}) as Record<string, unknown>;
-  const chain = text(a.chainId) ?? text(a.targetChainId) ?? text(a.target);
-  const block = count(a.blockNumber) ?? count(a.targetBlock) ?? count(a.anchorBlock);
-  const evidenceBlock = count(a.evidenceBlock) ?? count(a.evidenceBlockNumber);
-  const time = text(a.time) ?? text(a.anchoredAt);
-  const status =
-    a.status === 'pass' || a.status === 'fail' || a.status === 'skip' ? a.status : undefined;
-  const parts = [
-    chain !== undefined ? `链 chain ${chain}` : undefined,
-    block !== undefined ? `区块 block #${block}` : undefined,
-    evidenceBlock !== undefined ? `覆盖存证区块 covers #${evidenceBlock}` : undefined,
-    text(a.txId) !== undefined ? `tx ${text(a.txId) as string}` : undefined,
-    time !== undefined ? `时间 time ${formatTime(time)}` : undefined,
-    status === 'pass'
-      ? '✓ 已核验 verified'
-      : status === 'fail'
-        ? '× 未通过 failed'
-        : status === 'skip'
-          ? '– 未核验 not checked'
-          : undefined,
-    text(a.code),
-    text(a.detail) !== undefined ? clip(text(a.detail) as string, 160) : undefined,
-  ].filter((p): p is string => p !== undefined);
+/** One verified anchor: which independent chain vouches for the evidence block, and since when. */
+function anchorField(anchor: AnchorFact, index: number): Field {
+  const operator = anchor.operator ? `（${anchor.operator}）` : '';
   return {
     label: { zh: `锚定 ${index + 1}`, en: `Anchor ${index + 1}` },
-    value: mask(parts.length > 0 ? parts.join(' · ') : '（无可读信息 / unreadable）'),
-    ...(status === 'fail' ? { tone: 'bad' as const } : {}),
+    value:
+      `${anchor.targetChainId}${operator} 区块 block #${anchor.targetBlockNumber}，` +
+      `${formatTime(anchor.anchoredAt)}；覆盖存证区块 covers evidence block #${anchor.sourceBlockNumber}；` +
+      `tx ${anchor.txId}`,
   };
 }
 
-function anchorSection(input: VerificationReportInput, mask: (t: string) => string): ReportSection {
+function anchorSection(
+  input: VerificationReportInput,
+  receipt: Receipt | undefined,
+): ReportSection {
   const title = { zh: '四、锚定', en: 'Anchors' };
   const anchors = input.verdict.anchors ?? [];
   if (anchors.length === 0) {
+    const carried = receipt?.anchors?.length ?? 0;
     return {
       title,
       fields: [
         {
           label: { zh: '锚定证明', en: 'Anchor proofs' },
-          value: '无：该收据不含锚定证明 / none: the receipt carries no anchor proof',
-          tone: 'muted',
+          value:
+            carried === 0
+              ? '无：该收据不含锚定证明 / none: the receipt carries no anchor proof'
+              : `收据含 ${carried} 项锚定证明，均未通过或未核验 / the receipt carries ${carried}, none verified`,
+          tone: carried === 0 ? 'muted' : 'bad',
         },
       ],
     };
   }
-  const fields = anchors.slice(0, MAX_ANCHORS).map((a, i) => anchorField(a, i, mask));
+  const fields = anchors.slice(0, MAX_ANCHORS).map(anchorField);
   if (anchors.length > MAX_ANCHORS) {
     const more = anchors.length - MAX_ANCHORS;
     fields.push({
@@ -401,11 +364,14 @@ export function buildVerificationReport(input: VerificationReportInput): Verific
     ...(verified && input.verdict.facts
       ? { existedBy: formatTime(input.verdict.facts.existedBy) }
       : {}),
+    ...(verified && input.verdict.facts?.earliestAnchor
+      ? { anchoredBy: formatTime(input.verdict.facts.earliestAnchor) }
+      : {}),
     sections: [
       fileSection(input, receipt, mask),
       chainSection(input, receipt, verified),
       signatureSection(input, receipt, verified),
-      anchorSection(input, mask),
+      anchorSection(input, receipt),
     ],
     checks: checkLines(input, mask),
     environment: {
