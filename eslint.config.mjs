@@ -37,7 +37,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -48,7 +51,14 @@ export default tseslint.config(
         {
           paths: ioModules.map((name) => ({ name, message: 'core does no I/O (DESIGN.md §2)' })),
           patterns: [
-            layer('core', ['**/chaincode/**', '**/gateway/**', '**/verifier-cli/**', '../chaincode*', '../gateway*', '../verifier-cli*']),
+            layer('core', [
+              '**/chaincode/**',
+              '**/gateway/**',
+              '**/verifier-cli/**',
+              '../chaincode*',
+              '../gateway*',
+              '../verifier-cli*',
+            ]),
           ],
         },
       ],
@@ -59,7 +69,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [layer('chaincode', ['**/gateway/**', '**/verifier-cli/**', '../gateway*', '../verifier-cli*'])] },
+        {
+          patterns: [
+            layer('chaincode', [
+              '**/gateway/**',
+              '**/verifier-cli/**',
+              '../gateway*',
+              '../verifier-cli*',
+            ]),
+          ],
+        },
       ],
     },
   },
@@ -69,7 +88,14 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [layer('verifier-cli', ['**/gateway/**', '**/chaincode/**', '../gateway*', '../chaincode*'])],
+          patterns: [
+            layer('verifier-cli', [
+              '**/gateway/**',
+              '**/chaincode/**',
+              '../gateway*',
+              '../chaincode*',
+            ]),
+          ],
         },
       ],
     },
@@ -77,12 +103,23 @@ export default tseslint.config(
   {
     files: ['gateway/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [layer('gateway', ['**/verifier-cli/**', '../verifier-cli*'])] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [layer('gateway', ['**/verifier-cli/**', '../verifier-cli*'])] },
+      ],
     },
   },
   {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -37,7 +37,10 @@ function commonName(id: string): string | undefined {
  */
 export function requireRole(caller: Caller, roles: readonly Role[], action: string): void {
   if (!(roles as readonly string[]).includes(caller.role)) {
-    throw new AccessError('FORBIDDEN', `${action} needs role ${roles.join(' or ')}, caller has "${caller.role || 'none'}"`);
+    throw new AccessError(
+      'FORBIDDEN',
+      `${action} needs role ${roles.join(' or ')}, caller has "${caller.role || 'none'}"`,
+    );
   }
 }
 

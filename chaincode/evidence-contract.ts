@@ -27,7 +27,13 @@ import { parseJson, validateOrThrow } from '../core/schema';
 import { callerOf, guarded, requireRole, txTime } from './contract-support';
 
 /** Roles that may submit deposits. `gateway` is a node submitting for the principals it authenticated. */
-export const DEPOSIT_ROLES: readonly Role[] = ['gateway', 'platform', 'depositor', 'court', 'admin'];
+export const DEPOSIT_ROLES: readonly Role[] = [
+  'gateway',
+  'platform',
+  'depositor',
+  'court',
+  'admin',
+];
 /** Roles that may annotate (court holds, disputes). */
 export const ANNOTATE_ROLES: readonly Role[] = ['court'];
 
@@ -63,7 +69,10 @@ function checkDigestArg(digest: string): Digest {
   return digest as Digest;
 }
 
-@Info({ title: 'EvidenceContract', description: 'Judicial evidence digests, attestations, annotations' })
+@Info({
+  title: 'EvidenceContract',
+  description: 'Judicial evidence digests, attestations, annotations',
+})
 export class EvidenceContract extends Contract {
   constructor() {
     super('evidence');
@@ -80,7 +89,11 @@ export class EvidenceContract extends Contract {
     return guarded(async () => {
       const caller = callerOf(ctx);
       requireRole(caller, DEPOSIT_ROLES, 'depositing');
-      const args = validateOrThrow<BatchArgs>(batchArgsSchema, parseJson(batchJson, 'batch'), 'batch');
+      const args = validateOrThrow<BatchArgs>(
+        batchArgsSchema,
+        parseJson(batchJson, 'batch'),
+        'batch',
+      );
       const batch = buildBatch(args.records);
       if (batch.root !== args.root) {
         throw new ValidationError('BATCH_ROOT_MISMATCH', 'root does not match the records', [
@@ -188,14 +201,18 @@ export class EvidenceContract extends Contract {
         'annotation',
       );
       const existing = await this.#read(ctx, key);
-      if (!existing) throw new StateError('EVIDENCE_NOT_FOUND', `no evidence with digest ${digest}`);
+      if (!existing)
+        throw new StateError('EVIDENCE_NOT_FOUND', `no evidence with digest ${digest}`);
       const annotation: Annotation = {
         ...input,
         by: { org: caller.mspId, account: caller.account },
         txId: ctx.stub.getTxID(),
         time: txTime(ctx),
       };
-      const next: EvidenceState = { ...existing, annotations: [...existing.annotations, annotation] };
+      const next: EvidenceState = {
+        ...existing,
+        annotations: [...existing.annotations, annotation],
+      };
       await ctx.stub.putState(key, canonicalBytes(next));
       return canonicalJson(annotation);
     });

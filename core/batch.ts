@@ -47,13 +47,18 @@ export function buildBatch(records: readonly EvidenceRecord[]): Batch {
     ]);
   }
   if (records.length > MAX_BATCH_RECORDS) {
-    throw new ValidationError('BATCH_TOO_LARGE', `a batch holds at most ${MAX_BATCH_RECORDS} records`, [
-      { path: '/records', rule: 'maxItems', message: `at most ${MAX_BATCH_RECORDS}` },
-    ]);
+    throw new ValidationError(
+      'BATCH_TOO_LARGE',
+      `a batch holds at most ${MAX_BATCH_RECORDS} records`,
+      [{ path: '/records', rule: 'maxItems', message: `at most ${MAX_BATCH_RECORDS}` }],
+    );
   }
   const errors: FieldError[] = [];
-  records.forEach((record, index) => errors.push(...evidenceRecordErrors(record, `/records/${index}`)));
-  if (errors.length > 0) throw new ValidationError('VALIDATION_FAILED', 'batch has invalid records', errors);
+  records.forEach((record, index) =>
+    errors.push(...evidenceRecordErrors(record, `/records/${index}`)),
+  );
+  if (errors.length > 0)
+    throw new ValidationError('VALIDATION_FAILED', 'batch has invalid records', errors);
   const normal = records.map(normalizeRecord);
   const seen = new Map<string, number>();
   const duplicates: FieldError[] = [];
@@ -71,7 +76,11 @@ export function buildBatch(records: readonly EvidenceRecord[]): Batch {
     }
   });
   if (duplicates.length > 0) {
-    throw new ValidationError('DUPLICATE_IN_BATCH', 'a digest appears twice in one batch', duplicates);
+    throw new ValidationError(
+      'DUPLICATE_IN_BATCH',
+      'a digest appears twice in one batch',
+      duplicates,
+    );
   }
   const tree = buildTree(normal.map(recordLeafHash));
   return { records: normal, tree, root: formatDigest('sha256', tree.root) };

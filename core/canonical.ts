@@ -79,7 +79,8 @@ function encode(value: unknown, path: string, seen: Set<object>): string {
       .filter((key) => record[key] !== undefined)
       .sort(compareUtf16);
     const parts = keys.map(
-      (key) => `${JSON.stringify(key)}:${encode(record[key], `${path}/${escapePointer(key)}`, seen)}`,
+      (key) =>
+        `${JSON.stringify(key)}:${encode(record[key], `${path}/${escapePointer(key)}`, seen)}`,
     );
     return `{${parts.join(',')}}`;
   } finally {

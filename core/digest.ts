@@ -54,7 +54,11 @@ export function digestProblem(text: unknown, path: string): FieldError | undefin
   }
   const expected = DIGEST_HEX_LENGTH[algorithm as DigestAlgorithm];
   if (hex.length !== expected) {
-    return { path, rule: 'digestLength', message: `${algorithm} digests have ${expected} hex digits` };
+    return {
+      path,
+      rule: 'digestLength',
+      message: `${algorithm} digests have ${expected} hex digits`,
+    };
   }
   if (!/^[0-9a-f]*$/.test(hex)) {
     return { path, rule: 'digestAlphabet', message: 'digest hex must be lower-case 0-9a-f' };
@@ -114,7 +118,8 @@ class MultiHasherImpl implements MultiHasher {
 
   digest(): DigestSet {
     const out: Partial<Record<DigestAlgorithm, Digest>> = {};
-    for (const [algorithm, hash] of this.#hashes) out[algorithm] = formatDigest(algorithm, hash.digest());
+    for (const [algorithm, hash] of this.#hashes)
+      out[algorithm] = formatDigest(algorithm, hash.digest());
     return out as DigestSet;
   }
 }

@@ -33,7 +33,12 @@ export const VALIDATION_CODES = [
 export const ACCESS_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'DEPOSITOR_MISMATCH'] as const;
 
 /** Domain state. */
-export const STATE_CODES = ['EVIDENCE_NOT_FOUND', 'RECEIPT_NOT_FOUND', 'NOT_FOUND', 'CONFLICT'] as const;
+export const STATE_CODES = [
+  'EVIDENCE_NOT_FOUND',
+  'RECEIPT_NOT_FOUND',
+  'NOT_FOUND',
+  'CONFLICT',
+] as const;
 
 /** The ledger behind the gateway. */
 export const LEDGER_CODES = [

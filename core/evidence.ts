@@ -132,27 +132,42 @@ export function itemRuleErrors(item: EvidenceItem, path = ''): FieldError[] {
     seen.add(algorithm);
   });
   if (!seen.has('sha256')) {
-    errors.push({ path: `${path}/digests`, rule: 'digestPrimary', message: 'a sha256 digest is required' });
+    errors.push({
+      path: `${path}/digests`,
+      rule: 'digestPrimary',
+      message: 'a sha256 digest is required',
+    });
   }
   return errors;
 }
 
 /** Every problem with a submitted item (schema and rules), with pointers under `path`. */
 export function evidenceItemErrors(value: unknown, path = ''): FieldError[] {
-  const errors = schemaErrors(evidenceItemSchema, value).map((e) => ({ ...e, path: path + e.path }));
+  const errors = schemaErrors(evidenceItemSchema, value).map((e) => ({
+    ...e,
+    path: path + e.path,
+  }));
   return [...errors, ...ruleErrorsWhereShaped(value, path, errors)];
 }
 
 /** The digest rules, applied whenever the digests array itself is well formed. */
-function ruleErrorsWhereShaped(value: unknown, path: string, schemaFound: readonly FieldError[]): FieldError[] {
+function ruleErrorsWhereShaped(
+  value: unknown,
+  path: string,
+  schemaFound: readonly FieldError[],
+): FieldError[] {
   const digests = (value as { digests?: unknown } | null)?.digests;
-  if (!Array.isArray(digests) || schemaFound.some((e) => e.path.startsWith(`${path}/digests`))) return [];
+  if (!Array.isArray(digests) || schemaFound.some((e) => e.path.startsWith(`${path}/digests`)))
+    return [];
   return itemRuleErrors({ digests } as EvidenceItem, path);
 }
 
 /** Every problem with a committed record. */
 export function evidenceRecordErrors(value: unknown, path = ''): FieldError[] {
-  const errors = schemaErrors(evidenceRecordSchema, value).map((e) => ({ ...e, path: path + e.path }));
+  const errors = schemaErrors(evidenceRecordSchema, value).map((e) => ({
+    ...e,
+    path: path + e.path,
+  }));
   return [...errors, ...ruleErrorsWhereShaped(value, path, errors)];
 }
 
@@ -162,7 +177,8 @@ export function evidenceRecordErrors(value: unknown, path = ''): FieldError[] {
  */
 export function assertEvidenceRecord(value: unknown, path = ''): EvidenceRecord {
   const errors = evidenceRecordErrors(value, path);
-  if (errors.length > 0) throw new ValidationError('VALIDATION_FAILED', 'evidence record is invalid', errors);
+  if (errors.length > 0)
+    throw new ValidationError('VALIDATION_FAILED', 'evidence record is invalid', errors);
   return value as EvidenceRecord;
 }
 

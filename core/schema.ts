@@ -56,7 +56,11 @@ export function validateOrThrow<T>(
 ): T {
   const fields = schemaErrors(schema, value);
   if (fields.length > 0) {
-    throw new ValidationError(code, `${what} is invalid (${fields.length} problem${fields.length > 1 ? 's' : ''})`, fields);
+    throw new ValidationError(
+      code,
+      `${what} is invalid (${fields.length} problem${fields.length > 1 ? 's' : ''})`,
+      fields,
+    );
   }
   return value as T;
 }
@@ -65,7 +69,11 @@ export function validateOrThrow<T>(
  * Parses JSON text without letting `SyntaxError` escape.
  * @throws ValidationError `INVALID_JSON` (or `code`) when the text is not JSON.
  */
-export function parseJson(text: string, what: string, code: ValidationCode = 'INVALID_JSON'): unknown {
+export function parseJson(
+  text: string,
+  what: string,
+  code: ValidationCode = 'INVALID_JSON',
+): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

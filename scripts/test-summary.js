@@ -11,12 +11,16 @@ let failed = 0;
 let fresh = false;
 try {
   const stat = fs.statSync(reportPath);
-  fresh = Date.now() - stat.mtimeMs < 6 * 60 * 60 * 1000 && stat.mtimeMs >= Number(process.env.TEST_STARTED_AT ?? 0);
+  fresh =
+    Date.now() - stat.mtimeMs < 6 * 60 * 60 * 1000 &&
+    stat.mtimeMs >= Number(process.env.TEST_STARTED_AT ?? 0);
   if (fresh) {
     const report = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
     passed = report.numPassedTests;
     failed = report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
-    failed += (report.testResults ?? []).filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
+    failed += (report.testResults ?? []).filter(
+      (r) => r.status === 'failed' && r.assertionResults.length === 0,
+    ).length;
   }
 } catch {
   fresh = false;

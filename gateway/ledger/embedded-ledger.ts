@@ -32,7 +32,13 @@ import {
 } from '../../core/block';
 import type { Digest } from '../../core/digest';
 import { formatDigest } from '../../core/digest';
-import { EvidenceError, LedgerError, StateError, isEvidenceError, parseWireError } from '../../core/errors';
+import {
+  EvidenceError,
+  LedgerError,
+  StateError,
+  isEvidenceError,
+  parseWireError,
+} from '../../core/errors';
 import { rootOf } from '../../core/merkle';
 import { publicKeyFromSpki, verifySignature } from '../../core/signature';
 import type { TrustFile } from '../../core/trust';
@@ -48,7 +54,13 @@ import type {
   StoredTransaction,
 } from './ledger';
 import { loadOrCreateNodeKey, type NodeKey } from './embedded/node-key';
-import { EmbeddedClientIdentity, EmbeddedStub, asFabric, type StateReader, type Write } from './embedded/stub';
+import {
+  EmbeddedClientIdentity,
+  EmbeddedStub,
+  asFabric,
+  type StateReader,
+  type Write,
+} from './embedded/stub';
 
 export interface EmbeddedLedgerOptions {
   readonly dataDir: string;
@@ -98,9 +110,12 @@ const SYSTEM_CONTRACT = '_system';
 function storageError(error: unknown): LedgerError {
   const text = String((error as Error)?.message ?? error);
   if (/ENOSPC|No space left|IO error/i.test(text) && /space|ENOSPC/i.test(text)) {
-    return new LedgerError('STORAGE_FULL', 'the node is out of disk space; nothing was written', { cause: error });
+    return new LedgerError('STORAGE_FULL', 'the node is out of disk space; nothing was written', {
+      cause: error,
+    });
   }
-  if (/closed|not open/i.test(text)) return new LedgerError('LEDGER_CLOSED', 'the ledger is closed', { cause: error });
+  if (/closed|not open/i.test(text))
+    return new LedgerError('LEDGER_CLOSED', 'the ledger is closed', { cause: error });
   return new LedgerError('LEDGER_UNAVAILABLE', `ledger write failed: ${text}`, { cause: error });
 }
 
@@ -168,7 +183,10 @@ class EmbeddedLedgerImpl implements Ledger {
     return this.#serial(async () => {
       this.#checkOpen();
       if (options?.deadline !== undefined && Date.now() > options.deadline) {
-        throw new LedgerError('LEDGER_TIMEOUT', 'deadline passed before the transaction was executed');
+        throw new LedgerError(
+          'LEDGER_TIMEOUT',
+          'deadline passed before the transaction was executed',
+        );
       }
       const txId = randomBytes(32).toString('hex');
       const time = this.#nextTime();
@@ -186,15 +204,25 @@ class EmbeddedLedgerImpl implements Ledger {
         argsDigest: valueDigest([...args]),
         resultDigest: valueDigest(parseResult(resultText)),
         writesDigest: valueDigest(stub.writes()),
-        eventsDigest: valueDigest(event === null ? null : { name: event.name, payload: parseResult(event.payload) }),
+        eventsDigest: valueDigest(
+          event === null ? null : { name: event.name, payload: parseResult(event.payload) },
+        ),
       };
-      const block = await this.#commit({ header, args: [...args], result: resultText, writes: stub.writes(), event });
+      const block = await this.#commit({
+        header,
+        args: [...args],
+        result: resultText,
+        writes: stub.writes(),
+        event,
+      });
       return {
         txId,
         blockNumber: block.header.number,
         time,
         result: parseResult(resultText) as T,
-        event: event ? ({ name: event.name, payload: parseResult(event.payload) } satisfies ChaincodeEvent) : undefined,
+        event: event
+          ? ({ name: event.name, payload: parseResult(event.payload) } satisfies ChaincodeEvent)
+          : undefined,
       };
     });
   }
@@ -206,7 +234,13 @@ class EmbeddedLedgerImpl implements Ledger {
     identity: LedgerIdentity,
   ): Promise<T> {
     this.#checkOpen();
-    const stub = new EmbeddedStub(this.#reader(), randomBytes(32).toString('hex'), this.#tip.time, this.chainId, true);
+    const stub = new EmbeddedStub(
+      this.#reader(),
+      randomBytes(32).toString('hex'),
+      this.#tip.time,
+      this.chainId,
+      true,
+    );
     return parseResult(await this.#invoke(contract, fn, args, stub, identity, false)) as T;
   }
 
@@ -216,10 +250,12 @@ class EmbeddedLedgerImpl implements Ledger {
     const number = await this.#txs.get(txId);
     if (number === undefined) return undefined;
     const block = await this.#readBlock(Number(number));
-    if (!block) throw new LedgerError('LEDGER_CORRUPTED', `transaction index names missing block ${number}`);
+    if (!block)
+      throw new LedgerError('LEDGER_CORRUPTED', `transaction index names missing block ${number}`);
     const txIndex = block.txs.findIndex((tx) => tx.header.txId === txId);
     const stored = block.txs[txIndex];
-    if (!stored) throw new LedgerError('LEDGER_CORRUPTED', `block ${number} lacks transaction ${txId}`);
+    if (!stored)
+      throw new LedgerError('LEDGER_CORRUPTED', `block ${number} lacks transaction ${txId}`);
     return {
       header: stored.header,
       args: stored.args,
@@ -322,7 +358,8 @@ class EmbeddedLedgerImpl implements Ledger {
           const block = await this.#readBlock(number);
           for (const tx of block?.txs ?? []) {
             const write = tx.writes.find((w) => w.key === key);
-            if (write) entries.push({ txId: tx.header.txId, time: tx.header.time, value: write.value });
+            if (write)
+              entries.push({ txId: tx.header.txId, time: tx.header.time, value: write.value });
           }
         }
         return entries;
@@ -340,7 +377,8 @@ class EmbeddedLedgerImpl implements Ledger {
   ): Promise<string> {
     const contract = this.#contracts.get(contractName);
     const transactions = contract
-      ? ((Reflect.getMetadata('fabric:transactions', Object.getPrototypeOf(contract)) ?? []) as Array<{
+      ? ((Reflect.getMetadata('fabric:transactions', Object.getPrototypeOf(contract)) ??
+          []) as Array<{
           name: string;
           tag?: string[];
         }>)
@@ -350,12 +388,18 @@ class EmbeddedLedgerImpl implements Ledger {
       throw new StateError('NOT_FOUND', `no transaction ${contractName}.${fn}`);
     }
     if (submit !== (declared.tag ?? []).includes('SUBMIT')) {
-      throw new StateError('NOT_FOUND', `${contractName}.${fn} cannot be ${submit ? 'submitted' : 'evaluated'}`);
+      throw new StateError(
+        'NOT_FOUND',
+        `${contractName}.${fn} cannot be ${submit ? 'submitted' : 'evaluated'}`,
+      );
     }
     const ctx = contract.createContext();
     Object.assign(ctx, asFabric(stub, new EmbeddedClientIdentity(identity)));
-    const method = (contract as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[fn];
-    if (typeof method !== 'function') throw new StateError('NOT_FOUND', `no transaction ${contractName}.${fn}`);
+    const method = (contract as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[
+      fn
+    ];
+    if (typeof method !== 'function')
+      throw new StateError('NOT_FOUND', `no transaction ${contractName}.${fn}`);
     try {
       const result = await method.call(contract, ctx, ...args);
       return typeof result === 'string' ? result : JSON.stringify(result ?? null);
@@ -363,7 +407,10 @@ class EmbeddedLedgerImpl implements Ledger {
       if (isEvidenceError(error)) throw error;
       const parsed = parseWireError(String((error as Error)?.message ?? error));
       if (parsed) throw parsed;
-      throw new EvidenceError('INTERNAL', `chaincode failed: ${String((error as Error)?.message ?? error)}`);
+      throw new EvidenceError(
+        'INTERNAL',
+        `chaincode failed: ${String((error as Error)?.message ?? error)}`,
+      );
     }
   }
 
@@ -378,9 +425,18 @@ class EmbeddedLedgerImpl implements Ledger {
       txCount: 1,
       time: tx.header.time,
     };
-    const block: StoredBlock = { header, signature: this.#key.sign(blockSigningBytes(header)), txs: [tx] };
+    const block: StoredBlock = {
+      header,
+      signature: this.#key.sign(blockSigningBytes(header)),
+      txs: [tx],
+    };
     const tip: Tip = { number, hash: blockHash(header), time: header.time };
-    const operations: Array<{ type: 'put' | 'del'; sublevel: unknown; key: string; value?: string }> = [
+    const operations: Array<{
+      type: 'put' | 'del';
+      sublevel: unknown;
+      key: string;
+      value?: string;
+    }> = [
       { type: 'put', sublevel: this.#blocks, key: blockKey(number), value: JSON.stringify(block) },
       { type: 'put', sublevel: this.#txs, key: tx.header.txId, value: String(number) },
       { type: 'put', sublevel: this.#meta, key: 'tip', value: JSON.stringify(tip) },
@@ -389,9 +445,19 @@ class EmbeddedLedgerImpl implements Ledger {
       operations.push(
         write.value === null
           ? { type: 'del', sublevel: this.#state, key: write.key }
-          : { type: 'put', sublevel: this.#state, key: write.key, value: JSON.stringify({ v: write.value, b: number }) },
+          : {
+              type: 'put',
+              sublevel: this.#state,
+              key: write.key,
+              value: JSON.stringify({ v: write.value, b: number }),
+            },
       );
-      operations.push({ type: 'put', sublevel: this.#history, key: `${write.key}\x00${blockKey(number)}`, value: '' });
+      operations.push({
+        type: 'put',
+        sublevel: this.#history,
+        key: `${write.key}\x00${blockKey(number)}`,
+        value: '',
+      });
     }
     try {
       await this.#db.batch(operations as never, { sync: true });
@@ -416,18 +482,33 @@ function corrupted(message: string): LedgerError {
 }
 
 /** Checks one stored block against its position, its parent and the node key. */
-function checkBlock(block: StoredBlock, number: number, previous: Digest | null, key: NodeKey, chainId: string): void {
+function checkBlock(
+  block: StoredBlock,
+  number: number,
+  previous: Digest | null,
+  key: NodeKey,
+  chainId: string,
+): void {
   const { header } = block;
-  if (header.number !== number || header.chainId !== chainId) throw corrupted(`block ${number} has a wrong header`);
-  if (number > 0 && header.previousHash !== previous) throw corrupted(`block ${number} does not link to block ${number - 1}`);
-  if (header.txCount !== block.txs.length) throw corrupted(`block ${number} has a wrong transaction count`);
+  if (header.number !== number || header.chainId !== chainId)
+    throw corrupted(`block ${number} has a wrong header`);
+  if (number > 0 && header.previousHash !== previous)
+    throw corrupted(`block ${number} does not link to block ${number - 1}`);
+  if (header.txCount !== block.txs.length)
+    throw corrupted(`block ${number} has a wrong transaction count`);
   const dataHash = formatDigest('sha256', rootOf(block.txs.map((tx) => txLeafHash(tx.header))));
-  if (dataHash !== header.dataHash) throw corrupted(`block ${number} data hash does not match its transactions`);
+  if (dataHash !== header.dataHash)
+    throw corrupted(`block ${number} data hash does not match its transactions`);
   const publicKey = publicKeyFromSpki(key.publicKey);
   if (
     !publicKey ||
     block.signature.keyId !== key.keyId ||
-    !verifySignature(block.signature.algorithm, publicKey, blockSigningBytes(header), block.signature.value)
+    !verifySignature(
+      block.signature.algorithm,
+      publicKey,
+      blockSigningBytes(header),
+      block.signature.value,
+    )
   ) {
     throw corrupted(`block ${number} signature does not verify with the node key`);
   }
@@ -438,9 +519,13 @@ function checkBlock(block: StoredBlock, number: number, previous: Digest | null,
  * @throws LedgerError `LEDGER_CORRUPTED` when the tip block fails its checks;
  *   `LEDGER_UNAVAILABLE` when the store cannot be opened (e.g. locked by another process).
  */
-export async function openEmbeddedLedger(options: EmbeddedLedgerOptions): Promise<Ledger & EmbeddedLedgerExtras> {
+export async function openEmbeddedLedger(
+  options: EmbeddedLedgerOptions,
+): Promise<Ledger & EmbeddedLedgerExtras> {
   const { key } = await loadOrCreateNodeKey(path.join(options.dataDir, 'node-key.pem'));
-  const db = new Level<string, string>(path.join(options.dataDir, 'ledger'), { valueEncoding: 'utf8' });
+  const db = new Level<string, string>(path.join(options.dataDir, 'ledger'), {
+    valueEncoding: 'utf8',
+  });
   try {
     await db.open();
   } catch (error) {
@@ -461,9 +546,17 @@ export async function openEmbeddedLedger(options: EmbeddedLedgerOptions): Promis
     if (rawChain === undefined) {
       const chainId = options.chainId ?? `${options.org.toLowerCase()}-${key.keyId.slice(7, 19)}`;
       if (!new RegExp(CHAIN_ID_PATTERN).test(chainId)) {
-        throw new LedgerError('LEDGER_UNAVAILABLE', `chain id "${chainId}" is not a valid identifier`);
+        throw new LedgerError(
+          'LEDGER_UNAVAILABLE',
+          `chain id "${chainId}" is not a valid identifier`,
+        );
       }
-      chain = { chainId, org: options.org, keyId: key.keyId, createdAt: new Date(clock()).toISOString() };
+      chain = {
+        chainId,
+        org: options.org,
+        keyId: key.keyId,
+        createdAt: new Date(clock()).toISOString(),
+      };
       const ledger = new EmbeddedLedgerImpl({
         db,
         key,
@@ -479,7 +572,9 @@ export async function openEmbeddedLedger(options: EmbeddedLedgerOptions): Promis
     } else {
       chain = JSON.parse(rawChain) as ChainMeta;
       if (chain.keyId !== key.keyId) {
-        throw corrupted(`the node key (${key.keyId}) is not the key this chain was created with (${chain.keyId})`);
+        throw corrupted(
+          `the node key (${key.keyId}) is not the key this chain was created with (${chain.keyId})`,
+        );
       }
       if (options.chainId && options.chainId !== chain.chainId) {
         throw new LedgerError(
@@ -492,7 +587,15 @@ export async function openEmbeddedLedger(options: EmbeddedLedgerOptions): Promis
       tip = JSON.parse(rawTip) as Tip;
       await checkTip(db, tip, key, chain.chainId);
     }
-    return new EmbeddedLedgerImpl({ db, key, chainId: chain.chainId, tip, operator: options.operator, clock, contracts });
+    return new EmbeddedLedgerImpl({
+      db,
+      key,
+      chainId: chain.chainId,
+      tip,
+      operator: options.operator,
+      clock,
+      contracts,
+    });
   } catch (error) {
     await db.close().catch(() => undefined);
     throw error;
@@ -505,7 +608,11 @@ export interface EmbeddedLedgerExtras {
   verifyChain(): Promise<number>;
 }
 
-async function writeGenesis(db: Level<string, string>, key: NodeKey, chain: ChainMeta): Promise<void> {
+async function writeGenesis(
+  db: Level<string, string>,
+  key: NodeKey,
+  chain: ChainMeta,
+): Promise<void> {
   const header0: TxHeader = {
     type: 'tx',
     txId: randomBytes(32).toString('hex'),
@@ -519,7 +626,13 @@ async function writeGenesis(db: Level<string, string>, key: NodeKey, chain: Chai
     writesDigest: valueDigest([]),
     eventsDigest: valueDigest(null),
   };
-  const tx: StoredTx = { header: header0, args: [chain.chainId, chain.org, chain.keyId], result: 'null', writes: [], event: null };
+  const tx: StoredTx = {
+    header: header0,
+    args: [chain.chainId, chain.org, chain.keyId],
+    result: 'null',
+    writes: [],
+    event: null,
+  };
   const header: BlockHeader = {
     type: 'block',
     chainId: chain.chainId,
@@ -533,17 +646,42 @@ async function writeGenesis(db: Level<string, string>, key: NodeKey, chain: Chai
   const tip: Tip = { number: 0, hash: blockHash(header), time: header.time };
   await db.batch(
     [
-      { type: 'put', sublevel: db.sublevel<string, string>('blocks', UTF8), key: blockKey(0), value: JSON.stringify(block) },
-      { type: 'put', sublevel: db.sublevel<string, string>('txs', UTF8), key: header0.txId, value: '0' },
-      { type: 'put', sublevel: db.sublevel<string, string>('meta', UTF8), key: 'tip', value: JSON.stringify(tip) },
-      { type: 'put', sublevel: db.sublevel<string, string>('meta', UTF8), key: 'chain', value: JSON.stringify(chain) },
+      {
+        type: 'put',
+        sublevel: db.sublevel<string, string>('blocks', UTF8),
+        key: blockKey(0),
+        value: JSON.stringify(block),
+      },
+      {
+        type: 'put',
+        sublevel: db.sublevel<string, string>('txs', UTF8),
+        key: header0.txId,
+        value: '0',
+      },
+      {
+        type: 'put',
+        sublevel: db.sublevel<string, string>('meta', UTF8),
+        key: 'tip',
+        value: JSON.stringify(tip),
+      },
+      {
+        type: 'put',
+        sublevel: db.sublevel<string, string>('meta', UTF8),
+        key: 'chain',
+        value: JSON.stringify(chain),
+      },
     ] as never,
     { sync: true },
   );
 }
 
 /** The start-up integrity check: the tip block and its link to its parent. */
-async function checkTip(db: Level<string, string>, tip: Tip, key: NodeKey, chainId: string): Promise<void> {
+async function checkTip(
+  db: Level<string, string>,
+  tip: Tip,
+  key: NodeKey,
+  chainId: string,
+): Promise<void> {
   const blocks = db.sublevel<string, string>('blocks', UTF8);
   const read = async (n: number): Promise<StoredBlock> => {
     const raw = await blocks.get(blockKey(n));
@@ -558,7 +696,8 @@ async function checkTip(db: Level<string, string>, tip: Tip, key: NodeKey, chain
   const parent = tip.number > 0 ? await read(tip.number - 1) : undefined;
   if (parent) checkBlock(parent, tip.number - 1, parent.header.previousHash, key, chainId);
   checkBlock(block, tip.number, parent ? blockHash(parent.header) : null, key, chainId);
-  if (blockHash(block.header) !== tip.hash) throw corrupted('the tip hash does not match the tip block');
+  if (blockHash(block.header) !== tip.hash)
+    throw corrupted('the tip hash does not match the tip block');
   const next = await blocks.get(blockKey(tip.number + 1));
   if (next !== undefined) throw corrupted(`a block exists past the recorded tip ${tip.number}`);
 }

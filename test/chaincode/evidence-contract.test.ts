@@ -24,7 +24,9 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
   } catch (error) {
-    return /^([A-Z_]+):/.exec((error as Error).message)?.[1] ?? `untyped: ${(error as Error).message}`;
+    return (
+      /^([A-Z_]+):/.exec((error as Error).message)?.[1] ?? `untyped: ${(error as Error).message}`
+    );
   }
   return 'no error';
 }
@@ -34,7 +36,9 @@ describe('EvidenceContract.depositBatch', () => {
     const world = new FakeWorld();
     const contract = new EvidenceContract();
     const records = [record('one'), record('two'), record('three')];
-    const result = JSON.parse(await contract.depositBatch(world.context(gateway), batchJson(records))) as {
+    const result = JSON.parse(
+      await contract.depositBatch(world.context(gateway), batchJson(records)),
+    ) as {
       root: string;
       size: number;
     };
@@ -60,7 +64,9 @@ describe('EvidenceContract.depositBatch', () => {
     await contract.depositBatch(world.context(gateway), batchJson([record('x')]));
     await contract.depositBatch(world.context(gateway), batchJson([record('x', 'lawyer-2')]));
     await contract.depositBatch(world.context(gateway), batchJson([record('x', 'lawyer-2')]));
-    const outcomes = world.events.map((e) => (JSON.parse(e.payload) as { outcomes: string[] }).outcomes[0]);
+    const outcomes = world.events.map(
+      (e) => (JSON.parse(e.payload) as { outcomes: string[] }).outcomes[0],
+    );
     expect(outcomes).toEqual(['created', 'existing', 'attested', 'existing']);
     const state = JSON.parse(
       await contract.readEvidence(world.context(gateway), digestBytes(Buffer.from('x')).sha256),
@@ -87,9 +93,16 @@ describe('EvidenceContract.depositBatch', () => {
   it('refuses malformed arguments with every field named', async () => {
     const world = new FakeWorld();
     const contract = new EvidenceContract();
-    expect(await codeOf(contract.depositBatch(world.context(gateway), '{not json'))).toBe('INVALID_JSON');
-    expect(await codeOf(contract.depositBatch(world.context(gateway), '{"records":[]}'))).toBe('VALIDATION_FAILED');
-    const bad = { records: [{ digests: ['md5:00'], depositor: { org: 'A', account: 'b' } }], root: `sha256:${'0'.repeat(64)}` };
+    expect(await codeOf(contract.depositBatch(world.context(gateway), '{not json'))).toBe(
+      'INVALID_JSON',
+    );
+    expect(await codeOf(contract.depositBatch(world.context(gateway), '{"records":[]}'))).toBe(
+      'VALIDATION_FAILED',
+    );
+    const bad = {
+      records: [{ digests: ['md5:00'], depositor: { org: 'A', account: 'b' } }],
+      root: `sha256:${'0'.repeat(64)}`,
+    };
     try {
       await contract.depositBatch(world.context(gateway), JSON.stringify(bad));
       expect.fail('accepted a bad record');
@@ -102,16 +115,22 @@ describe('EvidenceContract.depositBatch', () => {
     const world = new FakeWorld();
     const r = record('dup');
     const json = canonicalJson({ records: [r, r], root: `sha256:${'0'.repeat(64)}` });
-    expect(await codeOf(new EvidenceContract().depositBatch(world.context(gateway), json))).toBe('DUPLICATE_IN_BATCH');
+    expect(await codeOf(new EvidenceContract().depositBatch(world.context(gateway), json))).toBe(
+      'DUPLICATE_IN_BATCH',
+    );
   });
 
   it('lets a non-gateway caller deposit only for its own organisation', async () => {
     const world = new FakeWorld();
     const contract = new EvidenceContract();
     const platform: FakeCaller = { mspId: 'PlatformOrg', account: 'svc', role: 'platform' };
-    expect(await codeOf(contract.depositBatch(world.context(platform), batchJson([record('p')])))).toBe('no error');
     expect(
-      await codeOf(contract.depositBatch(world.context(platform), batchJson([record('q', 'x', 'OtherOrg')]))),
+      await codeOf(contract.depositBatch(world.context(platform), batchJson([record('p')]))),
+    ).toBe('no error');
+    expect(
+      await codeOf(
+        contract.depositBatch(world.context(platform), batchJson([record('q', 'x', 'OtherOrg')])),
+      ),
     ).toBe('DEPOSITOR_MISMATCH');
   });
 
@@ -120,7 +139,9 @@ describe('EvidenceContract.depositBatch', () => {
     const contract = new EvidenceContract();
     for (const role of [null, 'auditor', 'payment']) {
       const caller: FakeCaller = { mspId: 'PlatformOrg', account: 'x', role };
-      expect(await codeOf(contract.depositBatch(world.context(caller), batchJson([record('r')])))).toBe('FORBIDDEN');
+      expect(
+        await codeOf(contract.depositBatch(world.context(caller), batchJson([record('r')]))),
+      ).toBe('FORBIDDEN');
     }
   });
 });
@@ -132,13 +153,21 @@ describe('EvidenceContract.annotate', () => {
     const digest = digestBytes(Buffer.from('held')).sha256;
     await contract.depositBatch(world.context(gateway), batchJson([record('held')]));
     const first = JSON.parse(
-      await contract.annotate(world.context(court), digest, canonicalJson({ kind: 'court-hold', reference: '(2026)京0491民初123号' })),
+      await contract.annotate(
+        world.context(court),
+        digest,
+        canonicalJson({ kind: 'court-hold', reference: '(2026)京0491民初123号' }),
+      ),
     ) as Annotation;
     expect(first.by).toEqual({ org: 'CourtOrg', account: 'judge-1' });
     await contract.annotate(world.context(court), digest, canonicalJson({ kind: 'release' }));
-    const state = JSON.parse(await contract.readEvidence(world.context(gateway), digest)) as EvidenceState;
+    const state = JSON.parse(
+      await contract.readEvidence(world.context(gateway), digest),
+    ) as EvidenceState;
     expect(state.annotations.map((a) => a.kind)).toEqual(['court-hold', 'release']);
-    const history = JSON.parse(await contract.evidenceHistory(world.context(gateway), digest)) as HistoryEntry[];
+    const history = JSON.parse(
+      await contract.evidenceHistory(world.context(gateway), digest),
+    ) as HistoryEntry[];
     expect(history).toHaveLength(3);
     expect(history[1]!.value!.annotations).toHaveLength(1);
   });
@@ -148,11 +177,19 @@ describe('EvidenceContract.annotate', () => {
     const contract = new EvidenceContract();
     const digest = digestBytes(Buffer.from('z')).sha256;
     const lawyer: FakeCaller = { mspId: 'PlatformOrg', account: 'l', role: 'depositor' };
-    expect(await codeOf(contract.annotate(world.context(lawyer), digest, '{"kind":"note"}'))).toBe('FORBIDDEN');
-    expect(await codeOf(contract.annotate(world.context(court), digest, '{"kind":"note"}'))).toBe('EVIDENCE_NOT_FOUND');
+    expect(await codeOf(contract.annotate(world.context(lawyer), digest, '{"kind":"note"}'))).toBe(
+      'FORBIDDEN',
+    );
+    expect(await codeOf(contract.annotate(world.context(court), digest, '{"kind":"note"}'))).toBe(
+      'EVIDENCE_NOT_FOUND',
+    );
     await contract.depositBatch(world.context(gateway), batchJson([record('z')]));
-    expect(await codeOf(contract.annotate(world.context(court), digest, '{"kind":"erase"}'))).toBe('VALIDATION_FAILED');
-    expect(await codeOf(contract.annotate(world.context(court), 'sha256:XYZ', '{"kind":"note"}'))).toBe('VALIDATION_FAILED');
+    expect(await codeOf(contract.annotate(world.context(court), digest, '{"kind":"erase"}'))).toBe(
+      'VALIDATION_FAILED',
+    );
+    expect(
+      await codeOf(contract.annotate(world.context(court), 'sha256:XYZ', '{"kind":"note"}')),
+    ).toBe('VALIDATION_FAILED');
   });
 });
 
@@ -160,7 +197,11 @@ describe('EvidenceContract.readEvidence', () => {
   it('returns null for an absent digest and refuses an sm3 key', async () => {
     const world = new FakeWorld();
     const contract = new EvidenceContract();
-    expect(await contract.readEvidence(world.context(gateway), `sha256:${'a'.repeat(64)}`)).toBe('null');
-    expect(await codeOf(contract.readEvidence(world.context(gateway), `sm3:${'a'.repeat(64)}`))).toBe('VALIDATION_FAILED');
+    expect(await contract.readEvidence(world.context(gateway), `sha256:${'a'.repeat(64)}`)).toBe(
+      'null',
+    );
+    expect(
+      await codeOf(contract.readEvidence(world.context(gateway), `sm3:${'a'.repeat(64)}`)),
+    ).toBe('VALIDATION_FAILED');
   });
 });

@@ -19,42 +19,49 @@ export class FakeWorld {
   #tx = 0;
 
   context(caller: FakeCaller): Context {
-    const txId = (++this.#tx).toString(16).padStart(64, '0');
-    const seconds = this.seconds;
-    const world = this;
-    const stub = {
-      getTxID: () => txId,
-      getChannelID: () => 'evidence',
-      getTxTimestamp: () => ({ seconds, nanos: 0 }),
-      getState: async (key: string) => world.state.get(key) ?? Buffer.alloc(0),
-      putState: async (key: string, value: Uint8Array) => {
-        const bytes = Buffer.from(value);
-        world.state.set(key, bytes);
-        const list = world.history.get(key) ?? [];
-        list.push({ txId, seconds, value: bytes });
-        world.history.set(key, list);
-      },
-      setEvent: (name: string, payload: Uint8Array) => {
-        world.events.push({ name, payload: Buffer.from(payload).toString('utf8') });
-      },
-      getHistoryForKey: (key: string) => ({
-        async *[Symbol.asyncIterator]() {
-          for (const entry of world.history.get(key) ?? []) {
-            yield {
-              txId: entry.txId,
-              timestamp: { seconds: entry.seconds, nanos: 0 },
-              isDelete: false,
-              value: entry.value,
-            };
-          }
-        },
-      }),
-    };
-    const clientIdentity = {
-      getMSPID: () => caller.mspId,
-      getID: () => `x509::/C=CN/O=${caller.mspId}/CN=${caller.account}::/CN=ca`,
-      getAttributeValue: (name: string) => (name === 'role' ? caller.role : null),
-    };
-    return { stub, clientIdentity } as unknown as Context;
+    return contextOf(this, caller);
   }
+
+  nextTxId(): string {
+    return (++this.#tx).toString(16).padStart(64, '0');
+  }
+}
+
+function contextOf(world: FakeWorld, caller: FakeCaller): Context {
+  const txId = world.nextTxId();
+  const seconds = world.seconds;
+  const stub = {
+    getTxID: () => txId,
+    getChannelID: () => 'evidence',
+    getTxTimestamp: () => ({ seconds, nanos: 0 }),
+    getState: async (key: string) => world.state.get(key) ?? Buffer.alloc(0),
+    putState: async (key: string, value: Uint8Array) => {
+      const bytes = Buffer.from(value);
+      world.state.set(key, bytes);
+      const list = world.history.get(key) ?? [];
+      list.push({ txId, seconds, value: bytes });
+      world.history.set(key, list);
+    },
+    setEvent: (name: string, payload: Uint8Array) => {
+      world.events.push({ name, payload: Buffer.from(payload).toString('utf8') });
+    },
+    getHistoryForKey: (key: string) => ({
+      async *[Symbol.asyncIterator]() {
+        for (const entry of world.history.get(key) ?? []) {
+          yield {
+            txId: entry.txId,
+            timestamp: { seconds: entry.seconds, nanos: 0 },
+            isDelete: false,
+            value: entry.value,
+          };
+        }
+      },
+    }),
+  };
+  const clientIdentity = {
+    getMSPID: () => caller.mspId,
+    getID: () => `x509::/C=CN/O=${caller.mspId}/CN=${caller.account}::/CN=ca`,
+    getAttributeValue: (name: string) => (name === 'role' ? caller.role : null),
+  };
+  return { stub, clientIdentity } as unknown as Context;
 }

@@ -33,7 +33,11 @@ async function cli(args: string[], options: { offline?: boolean } = {}): Promise
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return {
+      code: typeof e.code === 'number' ? e.code : -1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    };
   }
 }
 
@@ -42,9 +46,12 @@ async function writeRandomFile(file: string, bytes: number): Promise<void> {
   const chunk = 1024 * 1024;
   for (let written = 0; written < bytes; written += chunk) {
     const buffer = randomBytes(Math.min(chunk, bytes - written));
-    if (!out.write(buffer)) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(buffer))
+      await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   }
-  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+  );
 }
 
 type Json = Record<string, unknown>;
@@ -80,7 +87,11 @@ describe('embedded node, end to end', () => {
     const dataDir = path.join(dir, 'data');
     node = await startNode({ dataDir });
     const admin = await adminKey(dataDir);
-    const key = await createKey(node.url, admin, { org: 'PlatformOrg', account: 'lawyer-1', role: 'depositor' });
+    const key = await createKey(node.url, admin, {
+      org: 'PlatformOrg',
+      account: 'lawyer-1',
+      role: 'depositor',
+    });
 
     const deposit = await cli(['deposit', ...files, '--gateway', node.url, '--key', key, '--json']);
     expect(deposit.code, deposit.stderr).toBe(0);
@@ -94,16 +105,21 @@ describe('embedded node, end to end', () => {
     expect(await node.stop()).toBe(0);
     node = await startNode({ dataDir });
     const digest = ((before.record as Json).digests as string[])[0]!;
-    const again = await fetch(`${node.url}/v1/evidence/${digest}/receipt`, { headers: { authorization: `Bearer ${key}` } });
+    const again = await fetch(`${node.url}/v1/evidence/${digest}/receipt`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(before);
     await node.stop();
     node = undefined;
 
     for (const file of files) {
-      const result = await cli(['verify', file, '--receipt', `${file}.receipt.json`, '--trust', trustFile, '--json'], {
-        offline: true,
-      });
+      const result = await cli(
+        ['verify', file, '--receipt', `${file}.receipt.json`, '--trust', trustFile, '--json'],
+        {
+          offline: true,
+        },
+      );
       expect(result.code, result.stderr + result.stdout).toBe(0);
       expect((JSON.parse(result.stdout) as Json).verdict).toBe('VERIFIED');
     }
@@ -115,9 +131,12 @@ describe('embedded node, end to end', () => {
     const bytes = await fs.readFile(original);
     bytes[100] = bytes[100]! ^ 0x01;
     await fs.writeFile(changed, bytes);
-    const result = await cli(['verify', changed, '--receipt', `${original}.receipt.json`, '--trust', trustFile, '--json'], {
-      offline: true,
-    });
+    const result = await cli(
+      ['verify', changed, '--receipt', `${original}.receipt.json`, '--trust', trustFile, '--json'],
+      {
+        offline: true,
+      },
+    );
     expect(result.code).toBe(1);
     expect((JSON.parse(result.stdout) as Json).verdict).toBe('MISMATCH');
   });
@@ -127,7 +146,8 @@ describe('embedded node, end to end', () => {
     const receipt = JSON.parse(await fs.readFile(`${file}.receipt.json`, 'utf8')) as Json;
     const flipHex = (text: string) => text.slice(0, -1) + (text.endsWith('0') ? '1' : '0');
     const mutations: Record<string, (r: Json) => void> = {
-      record: (r) => ((r.record as Json).depositor = { org: 'PlatformOrg', account: 'someone-else' }),
+      record: (r) =>
+        ((r.record as Json).depositor = { org: 'PlatformOrg', account: 'someone-else' }),
       path: (r) => {
         const inclusion = r.inclusion as Json;
         const p = inclusion.path as string[];
@@ -135,8 +155,9 @@ describe('embedded node, end to end', () => {
         else p[0] = flipHex(p[0]!);
       },
       root: (r) => ((r.inclusion as Json).root = flipHex((r.inclusion as Json).root as string)),
-      block: (r) => (((r.proof as Json).block as Json).header as Json).number = 999,
-      blockTime: (r) => ((((r.proof as Json).block as Json).header as Json).time = '2020-01-01T00:00:00.000Z'),
+      block: (r) => ((((r.proof as Json).block as Json).header as Json).number = 999),
+      blockTime: (r) =>
+        ((((r.proof as Json).block as Json).header as Json).time = '2020-01-01T00:00:00.000Z'),
       signature: (r) => {
         const signature = ((r.proof as Json).block as Json).signature as Json;
         const value = Buffer.from(signature.value as string, 'base64');
@@ -150,7 +171,10 @@ describe('embedded node, end to end', () => {
       mutate(copy);
       const mutated = path.join(dir, `mutated-${name}.json`);
       await fs.writeFile(mutated, JSON.stringify(copy));
-      const result = await cli(['verify', file, '--receipt', mutated, '--trust', trustFile, '--json'], { offline: true });
+      const result = await cli(
+        ['verify', file, '--receipt', mutated, '--trust', trustFile, '--json'],
+        { offline: true },
+      );
       expect(result.code, name).toBe(1);
       const verdict = (JSON.parse(result.stdout) as Json).verdict;
       expect(verdict, name).not.toBe('VERIFIED');
@@ -160,12 +184,17 @@ describe('embedded node, end to end', () => {
 
   it('gives UNTRUSTED with a trust file that pins another key', async () => {
     const file = files[0]!;
-    const receipt = JSON.parse(await fs.readFile(`${file}.receipt.json`, 'utf8')) as { ledger: { chainId: string } };
+    const receipt = JSON.parse(await fs.readFile(`${file}.receipt.json`, 'utf8')) as {
+      ledger: { chainId: string };
+    };
     const other = path.join(dir, 'other-trust.json');
     await fs.writeFile(other, JSON.stringify(trustFor(receipt.ledger.chainId, makeNodeKey())));
-    const result = await cli(['verify', file, '--receipt', `${file}.receipt.json`, '--trust', other, '--json'], {
-      offline: true,
-    });
+    const result = await cli(
+      ['verify', file, '--receipt', `${file}.receipt.json`, '--trust', other, '--json'],
+      {
+        offline: true,
+      },
+    );
     expect(result.code).toBe(1);
     expect((JSON.parse(result.stdout) as Json).verdict).toBe('UNTRUSTED');
   });

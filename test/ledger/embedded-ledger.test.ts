@@ -50,7 +50,12 @@ describe('embedded ledger', () => {
     expect(committed.blockNumber).toBe(1);
     await ledger.close();
     ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
-    const state = await ledger.evaluate<EvidenceState>('evidence', 'readEvidence', [batch.records[1]!.digests[0]!], gateway);
+    const state = await ledger.evaluate<EvidenceState>(
+      'evidence',
+      'readEvidence',
+      [batch.records[1]!.digests[0]!],
+      gateway,
+    );
     expect(state.leafIndex).toBe(1);
     expect(state.txId).toBe(committed.txId);
     expect(await ledger.verifyChain()).toBe(2);

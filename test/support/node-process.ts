@@ -43,10 +43,13 @@ export async function startNode(options: StartOptions): Promise<NodeProcess> {
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`node did not start within ${options.timeoutMs ?? 20_000} ms:\n${out}`)),
+      () =>
+        reject(new Error(`node did not start within ${options.timeoutMs ?? 20_000} ms:\n${out}`)),
       options.timeoutMs ?? 20_000,
     );
     const onData = () => {
@@ -95,6 +98,7 @@ export async function createKey(
     headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
     body: JSON.stringify(principal),
   });
-  if (response.status !== 201) throw new Error(`creating a key: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`creating a key: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { key: string }).key;
 }

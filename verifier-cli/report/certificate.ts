@@ -109,6 +109,10 @@ function chainFields(receipt: Receipt): Field[] {
       value: proof.block.signature.keyId,
       mono: true,
     },
+    ...(receipt.anchors ?? []).slice(0, 4).map((anchor, i): Field => ({
+      label: { zh: `锚定 ${i + 1}`, en: `Anchor ${i + 1}` },
+      value: `${anchor.targetChainId} 区块 block #${anchor.anchorTx.block.header.number}，${formatTime(anchor.anchorTx.block.header.time)}（收据所载 as carried by the receipt）`,
+    })),
   ];
 }
 
@@ -229,7 +233,7 @@ function drawCertificate(
   y = layout.write(online, x, y, w, 8.4);
   y = layout.write(
     target === digest
-      ? 'The QR code holds the file\u2019s SHA-256 digest, to compare with one computed independently.'
+      ? 'The QR code holds the SHA-256 digest of the file, to compare with one computed independently.'
       : 'Online: scan the QR code, or open:',
     x,
     y,

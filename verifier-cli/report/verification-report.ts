@@ -399,7 +399,7 @@ export function buildVerificationReport(input: VerificationReportInput): Verific
       target,
       caption: hasPage
         ? { zh: '扫码访问公开核验页面', en: 'Scan: public verification page' }
-        : { zh: '扫码读取文件 SHA-256 摘要', en: 'Scan: the file\u2019s SHA-256' },
+        : { zh: '扫码读取文件 SHA-256 摘要', en: 'Scan: SHA-256 of the file' },
       showTarget: hasPage,
     },
     createdAt: new Date(Number.isFinite(verifiedAt) ? verifiedAt : 0),

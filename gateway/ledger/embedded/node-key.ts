@@ -3,7 +3,13 @@
  * 0600, never rewritten. Its public half goes into the trust file.
  */
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Signature } from '../../../core/block';
@@ -31,7 +37,11 @@ class NodeKeyImpl implements NodeKey {
   }
 
   sign(data: Uint8Array): Signature {
-    return { algorithm: 'ed25519', keyId: this.keyId, value: sign(null, data, this.#privateKey).toString('base64') };
+    return {
+      algorithm: 'ed25519',
+      keyId: this.keyId,
+      value: sign(null, data, this.#privateKey).toString('base64'),
+    };
   }
 }
 
@@ -39,7 +49,9 @@ class NodeKeyImpl implements NodeKey {
  * Loads `file`, creating it (mode 0600) when absent.
  * @throws LedgerError `LEDGER_CORRUPTED` when the file exists but holds no Ed25519 private key.
  */
-export async function loadOrCreateNodeKey(file: string): Promise<{ key: NodeKey; created: boolean }> {
+export async function loadOrCreateNodeKey(
+  file: string,
+): Promise<{ key: NodeKey; created: boolean }> {
   let pem: string | undefined;
   try {
     pem = await fs.readFile(file, 'utf8');
@@ -55,9 +67,13 @@ export async function loadOrCreateNodeKey(file: string): Promise<{ key: NodeKey;
   }
   try {
     const privateKey = createPrivateKey(pem);
-    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`key type ${privateKey.asymmetricKeyType}`);
+    if (privateKey.asymmetricKeyType !== 'ed25519')
+      throw new Error(`key type ${privateKey.asymmetricKeyType}`);
     return { key: new NodeKeyImpl(privateKey), created: false };
   } catch (error) {
-    throw new LedgerError('LEDGER_CORRUPTED', `node key ${file} is unreadable: ${(error as Error).message}`);
+    throw new LedgerError(
+      'LEDGER_CORRUPTED',
+      `node key ${file} is unreadable: ${(error as Error).message}`,
+    );
   }
 }

@@ -11,7 +11,9 @@ import type { LedgerIdentity } from '../ledger';
 /** Read access to committed state and key history, provided by the ledger. */
 export interface StateReader {
   get(key: string): Promise<string | undefined>;
-  history(key: string): Promise<ReadonlyArray<{ txId: string; time: string; value: string | null }>>;
+  history(
+    key: string,
+  ): Promise<ReadonlyArray<{ txId: string; time: string; value: string | null }>>;
 }
 
 export interface Write {
@@ -140,7 +142,10 @@ export class EmbeddedClientIdentity {
 }
 
 /** The stub and identity typed as Fabric's, for handing to a contract's context. */
-export function asFabric(stub: EmbeddedStub, identity: EmbeddedClientIdentity): {
+export function asFabric(
+  stub: EmbeddedStub,
+  identity: EmbeddedClientIdentity,
+): {
   stub: ChaincodeStub;
   clientIdentity: ClientIdentity;
 } {
