@@ -92,7 +92,13 @@ export interface Verdict {
   /** Code of the first failing check; absent when verified. */
   readonly code?: CheckCode;
   readonly checks: readonly Check[];
+  /** What the verification proved; present only when the verdict is VERIFIED. */
   readonly facts?: ProvenFacts;
+  /**
+   * What a well-formed receipt claims, when the verdict is NOT verified: for showing the reader
+   * what was checked, never as proof.
+   */
+  readonly claims?: ProvenFacts;
   /** Anchors verified, in receipt order (on a failed verdict, those verified before the failure). */
   readonly anchors: readonly AnchorFact[];
 }
@@ -200,7 +206,9 @@ export function verifyReceipt(
       verdict: CHECK_CODES[failure.code],
       code: failure.code,
       checks,
-      ...(facts ? { facts } : {}),
+      // Not proven: what the receipt claims is returned under another name, so no caller can
+      // mistake it for a verified fact.
+      ...(facts ? { claims: facts } : {}),
       anchors,
     };
   }

@@ -160,7 +160,8 @@ describe('verifyReceipt verdicts', () => {
       ['receipt', 'pass'],
       ['digest', 'fail'],
     ]);
-    expect(verdict.facts?.txId).toBe(receiptOf(fixture).ledger.txId);
+    expect(verdict.facts).toBeUndefined();
+    expect(verdict.claims?.txId).toBe(receiptOf(fixture).ledger.txId);
   });
 
   it('gives MISMATCH for another file of the same batch, and when only the sm3 digest differs', () => {

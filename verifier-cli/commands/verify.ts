@@ -161,8 +161,8 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     if (verdict.code) report.code = verdict.code;
     report.receipt = { path: settings.receipt, bytes: receipt.bytes };
     report.checks.push(...verdict.checks);
-    // Core returns the receipt's facts for any well-formed receipt; only a VERIFIED one proves them.
-    if (verdict.facts) report.claims = verdict.facts;
+    // Core proves `facts` only when VERIFIED; otherwise it returns the receipt's `claims`.
+    if (verdict.facts ?? verdict.claims) report.claims = verdict.facts ?? verdict.claims;
     report.trustFingerprint = trustFingerprint(trust);
     report.trustFiles = trusts.map((t) => ({ path: t.path, fingerprint: t.fingerprint }));
   }

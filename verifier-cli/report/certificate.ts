@@ -14,7 +14,7 @@ import { sha256 } from '../../core/digest';
 import { primaryDigest } from '../../core/evidence';
 import { maskAccount, maskPersonName } from '../../core/masking';
 import { parseReceipt, type Receipt } from '../../core/receipt';
-import { COLORS, renderPdf, type Field, type PdfLayout } from './pdf-layout';
+import { A4, COLORS, MARGIN, renderPdf, type Field, type PdfLayout } from './pdf-layout';
 import { clip, formatSize, formatTime, type Label } from './labels';
 import { qrPng, qrTarget } from './qr';
 
@@ -141,6 +141,14 @@ function drawBorder(layout: PdfLayout): void {
     .stroke();
 }
 
+/** Certificate number and issue time at the foot of the page, inside the border. */
+function drawFooter(layout: PdfLayout, receipt: Receipt): void {
+  const y = A4.height - MARGIN.bottom - layout.size(26);
+  layout.bottom = y - layout.size(8);
+  const text = `证书编号 ${certificateNumber(receipt)} · 依据存证收据生成 Generated from the receipt · 上链时间 ${formatTime(receipt.ledger.time)}`;
+  layout.write(text, layout.left, y, layout.width, 7, { color: COLORS.muted, align: 'center' });
+}
+
 function drawCertificate(
   layout: PdfLayout,
   input: CertificateInput,
@@ -149,6 +157,7 @@ function drawCertificate(
   target: string,
 ): void {
   drawBorder(layout);
+  drawFooter(layout, receipt);
   const number = certificateNumber(receipt);
   const digest = primaryDigest(receipt.record);
   const { ledger } = receipt;
@@ -195,8 +204,9 @@ function drawCertificate(
   layout.fields(nodeFields(input.issuingNode));
 
   layout.heading({ zh: '核验方法', en: 'How to verify' });
-  const top = layout.y + layout.size(2);
   const qrSize = layout.size(96);
+  layout.ensure(qrSize + layout.size(12));
+  const top = layout.y + layout.size(2);
   layout.doc.image(qr, layout.left, top, { width: qrSize, height: qrSize });
   const x = layout.left + qrSize + layout.size(12);
   const w = layout.right - x;

@@ -137,7 +137,7 @@ export const NOT_PROVEN: Label = {
 /** The legal frame, printed at the foot of every verification report. */
 export const LEGAL_NOTE: Label = {
   zh: '说明：核验通过仅表明该文件自上链时起未被篡改；上链前数据的来源、生成与存储情况须另行证明（参见《人民法院在线诉讼规则》第十六条至第十九条）。本报告由核验程序离线生成，可由任何人使用同一收据、受信任文件与程序复核。',
-  en: 'Note: VERIFIED shows the file is unaltered since it went on chain; its source, generation and storage before deposit must be shown separately (Online Litigation Rules of the People\'s Courts, arts. 16-19). This report was produced offline and can be reproduced by anyone with the same receipt, trust file and verifier.',
+  en: "Note: VERIFIED shows the file is unaltered since it went on chain; its source, generation and storage before deposit must be shown separately (Online Litigation Rules of the People's Courts, arts. 16-19). This report was produced offline and can be reproduced by anyone with the same receipt, trust file and verifier.",
 };
 
 const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;

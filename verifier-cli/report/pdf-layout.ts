@@ -59,6 +59,8 @@ export class PdfLayout {
   y: number = MARGIN.top;
   /** Set when something did not fit on a page that may not break. */
   overflowed = false;
+  /** Lowest y content may reach; lower it to keep room for a footer. */
+  bottom: number = CONTENT_BOTTOM;
 
   constructor(doc: PDFKit.PDFDocument, scale: number, pageBreaks: boolean) {
     this.doc = doc;
@@ -77,7 +79,7 @@ export class PdfLayout {
 
   /** Makes room for `height` points: a new page where pages may break, else notes the overflow. */
   ensure(height: number): void {
-    if (this.y + height <= CONTENT_BOTTOM) return;
+    if (this.y + height <= this.bottom) return;
     if (this.#pageBreaks) {
       this.doc.addPage();
       this.y = MARGIN.top;
@@ -327,7 +329,8 @@ export async function renderPdf(
     doc.font(FONT_REGULAR);
     const layout = new PdfLayout(doc, scale, !onePage);
     draw(layout);
-    const fits = !layout.overflowed && doc.bufferedPageRange().count === 1;
+    const fits =
+      !layout.overflowed && layout.y <= layout.bottom && doc.bufferedPageRange().count === 1;
     if (onePage && !fits && attempt < SCALES.length - 1) continue;
     return collect(doc);
   }

@@ -52,6 +52,8 @@ export interface ReportVerdict {
   readonly code?: string;
   readonly checks: readonly ReportCheck[];
   readonly facts?: ProvenFacts;
+  /** What the receipt claims when it did not verify (core's `Verdict.claims`): shown, not proven. */
+  readonly claims?: ProvenFacts;
   /** Anchors verified (core's `Verdict.anchors`); absent or empty when there were none. */
   readonly anchors?: readonly AnchorFact[];
 }
@@ -144,7 +146,7 @@ function fileSection(
       mono: true,
     })),
   ];
-  const recorded = receipt?.record.digests ?? input.verdict.facts?.digests ?? [];
+  const recorded = receipt?.record.digests ?? (input.verdict.facts ?? input.verdict.claims)?.digests ?? [];
   const fileByAlgorithm = new Map(digests.map((d) => [algorithmOf(d), d]));
   for (const digest of recorded) {
     const mine = fileByAlgorithm.get(algorithmOf(digest));
@@ -166,7 +168,7 @@ function chainSection(
   verified: boolean,
 ): ReportSection {
   const title = { zh: '二、上链信息', en: 'On-chain record' };
-  const facts = input.verdict.facts;
+  const facts = input.verdict.facts ?? input.verdict.claims;
   if (!facts || !receipt) {
     const none =
       input.receipt === undefined

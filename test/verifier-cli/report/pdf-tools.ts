@@ -41,13 +41,19 @@ export function squash(text: string): string {
   return text.replace(/\s+/g, '');
 }
 
+/** The document information pdfinfo reports (dates in ISO 8601), keyed by its labels. */
+export function pdfInfo(path: string): Record<string, string> {
+  requireTool('pdfinfo');
+  const info = execFileSync('pdfinfo', ['-isodates', path], { encoding: 'utf8' });
+  const entries = [...info.matchAll(/^([^:\n]+):\s*(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]);
+  return Object.fromEntries(entries);
+}
+
 /** Page count, from pdfinfo. */
 export function pdfPages(path: string): number {
-  requireTool('pdfinfo');
-  const info = execFileSync('pdfinfo', [path], { encoding: 'utf8' });
-  const match = /^Pages:\s+(\d+)$/m.exec(info);
-  if (!match) throw new Error(`pdfinfo gave no page count:\n${info}`);
-  return Number(match[1]);
+  const pages = pdfInfo(path).Pages;
+  if (pages === undefined) throw new Error(`pdfinfo gave no page count for ${path}`);
+  return Number(pages);
 }
 
 export interface RenderedPng {
@@ -65,5 +71,10 @@ export function rasterise(pdfPath: string): RenderedPng {
   const path = `${base}.png`;
   const png = readFileSync(path);
   if (png.subarray(1, 4).toString('latin1') !== 'PNG') throw new Error(`${path} is not a PNG`);
-  return { path, bytes: statSync(path).size, width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+  return {
+    path,
+    bytes: statSync(path).size,
+    width: png.readUInt32BE(16),
+    height: png.readUInt32BE(20),
+  };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { digestBytes } from '../../../core/digest';
 import { isEvidenceError } from '../../../core/errors';
 import { containsPersonalData } from '../../../core/masking';
+import type { Receipt } from '../../../core/receipt';
 import { trustFingerprint } from '../../../core/trust';
 import { verifyReceipt } from '../../../core/verify';
 import {
@@ -12,7 +13,12 @@ import {
   reportFormatOf,
   type VerificationReportInput,
 } from '../../../verifier-cli/report/verification-report';
-import { makeAnchoredFixture, makeFixture, makeNodeKey, trustFor } from '../../support/receipt-factory';
+import {
+  makeAnchoredFixture,
+  makeFixture,
+  makeNodeKey,
+  trustFor,
+} from '../../support/receipt-factory';
 import { pdfPages, pdfText, rasterise, squash, writeArtifact } from './pdf-tools';
 
 const NAME = '张三丰';
@@ -20,10 +26,16 @@ const ID = '110105194912310025';
 const PHONE = '13812345678';
 const PUBLIC = 'https://evidence.example-court.cn/verify';
 const content = Buffer.from('调解协议 mediation agreement, signed 2026-11-28\n');
-const fixture = makeFixture([content, Buffer.from('another file of the same batch')], { otherTxs: 4 });
-const receipt = fixture.receipts[0];
+const fixture = makeFixture([content, Buffer.from('another file of the same batch')], {
+  otherTxs: 4,
+});
+const receipt = fixture.receipts[0] as Receipt;
 const fileDigests = digestBytes(content);
-const verifier = { name: 'judicial-evidence-node', version: '0.1.0', codeDigest: `sha256:${'c0de'.repeat(16)}` };
+const verifier = {
+  name: 'judicial-evidence-node',
+  version: '0.1.0',
+  codeDigest: `sha256:${'c0de'.repeat(16)}`,
+};
 
 function input(overrides: Partial<VerificationReportInput> = {}): VerificationReportInput {
   const digests = overrides.file?.digests ?? fileDigests;
@@ -42,7 +54,10 @@ function input(overrides: Partial<VerificationReportInput> = {}): VerificationRe
 }
 
 /** Renders, writes test-artifacts/report/NAME.pdf, checks it is one page and rasterises. */
-async function renderChecked(name: string, value: VerificationReportInput): Promise<{ text: string; flat: string }> {
+async function renderChecked(
+  name: string,
+  value: VerificationReportInput,
+): Promise<{ text: string; flat: string }> {
   const pdf = await renderVerificationReportPdf(value);
   expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
   const path = writeArtifact(`${name}.pdf`, pdf);
@@ -122,12 +137,20 @@ describe('renderVerificationReportPdf', () => {
   });
 
   it('lists each verified anchor with its chain, block and time', async () => {
-    const anchored = makeAnchoredFixture([content], { courtTime: '2026-11-28T10:10:00.000Z', courtOperator: 'Court chain' });
+    const anchored = makeAnchoredFixture([content], {
+      courtTime: '2026-11-28T10:10:00.000Z',
+      courtOperator: 'Court chain',
+    });
     const r = anchored.receipts[0];
     const verdict = verifyReceipt(r, anchored.trust, { fileDigests });
     expect(verdict.verdict).toBe('VERIFIED');
     expect(verdict.anchors.length).toBe(1);
-    const value = input({ verdict, receipt: r, trust: anchored.trust, trustFingerprint: trustFingerprint(anchored.trust) });
+    const value = input({
+      verdict,
+      receipt: r,
+      trust: anchored.trust,
+      trustFingerprint: trustFingerprint(anchored.trust),
+    });
     const { text, flat } = await renderChecked('verified-anchored', value);
     expect(text).toContain('锚定 1');
     expect(text).toContain(anchored.courtChainId);
@@ -139,7 +162,9 @@ describe('renderVerificationReportPdf', () => {
   });
 
   it('handles a verdict without an anchors field', async () => {
-    const { anchors: _ignored, ...verdict } = verifyReceipt(receipt, fixture.trust, { fileDigests });
+    const { anchors: _ignored, ...verdict } = verifyReceipt(receipt, fixture.trust, {
+      fileDigests,
+    });
     const { text } = await renderChecked('verified-no-anchors-field', input({ verdict }));
     expect(text).toContain('核验通过');
     expect(text).toContain('none: the receipt carries no anchor proof');
@@ -161,7 +186,10 @@ describe('renderVerificationReportPdf', () => {
 
   it('reports a malformed receipt as PROOF_INVALID without facts', async () => {
     const broken = { ...receipt, inclusion: { ...receipt.inclusion, leafIndex: -1 }, extra: 'x' };
-    const value = input({ verdict: verifyReceipt(broken, fixture.trust, { fileDigests }), receipt: broken });
+    const value = input({
+      verdict: verifyReceipt(broken, fixture.trust, { fileDigests }),
+      receipt: broken,
+    });
     const { text } = await renderChecked('proof-invalid', value);
     expect(text).toContain('证明无效');
     expect(text).toContain('RECEIPT_MALFORMED');
@@ -195,7 +223,9 @@ describe('renderVerificationReportPdf', () => {
     const value: VerificationReportInput = {
       verdict: {
         verdict: 'ON_CHAIN_UNVERIFIED',
-        checks: [{ step: 'online', status: 'pass', detail: 'the gateway reports the digest on chain' }],
+        checks: [
+          { step: 'online', status: 'pass', detail: 'the gateway reports the digest on chain' },
+        ],
       },
       file: { name: 'a.pdf', size: 10, digests: fileDigests },
       verifier: { ...verifier, codeDigest: undefined },
@@ -208,12 +238,17 @@ describe('renderVerificationReportPdf', () => {
   });
 
   it('is deterministic: the same input gives the same bytes', async () => {
-    const [a, b] = await Promise.all([renderVerificationReportPdf(input()), renderVerificationReportPdf(input())]);
+    const [a, b] = await Promise.all([
+      renderVerificationReportPdf(input()),
+      renderVerificationReportPdf(input()),
+    ]);
     expect(a.equals(b)).toBe(true);
   });
 
   it('refuses a public verification URL that is not http(s)', async () => {
-    const error = await renderVerificationReportPdf(input({ publicVerifyUrl: 'javascript:alert(1)' })).then(
+    const error = await renderVerificationReportPdf(
+      input({ publicVerifyUrl: 'javascript:alert(1)' }),
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -259,7 +294,8 @@ describe('renderVerificationReportHtml', () => {
     const urls = html.match(/https?:\/\/[^\s"'<>)]+/g) ?? [];
     expect(new Set(urls)).toEqual(new Set([`${PUBLIC}?digest=${fileDigests.sha256}`]));
     expect(html).not.toMatch(/<script|<link|@import|url\(/i);
-    for (const [, src] of html.matchAll(/src="([^"]*)"/g)) expect(src).toMatch(/^data:image\/svg\+xml;base64,/);
+    for (const [, src] of html.matchAll(/src="([^"]*)"/g))
+      expect(src).toMatch(/^data:image\/svg\+xml;base64,/);
     expect(html).toContain("default-src 'none'");
   });
 
@@ -285,7 +321,9 @@ describe('renderVerificationReportHtml', () => {
   });
 
   it('escapes markup in attacker-controlled text', () => {
-    const out = renderVerificationReportHtml(input({ file: { name: '<img src=x onerror=alert(1)>.pdf', size: 1, digests: fileDigests } }));
+    const out = renderVerificationReportHtml(
+      input({ file: { name: '<img src=x onerror=alert(1)>.pdf', size: 1, digests: fileDigests } }),
+    );
     expect(out).not.toContain('<img src=x');
     expect(out).toContain('&lt;img src=x onerror=alert(1)&gt;.pdf');
   });
@@ -301,7 +339,11 @@ describe('reportFormatOf and renderVerificationReport', () => {
   });
 
   it('returns bytes of either format', async () => {
-    expect((await renderVerificationReport(input(), 'pdf')).subarray(0, 5).toString()).toBe('%PDF-');
-    expect((await renderVerificationReport(input(), 'html')).toString('utf8')).toMatch(/^<!DOCTYPE html>/);
+    expect((await renderVerificationReport(input(), 'pdf')).subarray(0, 5).toString()).toBe(
+      '%PDF-',
+    );
+    expect((await renderVerificationReport(input(), 'html')).toString('utf8')).toMatch(
+      /^<!DOCTYPE html>/,
+    );
   });
 });
