@@ -1,6 +1,8 @@
 // Lint configuration. The import-direction rules keep the architecture of DESIGN.md §2 visible:
 // core imports none of our folders and nothing that does I/O; chaincode imports only core;
-// verifier-cli imports only core; gateway may import core and chaincode.
+// documents (court-facing documents) imports only core; verifier-cli imports core and documents;
+// gateway may import core, chaincode and documents; web (the browser page) imports core and the
+// pure vocabulary of documents (labels), and nothing that does I/O.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -53,11 +55,15 @@ export default tseslint.config(
           patterns: [
             layer('core', [
               '**/chaincode/**',
+              '**/documents/**',
               '**/gateway/**',
               '**/verifier-cli/**',
+              '**/web/**',
               '../chaincode*',
+              '../documents*',
               '../gateway*',
               '../verifier-cli*',
+              '../web*',
             ]),
           ],
         },
@@ -83,6 +89,51 @@ export default tseslint.config(
     },
   },
   {
+    files: ['documents/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            layer('documents', [
+              '**/chaincode/**',
+              '**/gateway/**',
+              '**/verifier-cli/**',
+              '**/web/**',
+              '../chaincode*',
+              '../gateway*',
+              '../verifier-cli*',
+              '../web*',
+            ]),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ioModules.map((name) => ({ name, message: 'web runs in the browser' })),
+          patterns: [
+            layer('web', [
+              '**/chaincode/**',
+              '**/gateway/**',
+              '**/verifier-cli/**',
+              '../chaincode*',
+              '../gateway*',
+              '../verifier-cli*',
+              '../documents/*',
+              '!../documents/labels',
+            ]),
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['verifier-cli/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -92,8 +143,10 @@ export default tseslint.config(
             layer('verifier-cli', [
               '**/gateway/**',
               '**/chaincode/**',
+              '**/web/**',
               '../gateway*',
               '../chaincode*',
+              '../web*',
             ]),
           ],
         },
@@ -105,7 +158,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [layer('gateway', ['**/verifier-cli/**', '../verifier-cli*'])] },
+        {
+          patterns: [
+            layer('gateway', ['**/verifier-cli/**', '../verifier-cli*', '**/web/**', '../web*']),
+          ],
+        },
       ],
     },
   },

@@ -114,9 +114,13 @@ export class EvidenceContract extends Contract {
       const time = txTime(ctx);
       const placement = { txId, time, batchRoot: batch.root, batchSize: batch.records.length };
       const outcomes: DepositOutcome[] = [];
+      const keys = batch.records.map((record) => evidenceKey(primaryDigest(record)));
+      // All reads asked for at once (the digests are distinct: buildBatch refuses repeats), so a
+      // peer or the embedded ledger can serve them together instead of one round trip each.
+      const states = await Promise.all(keys.map((key) => this.#read(ctx, key)));
       for (const [leafIndex, record] of batch.records.entries()) {
-        const key = evidenceKey(primaryDigest(record));
-        const existing = await this.#read(ctx, key);
+        const key = keys[leafIndex] as string;
+        const existing = states[leafIndex];
         if (!existing) {
           const state: EvidenceState = {
             type: 'evidence',

@@ -723,6 +723,35 @@ function instalmentsAt(state: AgreementState, now: number): InstalmentState[] {
   });
 }
 
+/** Statuses in which chain time still changes something (instalment statuses, the default). */
+export const TIMED_STATUSES: readonly AgreementStatus[] = [
+  'active',
+  'defaulted',
+  'enforcement-requested',
+];
+
+/**
+ * The earliest instant (epoch milliseconds) from which `checkDue` changes `state`: an unpaid
+ * instalment falls due (`t >= D`) or its grace ends (`t > max(D, C) + G`, so one millisecond
+ * past it). `undefined` when chain time alone will never change it (not yet active, final, or
+ * every instalment paid or overdue). The instant may be in the past when `state` is stale; a
+ * scheduler then checks at once. Pure.
+ */
+export function nextDueCheck(state: AgreementState): number | undefined {
+  if (!TIMED_STATUSES.includes(state.status)) return undefined;
+  let next: number | undefined;
+  state.instalments.forEach((instalment, index) => {
+    let at: number | undefined;
+    if (instalment.status === 'scheduled' || instalment.status === 'partly-paid') {
+      at = parseUtcTime(state.terms.instalments[index]!.dueTime)!;
+    } else if (instalment.status === 'due') {
+      at = graceEnd(state, index) + 1;
+    }
+    if (at !== undefined && (next === undefined || at < next)) next = at;
+  });
+  return next;
+}
+
 /**
  * Applies chain time to a post-activation state: instalment statuses, and for an active agreement
  * the default (the first instalment overdue beyond grace). Does not touch updatedAt.

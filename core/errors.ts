@@ -6,6 +6,8 @@
  * are documented in the README. Add codes; never rename or reuse one.
  */
 
+import type { AnchorCode } from './anchor';
+
 /** One bad field in an input: a JSON pointer, a machine code for the rule it broke, and prose. */
 export interface FieldError {
   /** JSON pointer (RFC 6901) to the offending value, `''` for the whole document. */
@@ -68,12 +70,54 @@ export const AGREEMENT_CODES = [
   'PAYMENT_REFERENCE_CONFLICT',
 ] as const;
 
+/**
+ * Cross-chain anchors (core/anchor.ts, docs/anchors.md): `recordAnchor`'s refusals
+ * (`ANCHOR_CONFLICT`, `ANCHOR_REGRESSION`), the anchor checks of a receipt, and
+ * `ANCHOR_PENDING`: no anchor covers a receipt's block yet, so it cannot be upgraded.
+ */
+export const ANCHOR_ERROR_CODES = [
+  'ANCHOR_CONFLICT',
+  'ANCHOR_REGRESSION',
+  'ANCHOR_CHAIN_BROKEN',
+  'ANCHOR_HASH_MISMATCH',
+  'ANCHOR_NOT_DESCENDANT',
+  'ANCHOR_PROOF_INVALID',
+  'ANCHOR_UNTRUSTED',
+  'ANCHOR_REQUIRED',
+  'ANCHOR_PENDING',
+] as const;
+
+/**
+ * Request authenticity and admission (gateway/auth/signed-request.ts, docs/security.md): a signed
+ * request outside the time window, a nonce seen before, a signature that does not verify, an
+ * unsigned request from a principal that must sign, and a principal over its rate limit.
+ */
+export const SECURITY_CODES = [
+  'STALE_TIMESTAMP',
+  'REPLAYED_NONCE',
+  'BAD_SIGNATURE',
+  'SIGNATURE_REQUIRED',
+  'RATE_LIMITED',
+] as const;
+
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 export type AccessCode = (typeof ACCESS_CODES)[number];
 export type StateCode = (typeof STATE_CODES)[number];
 export type LedgerCode = (typeof LEDGER_CODES)[number];
 export type AgreementCode = (typeof AGREEMENT_CODES)[number];
-export type ErrorCode = ValidationCode | AccessCode | StateCode | LedgerCode | AgreementCode;
+export type AnchorErrorCode = (typeof ANCHOR_ERROR_CODES)[number];
+export type SecurityCode = (typeof SECURITY_CODES)[number];
+export type ErrorCode =
+  | ValidationCode
+  | AccessCode
+  | StateCode
+  | LedgerCode
+  | AgreementCode
+  | AnchorErrorCode
+  | SecurityCode;
+
+// Every code core/anchor.ts defines is an error code too (compile-time check).
+const _anchorCodesListed: readonly AnchorErrorCode[] = [] as readonly AnchorCode[];
 
 /** Every code, for the anchored pattern that reads codes back out of chaincode error text. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -82,6 +126,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   ...STATE_CODES,
   ...LEDGER_CODES,
   ...AGREEMENT_CODES,
+  ...ANCHOR_ERROR_CODES,
+  ...SECURITY_CODES,
 ];
 
 /** Base of every error we throw on purpose: a stable code plus, for inputs, every bad field. */
@@ -136,6 +182,22 @@ export class AgreementError extends EvidenceError<AgreementCode> {
   constructor(code: AgreementCode, message: string) {
     super(code, message);
     this.name = 'AgreementError';
+  }
+}
+
+/** An anchor was refused, does not verify, or does not exist yet (docs/anchors.md). */
+export class AnchorError extends EvidenceError<AnchorErrorCode> {
+  constructor(code: AnchorErrorCode, message: string) {
+    super(code, message);
+    this.name = 'AnchorError';
+  }
+}
+
+/** A request was refused for its credentials' freshness or authenticity, or its rate. */
+export class SecurityError extends EvidenceError<SecurityCode> {
+  constructor(code: SecurityCode, message: string) {
+    super(code, message);
+    this.name = 'SecurityError';
   }
 }
 

@@ -5,6 +5,7 @@
 
 import type { Digest } from './digest';
 import type { Depositor, EvidenceRecord } from './evidence';
+import { CASE_REFERENCE_PATTERN, NO_PERSONAL_DATA } from './personal-data';
 
 /** Where a record sits: its transaction and its leaf in that transaction's batch tree. */
 export interface Placement {
@@ -27,7 +28,7 @@ export type AnnotationKind = (typeof ANNOTATION_KINDS)[number];
 /** What a court submits to annotate a record. */
 export interface AnnotationInput {
   readonly kind: AnnotationKind;
-  /** Case number or docket reference; not a person's name. */
+  /** Case number or docket reference (core/personal-data.ts); never personal data. */
   readonly reference?: string;
   /** Digest of a document explaining the annotation (kept off chain). */
   readonly documentDigest?: Digest;
@@ -71,10 +72,8 @@ export const annotationInputSchema = {
   required: ['kind'],
   properties: {
     kind: { type: 'string', enum: [...ANNOTATION_KINDS] },
-    reference: {
-      type: 'string',
-      pattern: '^[A-Za-z0-9\\u4e00-\\u9fa5()（）〔〕\\[\\]._:/-]{1,64}$',
-    },
+    // A case number or an ASCII docket id; never a name, ID number, phone or address.
+    reference: { type: 'string', pattern: CASE_REFERENCE_PATTERN, ...NO_PERSONAL_DATA },
     documentDigest: { type: 'string', pattern: '^(sha256|sm3):[0-9a-f]{64}$' },
   },
 } as const;

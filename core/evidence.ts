@@ -7,6 +7,7 @@ import { canonicalBytes } from './canonical';
 import { DIGEST_ALGORITHMS, DIGEST_PATTERN, type Digest, type DigestAlgorithm } from './digest';
 import { ValidationError, type FieldError } from './errors';
 import { hashLeaf } from './merkle';
+import { NO_PERSONAL_DATA } from './personal-data';
 import { schemaErrors } from './schema';
 
 export const EVIDENCE_TYPES = [
@@ -81,6 +82,7 @@ export const evidenceItemSchema = {
       type: 'string',
       maxLength: 127,
       pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$',
+      ...NO_PERSONAL_DATA,
     },
     size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     identityCommitment: { type: 'string', pattern: COMMITMENT_PATTERN },
@@ -90,7 +92,7 @@ export const evidenceItemSchema = {
       additionalProperties: false,
       required: ['token', 'phase'],
       properties: {
-        token: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+        token: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$', ...NO_PERSONAL_DATA },
         phase: { type: 'string', enum: [...PROCESS_PHASES] },
       },
     },
@@ -102,8 +104,8 @@ export const depositorSchema = {
   additionalProperties: false,
   required: ['org', 'account'],
   properties: {
-    org: { type: 'string', pattern: NAME_PATTERN },
-    account: { type: 'string', pattern: NAME_PATTERN },
+    org: { type: 'string', pattern: NAME_PATTERN, ...NO_PERSONAL_DATA },
+    account: { type: 'string', pattern: NAME_PATTERN, ...NO_PERSONAL_DATA },
   },
 } as const;
 

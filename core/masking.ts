@@ -16,7 +16,9 @@
  *
  * The ID rule keeps exactly the characters that do not encode the birth date: the administrative
  * division code (GB/T 2260) and the sequence code (plus, for 18 characters, the check character,
- * GB 11643-1999). One `*` replaces one character, so a masked ID keeps its length.
+ * GB 11643-1999). One `*` replaces one character, so a masked ID keeps its length. (Art. 10 deletes
+ * ID and phone numbers and addresses from published judgments outright; a report addressed to the
+ * parties and the court keeps the parts above so a party can recognise its own number.)
  *
  * Every function is total: input it cannot parse is masked entirely (fail safe), never returned in
  * clear and never thrown on. Pure; no I/O.
@@ -26,13 +28,14 @@
  * Two-character family names. A name starting with one of these and at least three characters long
  * keeps both characters (欧阳修 -> 欧阳某); a two-character name is read as surname + given name.
  */
+// prettier-ignore
 export const COMPOUND_SURNAMES: readonly string[] = [
   '欧阳', '司马', '诸葛', '上官', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐', '长孙', '宇文',
   '司徒', '夏侯', '轩辕', '端木', '独孤', '南宫', '西门', '百里', '呼延', '闻人', '万俟', '澹台',
   '公冶', '太史', '申屠', '钟离', '濮阳', '淳于', '单于', '赫连', '司空', '拓跋', '东郭', '第五',
   '谷梁', '左丘', '闾丘', '公良', '微生', '梁丘', '羊舌', '仲孙', '宗政', '亓官', '乐正', '鲜于',
   '巫马', '公西', '漆雕', '颛孙', '子车', '叱干', '即墨', '夹谷', '宰父', '公羊', '哥舒',
-]; // prettier-ignore
+];
 
 /** Kinds of personal data the finders recognise in free text. */
 export type PersonalDataKind = 'resident-id' | 'mobile' | 'name';
@@ -142,11 +145,12 @@ export function maskEmail(email: string): string {
   return `${[...local][0] as string}***@${match[2] as string}`;
 }
 
+// prettier-ignore
 const PROVINCES = [
   '北京', '天津', '上海', '重庆', '河北', '山西', '辽宁', '吉林', '黑龙江', '江苏', '浙江', '安徽',
   '福建', '江西', '山东', '河南', '湖北', '湖南', '广东', '海南', '四川', '贵州', '云南', '陕西',
   '甘肃', '青海', '台湾', '内蒙古', '广西', '西藏', '宁夏', '新疆', '香港', '澳门',
-]; // prettier-ignore
+];
 const PROVINCE_SUFFIX = '(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?';
 const PROVINCE_RE = new RegExp(`^(?:${PROVINCES.join('|')})${PROVINCE_SUFFIX}`);
 /** Characters that end an administrative name or start a street address. */
@@ -261,7 +265,12 @@ export function findPersonalData(
     if (maskPersonName(name) === name) continue;
     for (const fragment of nameFragments(name)) {
       for (const match of text.matchAll(namePattern(fragment))) {
-        found.push({ kind: 'name', value: match[0], index: match.index });
+        const end = match.index + match[0].length;
+        // A given name inside a full name already found is the same finding.
+        const inside = found.some(
+          (f) => f.kind === 'name' && f.index <= match.index && end <= f.index + f.value.length,
+        );
+        if (!inside) found.push({ kind: 'name', value: match[0], index: match.index });
       }
     }
   }

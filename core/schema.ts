@@ -4,20 +4,9 @@
  * Validation reports every bad field at once, as JSON pointers.
  */
 
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { ValidationError, type FieldError, type ValidationCode } from './errors';
-
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const compiled = new WeakMap<object, ValidateFunction>();
-
-function compile(schema: object): ValidateFunction {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
-  return validate;
-}
+import { compileSchema } from './schema-compiler';
 
 /** RFC 6901 §3: `~` is written `~0` and `/` is written `~1` inside a reference token. */
 function escapePointer(token: string): string {
@@ -34,13 +23,21 @@ export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined)
     } else if (error.keyword === 'additionalProperties') {
       path = `${path}/${escapePointer(String((error.params as { additionalProperty: string }).additionalProperty))}`;
     }
+    // Our schemas use `not` only for the personal-data guard (core/personal-data.ts).
+    if (error.keyword === 'not') {
+      return {
+        path,
+        rule: 'personalData',
+        message: 'must not hold personal data (an ID number, a phone number or an e-mail address)',
+      };
+    }
     return { path, rule: error.keyword, message: error.message ?? error.keyword };
   });
 }
 
 /** Field errors of `value` against `schema`; empty when it is valid. */
 export function schemaErrors(schema: object, value: unknown): FieldError[] {
-  const validate = compile(schema);
+  const validate = compileSchema(schema);
   return validate(value) ? [] : toFieldErrors(validate.errors);
 }
 

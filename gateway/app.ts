@@ -6,22 +6,39 @@
  * groups, each an encapsulated plugin.
  */
 
+import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { ErrorObject } from 'ajv';
 import { ValidationError } from '../core/errors';
+import { findPersonalData } from '../core/personal-data';
 import { toFieldErrors } from '../core/schema';
+import type { AuditLog } from './audit/audit-log';
 import type { KeyStore } from './auth/api-keys';
+import { createAgreementService, type AgreementService } from './agreement-service';
 import type { Config } from './config';
+import { createDossierBuilder } from './dossier';
 import { createEvidenceService, type EvidenceService } from './evidence-service';
 import type { Ledger } from './ledger/ledger';
+import anchoringPlugin, { type AnchoringOverrides } from './plugins/anchoring';
+import auditPlugin from './plugins/audit';
 import authPlugin from './plugins/auth';
 import errorHandlerPlugin from './plugins/error-handler';
+import limitsPlugin from './plugins/limits';
+import metricsPlugin from './plugins/metrics';
+import { createMetrics, type NodeMetrics } from './metrics';
+import adminPrincipalRoutes from './routes/admin-principals';
+import auditRoutes, { auditEntrySchema } from './routes/audit';
 import adminKeyRoutes from './routes/admin-keys';
+import anchorRoutes from './routes/anchors';
+import anchoringRoutes from './routes/anchoring';
+import documentRoutes from './routes/documents';
+import agreementRoutes from './routes/agreements';
 import evidenceRoutes from './routes/evidence';
 import healthRoutes from './routes/health';
 import publicRoutes from './routes/public';
+import verifyPageRoutes from './routes/verify-page';
 import { SECURITY_SCHEMES } from './routes/security';
 import { SHARED_SCHEMAS } from './schemas';
 
@@ -30,14 +47,46 @@ export interface AppDeps {
   readonly keys: KeyStore;
   /** A pino logger; without one the app logs nothing. */
   readonly logger?: FastifyBaseLogger;
-  /** Deposits allowed to wait in the group-commit queue (default 50,000). */
+  /** Deposits allowed to wait in the group-commit queue (default `config.maxQueued`). */
   readonly maxQueued?: number;
+  /** The audit log every `/v1` request is recorded in; without one nothing is recorded. */
+  readonly audit?: AuditLog;
+  /** TLS material (PEM) read from `config.tlsCert`, `tlsKey`, `tlsCa`; without it, plain HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer };
+  /** Epoch milliseconds for the signed-request time window (tests). */
+  readonly requestClock?: () => number;
+  /** Event-loop sampling interval of load shedding, ms (tests). */
+  readonly pressureSampleIntervalMs?: number;
+  /** Anchor targets instead of `config.anchorTargets`, and a job without timer (tests). */
+  readonly anchoring?: AnchoringOverrides;
+  /** Epoch milliseconds: the ledger's clock, which the agreement scheduler follows (tests). */
+  readonly clock?: () => number;
+  /** Folder of the built verification page (default: `dist/web`, routes/verify-page.ts). */
+  readonly webDir?: string;
+  /** The metrics to record into (default: a fresh set in its own registry). */
+  readonly metrics?: NodeMetrics;
+}
+
+/**
+ * An incoming `x-request-id` is kept (logged, audited, echoed) when it is a plain token that holds
+ * no personal data, so a caller can trace its call; anything else gets a fresh UUID.
+ */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestIdOf(incoming: unknown): string {
+  return typeof incoming === 'string' &&
+    SAFE_REQUEST_ID.test(incoming) &&
+    findPersonalData(incoming) === undefined
+    ? incoming
+    : randomUUID();
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The evidence service behind the routes (closed with the app; the ledger is not). */
     readonly evidence: EvidenceService;
+    /** Mediation agreements: transitions, the event stream and the due-date scheduler. */
+    readonly agreements: AgreementService;
   }
 }
 
@@ -52,6 +101,34 @@ function schemaErrorFormatter(errors: unknown, dataVar: string): Error {
 }
 
 /**
+ * Node server options. Node checks request timeouts every `connectionsCheckingInterval` (30 s by
+ * default): check often enough for `requestTimeoutMs` to mean what it says.
+ */
+function serverOptions(config: Config) {
+  return {
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.requestTimeoutMs / 4)),
+  };
+}
+
+/** Node TLS server options: the certificate, and with a CA, client certificates (mutual TLS). */
+function httpsOptions(config: Config, tls: NonNullable<AppDeps['tls']>) {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: 'TLSv1.2' as const,
+    ...(tls.ca
+      ? {
+          ca: tls.ca,
+          requestCert: true,
+          // `optional`: a client without a certificate may still use an API key or a signature;
+          // a certificate that does not chain to the CA is refused by the auth plugin.
+          rejectUnauthorized: config.tlsClientAuth === 'require',
+        }
+      : {}),
+  };
+}
+
+/**
  * Builds the application. Nothing listens until the caller calls `listen()`; plugins load on
  * `ready()`, `listen()` or the first `inject()`. Closing the app drains the deposit queue but
  * leaves the ledger open: its owner closes it.
@@ -59,7 +136,16 @@ function schemaErrorFormatter(errors: unknown, dataVar: string): Error {
 export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...(deps.tls
+      ? { https: { ...httpsOptions(config, deps.tls), ...serverOptions(config) } }
+      : { http: serverOptions(config) }),
     bodyLimit: config.bodyLimit,
+    // Slow clients (slowloris) and idle sockets are cut off; see config.ts for the bounds.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    // Fastify logs raw URLs, which a client controls: one safe line per request instead (below).
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
     // Reject what does not fit instead of repairing it: no coercion, no defaults, no silently
     // dropped properties, and every error at once (bodies are bounded by bodyLimit).
     ajv: {
@@ -77,17 +163,34 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     forceCloseConnections: 'idle',
   });
 
+  const metrics =
+    deps.metrics ??
+    createMetrics({ queue: () => ({ waiting: service.waiting, inFlight: service.inFlight }) });
   const service = createEvidenceService({
     ledger: deps.ledger,
     org: config.org,
     groupCommitMax: config.groupCommitMax,
     groupCommitDelayMs: config.groupCommitDelayMs,
     submitTimeoutMs: config.submitTimeoutMs,
-    ...(deps.maxQueued === undefined ? {} : { maxQueued: deps.maxQueued }),
+    maxQueued: deps.maxQueued ?? config.maxQueued,
     onInternalError: (error) => app.log.error({ err: error }, 'deposit failed'),
+    metrics: metrics.deposits,
+  });
+
+  const agreements = createAgreementService({
+    ledger: deps.ledger,
+    evidence: service,
+    org: config.org,
+    dataDir: config.dataDir,
+    submitTimeoutMs: config.submitTimeoutMs,
+    checkIntervalMs: config.agreementCheckIntervalMs,
+    eventCapacity: config.agreementEventsBuffer,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    onError: (error, message) => app.log.error({ err: error }, message),
   });
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  app.addSchema(auditEntrySchema);
   // JSON only: Fastify's default text/plain parser would turn a wrong content type into a 400.
   app.removeContentTypeParser('text/plain');
 
@@ -107,6 +210,9 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
         { name: 'evidence', description: 'Deposits, reads, receipts and annotations (API key)' },
         { name: 'public', description: 'No API key' },
         { name: 'admin', description: 'API keys (admin role)' },
+        { name: 'agreements', description: 'Mediation agreements watched on chain (API key)' },
+        { name: 'anchors', description: 'Cross-chain anchors: recorded here, and of this chain' },
+        { name: 'audit', description: 'The hash-chained audit log (auditor role)' },
         { name: 'operations', description: 'Probes' },
       ],
     },
@@ -118,14 +224,53 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   void app.register(swaggerUi, { routePrefix: '/docs' });
 
   // 2. Our infrastructure plugins.
+  void app.register(metricsPlugin, { metrics });
   void app.register(errorHandlerPlugin);
-  void app.register(authPlugin, { keys: deps.keys });
+  void app.register(limitsPlugin, {
+    rateLimitMax: config.rateLimitMax,
+    rateLimitWindowMs: config.rateLimitWindowMs,
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    ...(deps.pressureSampleIntervalMs ? { sampleIntervalMs: deps.pressureSampleIntervalMs } : {}),
+  });
+  void app.register(authPlugin, {
+    keys: deps.keys,
+    signatureWindowMs: config.signatureWindowMs,
+    nonceCacheMax: config.nonceCacheMax,
+    ...(deps.requestClock ? { clock: deps.requestClock } : {}),
+  });
+  if (deps.audit) void app.register(auditPlugin, { audit: deps.audit });
+  void app.register(anchoringPlugin, {
+    config,
+    ledger: deps.ledger,
+    ...(deps.anchoring ? { overrides: deps.anchoring } : {}),
+  });
 
   // 3. Decorators.
   app.decorate('evidence', service);
+  app.decorate('agreements', agreements);
 
   // 4. Hooks.
   app.addHook('onClose', async () => service.close());
+  // The request id is in the audit log; returning it lets a client name its request.
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        principal: request.principal?.keyId ?? null,
+      },
+      'request completed',
+    );
+  });
+  // The scheduler starts once the app is ready; event streams end before connections are closed.
+  app.addHook('onReady', async () => agreements.start());
+  app.addHook('preClose', async () => agreements.closeStreams());
+  app.addHook('onClose', async () => agreements.close());
 
   // 5. Routes.
   void app.register(healthRoutes, { service });
@@ -136,6 +281,27 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     batchMaxItems: config.batchMaxItems,
   });
   void app.register(adminKeyRoutes, { prefix: '/v1', keys: deps.keys });
+  void app.register(adminPrincipalRoutes, { prefix: '/v1', keys: deps.keys });
+  if (deps.audit) void app.register(auditRoutes, { prefix: '/v1', audit: deps.audit });
+  void app.register(anchorRoutes, { prefix: '/v1', ledger: deps.ledger, config });
+  void app.register(anchoringRoutes, { prefix: '/v1', config });
+  void app.register(agreementRoutes, {
+    prefix: '/v1',
+    agreements,
+    heartbeatMs: config.agreementEventsHeartbeatMs,
+  });
+  void app.register(documentRoutes, {
+    prefix: '/v1',
+    service,
+    config,
+    dossier: createDossierBuilder({
+      config,
+      ledger: deps.ledger,
+      anchoring: () => app.anchoring.status(),
+      ...(deps.audit ? { audit: deps.audit } : {}),
+    }),
+  });
+  void app.register(verifyPageRoutes, deps.webDir ? { webDir: deps.webDir } : {});
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;

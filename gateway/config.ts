@@ -9,6 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { MAX_ANCHOR_HEADERS } from '../core/anchor';
 import { MAX_BATCH_RECORDS } from '../core/batch';
 import { ValidationError, type FieldError } from '../core/errors';
 import { NAME_PATTERN } from '../core/evidence';
@@ -19,6 +20,24 @@ export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const TLS_CLIENT_AUTH = ['optional', 'require'] as const;
+export type TlsClientAuth = (typeof TLS_CLIENT_AUTH)[number];
+
+/** Kinds of anchor target this build can submit to (a Fabric target would add `fabric`). */
+export const ANCHOR_TARGET_KINDS = ['http'] as const;
+export type AnchorTargetKind = (typeof ANCHOR_TARGET_KINDS)[number];
+
+/** One chain this node anchors its tip on (docs/anchors.md). */
+export interface AnchorTargetConfig {
+  /** Unique name of the target: in status, logs and metrics. */
+  readonly name: string;
+  readonly kind: AnchorTargetKind;
+  /** Base URL of the target node's gateway, without a trailing slash. */
+  readonly url: string;
+  /** API key with role `anchor` on the target (read from `apiKeyFile` when that was given). */
+  readonly apiKey: string;
+}
 
 export interface Config {
   /** Interface to listen on. */
@@ -46,6 +65,57 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** The API keys file (absolute after loading). */
   readonly keysFile: string;
+  /** The node's name on certificates and in the compliance dossier; default `<org> evidence node`. */
+  readonly nodeName: string | undefined;
+  /**
+   * The node's public base URL (`https://evidence.example-court.cn`): certificates' QR codes open
+   * `<publicUrl>/verify?digest=...`; without it they carry the digest itself. Set it rather than
+   * trusting a request's Host header, which the client chooses.
+   */
+  readonly publicUrl: string | undefined;
+  /** Longest sleep of the agreement scheduler (it also wakes at each due time and end of grace). */
+  readonly agreementCheckIntervalMs: number;
+  /** Comment line interval on an idle `GET /v1/agreements/events` stream. */
+  readonly agreementEventsHeartbeatMs: number;
+  /** Agreement events held in memory for `Last-Event-ID` resumption. */
+  readonly agreementEventsBuffer: number;
+  /** TLS certificate chain (PEM file); with `tlsKey`, the node serves HTTPS only. */
+  readonly tlsCert: string | undefined;
+  /** TLS private key (PEM file). */
+  readonly tlsKey: string | undefined;
+  /** CA (PEM file) of client certificates: enables mutual TLS; certificates map to principals. */
+  readonly tlsCa: string | undefined;
+  /** With `tlsCa`: `optional` admits clients without a certificate (API keys, signatures). */
+  readonly tlsClientAuth: TlsClientAuth;
+  /** Requests per principal (per IP when anonymous) in each rate-limit window. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** Longest time to receive a whole request, headers and body (Node `server.requestTimeout`). */
+  readonly requestTimeoutMs: number;
+  /** Idle socket timeout (Fastify `connectionTimeout`); longer than `submitTimeoutMs`. */
+  readonly connectionTimeoutMs: number;
+  /** Deposits allowed to wait for the ledger; beyond, `503 OVERLOADED`. */
+  readonly maxQueued: number;
+  /** Mean event-loop delay above which requests are shed with `503 OVERLOADED` (0: never). */
+  readonly maxEventLoopDelayMs: number;
+  /** How far a signed request's timestamp may be from the node's clock, either way. */
+  readonly signatureWindowMs: number;
+  /** Nonces remembered at most; when full, signed requests are refused (`503 OVERLOADED`). */
+  readonly nonceCacheMax: number;
+  /** Audit entries older than this are pruned (the chain stays verifiable). */
+  readonly auditRetentionDays: number;
+  /** Chains to anchor this chain's tip on; none by default (the node is not anchored). */
+  readonly anchorTargets: readonly AnchorTargetConfig[];
+  /** Anchor the tip at least this often (when it moved). */
+  readonly anchorIntervalMs: number;
+  /** Anchor as soon as this many blocks were added since the last anchor (bounds proof size). */
+  readonly anchorEveryBlocks: number;
+  /** First retry delay after a failed anchoring; doubles per failure, with jitter. */
+  readonly anchorBackoffMinMs: number;
+  /** Longest retry delay. */
+  readonly anchorBackoffMaxMs: number;
+  /** Deadline of one request to a target. */
+  readonly anchorTimeoutMs: number;
 }
 
 /** Defaults of every setting; `keysFile` defaults to `<dataDir>/keys.json`. */
@@ -63,6 +133,30 @@ export const DEFAULT_CONFIG = {
   submitTimeoutMs: 15_000,
   logLevel: 'info',
   keysFile: undefined,
+  nodeName: undefined,
+  publicUrl: undefined,
+  agreementCheckIntervalMs: 60_000,
+  agreementEventsHeartbeatMs: 15_000,
+  agreementEventsBuffer: 1000,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsCa: undefined,
+  tlsClientAuth: 'optional',
+  rateLimitMax: 1000,
+  rateLimitWindowMs: 10_000,
+  requestTimeoutMs: 30_000,
+  connectionTimeoutMs: 60_000,
+  maxQueued: 50_000,
+  maxEventLoopDelayMs: 1000,
+  signatureWindowMs: 300_000,
+  nonceCacheMax: 200_000,
+  auditRetentionDays: 183,
+  anchorTargets: [],
+  anchorIntervalMs: 60_000,
+  anchorEveryBlocks: 100,
+  anchorBackoffMinMs: 1_000,
+  anchorBackoffMaxMs: 300_000,
+  anchorTimeoutMs: 10_000,
 } as const satisfies { readonly [K in keyof Config]: Config[K] | undefined };
 
 type Key = keyof Config;
@@ -82,6 +176,30 @@ export const CONFIG_VARIABLES: Readonly<Record<Key, string>> = {
   submitTimeoutMs: 'SUBMIT_TIMEOUT_MS',
   logLevel: 'LOG_LEVEL',
   keysFile: 'KEYS_FILE',
+  nodeName: 'NODE_NAME',
+  publicUrl: 'PUBLIC_URL',
+  agreementCheckIntervalMs: 'AGREEMENT_CHECK_INTERVAL_MS',
+  agreementEventsHeartbeatMs: 'AGREEMENT_EVENTS_HEARTBEAT_MS',
+  agreementEventsBuffer: 'AGREEMENT_EVENTS_BUFFER',
+  tlsCert: 'TLS_CERT',
+  tlsKey: 'TLS_KEY',
+  tlsCa: 'TLS_CA',
+  tlsClientAuth: 'TLS_CLIENT_AUTH',
+  rateLimitMax: 'RATE_LIMIT_MAX',
+  rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
+  requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
+  connectionTimeoutMs: 'CONNECTION_TIMEOUT_MS',
+  maxQueued: 'MAX_QUEUED',
+  maxEventLoopDelayMs: 'MAX_EVENT_LOOP_DELAY_MS',
+  signatureWindowMs: 'SIGNATURE_WINDOW_MS',
+  nonceCacheMax: 'NONCE_CACHE_MAX',
+  auditRetentionDays: 'AUDIT_RETENTION_DAYS',
+  anchorTargets: 'ANCHOR_TARGETS',
+  anchorIntervalMs: 'ANCHOR_INTERVAL_MS',
+  anchorEveryBlocks: 'ANCHOR_EVERY_BLOCKS',
+  anchorBackoffMinMs: 'ANCHOR_BACKOFF_MIN_MS',
+  anchorBackoffMaxMs: 'ANCHOR_BACKOFF_MAX_MS',
+  anchorTimeoutMs: 'ANCHOR_TIMEOUT_MS',
 };
 
 const PREFIX = 'EVIDENCE_';
@@ -130,6 +248,135 @@ function oneOf(
   };
 }
 
+/** A name people read on a certificate: one line, at most 200 characters. */
+const nodeName: Parser = (value) => {
+  if (
+    typeof value !== 'string' ||
+    value.trim() === '' ||
+    value.length > 200 ||
+    /[\r\n]/.test(value)
+  )
+    return { rule: 'nodeName', problem: 'must be one line of 1 to 200 characters' };
+  return { value: value.trim() };
+};
+
+/** An http(s) base URL without credentials, query or fragment; kept without a trailing slash. */
+const publicUrl: Parser = (value) => {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    return {
+      rule: 'url',
+      problem: 'must be an http or https URL without credentials, query or fragment',
+    };
+  }
+  return { value: url.href.replace(/\/+$/, '') };
+};
+
+const TARGET_HINT = "a JSON list of { name, kind: 'http', url, apiKey | apiKeyFile }";
+
+/** The problems of target `index`, each as `[index].field ...`; the target when there are none. */
+function anchorTarget(
+  value: unknown,
+  index: number,
+): { target: AnchorTargetConfig } | { problems: string[] } {
+  const at = `[${index}]`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { problems: [`${at} must be an object`] };
+  }
+  const item = value as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const key of Object.keys(item)) {
+    if (!['name', 'kind', 'url', 'apiKey', 'apiKeyFile'].includes(key))
+      problems.push(`${at}.${key} is not a target setting`);
+  }
+  if (typeof item.name !== 'string' || !new RegExp(NAME_PATTERN).test(item.name))
+    problems.push(`${at}.name must be an identifier (letters, digits, . _ @ -)`);
+  if (!(ANCHOR_TARGET_KINDS as readonly unknown[]).includes(item.kind))
+    problems.push(`${at}.kind must be one of ${ANCHOR_TARGET_KINDS.join(', ')}`);
+  let url: URL | undefined;
+  try {
+    url = typeof item.url === 'string' ? new URL(item.url) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    problems.push(`${at}.url must be an http or https URL without credentials, query or fragment`);
+  }
+  let apiKey: string | undefined;
+  if ((item.apiKey === undefined) === (item.apiKeyFile === undefined)) {
+    problems.push(`${at} needs exactly one of apiKey and apiKeyFile`);
+  } else if (item.apiKeyFile !== undefined) {
+    if (typeof item.apiKeyFile !== 'string' || item.apiKeyFile.trim() === '') {
+      problems.push(`${at}.apiKeyFile must be a path`);
+    } else {
+      try {
+        apiKey = readFileSync(path.resolve(item.apiKeyFile), 'utf8').trim();
+      } catch (error) {
+        const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+        problems.push(`${at}.apiKeyFile ${item.apiKeyFile} cannot be read (${reason})`);
+      }
+    }
+  } else {
+    apiKey = typeof item.apiKey === 'string' ? item.apiKey.trim() : undefined;
+  }
+  if (apiKey !== undefined && !/^[\x21-\x7e]{1,512}$/.test(apiKey)) {
+    problems.push(`${at}: the API key must be one line of printable ASCII`);
+  }
+  if (problems.length > 0 || !url || apiKey === undefined) return { problems };
+  return {
+    target: {
+      name: item.name as string,
+      kind: item.kind as AnchorTargetKind,
+      url: url.href.replace(/\/+$/, ''),
+      apiKey,
+    },
+  };
+}
+
+/** `EVIDENCE_ANCHOR_TARGETS`: JSON text (environment) or a list (config file). */
+const anchorTargets: Parser = (value) => {
+  let list: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value) as unknown;
+    } catch {
+      return { rule: 'json', problem: `must be ${TARGET_HINT}; it is not JSON` };
+    }
+  }
+  if (!Array.isArray(list)) return { rule: 'type', problem: `must be ${TARGET_HINT}` };
+  const problems: string[] = [];
+  const targets: AnchorTargetConfig[] = [];
+  list.forEach((item, index) => {
+    const parsed = anchorTarget(item, index);
+    if ('problems' in parsed) problems.push(...parsed.problems);
+    else targets.push(parsed.target);
+  });
+  const names = targets.map((t) => t.name);
+  const twice = names.filter((name, index) => names.indexOf(name) !== index);
+  if (twice.length > 0) problems.push(`target names must be unique (${twice.join(', ')})`);
+  if (problems.length > 0) return { rule: 'anchorTargets', problem: problems.join('; ') };
+  return { value: targets };
+};
+
 const PARSERS: Readonly<Record<Key, Parser>> = {
   host: text(),
   port: integer(0, 65_535),
@@ -144,6 +391,31 @@ const PARSERS: Readonly<Record<Key, Parser>> = {
   submitTimeoutMs: integer(100, 600_000),
   logLevel: oneOf(LOG_LEVELS),
   keysFile: text(),
+  nodeName: nodeName,
+  publicUrl: publicUrl,
+  agreementCheckIntervalMs: integer(10, 86_400_000),
+  agreementEventsHeartbeatMs: integer(10, 600_000),
+  agreementEventsBuffer: integer(1, 100_000),
+  tlsCert: text(),
+  tlsKey: text(),
+  tlsCa: text(),
+  tlsClientAuth: oneOf(TLS_CLIENT_AUTH),
+  rateLimitMax: integer(1, 1_000_000),
+  rateLimitWindowMs: integer(100, 3_600_000),
+  requestTimeoutMs: integer(1000, 3_600_000),
+  connectionTimeoutMs: integer(1000, 3_600_000),
+  maxQueued: integer(1, 10_000_000),
+  maxEventLoopDelayMs: integer(0, 60_000),
+  signatureWindowMs: integer(1000, 3_600_000),
+  nonceCacheMax: integer(1000, 10_000_000),
+  // PRC Cybersecurity Law art. 21: network logs are kept at least six months.
+  auditRetentionDays: integer(183, 36_500),
+  anchorTargets,
+  anchorIntervalMs: integer(100, 86_400_000),
+  anchorEveryBlocks: integer(1, MAX_ANCHOR_HEADERS),
+  anchorBackoffMinMs: integer(10, 3_600_000),
+  anchorBackoffMaxMs: integer(10, 86_400_000),
+  anchorTimeoutMs: integer(100, 600_000),
 };
 
 const KEYS = Object.keys(PARSERS) as Key[];
@@ -198,6 +470,17 @@ export function loadConfig(
       values[key] = parsed.value;
     }
   }
+  if (
+    !errors.some((e) => e.path === '/anchorBackoffMinMs' || e.path === '/anchorBackoffMaxMs') &&
+    (values.anchorBackoffMinMs as number) > (values.anchorBackoffMaxMs as number)
+  ) {
+    errors.push({
+      path: '/anchorBackoffMinMs',
+      rule: 'maximum',
+      message: `${PREFIX}${CONFIG_VARIABLES.anchorBackoffMinMs} must not exceed ${PREFIX}${CONFIG_VARIABLES.anchorBackoffMaxMs}`,
+    });
+  }
+  errors.push(...securityProblems(values, sources));
   if (errors.length > 0) {
     const where = errors.map((error) => error.path).join(', ');
     throw new ValidationError(
@@ -212,7 +495,53 @@ export function loadConfig(
     values.keysFile === undefined
       ? path.join(dataDir, 'keys.json')
       : path.resolve(values.keysFile as string);
-  return { ...(values as unknown as Config), dataDir, keysFile };
+  const resolved = (file: unknown) =>
+    typeof file === 'string' ? path.resolve(file) : undefined;
+  return {
+    ...(values as unknown as Config),
+    dataDir,
+    keysFile,
+    tlsCert: resolved(values.tlsCert),
+    tlsKey: resolved(values.tlsKey),
+    tlsCa: resolved(values.tlsCa),
+  };
+}
+
+/** Settings that only make sense together: TLS files, and timeouts against each other. */
+function securityProblems(
+  values: Readonly<Record<string, unknown>>,
+  sources: ReadonlyMap<Key, Source>,
+): FieldError[] {
+  const problems: FieldError[] = [];
+  const name = (key: Key) => sources.get(key)?.from ?? `${PREFIX}${CONFIG_VARIABLES[key]}`;
+  if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
+    const missing: Key = values.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
+    problems.push({
+      path: `/${missing}`,
+      rule: 'required',
+      message: `${name(missing)} is required with ${name(missing === 'tlsCert' ? 'tlsKey' : 'tlsCert')}`,
+    });
+  }
+  if (values.tlsCa !== undefined && values.tlsCert === undefined) {
+    problems.push({
+      path: '/tlsCa',
+      rule: 'dependencies',
+      message: `${name('tlsCa')} (mutual TLS) needs ${name('tlsCert')} and ${name('tlsKey')}`,
+    });
+  }
+  // A socket is silent while its deposit waits for the ledger: it must not time out first.
+  if (
+    typeof values.connectionTimeoutMs === 'number' &&
+    typeof values.submitTimeoutMs === 'number' &&
+    values.connectionTimeoutMs <= values.submitTimeoutMs
+  ) {
+    problems.push({
+      path: '/connectionTimeoutMs',
+      rule: 'minimum',
+      message: `${name('connectionTimeoutMs')} must exceed ${name('submitTimeoutMs')}`,
+    });
+  }
+  return problems;
 }
 
 function readConfigFile(file: string, sources: Map<Key, Source>, errors: FieldError[]): void {

@@ -28,6 +28,7 @@ import type { Principal } from './auth/api-keys';
 import { createGroupCommit, type GroupCommit } from './group-commit';
 import { toHttpError } from './http-errors';
 import type { CallOptions, ChainInfo, Committed, Ledger, LedgerIdentity } from './ledger/ledger';
+import type { DepositMetrics } from './metrics';
 import { createReceipts, EVIDENCE_CONTRACT, identityOf, type Receipts } from './receipts';
 
 /** Outcome of one deposit, as the API reports it. */
@@ -60,8 +61,10 @@ export interface PublicEvidence {
 }
 
 export interface EvidenceService {
-  /** Deposits admitted and waiting for their transaction (not counting the one in flight). */
+  /** Deposits admitted and waiting for their transaction (not counting those in flight). */
   readonly waiting: number;
+  /** Deposit transactions submitted and not settled yet. */
+  readonly inFlight: number;
   /** See {@link GroupCommit.announce}: call when a deposit request starts. */
   announce(): () => void;
   /**
@@ -100,8 +103,15 @@ export interface EvidenceServiceOptions {
   readonly submitTimeoutMs: number;
   /** Deposits allowed to wait; default 50,000. */
   readonly maxQueued?: number;
+  /**
+   * Deposit transactions submitted at once; default {@link DEFAULT_COMMITS_IN_FLIGHT}. The ledger
+   * orders them; with two, the embedded ledger executes one while the other is being synced.
+   */
+  readonly commitsInFlight?: number;
   /** Where failures of the node (not of the input) in batch results are reported. */
   readonly onInternalError?: (error: unknown) => void;
+  /** Where deposit transactions and refused batch items are counted. */
+  readonly metrics?: DepositMetrics;
 }
 
 interface Committing {
@@ -110,6 +120,7 @@ interface Committing {
 }
 
 export const DEFAULT_MAX_QUEUED = 50_000;
+export const DEFAULT_COMMITS_IN_FLIGHT = 2;
 const OUTCOMES: readonly string[] = ['created', 'attested', 'existing'];
 /** Extra time the group-commit safety net gives the ledger past its own deadline. */
 const TIMEOUT_GRACE_MS = 5_000;
@@ -149,6 +160,7 @@ class EvidenceServiceImpl implements EvidenceService {
   readonly #gateway: LedgerIdentity;
   readonly #callOptions: () => CallOptions;
   readonly #onInternalError: (error: unknown) => void;
+  readonly #metrics: DepositMetrics | undefined;
   #closed = false;
 
   constructor(options: EvidenceServiceOptions) {
@@ -156,6 +168,7 @@ class EvidenceServiceImpl implements EvidenceService {
     this.#gateway = { mspId: options.org, id: 'gateway', role: 'gateway' };
     this.#callOptions = () => ({ deadline: Date.now() + options.submitTimeoutMs });
     this.#onInternalError = options.onInternalError ?? (() => undefined);
+    this.#metrics = options.metrics;
     this.#receipts = createReceipts(options.ledger, {
       gatewayIdentity: this.#gateway,
       callOptions: this.#callOptions,
@@ -164,6 +177,7 @@ class EvidenceServiceImpl implements EvidenceService {
       maxBatch: options.groupCommitMax,
       delayMs: options.groupCommitDelayMs,
       maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED,
+      maxInFlight: options.commitsInFlight ?? DEFAULT_COMMITS_IN_FLIGHT,
       keyOf: primaryDigest,
       timeoutMs: options.submitTimeoutMs + TIMEOUT_GRACE_MS,
       commit: (records) => this.#commit(records),
@@ -174,20 +188,33 @@ class EvidenceServiceImpl implements EvidenceService {
     return this.#batcher.waiting;
   }
 
+  get inFlight(): number {
+    return this.#batcher.inFlight;
+  }
+
   announce(): () => void {
     return this.#batcher.announce();
   }
 
   async #commit(records: readonly EvidenceRecord[]): Promise<Committing[]> {
-    const batch = buildBatch(records);
-    const committed = await this.#ledger.submit<BatchResult>(
-      EVIDENCE_CONTRACT,
-      'depositBatch',
-      [canonicalJson({ records: batch.records, root: batch.root })],
-      this.#gateway,
-      this.#callOptions(),
-    );
+    // #record validated every item; the chaincode checks the records again on its side.
+    const batch = buildBatch(records, { checked: true });
+    const started = performance.now();
+    let committed: Committed<BatchResult>;
+    try {
+      committed = await this.#ledger.submit<BatchResult>(
+        EVIDENCE_CONTRACT,
+        'depositBatch',
+        [canonicalJson({ records: batch.records, root: batch.root })],
+        this.#gateway,
+        this.#callOptions(),
+      );
+    } catch (error) {
+      this.#metrics?.failed(records.length, (performance.now() - started) / 1000);
+      throw error;
+    }
     const outcomes = outcomesOf(committed, batch);
+    this.#metrics?.committed(records.length, (performance.now() - started) / 1000, outcomes);
     const receipts = await this.#receipts.forBatch(batch, committed);
     return outcomes.map((outcome, index) => ({ outcome, receipt: receipts[index] as Receipt }));
   }
@@ -255,6 +282,7 @@ class EvidenceServiceImpl implements EvidenceService {
   #itemError(error: unknown): { code: string; message: string; fields?: readonly FieldError[] } {
     const mapped = toHttpError(error);
     if (mapped.internal) this.#onInternalError(error);
+    this.#metrics?.error(mapped.body.code);
     const { code, message, fields } = mapped.body;
     return fields ? { code, message, fields } : { code, message };
   }

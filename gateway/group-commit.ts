@@ -3,9 +3,12 @@
  * transaction for many records, as databases batch their log flushes.
  *
  * A batch leaves when `maxBatch` items wait, when the first waiting item has waited `delayMs`, or at
- * once when nobody else is on the way (no announced arrival): a lone request pays no delay. Only
- * one commit is in flight at a time; items that arrive meanwhile form the next batch. An item whose
- * key is already in the forming batch waits for the next one, so a batch never holds a key twice.
+ * once when nobody else is on the way (no announced arrival): a lone request pays no delay. At most
+ * `maxInFlight` commits run at a time (a ledger that pipelines executes the next batch while the
+ * previous one is being made durable); items that arrive while every slot is busy form the next
+ * batch, so batches grow with the load on their own. An item whose key is already in the forming
+ * batch waits for the next one, so a batch never holds a key twice; the ledger orders batches that
+ * are in flight together, so a key in two of them is seen by the later one as already there.
  * Each waiter settles only after its batch's commit settled: with its own result, or with the
  * commit's error (every waiter of that batch gets the same error).
  */
@@ -19,6 +22,11 @@ export interface GroupCommitOptions<T, R> {
   readonly delayMs: number;
   /** Items allowed to wait; beyond, `add` refuses with `OVERLOADED`. */
   readonly maxQueued: number;
+  /**
+   * Commits allowed to run at once (default 1). Above 1, `commit` must accept overlapping calls and
+   * commit them in call order, as the ledger port's `submit` does.
+   */
+  readonly maxInFlight?: number;
   /** Key that must not repeat within one commit. */
   readonly keyOf: (item: T) => string;
   /**
@@ -50,6 +58,8 @@ export interface GroupCommit<T, R> {
   readonly waiting: number;
   /** Commits started so far. */
   readonly commits: number;
+  /** Commits started and not settled yet. */
+  readonly inFlight: number;
   /** Stops admitting, commits everything that waits and resolves when the last commit settled. */
   close(): Promise<void>;
 }
@@ -70,7 +80,7 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
   readonly #options: GroupCommitOptions<T, R>;
   #queue: Waiter<T, R>[] = [];
   #announced = 0;
-  #inFlight = false;
+  #inFlight = 0;
   #commits = 0;
   #closing = false;
   #timer: NodeJS.Timeout | undefined;
@@ -87,6 +97,14 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
 
   get commits(): number {
     return this.#commits;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get #slots(): number {
+    return this.#options.maxInFlight ?? 1;
   }
 
   announce(): () => void {
@@ -128,7 +146,7 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
 
   close(): Promise<void> {
     this.#closing = true;
-    if (!this.#inFlight && this.#queue.length === 0) return Promise.resolve();
+    if (this.#inFlight === 0 && this.#queue.length === 0) return Promise.resolve();
     const idle = new Promise<void>((resolve) => {
       this.#idle = resolve;
     });
@@ -138,7 +156,7 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
 
   /** Decides when the next batch leaves; called whenever something changed. */
   #schedule(): void {
-    if (this.#inFlight || this.#queue.length === 0) return;
+    if (this.#inFlight >= this.#slots || this.#queue.length === 0) return;
     const first = this.#queue[0] as Waiter<T, R>;
     const waited = Date.now() - first.since;
     const now =
@@ -189,9 +207,9 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
   }
 
   #flush(): void {
-    if (this.#inFlight || this.#queue.length === 0) return;
+    if (this.#inFlight >= this.#slots || this.#queue.length === 0) return;
     const batch = this.#take();
-    this.#inFlight = true;
+    this.#inFlight += 1;
     this.#commits += 1;
     let timeout: NodeJS.Timeout | undefined;
     if (this.#options.timeoutMs !== undefined) {
@@ -229,10 +247,12 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
       )
       .finally(() => {
         if (timeout) clearTimeout(timeout);
-        this.#inFlight = false;
+        this.#inFlight -= 1;
         if (this.#queue.length > 0) this.#schedule();
-        else if (this.#closing) this.#idle?.();
+        else if (this.#closing && this.#inFlight === 0) this.#idle?.();
       });
+    // Another slot may be free for what is left (more than maxBatch waited, or deferred keys).
+    if (this.#queue.length > 0) this.#schedule();
   }
 }
 
@@ -245,7 +265,7 @@ function settle<T, R>(waiter: Waiter<T, R>, error: unknown, result?: R): void {
 
 /**
  * A group-commit queue over `options.commit`.
- * Requires `maxBatch >= 1`, `delayMs >= 0`, `maxQueued >= 1`.
+ * Requires `maxBatch >= 1`, `delayMs >= 0`, `maxQueued >= 1`, `maxInFlight >= 1`.
  */
 export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): GroupCommit<T, R> {
   return new GroupCommitImpl(options);

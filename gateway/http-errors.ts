@@ -32,11 +32,27 @@
  * | LEDGER_CORRUPTED       | 500    | the ledger's data failed an integrity check                 |
  * | CONFIG_INVALID         | 500    | the node's configuration is wrong (not the caller's fault)  |
  * | INTERNAL               | 500    | anything else; details are logged, never sent               |
+ * | STALE_TIMESTAMP        | 401    | a signed request's timestamp is outside the window (or      |
+ * |                        |        | older than the node's start): sign it again                 |
+ * | REPLAYED_NONCE         | 401    | a signed request's nonce was already used with its key      |
+ * | BAD_SIGNATURE          | 401    | signature headers malformed, or the signature does not      |
+ * |                        |        | verify over method, target, body digest, time, nonce, key   |
+ * | SIGNATURE_REQUIRED     | 401    | the principal must sign its requests; an API key or client  |
+ * |                        |        | certificate alone is refused                                |
+ * | RATE_LIMITED           | 429    | over the principal's rate limit; `Retry-After` says when    |
  *
  * Agreement codes (core/agreement.ts, docs/agreements.md): AGREEMENT_NOT_FOUND and
  * INSTALMENT_NOT_FOUND 404; NOT_A_PARTY 403; DOCUMENT_MISMATCH 400; AGREEMENT_EXISTS,
  * INVALID_TRANSITION, ALREADY_SIGNED, ALREADY_REQUESTED, OVERPAYMENT and
  * PAYMENT_REFERENCE_CONFLICT 409 (the request conflicts with the agreement's current state).
+ *
+ * Anchor codes (core/errors.ts ANCHOR_ERROR_CODES, docs/anchors.md): ANCHOR_CONFLICT and
+ * ANCHOR_REGRESSION 409 (`POST /v1/anchors` refused a contradiction; the fork stays on record);
+ * ANCHOR_PENDING 404 (no anchor covers the receipt's block yet: retry after the next anchoring,
+ * as an OpenTimestamps calendar answers 404 while pending). The anchor check codes
+ * (ANCHOR_CHAIN_BROKEN, ANCHOR_HASH_MISMATCH, ANCHOR_NOT_DESCENDANT, ANCHOR_PROOF_INVALID,
+ * ANCHOR_UNTRUSTED, ANCHOR_REQUIRED) reach HTTP only when a proof the node assembled from its own
+ * stored anchor fails verification: the node's failure, 500 (logged at error level).
  */
 
 import type { FastifyError } from 'fastify';
@@ -46,6 +62,7 @@ import {
   type EvidenceError,
   type FieldError,
 } from '../core/errors';
+import { findPersonalData } from '../core/personal-data';
 import { toFieldErrors } from '../core/schema';
 
 /** HTTP status of every code (exhaustive: adding a code to core fails the build until mapped). */
@@ -84,6 +101,20 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   ALREADY_REQUESTED: 409,
   OVERPAYMENT: 409,
   PAYMENT_REFERENCE_CONFLICT: 409,
+  ANCHOR_CONFLICT: 409,
+  ANCHOR_REGRESSION: 409,
+  ANCHOR_PENDING: 404,
+  ANCHOR_CHAIN_BROKEN: 500,
+  ANCHOR_HASH_MISMATCH: 500,
+  ANCHOR_NOT_DESCENDANT: 500,
+  ANCHOR_PROOF_INVALID: 500,
+  ANCHOR_UNTRUSTED: 500,
+  ANCHOR_REQUIRED: 500,
+  STALE_TIMESTAMP: 401,
+  REPLAYED_NONCE: 401,
+  BAD_SIGNATURE: 401,
+  SIGNATURE_REQUIRED: 401,
+  RATE_LIMITED: 429,
 };
 
 /** Seconds a client should wait before retrying, for codes that mean "try again later". */
@@ -154,6 +185,36 @@ const FASTIFY_CODES: Readonly<
   },
 };
 
+/**
+ * Our wording for client errors Fastify or Node raise without a code we know: their own messages
+ * may quote the request (a URL, a header), and responses never echo what a client sent.
+ */
+const CLIENT_MESSAGES: Readonly<Partial<Record<ErrorCode, string>>> = {
+  NOT_FOUND: 'not found',
+  BODY_TOO_LARGE: 'the body is larger than this node accepts',
+  UNSUPPORTED_MEDIA_TYPE: 'the body must be application/json',
+  VALIDATION_FAILED: 'the request is malformed',
+};
+
+/** Pointer tokens shown as sent: schema property names and array indices. */
+const PLAIN_TOKEN = /^(?:[A-Za-z_$][A-Za-z0-9_$]{0,63}|0|[1-9][0-9]{0,8})$/;
+
+/**
+ * A field pointer safe to send back: tokens that are not plain property names or indices (an
+ * unknown property a client made up, which may hold anything) are replaced with `*`.
+ */
+export function safePointer(pointer: string): string {
+  if (pointer === '') return pointer;
+  return pointer
+    .split('/')
+    .map((token, index) =>
+      index === 0 || (PLAIN_TOKEN.test(token) && findPersonalData(token) === undefined)
+        ? token
+        : '*',
+    )
+    .join('/');
+}
+
 /** By status, for any other client error Fastify or Node raises. */
 function codeForClientStatus(status: number): ErrorCode {
   switch (status) {
@@ -171,8 +232,9 @@ function codeForClientStatus(status: number): ErrorCode {
 function fromCode(code: ErrorCode, message: string, fields?: readonly FieldError[]): HttpError {
   const statusCode = HTTP_STATUS[code];
   const retry = RETRY_AFTER_SECONDS[code];
+  const safe = fields?.map((field) => ({ ...field, path: safePointer(field.path) }));
   return {
-    body: { statusCode, code, message, ...(fields && fields.length > 0 ? { fields } : {}) },
+    body: { statusCode, code, message, ...(safe && safe.length > 0 ? { fields: safe } : {}) },
     headers: retry === undefined ? {} : { 'retry-after': String(retry) },
     internal: statusCode >= 500 && code !== 'OVERLOADED',
   };
@@ -197,11 +259,11 @@ export function toHttpError(error: unknown): HttpError {
     const status = fastify.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const code = codeForClientStatus(status);
-      return fromCode(
-        code,
-        typeof fastify.message === 'string' ? fastify.message : code,
-        pointerOf(code),
-      );
+      return fromCode(code, CLIENT_MESSAGES[code] ?? code, pointerOf(code));
+    }
+    // A write that hit a full disk outside the ledger (keys file, audit log).
+    if ((fastify as NodeJS.ErrnoException).code === 'ENOSPC') {
+      return fromCode('STORAGE_FULL', 'the node is out of disk space');
     }
   }
   return fromCode('INTERNAL', 'internal error');

@@ -11,7 +11,12 @@ import { depositorSchema, evidenceItemSchema, evidenceRecordSchema } from '../co
 import { annotationInputSchema } from '../core/evidence-state';
 import { receiptSchema } from '../core/receipt';
 import { trustFileSchema } from '../core/trust';
-import { newApiKeySchema, KEY_ROLES } from './auth/api-keys';
+import {
+  newApiKeySchema,
+  newPrincipalSchema,
+  principalUpdateSchema,
+  KEY_ROLES,
+} from './auth/api-keys';
 import { httpErrorSchema } from './http-errors';
 
 /** Primary digest as it appears in URLs: the chain's key is the sha256 digest. */
@@ -191,6 +196,38 @@ export const publicEvidenceSchema = {
   },
 } as const;
 
+/** A principal as administrators see it: never the API key or its hash. */
+export const principalInfoSchema = {
+  $id: 'principal-info',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'org', 'account', 'role', 'apiKey', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    org: { type: 'string' },
+    account: { type: 'string' },
+    role: { type: 'string', enum: [...KEY_ROLES] },
+    apiKey: { type: 'boolean', description: 'whether the principal has an API key' },
+    publicKey: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['algorithm', 'keyId', 'key'],
+      properties: {
+        algorithm: { type: 'string' },
+        keyId: { type: 'string', description: 'what x-evidence-key-id names' },
+        key: { type: 'string', description: 'SPKI DER, base64' },
+        userId: { type: 'string', description: 'SM2 signer ID' },
+      },
+    },
+    tlsFingerprint: { type: 'string' },
+    requireSignature: { type: 'boolean' },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+    keyRotatedAt: { type: 'string' },
+    revokedAt: { type: 'string' },
+  },
+} as const;
+
 export const apiKeyInfoSchema = {
   $id: 'api-key-info',
   type: 'object',
@@ -246,6 +283,9 @@ export const SHARED_SCHEMAS: readonly object[] = [
   apiKeyInfoSchema,
   createdApiKeySchema,
   newApiKeySchema,
+  principalInfoSchema,
+  newPrincipalSchema,
+  principalUpdateSchema,
 ];
 
 /** `$ref` to a shared schema by `$id`. */

@@ -7,14 +7,17 @@
  */
 
 import type { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { isEvidenceError } from '../core/errors';
+import { openAuditLog, type AuditLog } from './audit/audit-log';
 import { openKeyStore } from './auth/api-keys';
-import { buildApp } from './app';
+import { buildApp, type AppDeps } from './app';
 import { loadConfig, type Config } from './config';
 import type { Ledger } from './ledger/ledger';
+import { loggerOptions } from './logging';
 
 export type OpenLedger = (options: {
   dataDir: string;
@@ -59,8 +62,19 @@ const defaultIo: NodeIo = {
   stderr: (line) => process.stderr.write(`${line}\n`),
 };
 
-function urlOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function urlOf(host: string, port: number, tls: boolean): string {
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The TLS files the configuration names, read once at start. */
+async function readTls(config: Config): Promise<AppDeps['tls']> {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const [cert, key, ca] = await Promise.all([
+    fs.readFile(config.tlsCert),
+    fs.readFile(config.tlsKey),
+    config.tlsCa === undefined ? undefined : fs.readFile(config.tlsCa),
+  ]);
+  return ca === undefined ? { cert, key } : { cert, key, ca };
 }
 
 /**
@@ -70,36 +84,38 @@ function urlOf(host: string, port: number): string {
 export async function startNode(config: Config, options: StartOptions): Promise<RunningNode> {
   const io = options.io ?? defaultIo;
   const logger = pino(
-    {
-      level: config.logLevel,
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-api-key"]'],
-        censor: '[redacted]',
-      },
-    },
+    loggerOptions(config.logLevel),
     options.logDestination ?? pino.destination(1),
   );
+  const tls = await readTls(config);
   const ledger = await options.openLedger({
     dataDir: config.dataDir,
     org: config.org,
     ...(config.chainId === undefined ? {} : { chainId: config.chainId }),
   });
   let app: FastifyInstance | undefined;
+  let audit: AuditLog | undefined;
   try {
+    audit = await openAuditLog({
+      dataDir: config.dataDir,
+      retentionDays: config.auditRetentionDays,
+      onError: (error) => logger.error({ err: error }, 'audit log write failed'),
+    });
     const { keys, adminKeyFile } = await openKeyStore({
       file: config.keysFile,
       org: config.org,
       adminKeyFile: path.join(config.dataDir, 'admin.key'),
     });
-    app = buildApp(config, { ledger, keys, logger });
+    app = buildApp(config, { ledger, keys, logger, audit, ...(tls ? { tls } : {}) });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = urlOf(config.host, port);
+    const url = urlOf(config.host, port, tls !== undefined);
     io.stdout(`Evidence node listening on ${url}`);
     io.stdout(`API docs: ${url}/docs`);
     if (adminKeyFile) io.stdout(`First admin API key written to ${adminKeyFile}`);
     const running = app;
+    const runningAudit = audit;
     let stopping: Promise<void> | undefined;
     return {
       app: running,
@@ -109,6 +125,7 @@ export async function startNode(config: Config, options: StartOptions): Promise<
           try {
             await running.close();
           } finally {
+            await runningAudit.close().catch(() => undefined);
             await ledger.close();
           }
         })();
@@ -117,6 +134,7 @@ export async function startNode(config: Config, options: StartOptions): Promise<
     };
   } catch (error) {
     await app?.close().catch(() => undefined);
+    await audit?.close().catch(() => undefined);
     await ledger.close().catch(() => undefined);
     throw error;
   }

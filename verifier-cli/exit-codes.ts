@@ -13,7 +13,7 @@
  */
 
 import type { ErrorCode } from '../core/errors';
-import type { VerdictName } from '../core/verify';
+import type { ReportVerdictName } from '../documents/labels';
 
 export const EXIT_OK = 0;
 export const EXIT_NOT_VERIFIED = 1;
@@ -93,10 +93,30 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   INSTALMENT_NOT_FOUND: EXIT_INPUT,
   OVERPAYMENT: EXIT_INPUT,
   PAYMENT_REFERENCE_CONFLICT: EXIT_NOT_VERIFIED,
+  // core: anchors (a refusal, a proof that does not verify, or nothing anchored yet: `upgrade`
+  // exits 1 with ANCHOR_PENDING and can be run again later)
+  ANCHOR_CONFLICT: EXIT_NOT_VERIFIED,
+  ANCHOR_REGRESSION: EXIT_NOT_VERIFIED,
+  ANCHOR_CHAIN_BROKEN: EXIT_NOT_VERIFIED,
+  ANCHOR_HASH_MISMATCH: EXIT_NOT_VERIFIED,
+  ANCHOR_NOT_DESCENDANT: EXIT_NOT_VERIFIED,
+  ANCHOR_PROOF_INVALID: EXIT_NOT_VERIFIED,
+  ANCHOR_UNTRUSTED: EXIT_NOT_VERIFIED,
+  ANCHOR_REQUIRED: EXIT_NOT_VERIFIED,
+  ANCHOR_PENDING: EXIT_NOT_VERIFIED,
+  // core: request authenticity (the user's credentials or clock) and rate (retry later)
+  STALE_TIMESTAMP: EXIT_INPUT,
+  REPLAYED_NONCE: EXIT_INPUT,
+  BAD_SIGNATURE: EXIT_INPUT,
+  SIGNATURE_REQUIRED: EXIT_INPUT,
+  RATE_LIMITED: EXIT_IO,
 };
 
-/** Verdicts of `evidence verify`; `ON_CHAIN_UNVERIFIED` is the online answer without a receipt. */
-export type CliVerdict = VerdictName | 'ON_CHAIN_UNVERIFIED';
+/**
+ * Verdicts of `evidence verify`: core's, and `ON_CHAIN_UNVERIFIED`, the online answer without a
+ * receipt (the reports print the same set).
+ */
+export type CliVerdict = ReportVerdictName;
 
 const VERDICT_EXIT: Readonly<Record<CliVerdict, ExitStatus>> = {
   VERIFIED: EXIT_OK,

@@ -71,14 +71,18 @@ export async function readIfExists(path: string, shown: string): Promise<Buffer 
 }
 
 /**
- * Writes `text` to `path` through a temporary file and a rename, so a crash never leaves a
- * half-written receipt or trust file behind.
+ * Writes `data` (text as UTF-8) to `path` through a temporary file and a rename, so a crash never
+ * leaves a half-written receipt, trust file or document behind.
  * @throws CliError `IO_ERROR`.
  */
-export async function writeFileAtomic(path: string, shown: string, text: string): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  shown: string,
+  data: string | Uint8Array,
+): Promise<void> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(temporary, text, { flag: 'wx' });
+    await writeFile(temporary, data, { flag: 'wx' });
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);

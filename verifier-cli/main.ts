@@ -9,10 +9,15 @@
 import { toCliError } from './cli-error';
 import { processIo, type CliIo } from './cli-io';
 import { usage, type Command } from './command';
+import { auditCommand } from './commands/audit';
+import { agreementCommand } from './commands/agreement';
+import { certificateCommand } from './commands/certificate';
 import { depositCommand } from './commands/deposit';
+import { dossierCommand } from './commands/dossier';
 import { hashCommand } from './commands/hash';
 import { inspectCommand } from './commands/inspect';
 import { trustCommand } from './commands/trust';
+import { upgradeCommand } from './commands/upgrade';
 import { verifyCommand } from './commands/verify';
 import { EXIT_INPUT, EXIT_IO, EXIT_OK, type ExitStatus } from './exit-codes';
 import { printError } from './report';
@@ -24,8 +29,13 @@ export const COMMANDS: readonly Command[] = [
   hashCommand,
   depositCommand,
   verifyCommand,
+  upgradeCommand,
   inspectCommand,
   trustCommand,
+  auditCommand,
+  agreementCommand,
+  certificateCommand,
+  dossierCommand,
 ];
 
 function overview(): string {

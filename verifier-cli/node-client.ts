@@ -1,6 +1,7 @@
 /**
- * The few gateway endpoints the CLI calls: batch deposit, public lookup, trust export. Every call
- * goes through the injected `fetch`, has a deadline, and turns every failure into a CliError:
+ * The few gateway endpoints the CLI calls: batch deposit, public lookup, trust export, receipt
+ * upgrade. Every call goes through the injected `fetch`, has a deadline, and turns every failure
+ * into a CliError:
  * unreachable or silent gateway -> `NETWORK_ERROR`, 5xx -> the gateway's ledger code or
  * `GATEWAY_ERROR`, 4xx -> the gateway's code, a 2xx of the wrong shape -> `GATEWAY_RESPONSE_INVALID`.
  * The gateway is not trusted: its answers are checked before use, and receipts are verified
@@ -66,6 +67,25 @@ export interface GatewayClient {
    * @throws CliError when the request fails.
    */
   trust(): Promise<string>;
+  /**
+   * POST /v1/receipts/upgrade (any API key): the receipt with the gateway's anchor proofs added,
+   * parsed but unchecked (the caller compares it with the receipt it sent).
+   * @throws CliError `ANCHOR_PENDING` when no anchor covers the receipt's block yet; the
+   *   gateway's code for other refusals; `GATEWAY_RESPONSE_INVALID` for an answer that is not JSON.
+   */
+  upgrade(receipt: unknown, apiKey: string): Promise<unknown>;
+  /**
+   * GET /v1/admin/dossier (admin key). The parsed JSON body, unvalidated: the caller checks it
+   * against the dossier schema.
+   * @throws CliError when the request fails or the answer is not JSON.
+   */
+  dossier(apiKey: string): Promise<unknown>;
+  /**
+   * GET /v1/agreements/{id} (API key): `{ agreement, history }`, parsed but unvalidated (the
+   * caller checks its shape), or `undefined` when the gateway answers `AGREEMENT_NOT_FOUND`.
+   * @throws CliError for any other failure, or an answer that is not JSON.
+   */
+  agreement(id: string, apiKey: string): Promise<unknown>;
 }
 
 /**
@@ -163,6 +183,54 @@ class GatewayClientImpl implements GatewayClient {
     );
     if (answer.status !== 200) throw gatewayError(answer);
     return answer.text;
+  }
+
+  async dossier(apiKey: string): Promise<unknown> {
+    const answer = await this.#request(
+      'v1/admin/dossier',
+      { method: 'GET', headers: { accept: 'application/json', authorization: `Bearer ${apiKey}` } },
+      LOOKUP_TIMEOUT_MS,
+    );
+    if (answer.status !== 200) throw gatewayError(answer);
+    if (answer.body === undefined) {
+      throw new CliError('GATEWAY_RESPONSE_INVALID', 'the gateway answered with no JSON dossier');
+    }
+    return answer.body;
+  }
+
+  async agreement(id: string, apiKey: string): Promise<unknown> {
+    const answer = await this.#request(
+      `v1/agreements/${encodeURIComponent(id)}`,
+      { method: 'GET', headers: { accept: 'application/json', authorization: `Bearer ${apiKey}` } },
+      LOOKUP_TIMEOUT_MS,
+    );
+    if (answer.status === 404 && codeOf(answer.body) === 'AGREEMENT_NOT_FOUND') return undefined;
+    if (answer.status !== 200) throw gatewayError(answer);
+    if (!isObject(answer.body)) {
+      throw new CliError('GATEWAY_RESPONSE_INVALID', 'the gateway answered with no JSON agreement');
+    }
+    return answer.body;
+  }
+
+  async upgrade(receipt: unknown, apiKey: string): Promise<unknown> {
+    const answer = await this.#request(
+      'v1/receipts/upgrade',
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          authorization: `Bearer ${apiKey}`,
+        },
+        body: JSON.stringify(receipt),
+      },
+      LOOKUP_TIMEOUT_MS,
+    );
+    if (answer.status !== 200) throw gatewayError(answer);
+    if (!isObject(answer.body)) {
+      throw new CliError('GATEWAY_RESPONSE_INVALID', 'the gateway answered with no JSON receipt');
+    }
+    return answer.body;
   }
 
   async #request(path: string, init: RequestInit, timeoutMs: number): Promise<Answer> {

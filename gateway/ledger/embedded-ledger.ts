@@ -8,6 +8,15 @@
  * never leave half a block. On open the tip block is checked (hash chain, data hash, signature)
  * and a corrupted store is refused.
  *
+ * Pipelining: transactions execute one at a time, in submission order, and their blocks are
+ * written one at a time, in the same order; but transaction n + 1 may execute while block n's
+ * synced write is in flight. It then reads block n's writes from memory (`#pending`), as a
+ * database reads its own log before the flush. A submission resolves only once its own block is
+ * durable, and block n + 1 is written only after block n is, so what was acknowledged is always a
+ * prefix of the chain. If a write fails, every block executed on top of it fails too (it read
+ * state that never became durable) and execution restarts from the durable tip. `evaluate` and
+ * the other reads see durable state only.
+ *
  * Layout (sublevels of one database under `<dataDir>/ledger`):
  *   meta     chain  -> {chainId, org, keyId, createdAt};  tip -> {number, hash, time}
  *   state    key    -> {v: value, b: block}               (world state)
@@ -96,6 +105,16 @@ interface Tip {
   readonly time: string;
 }
 
+interface PendingWrite {
+  readonly value: string | null;
+  readonly block: number;
+}
+
+interface ReadWaiter {
+  resolve(raw: string | undefined): void;
+  reject(error: unknown): void;
+}
+
 interface ChainMeta {
   readonly chainId: string;
   readonly org: string;
@@ -106,6 +125,8 @@ interface ChainMeta {
 const UTF8 = { valueEncoding: 'utf8' } as const;
 const blockKey = (n: number) => n.toString(16).padStart(12, '0');
 const SYSTEM_CONTRACT = '_system';
+/** Committed transactions kept in memory for {@link EmbeddedLedgerImpl.transaction}. */
+const RECENT_TRANSACTIONS = 64;
 
 function storageError(error: unknown): LedgerError {
   const text = String((error as Error)?.message ?? error);
@@ -141,8 +162,27 @@ class EmbeddedLedgerImpl implements Ledger {
   readonly #operator: string | undefined;
   readonly #clock: () => number;
   readonly #contracts: Map<string, Contract>;
+  /** The durable tip: the last block whose synced write completed. */
   #tip: Tip;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** The executed tip: `#tip` plus the blocks executed and waiting for their write. */
+  #head: Tip;
+  /** Writes of executed blocks that are not durable yet, by key (the latest one). */
+  readonly #pending = new Map<string, PendingWrite>();
+  /** Executed blocks not durable yet, oldest first (for key history during execution). */
+  #pendingBlocks: StoredBlock[] = [];
+  /** Bumped when a write fails: blocks executed in an earlier epoch are abandoned. */
+  #epoch = 0;
+  /** A write failed: the store is reopened before the next write (see {@link #reopen}). */
+  #reopenNeeded = false;
+  #reopening: Promise<void> | undefined;
+  /** Execution order: one transaction at a time. */
+  #executing: Promise<unknown> = Promise.resolve();
+  /** Write order: one block at a time, in execution order. */
+  #writing: Promise<unknown> = Promise.resolve();
+  /** Recently committed transactions, by id: receipts are built right after a commit. */
+  readonly #recent = new Map<string, { readonly block: StoredBlock; readonly txIndex: number }>();
+  /** State reads waiting to go to LevelDB together (one `getMany` per tick). */
+  #reads: { keys: string[]; waiters: Array<ReadWaiter> } | undefined;
   #closed = false;
 
   constructor(init: {
@@ -163,6 +203,7 @@ class EmbeddedLedgerImpl implements Ledger {
     this.#key = init.key;
     this.chainId = init.chainId;
     this.#tip = init.tip;
+    this.#head = init.tip;
     this.#operator = init.operator;
     this.#clock = init.clock;
     this.#contracts = new Map(
@@ -180,51 +221,62 @@ class EmbeddedLedgerImpl implements Ledger {
     identity: LedgerIdentity,
     options?: CallOptions,
   ): Promise<Committed<T>> {
-    return this.#serial(async () => {
-      this.#checkOpen();
-      if (options?.deadline !== undefined && Date.now() > options.deadline) {
-        throw new LedgerError(
-          'LEDGER_TIMEOUT',
-          'deadline passed before the transaction was executed',
-        );
-      }
-      const txId = randomBytes(32).toString('hex');
-      const time = this.#nextTime();
-      const stub = new EmbeddedStub(this.#reader(), txId, time, this.chainId, false);
-      const resultText = await this.#invoke(contract, fn, args, stub, identity, true);
-      const event = stub.event() ?? null;
-      const header: TxHeader = {
-        type: 'tx',
-        txId,
-        chainId: this.chainId,
-        time,
-        creator: { mspId: identity.mspId, id: identity.id, role: identity.role },
-        contract,
-        fn,
-        argsDigest: valueDigest([...args]),
-        resultDigest: valueDigest(parseResult(resultText)),
-        writesDigest: valueDigest(stub.writes()),
-        eventsDigest: valueDigest(
-          event === null ? null : { name: event.name, payload: parseResult(event.payload) },
-        ),
-      };
-      const block = await this.#commit({
-        header,
-        args: [...args],
-        result: resultText,
-        writes: stub.writes(),
-        event,
-      });
-      return {
-        txId,
-        blockNumber: block.header.number,
-        time,
-        result: parseResult(resultText) as T,
-        event: event
-          ? ({ name: event.name, payload: parseResult(event.payload) } satisfies ChaincodeEvent)
-          : undefined,
-      };
-    });
+    // The execution chain moves on as soon as the block is sealed; the caller waits for its write.
+    const executed = this.#executing.then(() =>
+      this.#execute<T>(contract, fn, args, identity, options),
+    );
+    this.#executing = executed.catch(() => undefined);
+    return executed.then((sealed) => sealed.durable);
+  }
+
+  /** Executes one transaction on the executed tip and seals its block; see the file comment. */
+  async #execute<T>(
+    contract: string,
+    fn: string,
+    args: readonly string[],
+    identity: LedgerIdentity,
+    options?: CallOptions,
+  ): Promise<{ durable: Promise<Committed<T>> }> {
+    this.#checkOpen();
+    if (options?.deadline !== undefined && Date.now() > options.deadline) {
+      throw new LedgerError(
+        'LEDGER_TIMEOUT',
+        'deadline passed before the transaction was executed',
+      );
+    }
+    const epoch = this.#epoch;
+    const txId = randomBytes(32).toString('hex');
+    const time = this.#nextTime();
+    const stub = new EmbeddedStub(this.#reader(true), txId, time, this.chainId, false);
+    const resultText = await this.#invoke(contract, fn, args, stub, identity, true);
+    const event = stub.event() ?? null;
+    const writes = stub.writes();
+    const result = parseResult(resultText);
+    const eventValue =
+      event === null ? null : { name: event.name, payload: parseResult(event.payload) };
+    const header: TxHeader = {
+      type: 'tx',
+      txId,
+      chainId: this.chainId,
+      time,
+      creator: { mspId: identity.mspId, id: identity.id, role: identity.role },
+      contract,
+      fn,
+      argsDigest: valueDigest([...args]),
+      resultDigest: valueDigest(result),
+      writesDigest: valueDigest(writes),
+      eventsDigest: valueDigest(eventValue),
+    };
+    if (epoch !== this.#epoch) throw abandoned();
+    const block = this.#seal({ header, args: [...args], result: resultText, writes, event });
+    const durable = this.#write(block, epoch).then((): Committed<T> => ({
+      txId,
+      blockNumber: block.header.number,
+      time,
+      result: result as T,
+      event: eventValue ? (eventValue satisfies ChaincodeEvent) : undefined,
+    }));
+    return { durable };
   }
 
   async evaluate<T = unknown>(
@@ -234,8 +286,9 @@ class EmbeddedLedgerImpl implements Ledger {
     identity: LedgerIdentity,
   ): Promise<T> {
     this.#checkOpen();
+    await this.#ensureOpen();
     const stub = new EmbeddedStub(
-      this.#reader(),
+      this.#reader(false),
       randomBytes(32).toString('hex'),
       this.#tip.time,
       this.chainId,
@@ -246,16 +299,12 @@ class EmbeddedLedgerImpl implements Ledger {
 
   async transaction(txId: string): Promise<StoredTransaction | undefined> {
     this.#checkOpen();
+    await this.#ensureOpen();
     if (!/^[0-9a-f]{64}$/.test(txId)) return undefined;
-    const number = await this.#txs.get(txId);
-    if (number === undefined) return undefined;
-    const block = await this.#readBlock(Number(number));
-    if (!block)
-      throw new LedgerError('LEDGER_CORRUPTED', `transaction index names missing block ${number}`);
-    const txIndex = block.txs.findIndex((tx) => tx.header.txId === txId);
-    const stored = block.txs[txIndex];
-    if (!stored)
-      throw new LedgerError('LEDGER_CORRUPTED', `block ${number} lacks transaction ${txId}`);
+    const found = this.#recent.get(txId) ?? (await this.#locate(txId));
+    if (!found) return undefined;
+    const { block, txIndex } = found;
+    const stored = block.txs[txIndex] as StoredTx;
     return {
       header: stored.header,
       args: stored.args,
@@ -267,10 +316,45 @@ class EmbeddedLedgerImpl implements Ledger {
     };
   }
 
+  /** Where the durable transaction `txId` is, read from the store. */
+  async #locate(txId: string): Promise<{ block: StoredBlock; txIndex: number } | undefined> {
+    const number = await this.#txs.get(txId);
+    if (number === undefined) return undefined;
+    const block = await this.#readBlock(Number(number));
+    if (!block)
+      throw new LedgerError('LEDGER_CORRUPTED', `transaction index names missing block ${number}`);
+    const txIndex = block.txs.findIndex((tx) => tx.header.txId === txId);
+    if (txIndex < 0)
+      throw new LedgerError('LEDGER_CORRUPTED', `block ${number} lacks transaction ${txId}`);
+    return { block, txIndex };
+  }
+
   /** A signed block header by number, for anchors and cross-checks. */
   async blockHeader(number: number): Promise<SignedBlockHeader | undefined> {
     const block = await this.#readBlock(number);
     return block ? { header: block.header, signature: block.signature } : undefined;
+  }
+
+  /** Durable world-state keys under `prefix`, counted by a keys-only scan of at most `limit`. */
+  async countState(prefix: string, limit: number): Promise<{ count: number; complete: boolean }> {
+    this.#checkOpen();
+    if (prefix === '') throw new RangeError('requires a non-empty prefix');
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    let count = 0;
+    for await (const _key of this.#state.keys({ gte: prefix, lt: end, limit: limit + 1 })) {
+      count += 1;
+    }
+    return count > limit ? { count: limit, complete: false } : { count, complete: true };
+  }
+
+  /** Committed world-state keys under `prefix`, in key order, at most `limit` (keys-only scan). */
+  async stateKeys(prefix: string, limit: number): Promise<string[]> {
+    this.#checkOpen();
+    if (prefix === '') throw new RangeError('requires a non-empty prefix');
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const keys: string[] = [];
+    for await (const key of this.#state.keys({ gte: prefix, lt: end, limit })) keys.push(key);
+    return keys;
   }
 
   async info(): Promise<ChainInfo> {
@@ -323,7 +407,8 @@ class EmbeddedLedgerImpl implements Ledger {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#queue.catch(() => undefined);
+    await this.#executing.catch(() => undefined);
+    await this.#writing.catch(() => undefined);
     await this.#db.close();
   }
 
@@ -331,40 +416,67 @@ class EmbeddedLedgerImpl implements Ledger {
     if (this.#closed) throw new LedgerError('LEDGER_CLOSED', 'the ledger is closed');
   }
 
-  /** Runs `work` after every earlier submission: one block at a time. */
-  #serial<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
   /** Chain time never goes backwards, even if the wall clock does. */
   #nextTime(): string {
     const now = this.#clock();
-    const last = Date.parse(this.#tip.time);
+    const last = Date.parse(this.#head.time);
     return new Date(Math.max(now, last)).toISOString();
   }
 
-  #reader(): StateReader {
+  /**
+   * Committed state for a contract. With `pending`, for a transaction being executed: the writes
+   * of executed blocks not yet durable come first.
+   */
+  #reader(pending: boolean): StateReader {
     return {
       get: async (key) => {
-        const raw = await this.#state.get(key);
+        const written = pending ? this.#pending.get(key) : undefined;
+        if (written) return written.value ?? undefined;
+        const raw = await this.#getState(key);
         return raw === undefined ? undefined : (JSON.parse(raw) as { v: string }).v;
       },
       history: async (key) => {
+        // Blocks pending now are either in the snapshot the iterator takes below, or still
+        // pending: count each block once.
+        const unwritten = pending ? this.#pendingBlocks : [];
+        const seen = new Set<number>();
         const entries: Array<{ txId: string; time: string; value: string | null }> = [];
-        for await (const hkey of this.#history.keys({ gt: `${key}\x00`, lt: `${key}\x01` })) {
-          const number = parseInt(hkey.slice(key.length + 1), 16);
-          const block = await this.#readBlock(number);
-          for (const tx of block?.txs ?? []) {
+        const add = (block: StoredBlock | undefined) => {
+          if (!block || seen.has(block.header.number)) return;
+          seen.add(block.header.number);
+          for (const tx of block.txs) {
             const write = tx.writes.find((w) => w.key === key);
             if (write)
               entries.push({ txId: tx.header.txId, time: tx.header.time, value: write.value });
           }
+        };
+        for await (const hkey of this.#history.keys({ gt: `${key}\x00`, lt: `${key}\x01` })) {
+          add(await this.#readBlock(parseInt(hkey.slice(key.length + 1), 16)));
         }
+        for (const block of unwritten) add(block);
         return entries;
       },
     };
+  }
+
+  /** One state read; reads asked for in the same tick go to LevelDB as one `getMany`. */
+  #getState(key: string): Promise<string | undefined> {
+    if (!this.#reads) {
+      const reads: { keys: string[]; waiters: ReadWaiter[] } = { keys: [], waiters: [] };
+      this.#reads = reads;
+      queueMicrotask(() => {
+        this.#reads = undefined;
+        this.#state.getMany(reads.keys).then(
+          (values) => values.forEach((raw, index) => reads.waiters[index]?.resolve(raw)),
+          (error: unknown) => reads.waiters.forEach((waiter) => waiter.reject(error)),
+        );
+      });
+    }
+    const reads = this.#reads;
+    return new Promise((resolve, reject) => {
+      reads.keys.push(key);
+      reads.waiters.push({ resolve, reject });
+    });
   }
 
   async #invoke(
@@ -404,8 +516,10 @@ class EmbeddedLedgerImpl implements Ledger {
       const result = await method.call(contract, ctx, ...args);
       return typeof result === 'string' ? result : JSON.stringify(result ?? null);
     } catch (error) {
-      if (isEvidenceError(error)) throw error;
+      // A contract's ContractError has a code but carries its fields only in its wire text.
+      if (error instanceof EvidenceError) throw error;
       const parsed = parseWireError(String((error as Error)?.message ?? error));
+      if (!parsed && isEvidenceError(error)) throw error;
       if (parsed) throw parsed;
       throw new EvidenceError(
         'INTERNAL',
@@ -414,13 +528,14 @@ class EmbeddedLedgerImpl implements Ledger {
     }
   }
 
-  async #commit(tx: StoredTx): Promise<StoredBlock> {
-    const number = this.#tip.number + 1;
+  /** Builds and signs the block of `tx` on the executed tip, and makes its writes visible to later executions. */
+  #seal(tx: StoredTx): StoredBlock {
+    const number = this.#head.number + 1;
     const header: BlockHeader = {
       type: 'block',
       chainId: this.chainId,
       number,
-      previousHash: this.#tip.hash,
+      previousHash: this.#head.hash,
       dataHash: formatDigest('sha256', rootOf([txLeafHash(tx.header)])),
       txCount: 1,
       time: tx.header.time,
@@ -430,48 +545,135 @@ class EmbeddedLedgerImpl implements Ledger {
       signature: this.#key.sign(blockSigningBytes(header)),
       txs: [tx],
     };
-    const tip: Tip = { number, hash: blockHash(header), time: header.time };
-    const operations: Array<{
-      type: 'put' | 'del';
-      sublevel: unknown;
-      key: string;
-      value?: string;
-    }> = [
-      { type: 'put', sublevel: this.#blocks, key: blockKey(number), value: JSON.stringify(block) },
-      { type: 'put', sublevel: this.#txs, key: tx.header.txId, value: String(number) },
-      { type: 'put', sublevel: this.#meta, key: 'tip', value: JSON.stringify(tip) },
-    ];
-    for (const write of tx.writes) {
-      operations.push(
-        write.value === null
-          ? { type: 'del', sublevel: this.#state, key: write.key }
-          : {
-              type: 'put',
-              sublevel: this.#state,
-              key: write.key,
-              value: JSON.stringify({ v: write.value, b: number }),
-            },
-      );
-      operations.push({
-        type: 'put',
-        sublevel: this.#history,
-        key: `${write.key}\x00${blockKey(number)}`,
-        value: '',
-      });
-    }
-    try {
-      await this.#db.batch(operations as never, { sync: true });
-    } catch (error) {
-      throw storageError(error);
-    }
-    this.#tip = tip;
+    this.#head = { number, hash: blockHash(header), time: header.time };
+    for (const write of tx.writes)
+      this.#pending.set(write.key, { value: write.value, block: number });
+    this.#pendingBlocks.push(block);
     return block;
+  }
+
+  /**
+   * Writes `block` in one synced batch once every earlier block is written.
+   * @throws LedgerError from {@link storageError}, or `LEDGER_UNAVAILABLE` when an earlier block
+   *   failed (this one was executed on top of it and is abandoned).
+   */
+  #write(block: StoredBlock, epoch: number): Promise<void> {
+    const written = this.#writing.then(async () => {
+      if (epoch !== this.#epoch) throw abandoned();
+      try {
+        if (this.#reopenNeeded) await this.#reopen();
+        await this.#operations(block).write({ sync: true });
+      } catch (error) {
+        // Our own errors come from the reopen (still no space, or the tip moved).
+        const ours = isEvidenceError(error);
+        if (!ours) this.#reopenNeeded = true;
+        this.#abandon();
+        throw ours ? error : storageError(error);
+      }
+      this.#durable(block);
+    });
+    this.#writing = written.catch(() => undefined);
+    return written;
+  }
+
+  /** The chained LevelDB batch of `block`: the block, its index entry, the tip and its writes. */
+  #operations(block: StoredBlock) {
+    const { number } = block.header;
+    const tip: Tip = { number, hash: blockHash(block.header), time: block.header.time };
+    // Keys prefixed here, on one root-level chained batch: much cheaper per operation than
+    // array operations naming their sublevel.
+    const batch = this.#db.batch();
+    batch.put(this.#blocks.prefixKey(blockKey(number), 'utf8'), JSON.stringify(block));
+    batch.put(this.#meta.prefixKey('tip', 'utf8'), JSON.stringify(tip));
+    const suffix = `\x00${blockKey(number)}`;
+    for (const tx of block.txs) {
+      batch.put(this.#txs.prefixKey(tx.header.txId, 'utf8'), String(number));
+      for (const write of tx.writes) {
+        const key = this.#state.prefixKey(write.key, 'utf8');
+        if (write.value === null) batch.del(key);
+        else batch.put(key, JSON.stringify({ v: write.value, b: number }));
+        batch.put(this.#history.prefixKey(write.key + suffix, 'utf8'), '');
+      }
+    }
+    return batch;
+  }
+
+  /** `block` is durable: it becomes the tip and its writes are read from LevelDB from now on. */
+  #durable(block: StoredBlock): void {
+    const { header } = block;
+    this.#tip = { number: header.number, hash: blockHash(header), time: header.time };
+    for (const tx of block.txs) {
+      for (const write of tx.writes) {
+        if (this.#pending.get(write.key)?.block === header.number) this.#pending.delete(write.key);
+      }
+    }
+    this.#pendingBlocks = this.#pendingBlocks.filter((b) => b.header.number > header.number);
+    block.txs.forEach((tx, txIndex) => this.#recent.set(tx.header.txId, { block, txIndex }));
+    while (this.#recent.size > RECENT_TRANSACTIONS) {
+      this.#recent.delete(this.#recent.keys().next().value as string);
+    }
+  }
+
+  /** Closes and opens the store (one attempt shared by every caller). */
+  #cycle(): Promise<void> {
+    this.#reopening ??= (async () => {
+      try {
+        await this.#db.close().catch(() => undefined);
+        await this.#db.open();
+        this.#reopenNeeded = false;
+      } catch (error) {
+        throw storageError(error);
+      } finally {
+        this.#reopening = undefined;
+      }
+    })();
+    return this.#reopening;
+  }
+
+  /** Reads wait for a reopen in progress, and retry one that failed (e.g. while disk was full). */
+  #ensureOpen(): Promise<void> {
+    if (this.#db.status === 'open' && !this.#reopening) return Promise.resolve();
+    return this.#cycle();
+  }
+
+  /**
+   * Reopens the store after a failed write, before the next one. LevelDB must not append to a
+   * log whose last write failed: records appended after it can be lost when the log is recovered
+   * (seen with a full disk: writes acknowledged after an ENOSPC were gone after a restart).
+   * Reopening starts a new log. The failed batch may still have reached the disk whole; then its
+   * block is adopted as the tip and the block executed on the old tip is abandoned.
+   */
+  async #reopen(): Promise<void> {
+    await this.#cycle();
+    const raw = await this.#meta.get('tip');
+    const stored = raw === undefined ? undefined : (JSON.parse(raw) as Tip);
+    if (stored && stored.hash !== this.#tip.hash) {
+      await checkTip(this.#db, stored, this.#key, this.chainId);
+      this.#tip = stored;
+      this.#abandon();
+      throw abandoned();
+    }
+  }
+
+  /** A write failed: forget every executed block that is not durable and go on from the tip. */
+  #abandon(): void {
+    this.#epoch += 1;
+    this.#head = this.#tip;
+    this.#pending.clear();
+    this.#pendingBlocks = [];
   }
 
   async #readBlock(number: number): Promise<StoredBlock | undefined> {
     const raw = await this.#blocks.get(blockKey(number));
     return raw === undefined ? undefined : (JSON.parse(raw) as StoredBlock);
   }
+}
+
+function abandoned(): LedgerError {
+  return new LedgerError(
+    'LEDGER_UNAVAILABLE',
+    'an earlier block could not be written, so this transaction was not committed; retry',
+  );
 }
 
 function corrupted(message: string): LedgerError {

@@ -79,6 +79,24 @@ export interface Ledger {
   ): Promise<T>;
   /** The committed transaction `txId`, or `undefined`. */
   transaction(txId: string): Promise<StoredTransaction | undefined>;
+  /**
+   * The signed header of block `number`, or `undefined` past the tip. Receipt upgrades take the
+   * header chain up to an anchored block from here (docs/anchors.md); an adapter without it
+   * cannot upgrade receipts.
+   */
+  blockHeader?(number: number): Promise<SignedBlockHeader | undefined>;
+  /**
+   * Counts the committed world-state keys that start with `prefix` (e.g. `evidence:`, one per
+   * evidence record), scanning at most `limit` keys: `complete` is false when it stopped there and
+   * `count` is then a lower bound. For the compliance dossier; an adapter without it cannot say.
+   */
+  countState?(prefix: string, limit: number): Promise<{ count: number; complete: boolean }>;
+  /**
+   * The committed world-state keys that start with `prefix`, in key order, at most `limit`. The
+   * agreement scheduler rebuilds its watch list from `agreement:` keys when its own store is new;
+   * an adapter without it leaves that list to what the node itself submits.
+   */
+  stateKeys?(prefix: string, limit: number): Promise<string[]>;
   info(): Promise<ChainInfo>;
   /** The trust entry a verifier pins for this chain. */
   trust(): TrustFile;

@@ -7,7 +7,10 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { StateError } from '../../core/errors';
+import { findPersonalData } from '../../core/personal-data';
 import { toHttpError } from '../http-errors';
+
+const SAFE_PATH = /^\/[A-Za-z0-9/._:~-]*$/;
 
 const errorHandlerPlugin: FastifyPluginAsync = async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -18,8 +21,15 @@ const errorHandlerPlugin: FastifyPluginAsync = async (app: FastifyInstance) => {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    // The path is quoted only when it is plainly a path: responses never echo what a client
+    // may have written into a URL (a name, a phone number).
+    const path = (request.url.split('?')[0] ?? '').slice(0, 256);
+    const quoted = SAFE_PATH.test(path) && findPersonalData(path) === undefined;
     const mapped = toHttpError(
-      new StateError('NOT_FOUND', `no route ${request.method} ${request.url}`),
+      new StateError(
+        'NOT_FOUND',
+        quoted ? `no route ${request.method} ${path}` : `no route ${request.method} for this path`,
+      ),
     );
     return reply.code(mapped.body.statusCode).send(mapped.body);
   });

@@ -75,6 +75,7 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
       const pending = service.deposit(request.body, principalOf(request));
       arrived(request);
       const deposited = await pending;
+      request.auditDigests = [deposited.digest];
       return reply.code(deposited.status === 'existing' ? 200 : 201).send(deposited);
     },
   );
@@ -114,7 +115,9 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
     async (request) => {
       const pending = service.depositMany(request.body.items, principalOf(request));
       arrived(request);
-      return { results: await pending };
+      const results = await pending;
+      request.auditDigests = results.flatMap((result) => ('digest' in result ? [result.digest] : []));
+      return { results };
     },
   );
 

@@ -186,7 +186,7 @@ describe('admin key routes', () => {
     expect(response.json()).toEqual({
       statusCode: 404,
       code: 'NOT_FOUND',
-      message: 'no API key has id AAAAAAAAAAAA',
+      message: 'no principal has this id',
     });
   });
 });

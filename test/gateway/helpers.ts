@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { digestBytes } from '../../core/digest';
 import type { EvidenceItem } from '../../core/evidence';
-import { buildApp } from '../../gateway/app';
+import { buildApp, type AppDeps } from '../../gateway/app';
 import { openKeyStore, type KeyRole, type KeyStore } from '../../gateway/auth/api-keys';
 import { loadConfig, type Config } from '../../gateway/config';
 import { FakeLedger, type FakeLedgerOptions } from './fake-ledger';
@@ -31,6 +31,8 @@ export interface TestAppOptions {
   readonly config?: Partial<Config>;
   readonly ledger?: FakeLedgerOptions;
   readonly maxQueued?: number;
+  /** More dependencies of the app (audit log, clocks, logger). */
+  readonly deps?: Omit<Partial<AppDeps>, 'ledger' | 'keys' | 'maxQueued'>;
 }
 
 export async function tempDir(prefix = 'gateway-test-'): Promise<string> {
@@ -39,7 +41,12 @@ export async function tempDir(prefix = 'gateway-test-'): Promise<string> {
 
 export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = await tempDir();
-  const config = loadConfig({}, { dataDir: dir, ...options.config });
+  // Load shedding and rate limits are off unless a test asks for them: a test's own bursts and
+  // synchronous work are not load (test/gateway/limits.test.ts covers both).
+  const config = loadConfig(
+    {},
+    { dataDir: dir, maxEventLoopDelayMs: 0, rateLimitMax: 1_000_000, ...options.config },
+  );
   const ledger = new FakeLedger(options.ledger);
   const { keys, adminKeyFile } = await openKeyStore({
     file: config.keysFile,
@@ -51,6 +58,7 @@ export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp
     ledger,
     keys,
     ...(options.maxQueued === undefined ? {} : { maxQueued: options.maxQueued }),
+    ...options.deps,
   });
   await app.ready();
   let counter = 0;

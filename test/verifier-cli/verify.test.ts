@@ -109,7 +109,7 @@ describe('evidence verify (offline)', () => {
       { cwd: temp.dir },
     );
     expect(run.stdout).toMatch(/^ {2}✗ digest +DIGEST_MISMATCH: /m);
-    expect(run.stdout.match(/^ {2}– /gm)).toHaveLength(4);
+    expect(run.stdout.match(/^ {2}– /gm)).toHaveLength(5);
     expect(run.stdout).toMatch(/^MISMATCH \(DIGEST_MISMATCH\)$/m);
   });
 

@@ -8,8 +8,9 @@
  * receipt is evidence that does not verify: core reports it as a failed check (exit 1).
  */
 
+import type { AnchorFact } from '../../core/anchor';
 import type { Digest, DigestSet } from '../../core/digest';
-import { mergeTrust, trustFingerprint } from '../../core/trust';
+import { CHAIN_ID_PATTERN, mergeTrust, trustFingerprint, type TrustFile } from '../../core/trust';
 import {
   verifyReceipt,
   type Check,
@@ -17,8 +18,21 @@ import {
   type CheckStep,
   type ProvenFacts,
 } from '../../core/verify';
+import { runningDistDir, verifierCodeDigest } from '../../documents/code-digest';
+import {
+  renderVerificationReport,
+  type ReportFormat,
+  type VerificationReportInput,
+} from '../../documents/verification-report';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
+import {
+  assertWritable,
+  outputFile,
+  parsePublicUrl,
+  writeOutput,
+  type OutputFile,
+} from '../document-output';
 import { exitStatusForVerdict, type CliVerdict, type ExitStatus } from '../exit-codes';
 import { readJsonFile } from '../files';
 import { createGatewayClient, parseGatewayUrl, type GatewayClient } from '../node-client';
@@ -32,9 +46,21 @@ const OPTIONS = {
   json: { type: 'boolean' },
   online: { type: 'boolean' },
   gateway: { type: 'string' },
+  report: { type: 'string' },
+  'depositor-name': { type: 'string' },
+  'public-url': { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 
+const REPORT_FORMATS: Readonly<Record<string, ReportFormat>> = {
+  '.pdf': 'pdf',
+  '.html': 'html',
+  '.htm': 'html',
+};
+
 const HELP = `Usage: evidence verify FILE --receipt RECEIPT --trust TRUST [--trust TRUST...] [--json]
+                       [--require-anchor[=CHAIN_ID,...]]
+                       [--report OUT.pdf|OUT.html [--depositor-name NAME] [--public-url URL] [--force]]
        evidence verify FILE [--receipt RECEIPT --trust TRUST...] --online --gateway URL [--json]
 
 Checks, offline, that FILE is the file the receipt was issued for, that the receipt's proofs hold,
@@ -44,11 +70,23 @@ verdict: VERIFIED, MISMATCH, PROOF_INVALID, UNTRUSTED or NOT_ON_CHAIN.
 Options:
   --receipt FILE  the receipt kept by the depositor
   --trust FILE    a pinned trust file; repeat to pin several chains (later files win per chain)
+  --require-anchor[=CHAIN_ID,...]
+                  require an anchor: without a value, at least one valid anchor on any chain;
+                  with chain ids (after "=", comma-separated), a valid anchor on each of them.
+                  Otherwise the verdict is UNTRUSTED (ANCHOR_REQUIRED). Pin the anchoring chains
+                  with --trust as well (evidence chain's trust + the court chain's trust)
   --online        also ask the gateway whether it knows the file's digest (the only network use);
                   without --receipt the answer is NOT_ON_CHAIN or ON_CHAIN_UNVERIFIED
   --gateway URL   the gateway to ask, with --online
   --json          print { verdict, code, file, checks, facts, trustFingerprint, verifier };
                   facts only when VERIFIED (otherwise the receipt's unproven claims)
+  --report OUT    also write the verification report for a court: OUT.pdf (one A4 page) or
+                  OUT.html (one self-contained page), in Chinese and English, with every check,
+                  the trust file's fingerprint, the verifier's version and code digest
+  --depositor-name NAME  the depositor's real name, printed masked (张三丰 -> 张某)
+  --public-url URL       the node's public verification page; the report's QR code opens it for
+                         this file's digest (without it the QR code holds the digest itself)
+  --force         overwrite an existing report
 
 Exit status: 0 VERIFIED, 1 any other verdict, 2 usage or input error (unreadable receipt JSON,
 malformed trust file), 3 file or network error.
@@ -62,6 +100,7 @@ const STEPS: readonly CheckStep[] = [
   'transaction',
   'block',
   'signature',
+  'anchor',
 ];
 
 /** A check as reported: core's, plus the CLI's own `online` step. */
@@ -75,7 +114,8 @@ const VERDICT_MEANING: Readonly<Record<CliVerdict, string>> = {
     'The file is the one the receipt was issued for, and the receipt checks out against the trust file.',
   MISMATCH: 'The file is not the one the receipt was issued for.',
   PROOF_INVALID: 'The receipt is malformed or its proofs do not hold.',
-  UNTRUSTED: 'The receipt is not signed by a key the trust file pins for its chain and time.',
+  UNTRUSTED:
+    'The receipt or one of its anchors is not signed by a key the trust file pins for its chain and time, or a required anchor is missing.',
   NOT_ON_CHAIN: 'The gateway does not know this file.',
   ON_CHAIN_UNVERIFIED: 'The gateway reports this file on chain; nothing was verified (no receipt).',
 };
@@ -86,13 +126,60 @@ interface Settings {
   readonly trust: readonly string[];
   readonly client?: GatewayClient;
   readonly json: boolean;
+  /** `--require-anchor`: any anchor (`true`) or one on each chain listed. */
+  readonly requireAnchors?: true | readonly string[];
+  readonly report?: OutputFile<ReportFormat>;
+  readonly depositorName?: string;
+  readonly publicUrl?: string;
+  readonly force: boolean;
+}
+
+const REQUIRE_ANCHOR = '--require-anchor';
+const CHAIN_ID_RE = new RegExp(CHAIN_ID_PATTERN);
+
+/**
+ * Takes `--require-anchor` (any anchor) and `--require-anchor=ID,...` out of `args` (before a
+ * `--`): its value is optional, which node's parseArgs cannot express, and a value given as the
+ * next word would be indistinguishable from FILE.
+ * @throws CliError `USAGE` for an empty or malformed chain id.
+ */
+function takeRequireAnchor(args: readonly string[]): {
+  rest: string[];
+  requireAnchors?: true | readonly string[];
+} {
+  const end = args.indexOf('--');
+  const flags = end < 0 ? args : args.slice(0, end);
+  const rest: string[] = [];
+  let any = false;
+  const chains: string[] = [];
+  for (const arg of flags) {
+    if (arg === REQUIRE_ANCHOR) {
+      any = true;
+    } else if (arg.startsWith(`${REQUIRE_ANCHOR}=`)) {
+      for (const id of arg.slice(REQUIRE_ANCHOR.length + 1).split(',')) {
+        if (!CHAIN_ID_RE.test(id)) {
+          throw usage(`${REQUIRE_ANCHOR} needs chain ids (letters, digits, . _ @ -), not "${id}"`);
+        }
+        if (!chains.includes(id)) chains.push(id);
+      }
+    } else {
+      rest.push(arg);
+    }
+  }
+  if (end >= 0) rest.push(...args.slice(end));
+  if (chains.length > 0) return { rest, requireAnchors: chains };
+  return any ? { rest, requireAnchors: true } : { rest };
 }
 
 function parseSettings(args: readonly string[], io: CliIo): Settings {
-  const { values, positionals } = parseCommandLine(args, OPTIONS);
+  const { rest, requireAnchors } = takeRequireAnchor(args);
+  const { values, positionals } = parseCommandLine(rest, OPTIONS);
   const [file, ...extra] = positionals;
   if (file === undefined) throw usage('verify needs the FILE to verify');
-  if (extra.length > 0) throw usage(`verify takes one FILE; also got ${extra.join(' ')}`);
+  if (extra.length > 0) {
+    const hint = requireAnchors ? ` (give chain ids as ${REQUIRE_ANCHOR}=ID,...)` : '';
+    throw usage(`verify takes one FILE; also got ${extra.join(' ')}${hint}`);
+  }
   const trust = values.trust ?? [];
   const online = values.online === true;
   if (!online && values.gateway !== undefined) throw usage('--gateway is used only with --online');
@@ -101,6 +188,16 @@ function parseSettings(args: readonly string[], io: CliIo): Settings {
   if (values.receipt !== undefined && trust.length === 0) throw usage('verify needs --trust TRUST');
   if (values.receipt === undefined && trust.length > 0)
     throw usage('--trust is used only with --receipt');
+  if (values.receipt === undefined && requireAnchors !== undefined)
+    throw usage(`${REQUIRE_ANCHOR} is used only with --receipt`);
+  const report =
+    values.report !== undefined
+      ? outputFile(io, '--report', values.report, REPORT_FORMATS)
+      : undefined;
+  for (const flag of ['depositor-name', 'public-url', 'force'] as const) {
+    if (values[flag] !== undefined && report === undefined)
+      throw usage(`--${flag} is used only with --report`);
+  }
   return {
     file,
     ...(values.receipt !== undefined ? { receipt: values.receipt } : {}),
@@ -109,6 +206,13 @@ function parseSettings(args: readonly string[], io: CliIo): Settings {
       ? { client: createGatewayClient(io, parseGatewayUrl(values.gateway as string)) }
       : {}),
     json: values.json === true,
+    ...(requireAnchors !== undefined ? { requireAnchors } : {}),
+    ...(report ? { report } : {}),
+    ...(values['depositor-name'] !== undefined ? { depositorName: values['depositor-name'] } : {}),
+    ...(values['public-url'] !== undefined
+      ? { publicUrl: parsePublicUrl(values['public-url']) }
+      : {}),
+    force: values.force === true,
   };
 }
 
@@ -124,12 +228,22 @@ interface Report {
   claims?: ProvenFacts;
   trustFingerprint?: Digest;
   trustFiles?: { path: string; fingerprint: Digest }[];
+  /** Anchors verified, in receipt order (on a failure, those verified before it). */
+  anchors?: AnchorFact[];
+  /**
+   * When VERIFIED: the chains that vouch for the evidence, the evidence chain first, then every
+   * chain a verified anchor is on (`facts.earliestAnchor` is the earliest anchor's time).
+   */
+  vouchedBy?: string[];
   online?: { gateway: string; found: boolean; record?: Record<string, unknown> };
   verifier: { name: string; version: string; node: string; openssl: string };
+  /** The report document written with --report. */
+  report?: { path: string; format: ReportFormat };
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   const settings = parseSettings(args, io);
+  if (settings.report) await assertWritable(settings.report, settings.force);
   const version = cliVersion();
   // Inputs first: a bad receipt or trust file should fail before a 10 GB file is hashed.
   const receipt =
@@ -151,16 +265,23 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
       openssl: process.versions.openssl,
     },
   };
+  let trust: TrustFile | undefined;
+  let anchors: readonly AnchorFact[] = [];
   if (receipt !== undefined && settings.receipt !== undefined) {
-    const trust =
+    trust =
       trusts.length === 1
         ? (trusts[0] as LoadedTrust).trust
         : mergeTrust(...trusts.map((t) => t.trust));
-    const verdict = verifyReceipt(receipt.value, trust, { fileDigests: file.digests });
+    const verdict = verifyReceipt(receipt.value, trust, {
+      fileDigests: file.digests,
+      ...(settings.requireAnchors !== undefined ? { requireAnchors: settings.requireAnchors } : {}),
+    });
+    anchors = verdict.anchors;
     report.verdict = verdict.verdict;
     if (verdict.code) report.code = verdict.code;
     report.receipt = { path: settings.receipt, bytes: receipt.bytes };
     report.checks.push(...verdict.checks);
+    report.anchors = [...verdict.anchors];
     // Core proves `facts` only when VERIFIED; otherwise it returns the receipt's `claims`.
     if (verdict.facts ?? verdict.claims) report.claims = verdict.facts ?? verdict.claims;
     report.trustFingerprint = trustFingerprint(trust);
@@ -194,8 +315,51 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     report.facts = report.claims;
     delete report.claims;
   }
+  if (report.verdict === 'VERIFIED' && report.facts) {
+    const chains = [report.facts.chainId, ...(report.anchors ?? []).map((a) => a.targetChainId)];
+    report.vouchedBy = [...new Set(chains)];
+  }
+  if (settings.report) {
+    await writeReportDocument(settings, report, receipt?.value, trust, anchors);
+    report.report = { path: settings.report.shown, format: settings.report.format };
+  }
   io.stdout(settings.json ? jsonText(report) : humanReport(report));
   return exitStatusForVerdict(report.verdict);
+}
+
+/** Renders the court's report of `report` (documents/verification-report.ts) and writes it. */
+async function writeReportDocument(
+  settings: Settings,
+  report: Report,
+  receipt: unknown,
+  trust: TrustFile | undefined,
+  anchors: readonly AnchorFact[],
+): Promise<void> {
+  const output = settings.report as OutputFile<ReportFormat>;
+  const dist = runningDistDir();
+  const input: VerificationReportInput = {
+    verdict: {
+      verdict: report.verdict,
+      ...(report.code ? { code: report.code } : {}),
+      checks: report.checks,
+      ...(report.facts ? { facts: report.facts } : {}),
+      ...(report.claims ? { claims: report.claims } : {}),
+      anchors,
+    },
+    file: { name: report.file.path, size: report.file.size, digests: report.file.digests },
+    ...(receipt !== undefined ? { receipt } : {}),
+    ...(trust ? { trust } : {}),
+    ...(report.trustFingerprint ? { trustFingerprint: report.trustFingerprint } : {}),
+    verifier: {
+      name: report.verifier.name,
+      version: report.verifier.version,
+      codeDigest: dist === undefined ? undefined : await verifierCodeDigest(dist),
+    },
+    verifiedAt: new Date().toISOString(),
+    ...(settings.publicUrl !== undefined ? { publicVerifyUrl: settings.publicUrl } : {}),
+    ...(settings.depositorName !== undefined ? { depositorName: settings.depositorName } : {}),
+  };
+  await writeOutput(output, await renderVerificationReport(input, output.format));
 }
 
 function onChainDetail(gateway: string, record: Record<string, unknown>): string {
@@ -212,6 +376,7 @@ function humanReport(report: Report): string {
   lines.push(`file     ${report.file.path} (${report.file.size} bytes)`);
   for (const digest of Object.values(report.file.digests)) lines.push(`         ${digest}`);
   if (report.receipt) lines.push(`receipt  ${report.receipt.path} (${report.receipt.bytes} bytes)`);
+  if (report.report) lines.push(`report   ${report.report.path} (${report.report.format})`);
   for (const trust of report.trustFiles ?? [])
     lines.push(`trust    ${trust.path} ${trust.fingerprint}`);
   lines.push('');
@@ -223,7 +388,10 @@ function humanReport(report: Report): string {
     const missing = STEPS.filter((step) => !done.has(step)).map((step): ReportedCheck => ({
       step,
       status: 'skip',
-      detail: 'not checked',
+      detail:
+        step === 'anchor' && report.verdict === 'VERIFIED'
+          ? 'the receipt carries no anchor (none required)'
+          : 'not checked',
     }));
     checks.splice(firstOnline < 0 ? checks.length : firstOnline, 0, ...missing);
   }
@@ -247,6 +415,18 @@ function humanReport(report: Report): string {
     if (f.signer) {
       lines.push(
         `Block signed by pinned key ${f.signer.keyId}${f.signer.operator ? ` (${f.signer.operator})` : ''}.`,
+      );
+    }
+    for (const anchor of report.anchors ?? []) {
+      const who = anchor.operator ? ` (${anchor.operator})` : '';
+      lines.push(
+        `Anchored on chain ${anchor.targetChainId}${who} in block ${anchor.targetBlockNumber} at ${anchor.anchoredAt} (evidence block ${anchor.sourceBlockNumber}).`,
+      );
+    }
+    if (report.vouchedBy) lines.push(`Vouched for by: ${report.vouchedBy.join(', ')}.`);
+    if (f.earliestAnchor) {
+      lines.push(
+        `By the clock of an independent chain, the file existed no later than ${f.earliestAnchor} (earliest anchor).`,
       );
     }
   }

@@ -1,0 +1,139 @@
+/**
+ * HTTP figures: single deposits at 64 connections and 1,000-item batch deposits, against the
+ * evidence node (`bin/evidence-node.js`, a fresh data directory, default settings) and, as the
+ * reference, a bare Fastify route in another process that only parses the same bodies. The load
+ * generator is a third process. Runs alternate node/bare so both see the same machine.
+ */
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { BenchConfig } from './config';
+import type { LoadResult } from './load';
+import { median, runLoadProcess, startServer, type Server } from './processes';
+
+export interface LoadFigure {
+  /** Successful requests per second (median run). */
+  readonly requestsPerSecond: number;
+  /** Successful items per second (median run). */
+  readonly itemsPerSecond: number;
+  /** Milliseconds (median run's percentiles). */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Failed requests over all runs (non-2xx, errors, timeouts). */
+  readonly failed: number;
+  readonly runs: readonly LoadResult[];
+}
+
+export interface HttpFigures {
+  readonly single: { readonly node: LoadFigure; readonly bare: LoadFigure };
+  readonly batch: { readonly node: LoadFigure; readonly bare: LoadFigure };
+  readonly connections: number;
+  readonly batchConnections: number;
+  readonly batchItems: number;
+  readonly seconds: number;
+  readonly logLevel: string;
+}
+
+/** Log level of the node under load: `info` is the default and logs every request. */
+const NODE_LOG_LEVEL = 'info';
+
+function figure(runs: readonly LoadResult[]): LoadFigure {
+  const byRate = [...runs].sort((a, b) => a.itemsPerSecond - b.itemsPerSecond);
+  const middle = byRate[Math.floor((byRate.length - 1) / 2)] as LoadResult;
+  return {
+    requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+    itemsPerSecond: median(runs.map((run) => run.itemsPerSecond)),
+    p50Ms: middle.latency.p50,
+    p99Ms: middle.latency.p99,
+    failed: runs.reduce((sum, run) => sum + run.non2xx + run.errors + run.timeouts, 0),
+    runs,
+  };
+}
+
+async function startEvidenceNode(dataDir: string): Promise<{ server: Server; key: string }> {
+  const server = await startServer(path.join('bin', 'evidence-node.js'), {
+    EVIDENCE_HOST: '127.0.0.1',
+    EVIDENCE_PORT: '0',
+    EVIDENCE_DATA_DIR: dataDir,
+    EVIDENCE_LOG_LEVEL: NODE_LOG_LEVEL,
+    // The per-principal rate limit is a policy, not a capacity: the benchmark's one principal
+    // would hit it at once. Everything else (load shedding, queue bound) stays at its default.
+    EVIDENCE_RATE_LIMIT_MAX: '1000000',
+    CORE_CHAINCODE_LOGGING_LEVEL: 'WARNING',
+  });
+  const admin = (await fs.readFile(path.join(dataDir, 'admin.key'), 'utf8')).trim();
+  const response = await fetch(`${server.url}/v1/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ org: 'BenchPlatform', account: 'bench', role: 'platform' }),
+  });
+  if (response.status !== 201) {
+    await server.stop();
+    throw new Error(`creating the bench API key: ${response.status} ${await response.text()}`);
+  }
+  return { server, key: ((await response.json()) as { key: string }).key };
+}
+
+/** Measures the HTTP figures. */
+export async function measureHttp(
+  config: BenchConfig,
+  log: (line: string) => void,
+): Promise<HttpFigures> {
+  const dataDir = await fs.mkdtemp(path.join(config.workDir, 'bench-node-'));
+  const bare = await startServer(path.join(__dirname, 'bare-server.js'));
+  let node: { server: Server; key: string } | undefined;
+  try {
+    node = await startEvidenceNode(dataDir);
+    const targets = {
+      node: { url: node.server.url, headers: { authorization: `Bearer ${node.key}` } },
+      bare: { url: bare.url, headers: {} },
+    };
+    const load = (
+      target: keyof typeof targets,
+      single: boolean,
+      durationSeconds = config.loadSeconds,
+    ) =>
+      runLoadProcess({
+        url: targets[target].url,
+        headers: targets[target].headers,
+        path: single ? '/v1/evidence' : '/v1/evidence/batch',
+        connections: single ? config.connections : config.batchConnections,
+        durationSeconds,
+        itemsPerRequest: single ? 1 : config.batchItems,
+      });
+
+    log('http: warming up both servers');
+    await load('bare', true, 2);
+    await load('node', true, 2);
+
+    const runs = { single: { node: [], bare: [] }, batch: { node: [], bare: [] } } as Record<
+      'single' | 'batch',
+      Record<'node' | 'bare', LoadResult[]>
+    >;
+    for (let round = 0; round < config.loadRounds; round++) {
+      for (const kind of ['single', 'batch'] as const) {
+        for (const target of ['bare', 'node'] as const) {
+          const result = await load(target, kind === 'single');
+          runs[kind][target].push(result);
+          log(
+            `http: ${kind} ${target} round ${round + 1}: ${result.itemsPerSecond.toFixed(0)} items/s, ` +
+              `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, failed ${result.non2xx + result.errors}`,
+          );
+        }
+      }
+    }
+    return {
+      single: { node: figure(runs.single.node), bare: figure(runs.single.bare) },
+      batch: { node: figure(runs.batch.node), bare: figure(runs.batch.bare) },
+      connections: config.connections,
+      batchConnections: config.batchConnections,
+      batchItems: config.batchItems,
+      seconds: config.loadSeconds,
+      logLevel: NODE_LOG_LEVEL,
+    };
+  } finally {
+    await bare.stop();
+    await node?.server.stop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The deposits the benchmark sends: unique, well-formed evidence items, cheap to make so the load
+ * generator spends its CPU on HTTP and not on hashing. One SHA-512 of a random run prefix and a
+ * counter gives both digests (its two halves): unique, and as incompressible as real digests, which
+ * matters for the bytes stored per record. The node never sees file content, so it cannot tell.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+
+export interface ItemSource {
+  /** One evidence item as the deposit API takes it. */
+  next(): { digests: [string, string]; size: number };
+  /** `count` items. */
+  take(count: number): Array<{ digests: [string, string]; size: number }>;
+}
+
+/** Items whose digests no other source made (a fresh random prefix per source). */
+export function createItemSource(): ItemSource {
+  const run = randomBytes(16).toString('hex');
+  let counter = 0;
+  const next = () => {
+    counter += 1;
+    const hex = createHash('sha512').update(`${run}:${counter}`).digest('hex');
+    return {
+      digests: [`sha256:${hex.slice(0, 64)}`, `sm3:${hex.slice(64)}`] as [string, string],
+      size: 1_000_000 + (counter % 1_000_000),
+    };
+  };
+  return { next, take: (count) => Array.from({ length: count }, next) };
+}

@@ -1,0 +1,377 @@
+/**
+ * The compliance dossier: what a node says about itself so that a court can examine the platform
+ * (Online Litigation Rules art. 17 lets the platform itself be examined): who runs the node and
+ * the chain, which algorithms and standards it uses and where, which software (version and code
+ * digest), the state of its chain, its anchor targets and their last anchor, and a summary of its
+ * audit log. The gateway produces it as JSON (`GET /v1/admin/dossier`); documents/dossier.ts
+ * renders it; `evidence dossier` fetches, validates and renders or saves it.
+ *
+ * Pure: the schema and its types, shared by the gateway (which must not import the CLI) and the
+ * renderers.
+ */
+
+import type { SignatureAlgorithm } from './block';
+import { SIGNATURE_ALGORITHMS } from './block';
+import type { Digest } from './digest';
+import { validateOrThrow } from './schema';
+import { CHAIN_ID_PATTERN } from './trust';
+
+export const DOSSIER_TYPE = 'judicial-evidence-compliance-dossier';
+
+export const ORGANISATION_ROLES = [
+  'operator',
+  'court',
+  'notary',
+  'appraisal',
+  'platform',
+  'anchor-operator',
+  'other',
+] as const;
+export type OrganisationRole = (typeof ORGANISATION_ROLES)[number];
+
+export interface DossierOrganisation {
+  readonly name: string;
+  readonly role: OrganisationRole;
+  /** Fabric MSP id, when the organisation runs Fabric nodes. */
+  readonly mspId?: string;
+  /** Unified social credit code (统一社会信用代码, GB 32100-2015), 18 characters. */
+  readonly creditCode?: string;
+}
+
+export interface DossierKey {
+  readonly keyId: Digest;
+  readonly algorithm: SignatureAlgorithm;
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+}
+
+export interface DossierNode {
+  readonly name: string;
+  readonly chainId: string;
+  readonly ledger: 'embedded' | 'fabric';
+  readonly url?: string;
+  /** Keys the node signs blocks with (embedded ledger), as its trust file pins them. */
+  readonly keys: readonly DossierKey[];
+}
+
+export interface DossierAlgorithm {
+  /** Stable id, e.g. `sha256`, `sm3`, `ed25519`, `ecdsa-p256-sha256`, `sm2`, `merkle`. */
+  readonly id: string;
+  readonly name: string;
+  /** The standard that defines it, e.g. `FIPS 180-4`. */
+  readonly standard: string;
+  /** What the node uses it for. */
+  readonly purpose: string;
+  /** False for algorithms the software supports but this node does not use. */
+  readonly inUse: boolean;
+}
+
+export interface DossierSoftware {
+  readonly name: string;
+  readonly version: string;
+  /**
+   * Fingerprint of the compiled code: the gateway gives `buildCodeDigest` of its whole build folder
+   * (documents/code-digest.ts documents the recipe).
+   */
+  readonly codeDigest?: Digest;
+  readonly node?: string;
+  readonly openssl?: string;
+  readonly fabric?: string;
+}
+
+export interface DossierChain {
+  readonly chainId: string;
+  /** Number of blocks (the next block number). */
+  readonly height: number;
+  readonly tipHash: Digest;
+  readonly tipTime?: string;
+  /** Evidence records (distinct primary digests); absent when the ledger cannot count them. */
+  readonly records?: number;
+  /** True when counting stopped at a bound: `records` is then a lower bound. */
+  readonly recordsLowerBound?: true;
+  readonly transactions?: number;
+}
+
+export interface DossierAnchorTarget {
+  /** The target's name in the node's configuration. */
+  readonly name?: string;
+  /** The chain the anchors are on; unknown until the first anchor. One of the two is given. */
+  readonly targetChainId?: string;
+  readonly description?: string;
+  readonly intervalSeconds?: number;
+  /** The latest anchor, absent when none has been made yet. */
+  readonly lastAnchor?: {
+    readonly evidenceBlock: number;
+    readonly evidenceBlockHash?: Digest;
+    readonly targetBlock?: number;
+    readonly txId?: string;
+    readonly time: string;
+  };
+}
+
+export interface DossierAudit {
+  readonly from?: string;
+  readonly to?: string;
+  readonly entries: number;
+  /** Entries per action, e.g. `{ deposit: 120, annotate: 3 }`. */
+  readonly byAction?: Readonly<Record<string, number>>;
+  /** Refused or failed requests among the entries. */
+  readonly failures?: number;
+  /** Digest of the last audit entry (the head of the hash-chained log), when the log is chained. */
+  readonly headDigest?: Digest;
+}
+
+/** The node keeps no audit log. */
+export interface DossierAuditNotConfigured {
+  readonly configured: false;
+}
+
+export interface ComplianceDossier {
+  readonly type: typeof DOSSIER_TYPE;
+  readonly version: 1;
+  /** RFC 3339; also the PDF's creation date, so a dossier renders to the same bytes every time. */
+  readonly generatedAt: string;
+  readonly node: DossierNode;
+  readonly organisations: readonly DossierOrganisation[];
+  readonly algorithms: readonly DossierAlgorithm[];
+  readonly software: DossierSoftware;
+  readonly chain: DossierChain;
+  readonly anchors: readonly DossierAnchorTarget[];
+  readonly audit: DossierAudit | DossierAuditNotConfigured;
+}
+
+/**
+ * The algorithms and standards of this software, for the gateway to list (marking `inUse`):
+ * SHA-256 and SM3 digests, RFC 9162 Merkle trees, RFC 8785 canonical JSON, Ed25519 and ECDSA P-256
+ * signatures, and SM2 where a Fabric network uses national (GM) cryptography.
+ */
+export const KNOWN_ALGORITHMS: readonly Omit<DossierAlgorithm, 'inUse'>[] = [
+  {
+    id: 'sha256',
+    name: 'SHA-256',
+    standard: 'FIPS 180-4',
+    purpose: '主摘要、默克尔树与区块哈希 / primary digest, Merkle trees, block hashes',
+  },
+  {
+    id: 'sm3',
+    name: 'SM3',
+    standard: 'GB/T 32905-2016',
+    purpose: '国密摘要，与 SHA-256 并存 / SM3 digest alongside SHA-256',
+  },
+  {
+    id: 'merkle',
+    name: 'Merkle tree',
+    standard: 'RFC 9162 §2.1',
+    purpose: '批次与区块包含证明 / batch and block inclusion proofs',
+  },
+  {
+    id: 'canonical-json',
+    name: 'Canonical JSON',
+    standard: 'RFC 8785 (JCS)',
+    purpose: '签名与哈希的规范字节 / canonical bytes for hashing and signing',
+  },
+  {
+    id: 'ed25519',
+    name: 'Ed25519',
+    standard: 'RFC 8032',
+    purpose: '嵌入式账本区块签名 / embedded ledger block signatures',
+  },
+  {
+    id: 'ecdsa-p256-sha256',
+    name: 'ECDSA P-256 / SHA-256',
+    standard: 'FIPS 186-4',
+    purpose: 'Fabric 身份与背书签名 / Fabric identities and endorsements',
+  },
+  {
+    id: 'sm2',
+    name: 'SM2',
+    standard: 'GB/T 32918-2016 / GM/T 0003-2012',
+    purpose: '国密签名（使用国密的 Fabric 网络）/ GM signatures where the Fabric network uses them',
+  },
+];
+
+const TIME = {
+  type: 'string',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$',
+} as const;
+const SHA256 = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as const;
+const COUNT = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const TEXT = (max: number) => ({ type: 'string', minLength: 1, maxLength: max }) as const;
+const CHAIN_ID = { type: 'string', pattern: CHAIN_ID_PATTERN } as const;
+const TARGET_NAME = TEXT(128);
+
+export const complianceDossierSchema = {
+  $id: 'compliance-dossier',
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'type',
+    'version',
+    'generatedAt',
+    'node',
+    'organisations',
+    'algorithms',
+    'software',
+    'chain',
+    'anchors',
+    'audit',
+  ],
+  properties: {
+    type: { const: DOSSIER_TYPE },
+    version: { const: 1 },
+    generatedAt: TIME,
+    node: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'chainId', 'ledger', 'keys'],
+      properties: {
+        name: TEXT(200),
+        chainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
+        ledger: { enum: ['embedded', 'fabric'] },
+        url: TEXT(500),
+        keys: {
+          type: 'array',
+          maxItems: 64,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['keyId', 'algorithm'],
+            properties: {
+              keyId: SHA256,
+              algorithm: { enum: [...SIGNATURE_ALGORITHMS] },
+              notBefore: TIME,
+              notAfter: TIME,
+            },
+          },
+        },
+      },
+    },
+    organisations: {
+      type: 'array',
+      maxItems: 64,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'role'],
+        properties: {
+          name: TEXT(200),
+          role: { enum: [...ORGANISATION_ROLES] },
+          mspId: TEXT(128),
+          creditCode: {
+            type: 'string',
+            pattern: '^[0-9A-HJ-NPQRTUWXY]{2}\\d{6}[0-9A-HJ-NPQRTUWXY]{10}$',
+          },
+        },
+      },
+    },
+    algorithms: {
+      type: 'array',
+      maxItems: 32,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'standard', 'purpose', 'inUse'],
+        properties: {
+          id: TEXT(64),
+          name: TEXT(100),
+          standard: TEXT(200),
+          purpose: TEXT(300),
+          inUse: { type: 'boolean' },
+        },
+      },
+    },
+    software: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'version'],
+      properties: {
+        name: TEXT(100),
+        version: TEXT(64),
+        codeDigest: SHA256,
+        node: TEXT(64),
+        openssl: TEXT(64),
+        fabric: TEXT(64),
+      },
+    },
+    chain: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['chainId', 'height', 'tipHash'],
+      properties: {
+        chainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
+        height: COUNT,
+        tipHash: SHA256,
+        tipTime: TIME,
+        records: COUNT,
+        recordsLowerBound: { const: true },
+        transactions: COUNT,
+      },
+    },
+    anchors: {
+      type: 'array',
+      maxItems: 16,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        anyOf: [
+          { required: ['targetChainId'], properties: { targetChainId: CHAIN_ID } },
+          { required: ['name'], properties: { name: TARGET_NAME } },
+        ],
+        properties: {
+          name: TARGET_NAME,
+          targetChainId: CHAIN_ID,
+          description: TEXT(300),
+          intervalSeconds: COUNT,
+          lastAnchor: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['evidenceBlock', 'time'],
+            properties: {
+              evidenceBlock: COUNT,
+              evidenceBlockHash: SHA256,
+              targetBlock: COUNT,
+              txId: TEXT(128),
+              time: TIME,
+            },
+          },
+        },
+      },
+    },
+    audit: {
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['configured'],
+          properties: { configured: { const: false } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['entries'],
+          properties: {
+            from: TIME,
+            to: TIME,
+            entries: COUNT,
+            byAction: {
+              type: 'object',
+              maxProperties: 64,
+              propertyNames: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' },
+              additionalProperties: COUNT,
+            },
+            failures: COUNT,
+            headDigest: SHA256,
+          },
+        },
+      ],
+    },
+  },
+} as const;
+
+/**
+ * Checks a parsed compliance dossier.
+ * @throws ValidationError `VALIDATION_FAILED` naming every bad field.
+ */
+export function parseComplianceDossier(value: unknown): ComplianceDossier {
+  return validateOrThrow<ComplianceDossier>(complianceDossierSchema, value, 'compliance dossier');
+}

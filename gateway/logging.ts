@@ -1,0 +1,52 @@
+/**
+ * The node's log: pino JSON lines that never carry credentials or personal data.
+ *
+ * Fastify's own request logging is off (it logs raw URLs, where a client can put anything); the
+ * app logs one line per request with the route template, status, duration and principal id
+ * (app.ts). Credentials are redacted wherever a header object is logged, and the `req`
+ * serializer reduces any logged request to method, route and id.
+ */
+
+import pino from 'pino';
+import type { LogLevel } from './config';
+
+/** Headers that carry credentials or signatures. */
+export const SENSITIVE_HEADERS = [
+  'authorization',
+  'x-api-key',
+  'cookie',
+  'set-cookie',
+  'proxy-authorization',
+  'x-evidence-signature',
+  'x-evidence-nonce',
+] as const;
+
+/** Pino redaction paths: each sensitive header under `req.headers`, `headers` and one level up. */
+export const REDACT_PATHS: readonly string[] = SENSITIVE_HEADERS.flatMap((name) => [
+  `req.headers["${name}"]`,
+  `headers["${name}"]`,
+  `*.headers["${name}"]`,
+  `res.headers["${name}"]`,
+]);
+
+interface LoggedRequest {
+  readonly method?: string;
+  readonly id?: string;
+  readonly routeOptions?: { readonly url?: string };
+}
+
+/** Options of the node's pino logger. */
+export function loggerOptions(level: LogLevel): pino.LoggerOptions {
+  return {
+    level,
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    serializers: {
+      req: (request: LoggedRequest) => ({
+        method: request.method,
+        route: request.routeOptions?.url ?? null,
+        id: request.id,
+      }),
+      err: pino.stdSerializers.err,
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * The node's Prometheus metrics, in a registry of their own (never prom-client's global one, so
+ * several apps in one process, as in tests, do not share or clash). Served as text at `/metrics`
+ * by plugins/metrics.ts.
+ *
+ * | metric                                   | type      | labels                 |
+ * |------------------------------------------|-----------|------------------------|
+ * | `evidence_deposits_total`                | counter   | `outcome`: created, attested, existing, failed |
+ * | `evidence_group_commit_batch_size`       | histogram | records per deposit transaction |
+ * | `evidence_commit_duration_seconds`       | histogram | submit to durable, per deposit transaction |
+ * | `evidence_group_commit_queue_depth`      | gauge     | deposits waiting for a transaction |
+ * | `evidence_group_commit_in_flight`        | gauge     | deposit transactions being committed |
+ * | `evidence_errors_total`                  | counter   | `code`: every error answered (requests and batch items) |
+ * | `http_request_duration_seconds`          | histogram | `method`, `route` (template), `status_code` |
+ * | `evidence_last_anchor_age_seconds`       | gauge     | `target`: seconds since the chain was last anchored there |
+ * | `process_*`, `nodejs_*`                  |           | prom-client's default process metrics |
+ */
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DepositOutcome } from '../core/evidence-state';
+
+/** What the group commit reports; the evidence service calls it. */
+export interface DepositMetrics {
+  /** A deposit transaction of `size` records became durable after `seconds`. */
+  committed(size: number, seconds: number, outcomes: readonly DepositOutcome[]): void;
+  /** A deposit transaction of `size` records failed after `seconds`. */
+  failed(size: number, seconds: number): void;
+  /** An item or request was answered with error `code`. */
+  error(code: string): void;
+}
+
+/** Ages of the last anchors, for the anchoring job. */
+export interface AnchorAgeMetric {
+  /**
+   * Records that this chain's tip was anchored on `target` at `time` (epoch ms or a Date); the
+   * gauge then reports the seconds since, at each scrape. A target never anchored has no sample.
+   */
+  anchored(target: string, time: number | Date): void;
+  /** Drops `target`'s sample (a target no longer configured). */
+  forget(target: string): void;
+}
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  readonly deposits: DepositMetrics;
+  readonly anchors: AnchorAgeMetric;
+  /** Records one answered HTTP request. `route` is the route template, never the raw URL. */
+  observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
+  /** The exposition text and its content type. */
+  render(): Promise<{ readonly contentType: string; readonly text: string }>;
+}
+
+export interface MetricsOptions {
+  /** Read at each scrape: deposits waiting, and deposit transactions in flight. */
+  readonly queue?: () => { readonly waiting: number; readonly inFlight: number };
+  /** Clock in epoch ms (tests). */
+  readonly now?: () => number;
+  /** Also export prom-client's default process metrics (default true). */
+  readonly processMetrics?: boolean;
+}
+
+const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
+const SECONDS_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** A fresh set of the node's metrics in a new registry. */
+export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
+  const registry = new Registry();
+  const now = options.now ?? Date.now;
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const deposits = new Counter({
+    name: 'evidence_deposits_total',
+    help: 'Deposited records by outcome (failed: their transaction failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['created', 'attested', 'existing', 'failed']) deposits.inc({ outcome }, 0);
+  const batchSize = new Histogram({
+    name: 'evidence_group_commit_batch_size',
+    help: 'Records per deposit transaction',
+    buckets: BATCH_BUCKETS,
+    registers: [registry],
+  });
+  const commitSeconds = new Histogram({
+    name: 'evidence_commit_duration_seconds',
+    help: 'Time from submitting a deposit transaction to its being durable',
+    buckets: SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const queue = options.queue;
+  new Gauge({
+    name: 'evidence_group_commit_queue_depth',
+    help: 'Deposits waiting for a transaction',
+    registers: [registry],
+    collect() {
+      this.set(queue?.().waiting ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'evidence_group_commit_in_flight',
+    help: 'Deposit transactions being committed',
+    registers: [registry],
+    collect() {
+      this.set(queue?.().inFlight ?? 0);
+    },
+  });
+  const errors = new Counter({
+    name: 'evidence_errors_total',
+    help: 'Errors answered, by code (requests, and items of batch requests)',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const httpSeconds = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to having answered it',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const anchoredAt = new Map<string, number>();
+  new Gauge({
+    name: 'evidence_last_anchor_age_seconds',
+    help: 'Seconds since this chain was last anchored on each target',
+    labelNames: ['target'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const at = now();
+      for (const [target, time] of anchoredAt) {
+        this.set({ target }, Math.max(0, (at - time) / 1000));
+      }
+    },
+  });
+
+  return {
+    registry,
+    deposits: {
+      committed(size, seconds, outcomes) {
+        batchSize.observe(size);
+        commitSeconds.observe(seconds);
+        let created = 0;
+        let attested = 0;
+        let existing = 0;
+        for (const outcome of outcomes) {
+          if (outcome === 'created') created += 1;
+          else if (outcome === 'attested') attested += 1;
+          else existing += 1;
+        }
+        if (created > 0) deposits.inc({ outcome: 'created' }, created);
+        if (attested > 0) deposits.inc({ outcome: 'attested' }, attested);
+        if (existing > 0) deposits.inc({ outcome: 'existing' }, existing);
+      },
+      failed(size, seconds) {
+        batchSize.observe(size);
+        commitSeconds.observe(seconds);
+        deposits.inc({ outcome: 'failed' }, size);
+      },
+      error(code) {
+        errors.inc({ code });
+      },
+    },
+    anchors: {
+      anchored(target, time) {
+        anchoredAt.set(target, typeof time === 'number' ? time : time.getTime());
+      },
+      forget(target) {
+        anchoredAt.delete(target);
+      },
+    },
+    observeRequest(method, route, statusCode, seconds) {
+      httpSeconds.observe({ method, route, status_code: String(statusCode) }, seconds);
+    },
+    async render() {
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * What core takes from `node:crypto`, for the browser bundle (scripts/build-web.mjs maps
+ * `node:crypto` here). Exactly what core calls, nothing more:
+ *
+ * - `createHash('sha256' | 'sm3')` with `update(bytes | text)` and `digest()` (digest.ts,
+ *   merkle.ts): SHA-256 from noble-hashes, SM3 from web/sm3.ts;
+ * - `createPublicKey({ key: der, format: 'der', type: 'spki' })` (signature.ts): a SubjectPublicKeyInfo
+ *   (RFC 5280 §4.1.2.7) parsed strictly, its key type and curve exposed as Node's `KeyObject`
+ *   does (`asymmetricKeyType`, `asymmetricKeyDetails.namedCurve`);
+ * - `verify(algorithm, data, key, signature)` (signature.ts): Ed25519 (RFC 8032, strict: noble's
+ *   `zip215: false`, as OpenSSL) and ECDSA P-256 with SHA-256 over a DER signature (FIPS 186-4;
+ *   high-S accepted here as by OpenSSL: core itself requires low-S for Fabric).
+ *
+ * Where Node would accept a key this shim does not know (RSA, other curves), the shim returns a key
+ * of another type, so core answers as with Node: the signature does not verify. Malformed input
+ * throws, as Node's does; core turns it into a failed check. test/web/crypto-shim.test.ts checks
+ * it against `node:crypto`.
+ */
+
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { p256 } from '@noble/curves/nist.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { Buffer } from 'buffer';
+import { createSm3 } from './sm3';
+
+interface Hasher {
+  update(data: Uint8Array): unknown;
+  digest(): Uint8Array;
+}
+
+const HASHES: Readonly<Record<string, () => Hasher>> = {
+  sha256: () => sha256.create(),
+  sm3: createSm3,
+};
+
+const encoder = new TextEncoder();
+
+/** Node's `Hash`, for what core does with it. */
+export interface Hash {
+  update(data: Uint8Array | string): Hash;
+  digest(): Buffer;
+  digest(encoding: 'hex' | 'base64'): string;
+}
+
+class HashImpl implements Hash {
+  readonly #hasher: Hasher;
+
+  constructor(hasher: Hasher) {
+    this.#hasher = hasher;
+  }
+
+  update(data: Uint8Array | string): Hash {
+    this.#hasher.update(typeof data === 'string' ? encoder.encode(data) : data);
+    return this;
+  }
+
+  digest(): Buffer;
+  digest(encoding: 'hex' | 'base64'): string;
+  digest(encoding?: 'hex' | 'base64'): Buffer | string {
+    const bytes = Buffer.from(this.#hasher.digest());
+    return encoding === undefined ? bytes : bytes.toString(encoding);
+  }
+}
+
+/** @throws Error for an algorithm other than `sha256` and `sm3`. */
+export function createHash(algorithm: string): Hash {
+  const make = HASHES[algorithm];
+  if (!make) throw new Error(`Digest method not supported: ${algorithm}`);
+  return new HashImpl(make());
+}
+
+/** The subset of Node's `KeyObject` core reads. */
+export interface KeyObject {
+  readonly type: 'public';
+  readonly asymmetricKeyType: 'ed25519' | 'ec' | 'other';
+  readonly asymmetricKeyDetails: { readonly namedCurve?: string };
+  /** The raw public key: 32 bytes (Ed25519) or a SEC1 point (EC). */
+  readonly raw: Uint8Array;
+}
+
+// DER encodings of the object identifiers, without tag and length.
+const OID_ED25519 = '2b6570'; // 1.3.101.112, RFC 8410
+const OID_EC_PUBLIC_KEY = '2a8648ce3d0201'; // 1.2.840.10045.2.1, RFC 5480
+const OID_PRIME256V1 = '2a8648ce3d030107'; // 1.2.840.10045.3.1.7, RFC 5480
+
+/** A DER reader over `bytes`; every read checks its bounds. */
+class Der {
+  #offset = 0;
+
+  constructor(readonly bytes: Uint8Array) {}
+
+  get done(): boolean {
+    return this.#offset === this.bytes.length;
+  }
+
+  /** The next TLV with tag `tag`: its contents. Definite, minimal lengths only (DER). */
+  read(tag: number): Uint8Array {
+    const at = this.#offset;
+    if (this.bytes[at] !== tag) throw new Error(`DER: expected tag ${tag} at ${at}`);
+    let length = this.bytes[at + 1];
+    let start = at + 2;
+    if (length === undefined) throw new Error('DER: truncated');
+    if (length & 0x80) {
+      const count = length & 0x7f;
+      if (count === 0 || count > 2) throw new Error('DER: unsupported length');
+      length = 0;
+      for (let i = 0; i < count; i++) {
+        const byte = this.bytes[start + i];
+        if (byte === undefined) throw new Error('DER: truncated');
+        length = length * 256 + byte;
+      }
+      if (length < 0x80 || (count === 2 && length < 0x100))
+        throw new Error('DER: non-minimal length');
+      start += count;
+    }
+    const end = start + length;
+    if (end > this.bytes.length) throw new Error('DER: truncated');
+    this.#offset = end;
+    return this.bytes.subarray(start, end);
+  }
+}
+
+const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+/** Parses SubjectPublicKeyInfo DER. @throws Error when it is not one. */
+function parseSpki(der: Uint8Array): KeyObject {
+  // OpenSSL's d2i reads the first structure and ignores bytes after it; so does this.
+  const spki = new Der(new Der(der).read(0x30));
+  const algorithm = new Der(spki.read(0x30));
+  const bitString = spki.read(0x03);
+  if (!spki.done) throw new Error('SPKI: trailing fields');
+  if (bitString[0] !== 0) throw new Error('SPKI: unused bits in the key');
+  const raw = bitString.subarray(1);
+  const oid = hexOf(algorithm.read(0x06));
+  if (oid === OID_ED25519) {
+    if (!algorithm.done) throw new Error('SPKI: Ed25519 takes no parameters');
+    if (raw.length !== 32) throw new Error('SPKI: an Ed25519 key is 32 bytes');
+    return { type: 'public', asymmetricKeyType: 'ed25519', asymmetricKeyDetails: {}, raw };
+  }
+  if (oid === OID_EC_PUBLIC_KEY) {
+    const curve = hexOf(algorithm.read(0x06));
+    if (!algorithm.done) throw new Error('SPKI: trailing EC parameters');
+    if (curve !== OID_PRIME256V1) {
+      return { type: 'public', asymmetricKeyType: 'ec', asymmetricKeyDetails: {}, raw };
+    }
+    p256.Point.fromBytes(raw); // throws unless the point is on the curve, as OpenSSL does
+    return {
+      type: 'public',
+      asymmetricKeyType: 'ec',
+      asymmetricKeyDetails: { namedCurve: 'prime256v1' },
+      raw,
+    };
+  }
+  return { type: 'public', asymmetricKeyType: 'other', asymmetricKeyDetails: {}, raw };
+}
+
+/**
+ * Node's `createPublicKey` for SPKI DER input.
+ * @throws Error for any other input, or bytes that are not a public key.
+ */
+export function createPublicKey(input: {
+  key: Uint8Array;
+  format: 'der';
+  type: 'spki';
+}): KeyObject {
+  if (input.format !== 'der' || input.type !== 'spki') throw new Error('only SPKI DER keys');
+  return parseSpki(input.key);
+}
+
+/**
+ * Node's one-shot `verify`: Ed25519 with `algorithm` null, ECDSA P-256 with `'sha256'` and a DER
+ * signature. False for any other combination and for signatures that do not verify.
+ */
+export function verify(
+  algorithm: string | null | undefined,
+  data: Uint8Array,
+  key: KeyObject,
+  signature: Uint8Array,
+): boolean {
+  try {
+    if (key.asymmetricKeyType === 'ed25519' && (algorithm === null || algorithm === undefined)) {
+      return ed25519.verify(signature, data, key.raw, { zip215: false });
+    }
+    if (
+      key.asymmetricKeyType === 'ec' &&
+      key.asymmetricKeyDetails.namedCurve === 'prime256v1' &&
+      algorithm === 'sha256'
+    ) {
+      return p256.verify(signature, data, key.raw, { prehash: true, lowS: false, format: 'der' });
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
