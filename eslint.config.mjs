@@ -34,7 +34,17 @@ const layer = (name, forbidden) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'test-artifacts/', 'bin/'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-bench/',
+      'node_modules/',
+      'data/',
+      'coverage/',
+      'test-artifacts/',
+      'bin/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

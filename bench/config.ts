@@ -69,7 +69,9 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
  */
 export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const smoke = env.BENCH_SMOKE === '1';
-  const only = env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter(Boolean);
+  const only = env.BENCH_ONLY?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = only?.filter((name) => !(SECTIONS as readonly string[]).includes(name)) ?? [];
   if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown sections ${unknown.join(', ')}`);
   return {

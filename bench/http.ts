@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { BenchConfig } from './config';
 import type { LoadResult } from './load';
-import { median, runLoadProcess, startServer, type Server } from './processes';
+import { cpuSecondsOf, median, runLoadProcess, startServer, type Server } from './processes';
 
 export interface LoadFigure {
   /** Successful requests per second (median run). */
@@ -21,7 +21,17 @@ export interface LoadFigure {
   readonly p99Ms: number;
   /** Failed requests over all runs (non-2xx, errors, timeouts). */
   readonly failed: number;
-  readonly runs: readonly LoadResult[];
+  /**
+   * The server's CPU time (all its threads) per successful request, microseconds, over all runs:
+   * what a request costs, whatever share of the machine the server got. `null` without /proc.
+   */
+  readonly cpuMicrosPerRequest: number | null;
+  readonly runs: readonly TimedLoad[];
+}
+
+/** A load run and the CPU seconds its server used meanwhile. */
+export interface TimedLoad extends LoadResult {
+  readonly serverCpuSeconds: number | null;
 }
 
 export interface HttpFigures {
@@ -37,7 +47,7 @@ export interface HttpFigures {
 /** Log level of the node under load: `info` is the default and logs every request. */
 const NODE_LOG_LEVEL = 'info';
 
-function figure(runs: readonly LoadResult[]): LoadFigure {
+function figure(runs: readonly TimedLoad[]): LoadFigure {
   const byRate = [...runs].sort((a, b) => a.itemsPerSecond - b.itemsPerSecond);
   const middle = byRate[Math.floor((byRate.length - 1) / 2)] as LoadResult;
   return {
@@ -46,6 +56,10 @@ function figure(runs: readonly LoadResult[]): LoadFigure {
     p50Ms: middle.latency.p50,
     p99Ms: middle.latency.p99,
     failed: runs.reduce((sum, run) => sum + run.non2xx + run.errors + run.timeouts, 0),
+    cpuMicrosPerRequest: runs.every((run) => run.serverCpuSeconds !== null)
+      ? (runs.reduce((sum, run) => sum + (run.serverCpuSeconds as number), 0) * 1e6) /
+        runs.reduce((sum, run) => sum + run.ok, 0)
+      : null,
     runs,
   };
 }
@@ -85,15 +99,20 @@ export async function measureHttp(
   try {
     node = await startEvidenceNode(dataDir);
     const targets = {
-      node: { url: node.server.url, headers: { authorization: `Bearer ${node.key}` } },
-      bare: { url: bare.url, headers: {} },
+      node: {
+        url: node.server.url,
+        pid: node.server.child.pid,
+        headers: { authorization: `Bearer ${node.key}` },
+      },
+      bare: { url: bare.url, pid: bare.child.pid, headers: {} },
     };
-    const load = (
+    const load = async (
       target: keyof typeof targets,
       single: boolean,
       durationSeconds = config.loadSeconds,
-    ) =>
-      runLoadProcess({
+    ): Promise<TimedLoad> => {
+      const before = cpuSecondsOf(targets[target].pid);
+      const result = await runLoadProcess({
         url: targets[target].url,
         headers: targets[target].headers,
         path: single ? '/v1/evidence' : '/v1/evidence/batch',
@@ -101,6 +120,12 @@ export async function measureHttp(
         durationSeconds,
         itemsPerRequest: single ? 1 : config.batchItems,
       });
+      const after = cpuSecondsOf(targets[target].pid);
+      return {
+        ...result,
+        serverCpuSeconds: before === undefined || after === undefined ? null : after - before,
+      };
+    };
 
     log('http: warming up both servers');
     await load('bare', true, 2);
@@ -108,7 +133,7 @@ export async function measureHttp(
 
     const runs = { single: { node: [], bare: [] }, batch: { node: [], bare: [] } } as Record<
       'single' | 'batch',
-      Record<'node' | 'bare', LoadResult[]>
+      Record<'node' | 'bare', TimedLoad[]>
     >;
     for (let round = 0; round < config.loadRounds; round++) {
       for (const kind of ['single', 'batch'] as const) {
@@ -117,7 +142,9 @@ export async function measureHttp(
           runs[kind][target].push(result);
           log(
             `http: ${kind} ${target} round ${round + 1}: ${result.itemsPerSecond.toFixed(0)} items/s, ` +
-              `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, failed ${result.non2xx + result.errors}`,
+              `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, failed ` +
+              `${result.non2xx + result.errors}, server CPU ` +
+              `${result.serverCpuSeconds === null ? '?' : ((result.serverCpuSeconds * 1e6) / Math.max(1, result.ok)).toFixed(0)} µs/request`,
           );
         }
       }

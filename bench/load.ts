@@ -29,7 +29,12 @@ export interface LoadResult {
   /** Successful items per second (requests × items per request). */
   readonly itemsPerSecond: number;
   /** Milliseconds. */
-  readonly latency: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+  readonly latency: {
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly max: number;
+  };
 }
 
 /** Runs one load test in this process. */

@@ -4,6 +4,7 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadOptions, LoadResult } from './load';
 
@@ -31,7 +32,10 @@ export async function startServer(
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Everything until the URL is kept (start-up errors); after it only a short tail, unparsed:
+  // a node logging a line per request must not make this process busy.
   let out = '';
+  let listening = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -39,11 +43,14 @@ export async function startServer(
       reject(new Error(`${script} did not listen within ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
+      if (listening) {
+        out = (out + chunk.toString()).slice(-8192);
+        return;
+      }
       out += chunk.toString();
-      // Keep only the start (the URL, errors) and the tail: a long run logs a lot.
-      if (out.length > 64_000) out = out.slice(0, 16_000) + out.slice(-16_000);
       const match = LISTENING.exec(out);
       if (match) {
+        listening = true;
         clearTimeout(timer);
         resolve(match[1] as string);
       }
@@ -67,6 +74,26 @@ export async function startServer(
     },
   };
 }
+
+/**
+ * CPU seconds (user + system, all threads) the process `pid` has used so far, from
+ * `/proc/<pid>/stat`; `undefined` where there is no /proc (not Linux).
+ */
+export function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every mainstream Linux. */
+const CLOCK_TICKS = 100;
 
 /** Runs the load generator in its own process and returns what it measured. */
 export async function runLoadProcess(options: LoadOptions): Promise<LoadResult> {

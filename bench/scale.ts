@@ -100,7 +100,8 @@ async function deposit(
       next += 1;
       const results = await service.depositMany(items.take(BATCH), PRINCIPAL);
       for (const result of results) {
-        if ('error' in result) throw new Error(`deposit failed: ${result.error.code} ${result.error.message}`);
+        if ('error' in result)
+          throw new Error(`deposit failed: ${result.error.code} ${result.error.message}`);
         remember?.(result.digest);
       }
     }
@@ -117,7 +118,11 @@ async function deposit(
 }
 
 /** Reads `count` digests picked at random from `sample`, one after another. */
-async function read(service: EvidenceService, sample: readonly Digest[], count: number): Promise<ReadFigure> {
+async function read(
+  service: EvidenceService,
+  sample: readonly Digest[],
+  count: number,
+): Promise<ReadFigure> {
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
     const digest = sample[Math.floor(Math.random() * sample.length)] as Digest;
@@ -197,7 +202,9 @@ export async function measureScale(
     log(`scale: filling to ${stored + fillBatches * BATCH} records`);
     const fill = await deposit(store.service, items, fillBatches, sample.add);
     stored += fillBatches * BATCH;
-    log(`scale: filled at ${fill.digestsPerSecond.toFixed(0)} digests/s in ${fill.seconds.toFixed(0)} s`);
+    log(
+      `scale: filled at ${fill.digestsPerSecond.toFixed(0)} digests/s in ${fill.seconds.toFixed(0)} s`,
+    );
     await store.close();
 
     const bytesOnDisk = await compact(ledgerDir);

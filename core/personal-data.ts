@@ -38,7 +38,9 @@ const EMAIL = '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2
  * Unanchored pattern matching text that holds personal data: an identity card number, a phone
  * number or an e-mail address. For JSON Schema (`not: { pattern }`) and {@link findPersonalData}.
  */
-export const PERSONAL_DATA_PATTERN = [ID_NUMBER_18, ID_NUMBER_15, MOBILE, LANDLINE, EMAIL].join('|');
+export const PERSONAL_DATA_PATTERN = [ID_NUMBER_18, ID_NUMBER_15, MOBILE, LANDLINE, EMAIL].join(
+  '|',
+);
 
 const KINDS = [
   ['id-number', new RegExp(`${ID_NUMBER_18}|${ID_NUMBER_15}`, 'u')],

@@ -109,9 +109,10 @@ export function canonicalRequest(parts: RequestParts): string {
 
 /** Reads PEM or base64 DER as DER bytes; `undefined` when it is neither. */
 function derOf(text: string): Buffer | undefined {
-  const pem = /^-----BEGIN PUBLIC KEY-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END PUBLIC KEY-----\s*$/.exec(
-    text.trim(),
-  );
+  const pem =
+    /^-----BEGIN PUBLIC KEY-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END PUBLIC KEY-----\s*$/.exec(
+      text.trim(),
+    );
   const body = (pem ? (pem[1] as string) : text).replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return undefined;
   const der = Buffer.from(body, 'base64');
@@ -137,7 +138,9 @@ export function parseRequestPublicKey(
   userId?: string,
   path = '',
 ): RequestPublicKey | FieldError[] {
-  const bad = (message: string): FieldError[] => [{ path: `${path}/key`, rule: 'publicKey', message }];
+  const bad = (message: string): FieldError[] => [
+    { path: `${path}/key`, rule: 'publicKey', message },
+  ];
   if (typeof text !== 'string' || text.length === 0 || text.length > 4096) {
     return bad('must be a public key (PEM or base64 SPKI)');
   }
@@ -150,7 +153,8 @@ export function parseRequestPublicKey(
           if (!der.subarray(0, SM2_SPKI_PREFIX.length).equals(SM2_SPKI_PREFIX)) return undefined;
           return `04${der.subarray(SM2_SPKI_PREFIX.length).toString('hex')}`;
         })();
-    if (!point || !sm2Point(point)) return bad('must be an SM2 public key (SPKI or 04 + X + Y hex)');
+    if (!point || !sm2Point(point))
+      return bad('must be an SM2 public key (SPKI or 04 + X + Y hex)');
     const spki = Buffer.concat([SM2_SPKI_PREFIX, Buffer.from(point.slice(2), 'hex')]);
     const id = userId ?? DEFAULT_SM2_USER_ID;
     if (!new RegExp(SM2_USER_ID_PATTERN).test(id)) {
@@ -165,7 +169,9 @@ export function parseRequestPublicKey(
     };
   }
   if (userId !== undefined) {
-    return [{ path: `${path}/userId`, rule: 'algorithm', message: 'only SM2 keys have a signer ID' }];
+    return [
+      { path: `${path}/userId`, rule: 'algorithm', message: 'only SM2 keys have a signer ID' },
+    ];
   }
   const der = derOf(text);
   let key: KeyObject;
@@ -249,7 +255,9 @@ export function toLowS(der: Uint8Array): Buffer {
   const rLength = buffer[3] as number;
   const r = BigInt(`0x${buffer.subarray(4, 4 + rLength).toString('hex')}`);
   const sStart = 4 + rLength + 2;
-  const s = BigInt(`0x${buffer.subarray(sStart, sStart + (buffer[sStart - 1] as number)).toString('hex')}`);
+  const s = BigInt(
+    `0x${buffer.subarray(sStart, sStart + (buffer[sStart - 1] as number)).toString('hex')}`,
+  );
   const body = Buffer.concat([derInteger(r), derInteger(P256_N - s)]);
   return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }

@@ -9,7 +9,12 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify';
 import type { ErrorObject } from 'ajv';
 import { ValidationError } from '../core/errors';
 import { findPersonalData } from '../core/personal-data';
@@ -18,6 +23,7 @@ import type { AuditLog } from './audit/audit-log';
 import type { KeyStore } from './auth/api-keys';
 import { createAgreementService, type AgreementService } from './agreement-service';
 import type { Config } from './config';
+import { toHttpError } from './http-errors';
 import { createDossierBuilder } from './dossier';
 import { createEvidenceService, type EvidenceService } from './evidence-service';
 import type { Ledger } from './ledger/ledger';
@@ -157,6 +163,13 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       },
     },
     schemaErrorFormatter,
+    // Errors the router raises before any route runs (a bad URL encoding, a parameter longer
+    // than maxParamLength) get our error shape too, without echoing the URL.
+    frameworkErrors: (error, _request, reply) => {
+      const mapped = toHttpError(error);
+      const raw = reply as unknown as FastifyReply;
+      void raw.code(mapped.body.statusCode).headers(mapped.headers).send(mapped.body);
+    },
     // Long garbage in a :digest parameter should be a 400 naming /digest, not an unmatched route.
     routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,

@@ -495,8 +495,7 @@ export function loadConfig(
     values.keysFile === undefined
       ? path.join(dataDir, 'keys.json')
       : path.resolve(values.keysFile as string);
-  const resolved = (file: unknown) =>
-    typeof file === 'string' ? path.resolve(file) : undefined;
+  const resolved = (file: unknown) => (typeof file === 'string' ? path.resolve(file) : undefined);
   return {
     ...(values as unknown as Config),
     dataDir,

@@ -3,12 +3,16 @@
  * transaction for many records, as databases batch their log flushes.
  *
  * A batch leaves when `maxBatch` items wait, when the first waiting item has waited `delayMs`, or at
- * once when nobody else is on the way (no announced arrival): a lone request pays no delay. At most
- * `maxInFlight` commits run at a time (a ledger that pipelines executes the next batch while the
- * previous one is being made durable); items that arrive while every slot is busy form the next
- * batch, so batches grow with the load on their own. An item whose key is already in the forming
- * batch waits for the next one, so a batch never holds a key twice; the ledger orders batches that
- * are in flight together, so a key in two of them is seen by the later one as already there.
+ * once when nobody else is on the way (no announced arrival): a lone request pays no delay.
+ *
+ * Batches adapt to the load: what arrives while a commit runs forms the next batch, so the busier
+ * the node, the larger (and cheaper per record) its transactions. Up to `maxInFlight` commits may
+ * run at once (a ledger that pipelines executes the next batch while the previous one is being
+ * made durable), but a commit starts beside another only once a full batch (`maxBatch`) waits:
+ * below that, waiting for the running commit gives a larger batch for the same latency, and on a
+ * busy CPU that is what wins. An item whose key is already in the forming batch waits for the
+ * next one, so a batch never holds a key twice; the ledger orders batches that are in flight
+ * together, so a key in two of them is seen by the later one as already there.
  * Each waiter settles only after its batch's commit settled: with its own result, or with the
  * commit's error (every waiter of that batch gets the same error).
  */
@@ -156,7 +160,7 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
 
   /** Decides when the next batch leaves; called whenever something changed. */
   #schedule(): void {
-    if (this.#inFlight >= this.#slots || this.#queue.length === 0) return;
+    if (!this.#mayStart()) return;
     const first = this.#queue[0] as Waiter<T, R>;
     const waited = Date.now() - first.since;
     const now =
@@ -206,8 +210,14 @@ class GroupCommitImpl<T, R> implements GroupCommit<T, R> {
     return batch;
   }
 
+  /** Whether a commit may start now: a free slot, and beside a running commit only a full batch. */
+  #mayStart(): boolean {
+    if (this.#inFlight >= this.#slots || this.#queue.length === 0) return false;
+    return this.#inFlight === 0 || this.#closing || this.#queue.length >= this.#options.maxBatch;
+  }
+
   #flush(): void {
-    if (this.#inFlight >= this.#slots || this.#queue.length === 0) return;
+    if (!this.#mayStart()) return;
     const batch = this.#take();
     this.#inFlight += 1;
     this.#commits += 1;

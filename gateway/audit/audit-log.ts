@@ -244,6 +244,8 @@ class AuditLogImpl implements AuditLog {
       try {
         await this.#db.close().catch(() => undefined);
         await this.#db.open();
+        // Sublevels closed with the database and do not reopen with it.
+        await Promise.all([this.#entries.open(), this.#meta.open()]);
         this.#reopen = false;
       } finally {
         this.#reopening = undefined;
@@ -265,7 +267,8 @@ class AuditLogImpl implements AuditLog {
         const pending = this.#queue.length > 0 || this.#dropped > 0;
         // A flush waits for the queue to drain, or for a failed attempt (it must not hang on a
         // full disk; the events stay queued and are retried).
-        if (!pending || this.#failures > 0) for (const resolve of this.#waiters.splice(0)) resolve();
+        if (!pending || this.#failures > 0)
+          for (const resolve of this.#waiters.splice(0)) resolve();
         if (pending) this.#schedule(this.#failures > 0 ? this.#backoff() : 0);
       });
     }, delayMs);
@@ -332,7 +335,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   try {
     const meta = db.sublevel<string, string>(AUDIT_META, UTF8);
     const rawAnchor = await meta.get('anchor');
-    const anchor = rawAnchor === undefined ? GENESIS_ANCHOR : (JSON.parse(rawAnchor) as AuditAnchor);
+    const anchor =
+      rawAnchor === undefined ? GENESIS_ANCHOR : (JSON.parse(rawAnchor) as AuditAnchor);
     const rawHead = await meta.get('head');
     const head = rawHead === undefined ? anchor : (JSON.parse(rawHead) as AuditAnchor);
     const log = new AuditLogImpl(db, head, anchor, options);

@@ -301,7 +301,12 @@ class EmbeddedLedgerImpl implements Ledger {
     this.#checkOpen();
     await this.#ensureOpen();
     if (!/^[0-9a-f]{64}$/.test(txId)) return undefined;
-    const found = this.#recent.get(txId) ?? (await this.#locate(txId));
+    let found: { block: StoredBlock; txIndex: number } | undefined;
+    try {
+      found = this.#recent.get(txId) ?? (await this.#locate(txId));
+    } catch (error) {
+      throw isNotOpen(error) ? reopening(error) : error;
+    }
     if (!found) return undefined;
     const { block, txIndex } = found;
     const stored = block.txs[txIndex] as StoredTx;
@@ -518,6 +523,7 @@ class EmbeddedLedgerImpl implements Ledger {
     } catch (error) {
       // A contract's ContractError has a code but carries its fields only in its wire text.
       if (error instanceof EvidenceError) throw error;
+      if (isNotOpen(error)) throw reopening(error);
       const parsed = parseWireError(String((error as Error)?.message ?? error));
       if (!parsed && isEvidenceError(error)) throw error;
       if (parsed) throw parsed;
@@ -620,6 +626,10 @@ class EmbeddedLedgerImpl implements Ledger {
       try {
         await this.#db.close().catch(() => undefined);
         await this.#db.open();
+        // Sublevels closed with the database and do not reopen with it.
+        await Promise.all(
+          [this.#meta, this.#state, this.#history, this.#blocks, this.#txs].map((s) => s.open()),
+        );
         this.#reopenNeeded = false;
       } catch (error) {
         throw storageError(error);
@@ -667,6 +677,17 @@ class EmbeddedLedgerImpl implements Ledger {
     const raw = await this.#blocks.get(blockKey(number));
     return raw === undefined ? undefined : (JSON.parse(raw) as StoredBlock);
   }
+}
+
+/** A read that met the store closed: it is being reopened after a failed write. */
+function isNotOpen(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'LEVEL_DATABASE_NOT_OPEN';
+}
+
+function reopening(error: unknown): LedgerError {
+  return new LedgerError('LEDGER_UNAVAILABLE', 'the ledger store is being reopened; retry', {
+    cause: error,
+  });
 }
 
 function abandoned(): LedgerError {

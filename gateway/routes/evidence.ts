@@ -116,7 +116,9 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
       const pending = service.depositMany(request.body.items, principalOf(request));
       arrived(request);
       const results = await pending;
-      request.auditDigests = results.flatMap((result) => ('digest' in result ? [result.digest] : []));
+      request.auditDigests = results.flatMap((result) =>
+        'digest' in result ? [result.digest] : [],
+      );
       return { results };
     },
   );

@@ -90,7 +90,9 @@ describe('audit hash chain', () => {
     ];
     expect(check(swapped, GENESIS_ANCHOR, head).failure).toEqual({ seq: 2, reason: 'sequence' });
 
-    const garbled = rows.map(([k, v], i): [string, string] => (i === 8 ? [k, '{not json'] : [k, v]));
+    const garbled = rows.map(([k, v], i): [string, string] =>
+      i === 8 ? [k, '{not json'] : [k, v],
+    );
     expect(check(garbled, GENESIS_ANCHOR, head).failure).toEqual({ seq: 8, reason: 'unreadable' });
 
     const truncated = rows.slice(0, 7);

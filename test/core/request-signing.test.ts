@@ -119,7 +119,9 @@ describe('verifyRequestSignature', () => {
       // The same signature with S replaced by n - S: valid ECDSA, refused here.
       const rLength = low[3] as number;
       const sStart = 4 + rLength + 2;
-      const s = BigInt(`0x${low.subarray(sStart, sStart + (low[sStart - 1] as number)).toString('hex')}`);
+      const s = BigInt(
+        `0x${low.subarray(sStart, sStart + (low[sStart - 1] as number)).toString('hex')}`,
+      );
       let hex = (n - s).toString(16);
       if (hex.length % 2) hex = `0${hex}`;
       if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
@@ -157,7 +159,15 @@ describe('verifyRequestSignature', () => {
       const signatureFile = path.join(dir, 'signature.der');
       await fs.writeFile(messageFile, message);
       const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-      openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:SM2', '-out', keyFile]);
+      openssl([
+        'genpkey',
+        '-algorithm',
+        'EC',
+        '-pkeyopt',
+        'ec_paramgen_curve:SM2',
+        '-out',
+        keyFile,
+      ]);
       const spkiPem = openssl(['pkey', '-in', keyFile, '-pubout']).toString();
       for (const userId of [DEFAULT_SM2_USER_ID, 'another-signer']) {
         openssl([

@@ -1,7 +1,7 @@
 /**
  * `kill -9` of the real node under a stream of deposits, many times over: no acknowledged deposit
  * is lost, every stored receipt verifies, the chain verifies from its first block, and the store
- * opens cleanly after each crash.
+ * opens cleanly after each crash; the audit log's hash chain is intact after each crash.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -12,12 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestBytes } from '../../core/digest';
 import { parseTrustFile, type TrustFile } from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
+import { openAuditLog } from '../../gateway/audit/audit-log';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import { ensureBuilt } from '../support/build';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
 
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 20);
 const WRITERS = 16;
+/** The ledger is under test, not the rate limiter: one principal writes as fast as it can. */
+const ENV = { EVIDENCE_RATE_LIMIT_MAX: '1000000' };
 
 describe('kill -9 under load', () => {
   let dir: string;
@@ -35,7 +38,7 @@ describe('kill -9 under load', () => {
 
   it(`loses no acknowledged deposit over ${CYCLES} crashes`, async () => {
     const dataDir = path.join(dir, 'data');
-    node = await startNode({ dataDir });
+    node = await startNode({ dataDir, env: ENV });
     const key = await createKey(node.url, await adminKey(dataDir), {
       org: 'PlatformOrg',
       account: 'crash-test',
@@ -44,9 +47,10 @@ describe('kill -9 under load', () => {
     const trust = parseTrustFile(await (await fetch(`${node.url}/v1/trust`)).json());
     const acknowledged: string[] = [];
     let attempted = 0;
+    let auditEntries = 0;
 
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      if (!node) node = await startNode({ dataDir });
+      if (!node) node = await startNode({ dataDir, env: ENV });
       const url = node.url;
       let stop = false;
       const writer = async () => {
@@ -75,10 +79,16 @@ describe('kill -9 under load', () => {
 
       const ledger = await openEmbeddedLedger({ dataDir, org: 'NodeOrg' });
       expect(await ledger.verifyChain()).toBeGreaterThan(0);
+      // The audit log loses at most the entries not yet written, never its chain.
+      const audit = await openAuditLog({ dataDir, retentionDays: 183 });
+      const verified = await audit.verify();
+      expect(verified.intact, JSON.stringify(verified.failure)).toBe(true);
+      auditEntries = verified.head.seq + 1;
+      await audit.close();
       await ledger.close();
     }
 
-    node = await startNode({ dataDir });
+    node = await startNode({ dataDir, env: ENV });
     let found = 0;
     for (const digest of acknowledged) {
       const response = await fetch(`${node.url}/v1/evidence/${digest}/receipt`, {
@@ -90,7 +100,7 @@ describe('kill -9 under load', () => {
       found++;
     }
     console.log(
-      `kill -9 cycles: ${CYCLES}; deposits attempted: ${attempted}; acknowledged: ${acknowledged.length}; found after restarts: ${found}`,
+      `kill -9 cycles: ${CYCLES}; deposits attempted: ${attempted}; acknowledged: ${acknowledged.length}; found after restarts: ${found}; audit entries (chain intact after every crash): ${auditEntries}`,
     );
     expect(acknowledged.length).toBeGreaterThan(CYCLES);
     expect(found).toBe(acknowledged.length);

@@ -112,6 +112,32 @@ describe('createGroupCommit', () => {
     expect(queue.commits).toBe(2);
   });
 
+  it('starts a commit beside a running one only once a full batch waits, up to maxInFlight', async () => {
+    const { queue, probe } = harness({ maxBatch: 3, maxInFlight: 2 });
+    const all = [...queue.add(['a'])];
+    await until(() => probe.batches.length === 1);
+    all.push(...queue.add(['b', 'c']));
+    await sleep(5);
+    // Two items wait: a second commit now would be smaller than waiting for the first one.
+    expect(probe.batches).toEqual([['a']]);
+    all.push(...queue.add(['d', 'e', 'f', 'g']));
+    await until(() => probe.batches.length === 2);
+    expect(probe.batches).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(queue.inFlight).toBe(2);
+    await sleep(5);
+    // Both slots busy: e, f and g wait although they fill a batch.
+    expect(probe.batches).toHaveLength(2);
+    probe.finish();
+    await until(() => probe.batches.length === 3);
+    expect(probe.batches[2]).toEqual(['e', 'f', 'g']);
+    probe.finish();
+    probe.finish();
+    await expect(Promise.all(all)).resolves.toEqual(
+      ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((item) => `done:${item}`),
+    );
+    expect(queue.inFlight).toBe(0);
+  });
+
   it('defers an item whose key is already in the forming batch', async () => {
     const { queue, probe } = harness();
     const results = queue.add(['x#1', 'y', 'x#2', 'z', 'x#3']);

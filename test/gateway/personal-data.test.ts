@@ -139,7 +139,10 @@ describe('personal data', () => {
     const digests = fixtures.map((text) => digestBytes(Buffer.from(text, 'utf8')));
     const good = await send('deposit fixture', 'POST', '/v1/evidence', {
       key: platform,
-      body: JSON.stringify({ digests: [digests[0]?.sha256, digests[0]?.sm3], mediaType: 'text/plain' }),
+      body: JSON.stringify({
+        digests: [digests[0]?.sha256, digests[0]?.sm3],
+        mediaType: 'text/plain',
+      }),
     });
     expect(good.status).toBe(201);
     const digest = good.json.digest as string;
@@ -185,9 +188,9 @@ describe('personal data', () => {
         body: JSON.stringify({ items }),
       });
       expect(perItem.status).toBe(200);
-      expect((perItem.json.results as Array<Record<string, unknown>>).every((r) => 'error' in r)).toBe(
-        true,
-      );
+      expect(
+        (perItem.json.results as Array<Record<string, unknown>>).every((r) => 'error' in r),
+      ).toBe(true);
       for (const annotation of [
         { kind: 'note', reference: secret },
         { kind: 'note', reference: `case-${secret}` },
@@ -263,7 +266,10 @@ describe('personal data', () => {
         const response = await send('headers', 'GET', `/v1/evidence/${digest}`, { headers });
         expect(response.status).toBeLessThan(500);
       }
-      for (const contentType of [`application/${header(secret)}`, `text/plain; name=${header(secret)}`]) {
+      for (const contentType of [
+        `application/${header(secret)}`,
+        `text/plain; name=${header(secret)}`,
+      ]) {
         const response = await send('content type', 'POST', '/v1/evidence', {
           key: platform,
           headers: { 'content-type': contentType },
@@ -325,8 +331,10 @@ describe('personal data', () => {
     const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
     expect(await ledger.verifyChain()).toBeGreaterThan(1);
     await ledger.close();
-    expect(createHash('sha256').update(fixtures[0] as string).digest('hex')).toBe(
-      digest.slice('sha256:'.length),
-    );
+    expect(
+      createHash('sha256')
+        .update(fixtures[0] as string)
+        .digest('hex'),
+    ).toBe(digest.slice('sha256:'.length));
   }, 120_000);
 });

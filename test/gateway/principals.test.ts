@@ -49,7 +49,11 @@ describe('principals administration', () => {
     expect(listed.statusCode).toBe(200);
     expect(listed.body).not.toMatch(/keyHash|ek_/);
     expect(listed.body).not.toContain(hashApiKey(body.key));
-    const one = await getWith(t.app, `/v1/admin/principals/${body.principal.id as string}`, t.adminKey);
+    const one = await getWith(
+      t.app,
+      `/v1/admin/principals/${body.principal.id as string}`,
+      t.adminKey,
+    );
     expect(one.json()).toEqual(body.principal);
     // The keys file holds the hash and the public key, never the API key.
     const file = await fs.readFile(t.config.keysFile, 'utf8');
@@ -91,13 +95,15 @@ describe('principals administration', () => {
         [['/requireSignature', 'publicKey']],
       ],
       [
-        { org: 'A', account: 'b', role: 'platform', publicKey: { algorithm: 'ed25519', key: 'xx' } },
+        {
+          org: 'A',
+          account: 'b',
+          role: 'platform',
+          publicKey: { algorithm: 'ed25519', key: 'xx' },
+        },
         [['/publicKey/key', 'publicKey']],
       ],
-      [
-        { org: 'A', account: '13812345678', role: 'platform' },
-        [['/account', 'personalData']],
-      ],
+      [{ org: 'A', account: '13812345678', role: 'platform' }, [['/account', 'personalData']]],
       [
         { org: 'A', account: 'zhang.san@example.com', role: 'platform' },
         [['/account', 'personalData']],
@@ -204,7 +210,11 @@ describe('principals administration', () => {
       ),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(
-      t.app.evidence.annotate(digest as `sha256:${string}`, { kind: 'note' }, { ...stale, role: 'court' }),
+      t.app.evidence.annotate(
+        digest as `sha256:${string}`,
+        { kind: 'note' },
+        { ...stale, role: 'court' },
+      ),
     ).resolves.toMatchObject({ kind: 'note', by: { org: 'CourtOrg', account: 'judge-7' } });
 
     expect((await patch(judge.principal.id, { role: 'court' })).statusCode).toBe(200);
@@ -215,7 +225,10 @@ describe('principals administration', () => {
     const none = await t.app.inject({ method: 'GET', url: '/v1/admin/principals' });
     expect([none.statusCode, none.json().code]).toEqual([401, 'UNAUTHENTICATED']);
     for (const role of ['platform', 'court', 'auditor', 'depositor'] as const) {
-      const response = await create({ org: 'A', account: 'x', role: 'admin' }, await t.keyFor(role));
+      const response = await create(
+        { org: 'A', account: 'x', role: 'admin' },
+        await t.keyFor(role),
+      );
       expect([response.statusCode, response.json().code], role).toEqual([403, 'FORBIDDEN']);
     }
     const unknown = await getWith(t.app, '/v1/admin/principals/AAAAAAAAAAAA', t.adminKey);

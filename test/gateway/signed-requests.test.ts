@@ -43,15 +43,30 @@ describe('signed requests', () => {
     it(`deposits with a ${algorithm} signature and refuses the same request replayed`, async () => {
       const who = newSigner(algorithm, algorithm === 'sm2-sm3' ? 'platform-a@court' : undefined);
       await principal(who);
-      const call = { method: 'POST' as const, url: '/v1/evidence', body: itemFor(), nonce: nonce() };
+      const call = {
+        method: 'POST' as const,
+        url: '/v1/evidence',
+        body: itemFor(),
+        nonce: nonce(),
+      };
       const { headers, body } = signedHeaders(who, call, now);
-      const first = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers, payload: body });
+      const first = await t.app.inject({
+        method: 'POST',
+        url: '/v1/evidence',
+        headers,
+        payload: body,
+      });
       expect(first.statusCode).toBe(201);
       expect(first.json().receipt.record.depositor).toEqual({
         org: 'PlatformOrg',
         account: `signer-${who.keyId.slice(7, 15)}`,
       });
-      const replay = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers, payload: body });
+      const replay = await t.app.inject({
+        method: 'POST',
+        url: '/v1/evidence',
+        headers,
+        payload: body,
+      });
       expect(replay.statusCode).toBe(401);
       expect(replay.json()).toEqual({
         statusCode: 401,
@@ -65,7 +80,12 @@ describe('signed requests', () => {
     const who = newSigner('ed25519');
     await principal(who);
     const shared = nonce();
-    const first = await signedInject(t.app, who, { method: 'GET', url: `/v1/evidence/${DIGEST}`, nonce: shared }, now);
+    const first = await signedInject(
+      t.app,
+      who,
+      { method: 'GET', url: `/v1/evidence/${DIGEST}`, nonce: shared },
+      now,
+    );
     expect(codeOf(first)).toEqual([404, 'EVIDENCE_NOT_FOUND']);
     const second = await signedInject(
       t.app,
@@ -111,8 +131,18 @@ describe('signed requests', () => {
     const other = newSigner('ecdsa-p256-sha256');
     const item = itemFor();
     const cases = [
-      { method: 'POST' as const, url: '/v1/evidence', body: item, sendBody: JSON.stringify(itemFor()) },
-      { method: 'POST' as const, url: '/v1/evidence', body: item, sendBody: `${JSON.stringify(item)} ` },
+      {
+        method: 'POST' as const,
+        url: '/v1/evidence',
+        body: item,
+        sendBody: JSON.stringify(itemFor()),
+      },
+      {
+        method: 'POST' as const,
+        url: '/v1/evidence',
+        body: item,
+        sendBody: `${JSON.stringify(item)} `,
+      },
     ];
     for (const call of cases) {
       expect(codeOf(await signedInject(t.app, who, call, now))).toEqual([401, 'BAD_SIGNATURE']);
@@ -193,7 +223,12 @@ describe('signed requests', () => {
 
   it('answers 401 UNAUTHENTICATED for an unknown key id and 403 FORBIDDEN for a wrong role', async () => {
     const stranger = newSigner('ed25519');
-    const unknown = await signedInject(t.app, stranger, { method: 'GET', url: `/v1/evidence/${DIGEST}` }, now);
+    const unknown = await signedInject(
+      t.app,
+      stranger,
+      { method: 'GET', url: `/v1/evidence/${DIGEST}` },
+      now,
+    );
     expect(codeOf(unknown)).toEqual([401, 'UNAUTHENTICATED']);
     const auditor = newSigner('sm2-sm3');
     await principal(auditor, 'auditor');
@@ -204,7 +239,12 @@ describe('signed requests', () => {
       now,
     );
     expect(codeOf(deposit)).toEqual([403, 'FORBIDDEN']);
-    const read = await signedInject(t.app, auditor, { method: 'GET', url: `/v1/evidence/${DIGEST}` }, now);
+    const read = await signedInject(
+      t.app,
+      auditor,
+      { method: 'GET', url: `/v1/evidence/${DIGEST}` },
+      now,
+    );
     expect(codeOf(read)).toEqual([404, 'EVIDENCE_NOT_FOUND']);
   });
 
@@ -217,7 +257,12 @@ describe('signed requests', () => {
       headers: bearer(key as string),
     });
     expect(codeOf(viaKey)).toEqual([401, 'SIGNATURE_REQUIRED']);
-    const signed = await signedInject(t.app, who, { method: 'GET', url: `/v1/evidence/${DIGEST}` }, now);
+    const signed = await signedInject(
+      t.app,
+      who,
+      { method: 'GET', url: `/v1/evidence/${DIGEST}` },
+      now,
+    );
     expect(codeOf(signed)).toEqual([404, 'EVIDENCE_NOT_FOUND']);
     // The admin lifts the requirement: the API key works on the next request.
     await t.keys.update(id, { requireSignature: false });

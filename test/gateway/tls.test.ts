@@ -32,25 +32,65 @@ function openssl(cwd: string, args: string[]): string {
 async function makePki(dir: string) {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(dir, [
-    'req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2',
-    '-subj', '/CN=Throwaway Test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Throwaway Test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   const issue = async (name: string, ext: string, signer: 'ca' | 'self') => {
     await fs.writeFile(path.join(dir, `${name}.ext`), ext);
     if (signer === 'self') {
       openssl(dir, [
-        'req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2',
-        '-subj', `/CN=${name}`,
+        'req',
+        '-x509',
+        ...ec,
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${name}`,
       ]);
     } else {
       openssl(dir, [
-        'req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`,
+        'req',
+        ...ec,
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${name}`,
       ]);
       openssl(dir, [
-        'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key',
-        '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`,
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
       ]);
     }
     return {
@@ -61,7 +101,11 @@ async function makePki(dir: string) {
   const client = 'extendedKeyUsage=clientAuth\n';
   return {
     ca: await fs.readFile(path.join(dir, 'ca.pem'), 'utf8'),
-    server: await issue('server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n', 'ca'),
+    server: await issue(
+      'server',
+      'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+      'ca',
+    ),
     registered: await issue('registered-client', client, 'ca'),
     unregistered: await issue('unregistered-client', client, 'ca'),
     stranger: await issue('stranger', client, 'self'),
@@ -163,7 +207,12 @@ describe('TLS and mutual TLS', () => {
     const registered = fingerprint(pki.registered.cert);
     // Cross-check the fingerprint with OpenSSL's own.
     const opensslFingerprint = openssl(dir, [
-      'x509', '-in', 'registered-client.pem', '-noout', '-fingerprint', '-sha256',
+      'x509',
+      '-in',
+      'registered-client.pem',
+      '-noout',
+      '-fingerprint',
+      '-sha256',
     ]);
     expect(opensslFingerprint.split('=')[1]?.trim().replace(/:/g, '').toLowerCase()).toBe(
       registered.slice('sha256:'.length),

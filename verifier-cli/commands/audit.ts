@@ -82,7 +82,8 @@ export async function verifyAuditStore(dir: string): Promise<AuditVerification> 
     const entries = db.sublevel<string, string>(AUDIT_ENTRIES, UTF8);
     const rawAnchor = await meta.get('anchor');
     const rawHead = await meta.get('head');
-    const anchor = rawAnchor === undefined ? GENESIS_ANCHOR : (JSON.parse(rawAnchor) as AuditAnchor);
+    const anchor =
+      rawAnchor === undefined ? GENESIS_ANCHOR : (JSON.parse(rawAnchor) as AuditAnchor);
     const head = rawHead === undefined ? undefined : (JSON.parse(rawHead) as AuditAnchor);
     const checker = new AuditChainChecker(anchor);
     const range = head === undefined ? {} : { lte: auditKey(Math.max(head.seq, 0)) };

@@ -7,7 +7,6 @@
 
 import { isEvidenceError } from '../../core/errors';
 import { parseReceipt } from '../../core/receipt';
-import { certificateNumber, renderCertificatePdf } from '../../documents/certificate';
 import { CliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
@@ -65,6 +64,8 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     if (!isEvidenceError(error)) throw error;
     throw new CliError('RECEIPT_MALFORMED', `${shown}: ${error.message}`, error.fields);
   }
+  // Loaded here, not at start-up: the PDF toolkit costs every other command ~0.2 s to load.
+  const { certificateNumber, renderCertificatePdf } = await import('../../documents/certificate');
   const pdf = await renderCertificatePdf({
     receipt,
     issuingNode: {

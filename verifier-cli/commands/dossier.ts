@@ -10,7 +10,6 @@
 
 import { parseComplianceDossier, type ComplianceDossier } from '../../core/dossier';
 import { isEvidenceError } from '../../core/errors';
-import { renderDossierPdf } from '../../documents/dossier';
 import { CliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, usage, type Command } from '../command';
@@ -77,7 +76,10 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   const dossier = checkDossier(await client.dossier(apiKey));
   await writeOutput(
     out,
-    out.format === 'pdf' ? await renderDossierPdf(dossier) : jsonText(dossier),
+    out.format === 'pdf'
+      ? // Loaded only here: the PDF toolkit costs every other command ~0.2 s to load.
+        await (await import('../../documents/dossier')).renderDossierPdf(dossier)
+      : jsonText(dossier),
   );
   if (values.json === true) {
     io.stdout(

@@ -1,0 +1,251 @@
+/**
+ * The benchmark's results: the figures of each section, the targets they are held against, and
+ * the machine they were measured on, written as `latest.json` and as the Markdown table
+ * `latest.md`. Every row pairs a figure with a reference measured in the same run.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { HashingFigures } from './hashing';
+import type { HttpFigures } from './http';
+import type { ScaleFigures } from './scale';
+import type { VerificationFigures } from './verification';
+
+export interface MachineInfo {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  /** OpenSSL inside Node, and the `openssl` command's. */
+  readonly nodeOpenssl: string;
+  readonly openssl: string;
+  readonly platform: string;
+  /** 1-minute load average at the start and end: > cpus means the machine was shared. */
+  readonly loadAverage: { readonly start: number; readonly end: number };
+}
+
+export interface Figures {
+  readonly hashing?: HashingFigures;
+  readonly http?: HttpFigures;
+  readonly verification?: VerificationFigures;
+  readonly scale?: ScaleFigures;
+}
+
+/** One figure against its reference and, when there is one, its target. */
+export interface Row {
+  readonly id: string;
+  readonly figure: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly reference: string;
+  /** value / reference, or reference / value for "lower is better" ratios, as the target reads. */
+  readonly ratio: number | null;
+  readonly target: string | null;
+  /** null: no target. */
+  readonly pass: boolean | null;
+}
+
+export interface Results {
+  readonly schema: 1;
+  readonly date: string;
+  readonly smoke: boolean;
+  readonly durationSeconds: number;
+  readonly machine: MachineInfo;
+  readonly figures: Figures;
+  readonly rows: readonly Row[];
+}
+
+export function machineInfo(loadStart: number): MachineInfo {
+  let openssl = 'unknown';
+  try {
+    openssl = execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // Reported as unknown.
+  }
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    nodeOpenssl: process.versions.openssl,
+    openssl,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadAverage: { start: loadStart, end: os.loadavg()[0] as number },
+  };
+}
+
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+/** The rows of every measured section, in a fixed order. */
+export function rowsOf(figures: Figures): Row[] {
+  const rows: Row[] = [];
+  const { hashing, http, verification, scale } = figures;
+  if (hashing) {
+    const slower = Math.max(hashing.opensslSha256Seconds, hashing.opensslSm3Seconds);
+    rows.push({
+      id: 'hash-both-digests',
+      figure: `evidence hash, sha256 + sm3 of ${hashing.bytes / 1024 ** 2} MiB (wall s)`,
+      value: round(hashing.cliSeconds, 3),
+      unit: 's',
+      reference:
+        `openssl dgst -sha256 ${hashing.opensslSha256Seconds.toFixed(2)} s, ` +
+        `-sm3 ${hashing.opensslSm3Seconds.toFixed(2)} s`,
+      ratio: round(hashing.cliSeconds / slower, 3),
+      target: '≤ 1.15 × the slower openssl',
+      pass: hashing.cliSeconds <= 1.15 * slower,
+    });
+    rows.push({
+      id: 'hash-parallel-effect',
+      figure: 'in process, both digests on two threads (s)',
+      value: round(hashing.inProcessParallelSeconds, 3),
+      unit: 's',
+      reference: `one thread ${hashing.inProcessSerialSeconds.toFixed(2)} s`,
+      ratio: round(hashing.inProcessParallelSeconds / hashing.inProcessSerialSeconds, 3),
+      target: null,
+      pass: null,
+    });
+  }
+  if (http) {
+    const { node, bare } = http.single;
+    const cpu = (figure: { cpuMicrosPerRequest: number | null }) =>
+      figure.cpuMicrosPerRequest === null ? '?' : figure.cpuMicrosPerRequest.toFixed(0);
+    rows.push({
+      id: 'deposit-single-rate',
+      figure: `single deposits over HTTP, ${http.connections} connections (durable/s)`,
+      value: round(node.requestsPerSecond, 0),
+      unit: '1/s',
+      reference:
+        `bare Fastify route ${bare.requestsPerSecond.toFixed(0)} req/s; server CPU per request ` +
+        `${cpu(node)} µs vs bare ${cpu(bare)} µs`,
+      ratio: round(node.requestsPerSecond / bare.requestsPerSecond, 3),
+      target: '≥ 0.4 × bare',
+      pass: node.requestsPerSecond >= 0.4 * bare.requestsPerSecond && node.failed === 0,
+    });
+    rows.push({
+      id: 'deposit-single-latency',
+      figure: 'single deposits, p99 latency (ms)',
+      value: node.p99Ms,
+      unit: 'ms',
+      reference: `p50 ${node.p50Ms} ms; bare route p50 ${bare.p50Ms} ms, p99 ${bare.p99Ms} ms`,
+      ratio: null,
+      target: '< 100 ms',
+      pass: node.p99Ms < 100,
+    });
+    rows.push({
+      id: 'deposit-batch-rate',
+      figure: `batch deposits, ${http.batchItems} items, ${http.batchConnections} connections (durable digests/s)`,
+      value: round(http.batch.node.itemsPerSecond, 0),
+      unit: '1/s',
+      reference:
+        `bare route parses ${http.batch.bare.itemsPerSecond.toFixed(0)} items/s; server CPU ` +
+        `${
+          http.batch.node.cpuMicrosPerRequest === null
+            ? '?'
+            : (http.batch.node.cpuMicrosPerRequest / http.batchItems).toFixed(1)
+        } µs per digest`,
+      ratio: round(http.batch.node.itemsPerSecond / http.batch.bare.itemsPerSecond, 4),
+      target: '≥ 100,000 digests/s',
+      pass: http.batch.node.itemsPerSecond >= 100_000 && http.batch.node.failed === 0,
+    });
+  }
+  if (verification) {
+    rows.push({
+      id: 'verify-in-process',
+      figure: 'receipts verified in process, core verifyReceipt (1/s)',
+      value: round(verification.receiptsPerSecond, 0),
+      unit: '1/s',
+      reference: `Ed25519 verify ${verification.signatureChecksPerSecond.toFixed(0)}/s`,
+      ratio: round(verification.receiptsPerSecond / verification.signatureChecksPerSecond, 3),
+      target: null,
+      pass: null,
+    });
+    rows.push({
+      id: 'verify-cli',
+      figure: 'evidence verify, one receipt (wall s)',
+      value: round(verification.cliVerifySeconds, 3),
+      unit: 's',
+      reference: `node -e '' ${verification.nodeStartSeconds.toFixed(3)} s`,
+      ratio: round(verification.cliVerifySeconds / verification.nodeStartSeconds, 2),
+      target: null,
+      pass: null,
+    });
+  }
+  if (scale) {
+    const { empty, full } = scale;
+    rows.push({
+      id: 'scale-deposit-rate',
+      figure: `deposits in process with ${full.records.toLocaleString('en')} records stored (digests/s)`,
+      value: round(full.deposits.digestsPerSecond, 0),
+      unit: '1/s',
+      reference: `empty store ${empty.deposits.digestsPerSecond.toFixed(0)}/s`,
+      ratio: round(full.deposits.digestsPerSecond / empty.deposits.digestsPerSecond, 3),
+      target: '≥ 0.8 × empty',
+      pass: full.deposits.digestsPerSecond >= 0.8 * empty.deposits.digestsPerSecond,
+    });
+    rows.push({
+      id: 'scale-read-latency',
+      figure: `read latency with ${full.records.toLocaleString('en')} records, p50 / p99 (ms)`,
+      value: round(full.reads.p50Ms, 3),
+      unit: 'ms',
+      reference:
+        `p99 ${full.reads.p99Ms.toFixed(3)} ms; empty store p50 ${empty.reads.p50Ms.toFixed(3)} ms, ` +
+        `p99 ${empty.reads.p99Ms.toFixed(3)} ms`,
+      ratio: round(full.reads.p50Ms / empty.reads.p50Ms, 2),
+      target: null,
+      pass: null,
+    });
+    rows.push({
+      id: 'scale-bytes-per-record',
+      figure: 'bytes on disk per record, after compaction',
+      value: round(scale.bytesPerRecord, 0),
+      unit: 'B',
+      reference: `${(scale.bytesOnDisk / 1024 ** 2).toFixed(1)} MiB for ${full.records.toLocaleString('en')} records`,
+      ratio: null,
+      target: '≤ 1024 B',
+      pass: scale.bytesPerRecord <= 1024,
+    });
+  }
+  return rows;
+}
+
+function verdict(pass: boolean | null): string {
+  if (pass === null) return '—';
+  return pass ? 'pass' : '**miss**';
+}
+
+/** The Markdown report: the table, then the machine. */
+export function markdown(results: Results): string {
+  const { machine } = results;
+  const lines = [
+    `# Benchmark results${results.smoke ? ' (SMOKE run: the figures mean nothing)' : ''}`,
+    '',
+    `Measured ${results.date} in ${results.durationSeconds.toFixed(0)} s on ${machine.cpus} CPUs ` +
+      `(${machine.cpuModel}), Node ${machine.node} (OpenSSL ${machine.nodeOpenssl}), ` +
+      `${machine.openssl}. Load average ${machine.loadAverage.start.toFixed(2)} at the start, ` +
+      `${machine.loadAverage.end.toFixed(2)} at the end` +
+      (Math.max(machine.loadAverage.start, machine.loadAverage.end) > machine.cpus * 0.5
+        ? ': the machine was shared with other work during the run.'
+        : '.'),
+    '',
+    '| figure | measured | reference (same run) | ratio | target | result |',
+    '|---|---:|---|---:|---|---|',
+    ...results.rows.map(
+      (row) =>
+        `| ${row.figure} | ${row.value.toLocaleString('en')} | ${row.reference} | ` +
+        `${row.ratio === null ? '—' : row.ratio} | ${row.target ?? '—'} | ${verdict(row.pass)} |`,
+    ),
+    '',
+    'Fabric figures: pending (the Fabric binaries are not available on this machine).',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes `latest.json` and `latest.md` into `outDir`. */
+export async function writeResults(outDir: string, results: Results): Promise<void> {
+  await fs.mkdir(outDir, { recursive: true });
+  await fs.writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await fs.writeFile(path.join(outDir, 'latest.md'), markdown(results));
+}

@@ -1,0 +1,92 @@
+/**
+ * The benchmark end to end in its small mode (`BENCH_SMOKE=1`): it completes and writes
+ * well-formed results with every figure. Nothing here looks at speed: the machine running the
+ * tests says nothing about the node.
+ */
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Results } from '../../bench/report';
+import { ensureBuilt } from '../support/build';
+
+const ROWS = [
+  'hash-both-digests',
+  'hash-parallel-effect',
+  'deposit-single-rate',
+  'deposit-single-latency',
+  'deposit-batch-rate',
+  'verify-in-process',
+  'verify-cli',
+  'scale-deposit-rate',
+  'scale-read-latency',
+  'scale-bytes-per-record',
+];
+
+describe('npm run bench (BENCH_SMOKE=1)', () => {
+  let out: string;
+  let run: ReturnType<typeof spawnSync>;
+
+  beforeAll(() => {
+    ensureBuilt();
+    try {
+      execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'pipe' });
+    } catch (error) {
+      // Type errors elsewhere in the tree do not stop tsc from emitting; a missing output does.
+      if (!existsSync('dist-bench/bench/run.js')) throw error;
+    }
+    out = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+    run = spawnSync(process.execPath, ['dist-bench/bench/run.js'], {
+      env: { ...process.env, BENCH_SMOKE: '1', BENCH_OUT: out, BENCH_TMP: out },
+      encoding: 'utf8',
+      timeout: 280_000,
+    });
+  }, 300_000);
+
+  afterAll(() => {
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('completes', () => {
+    expect(run.error, String(run.stderr)).toBeUndefined();
+    expect(run.status, String(run.stderr)).toBe(0);
+  });
+
+  it('writes latest.json with the machine and every figure, each with its reference', () => {
+    const results = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8')) as Results;
+    expect(results.schema).toBe(1);
+    expect(results.smoke).toBe(true);
+    expect(Number.isNaN(Date.parse(results.date))).toBe(false);
+    expect(results.machine.cpus).toBeGreaterThan(0);
+    expect(results.machine.node).toBe(process.version);
+    expect(Object.keys(results.figures).sort()).toEqual([
+      'hashing',
+      'http',
+      'scale',
+      'verification',
+    ]);
+    expect(results.rows.map((row) => row.id)).toEqual(ROWS);
+    for (const row of results.rows) {
+      expect(Number.isFinite(row.value), row.id).toBe(true);
+      expect(row.reference, row.id).not.toBe('');
+      expect(row.ratio === null || Number.isFinite(row.ratio), row.id).toBe(true);
+      expect(row.target === null ? row.pass === null : typeof row.pass === 'boolean', row.id).toBe(
+        true,
+      );
+    }
+    expect(results.figures.http?.single.node.failed).toBe(0);
+    expect(results.figures.http?.batch.node.failed).toBe(0);
+  });
+
+  it('writes latest.md as a Markdown table with one row per figure', () => {
+    const text = readFileSync(path.join(out, 'latest.md'), 'utf8');
+    const table = text.split('\n').filter((line) => line.startsWith('|'));
+    expect(table[0]).toBe('| figure | measured | reference (same run) | ratio | target | result |');
+    expect(table[1]).toMatch(/^\|(---:?\|)+$/);
+    expect(table).toHaveLength(2 + ROWS.length);
+    for (const line of table) expect(line.split('|')).toHaveLength(8);
+    expect(text).toContain('SMOKE');
+  });
+});
