@@ -43,6 +43,7 @@ export interface ReadFigure {
 }
 
 export interface StoreFigures {
+  /** Records stored before the measurement (0: the empty store). */
   readonly records: number;
   readonly deposits: DepositFigure;
   readonly reads: ReadFigure;
@@ -85,13 +86,30 @@ async function openStore(dataDir: string): Promise<Store> {
   };
 }
 
-/** Deposits `batches` batches of fresh items, `CONCURRENT_BATCHES` at a time. */
+/** Time and CPU spent depositing, summed over runs. */
+interface Spent {
+  digests: number;
+  seconds: number;
+  cpuMicros: number;
+}
+
+const spent = (): Spent => ({ digests: 0, seconds: 0, cpuMicros: 0 });
+
+function depositFigure(total: Spent): DepositFigure {
+  return {
+    digestsPerSecond: total.digests / total.seconds,
+    cpuMicrosPerDigest: total.cpuMicros / total.digests,
+  };
+}
+
+/** Deposits `batches` batches of fresh items, `CONCURRENT_BATCHES` at a time, into `into`. */
 async function deposit(
   service: EvidenceService,
   items: ItemSource,
   batches: number,
+  into: Spent = spent(),
   remember?: (digest: Digest) => void,
-): Promise<DepositFigure & { seconds: number }> {
+): Promise<Spent> {
   let next = 0;
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
@@ -107,35 +125,36 @@ async function deposit(
     }
   };
   await Promise.all(Array.from({ length: CONCURRENT_BATCHES }, worker));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const used = process.cpuUsage(cpu);
-  const digests = batches * BATCH;
-  return {
-    seconds,
-    digestsPerSecond: digests / seconds,
-    cpuMicrosPerDigest: (used.user + used.system) / digests,
-  };
+  into.digests += batches * BATCH;
+  into.seconds += Number(process.hrtime.bigint() - started) / 1e9;
+  into.cpuMicros += used.user + used.system;
+  return into;
 }
 
-/** Reads `count` digests picked at random from `sample`, one after another. */
+/** Reads `count` digests picked at random from `sample`, one after another; ms each. */
 async function read(
   service: EvidenceService,
   sample: readonly Digest[],
   count: number,
-): Promise<ReadFigure> {
-  const times: number[] = [];
+  into: number[] = [],
+): Promise<number[]> {
   for (let i = 0; i < count; i++) {
     const digest = sample[Math.floor(Math.random() * sample.length)] as Digest;
     const started = process.hrtime.bigint();
     const state = await service.read(digest, PRINCIPAL);
-    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    into.push(Number(process.hrtime.bigint() - started) / 1e6);
     if (!state) throw new Error(`read: ${digest} is not on chain`);
   }
-  times.sort((a, b) => a - b);
+  return into;
+}
+
+function readFigure(times: readonly number[]): ReadFigure {
+  const sorted = [...times].sort((a, b) => a - b);
   return {
-    reads: count,
-    p50Ms: median(times),
-    p99Ms: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] as number,
+    reads: sorted.length,
+    p50Ms: median(sorted),
+    p99Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] as number,
   };
 }
 
@@ -168,63 +187,86 @@ async function compact(ledgerDir: string): Promise<number> {
   return Number(execFileSync('du', ['-sb', ledgerDir], { encoding: 'utf8' }).split('\t')[0]);
 }
 
-/** Measures the scale figures in a fresh store under `config.workDir`. */
+/**
+ * Measures the scale figures under `config.workDir`: fills a store to `config.scaleRecords`,
+ * compacts it, then measures it and a fresh (empty) store in alternating rounds, so that both see
+ * the same machine even when its load drifts.
+ */
 export async function measureScale(
   config: BenchConfig,
   log: (line: string) => void,
 ): Promise<ScaleFigures> {
   const dataDir = await fs.mkdtemp(path.join(config.workDir, 'bench-scale-'));
-  const ledgerDir = path.join(dataDir, 'ledger');
+  const fullDir = path.join(dataDir, 'full');
+  const emptyDir = path.join(dataDir, 'empty');
   const items = createItemSource();
-  const sample = reservoir(10_000);
-  let stored = 0;
+  const fullSample = reservoir(10_000);
+  const emptySample = reservoir(10_000);
   try {
-    // Warm up (JIT, compiled schemas) in a scratch store, so the empty store is not measured cold.
+    // Warm up (JIT, compiled schemas) in a scratch store, so nothing is measured cold.
     const scratchDir = path.join(dataDir, 'warm-up');
     const scratch = await openStore(scratchDir);
     await deposit(scratch.service, createItemSource(), Math.max(3, config.scaleBatches / 3));
     await scratch.close();
     await fs.rm(scratchDir, { recursive: true, force: true });
 
-    let store = await openStore(dataDir);
-    // Empty store: the measured deposits are the first records.
-    await compact(ledgerDir).catch(() => 0);
-    const emptyDeposits = await deposit(store.service, items, config.scaleBatches, sample.add);
-    stored += config.scaleBatches * BATCH;
-    const emptyReads = await read(store.service, sample.kept, config.scaleReads);
-    const empty: StoreFigures = { records: 0, deposits: emptyDeposits, reads: emptyReads };
+    const fillBatches = Math.ceil(config.scaleRecords / BATCH);
+    const records = fillBatches * BATCH;
+    log(`scale: filling a store with ${records} records`);
+    let full = await openStore(fullDir);
+    const fill = await deposit(full.service, items, fillBatches, spent(), fullSample.add);
+    await full.close();
     log(
-      `scale: empty store: ${emptyDeposits.digestsPerSecond.toFixed(0)} digests/s, ` +
-        `read p50 ${emptyReads.p50Ms.toFixed(3)} ms p99 ${emptyReads.p99Ms.toFixed(3)} ms`,
+      `scale: filled at ${(fill.digests / fill.seconds).toFixed(0)} digests/s in ` +
+        `${fill.seconds.toFixed(0)} s`,
     );
+    const bytesOnDisk = await compact(path.join(fullDir, 'ledger'));
+    log(`scale: ${records} records, ${bytesOnDisk} bytes after compaction`);
 
-    const fillBatches = Math.max(0, Math.ceil((config.scaleRecords - stored) / BATCH));
-    log(`scale: filling to ${stored + fillBatches * BATCH} records`);
-    const fill = await deposit(store.service, items, fillBatches, sample.add);
-    stored += fillBatches * BATCH;
-    log(
-      `scale: filled at ${fill.digestsPerSecond.toFixed(0)} digests/s in ${fill.seconds.toFixed(0)} s`,
-    );
-    await store.close();
-
-    const bytesOnDisk = await compact(ledgerDir);
-    log(`scale: ${stored} records, ${bytesOnDisk} bytes after compaction`);
-    store = await openStore(dataDir);
-    const fullReads = await read(store.service, sample.kept, config.scaleReads);
-    const fullDeposits = await deposit(store.service, items, config.scaleBatches);
-    await store.close();
-    log(
-      `scale: full store: ${fullDeposits.digestsPerSecond.toFixed(0)} digests/s, ` +
-        `read p50 ${fullReads.p50Ms.toFixed(3)} ms p99 ${fullReads.p99Ms.toFixed(3)} ms`,
-    );
-    return {
-      empty,
-      full: { records: stored, deposits: fullDeposits, reads: fullReads },
-      fillDigestsPerSecond: fill.digestsPerSecond,
+    full = await openStore(fullDir);
+    const empty = await openStore(emptyDir);
+    const stores = { full, empty };
+    const deposits = { full: spent(), empty: spent() };
+    const reads = { full: [] as number[], empty: [] as number[] };
+    const rounds = config.smoke ? 1 : 3;
+    const batchesPerRound = Math.max(1, Math.round(config.scaleBatches / rounds));
+    const readsPerRound = Math.max(1, Math.round(config.scaleReads / rounds));
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (['empty', 'full'] as const) : (['full', 'empty'] as const);
+      for (const which of order) {
+        const sample = which === 'full' ? fullSample : emptySample;
+        await deposit(stores[which].service, items, batchesPerRound, deposits[which], (digest) =>
+          sample.add(digest),
+        );
+      }
+      for (const which of order) {
+        const sample = which === 'full' ? fullSample : emptySample;
+        await read(stores[which].service, sample.kept, readsPerRound, reads[which]);
+      }
+    }
+    await full.close();
+    await empty.close();
+    const figures: ScaleFigures = {
+      empty: {
+        records: 0,
+        deposits: depositFigure(deposits.empty),
+        reads: readFigure(reads.empty),
+      },
+      full: { records, deposits: depositFigure(deposits.full), reads: readFigure(reads.full) },
+      fillDigestsPerSecond: fill.digests / fill.seconds,
       fillSeconds: fill.seconds,
       bytesOnDisk,
-      bytesPerRecord: bytesOnDisk / stored,
+      bytesPerRecord: bytesOnDisk / records,
     };
+    for (const which of ['empty', 'full'] as const) {
+      const figure = figures[which];
+      log(
+        `scale: ${which} store: ${figure.deposits.digestsPerSecond.toFixed(0)} digests/s ` +
+          `(${figure.deposits.cpuMicrosPerDigest.toFixed(0)} µs CPU each), read p50 ` +
+          `${figure.reads.p50Ms.toFixed(3)} ms p99 ${figure.reads.p99Ms.toFixed(3)} ms`,
+      );
+    }
+    return figures;
   } finally {
     await fs.rm(dataDir, { recursive: true, force: true });
   }

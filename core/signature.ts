@@ -13,15 +13,28 @@ export function keyIdOf(spkiDer: Uint8Array): Digest {
   return formatDigest('sha256', sha256(spkiDer));
 }
 
+/**
+ * Keys parsed lately, by their base64 text: a verifier checks many receipts against the few keys
+ * of its trust file, and parsing a key costs about as much as checking a signature. A KeyObject
+ * is immutable, so sharing one is safe; the cache is bounded.
+ */
+const parsedKeys = new Map<string, KeyObject | undefined>();
+const PARSED_KEYS_MAX = 64;
+
 /** Parses a base64 SPKI DER public key; `undefined` when the bytes are not a key. */
 export function publicKeyFromSpki(spkiBase64: string): KeyObject | undefined {
+  if (parsedKeys.has(spkiBase64)) return parsedKeys.get(spkiBase64);
+  let key: KeyObject | undefined;
   try {
     const der = Buffer.from(spkiBase64, 'base64');
-    if (der.length === 0) return undefined;
-    return createPublicKey({ key: der, format: 'der', type: 'spki' });
+    key = der.length === 0 ? undefined : createPublicKey({ key: der, format: 'der', type: 'spki' });
   } catch {
-    return undefined;
+    key = undefined;
   }
+  if (parsedKeys.size >= PARSED_KEYS_MAX)
+    parsedKeys.delete(parsedKeys.keys().next().value as string);
+  parsedKeys.set(spkiBase64, key);
+  return key;
 }
 
 const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');

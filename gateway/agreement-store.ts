@@ -65,24 +65,61 @@ interface StoredWatch {
   readonly deadline: string | null;
 }
 
+type Db = Level<string, string>;
+type Sublevel = ReturnType<typeof sublevelOf>;
+
+function sublevelOf(db: Db, name: string) {
+  return db.sublevel<string, string>(name, UTF8);
+}
+
+interface Opened {
+  readonly db: Db;
+  readonly watch: Sublevel;
+  readonly applications: Sublevel;
+  readonly meta: Sublevel;
+}
+
 class AgreementStoreImpl implements AgreementStore {
   readonly #location: string;
-  readonly #db: Level<string, string>;
-  readonly #watch;
-  readonly #applications;
-  readonly #meta;
+  /** Created by open(): building an app touches no disk until it starts. */
+  #opened: Opened | undefined;
 
   constructor(location: string) {
     this.#location = location;
-    this.#db = new Level<string, string>(location, UTF8);
-    this.#watch = this.#db.sublevel<string, string>('watch', UTF8);
-    this.#applications = this.#db.sublevel<string, string>('applications', UTF8);
-    this.#meta = this.#db.sublevel<string, string>('meta', UTF8);
+  }
+
+  get #db(): Db {
+    return this.#open().db;
+  }
+
+  get #watch(): Sublevel {
+    return this.#open().watch;
+  }
+
+  get #applications(): Sublevel {
+    return this.#open().applications;
+  }
+
+  get #meta(): Sublevel {
+    return this.#open().meta;
+  }
+
+  #open(): Opened {
+    if (!this.#opened) throw new LedgerError('LEDGER_CLOSED', 'the agreement store is not open');
+    return this.#opened;
   }
 
   async open(): Promise<void> {
+    if (this.#opened) return;
+    const db = new Level<string, string>(this.#location, UTF8);
     try {
-      await this.#db.open();
+      await db.open();
+      this.#opened = {
+        db,
+        watch: sublevelOf(db, 'watch'),
+        applications: sublevelOf(db, 'applications'),
+        meta: sublevelOf(db, 'meta'),
+      };
     } catch (error) {
       const cause = (error as { cause?: Error }).cause;
       throw new LedgerError(
@@ -160,7 +197,9 @@ class AgreementStoreImpl implements AgreementStore {
   }
 
   async close(): Promise<void> {
-    await this.#db.close();
+    const opened = this.#opened;
+    this.#opened = undefined;
+    await opened?.db.close();
   }
 }
 

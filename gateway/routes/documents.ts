@@ -22,12 +22,10 @@ import { nodeNameOf, type DossierBuilder } from '../dossier';
 import type { EvidenceService } from '../evidence-service';
 import { ERROR_RESPONSES, digestParamsSchema, schemaRef } from '../schemas';
 import { SECURITY } from './security';
+import { VERIFY_PAGE_PATH } from './verify-page';
 
 /** Roles that may have the certificate of any depositor's receipt. */
 export const CERTIFICATE_ANY_ROLES: readonly KeyRole[] = ['court', 'admin'];
-
-/** The public verification page, under the node's public URL (routes/verify-page.ts). */
-export const VERIFY_PAGE_PATH = '/verify';
 
 export interface DocumentRoutesOptions {
   readonly service: EvidenceService;

@@ -23,7 +23,6 @@ export const VERIFY_PAGE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
   "connect-src 'self'",
   "font-src 'self'",
   "object-src 'none'",
@@ -34,9 +33,12 @@ export const VERIFY_PAGE_CSP = [
   "trusted-types 'none'",
 ].join('; ');
 
-/** The files of the page and how they are served. */
+/** Where the page is; QR codes of certificates open `<publicUrl>/verify?digest=...`. */
+export const VERIFY_PAGE_PATH = '/verify';
+
+/** The files of the page and how they are served (the HTML names the two assets by path). */
 export const VERIFY_PAGE_ASSETS = [
-  { path: '/verify', file: 'verify.html', type: 'text/html; charset=utf-8' },
+  { path: VERIFY_PAGE_PATH, file: 'verify.html', type: 'text/html; charset=utf-8' },
   {
     path: '/verify/verify-page.js',
     file: 'verify-page.js',

@@ -262,7 +262,9 @@ describe('the anchoring job', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await job.close();
     await job.close();
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before);
+    expect(
+      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
+    ).toBeLessThanOrEqual(before);
   });
 });
 
