@@ -31,13 +31,20 @@ const ID_NUMBER_15 = `(?<![0-9])[1-9][0-9]{5}[0-9]{2}${DATE}[0-9]{3}(?![0-9])`;
 const MOBILE = '(?<![0-9])(?:\\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}(?![0-9])';
 /** Landlines with an area code: 010-12345678, 0755-1234567. */
 const LANDLINE = '(?<![0-9])0[1-9][0-9]{1,2}-[0-9]{7,8}(?![0-9])';
-/** E-mail addresses. */
-const EMAIL = '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}';
+/**
+ * E-mail addresses. The lookbehind starts a match only at the start of a run of local-part
+ * characters: without it an unanchored search is quadratic in the length of such a run.
+ */
+const EMAIL =
+  '(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}';
 
 /**
  * Unanchored pattern matching text that holds personal data: an identity card number, a phone
  * number or an e-mail address. For JSON Schema (`not: { pattern }`) and {@link findPersonalData}.
  */
+/** Longest text the schema guard searches; longer values fail their own length limits. */
+export const MAX_CHECKED_LENGTH = 4096;
+
 export const PERSONAL_DATA_PATTERN = [ID_NUMBER_18, ID_NUMBER_15, MOBILE, LANDLINE, EMAIL].join(
   '|',
 );
@@ -50,14 +57,20 @@ const KINDS = [
 
 export type PersonalDataKind = (typeof KINDS)[number][0];
 
-/** The first kind of personal data `text` holds, or `undefined`. */
+/** The first kind of personal data `text` holds, or `undefined`. Linear in `text`'s length. */
 export function findPersonalData(text: string): PersonalDataKind | undefined {
   for (const [kind, pattern] of KINDS) if (pattern.test(text)) return kind;
   return undefined;
 }
 
-/** The schema keyword that refuses personal data in a string. */
-export const NO_PERSONAL_DATA = { not: { pattern: PERSONAL_DATA_PATTERN } } as const;
+/**
+ * The schema keyword that refuses personal data in a string. Every field it guards has a length
+ * limit of its own far below `maxLength`; here it bounds the search (Ajv checks `maxLength` before
+ * `pattern` inside `not`, and evaluates `not` even when the field's own checks failed).
+ */
+export const NO_PERSONAL_DATA = {
+  not: { maxLength: MAX_CHECKED_LENGTH, pattern: PERSONAL_DATA_PATTERN },
+} as const;
 
 /**
  * `schema` (a string schema) with the personal-data guard added. Validation errors of the guard

@@ -78,3 +78,24 @@ describe('personal data in the wire schemas', () => {
     expect(errors[0]?.message).toMatch(/personal data/);
   });
 });
+
+describe('cost of the personal-data search', () => {
+  it('stays linear on long adversarial text (no catastrophic backtracking)', () => {
+    const long = 1_000_000;
+    const inputs = [
+      'a'.repeat(long),
+      '1'.repeat(long),
+      `a@${'a.'.repeat(long / 2)}!`,
+      `${'a'.repeat(50)}@`.repeat(long / 51),
+      '1 '.repeat(long / 2),
+      '0-'.repeat(long / 2),
+    ];
+    const started = performance.now();
+    for (const text of inputs) expect(findPersonalData(text)).toBeUndefined();
+    for (const text of inputs) {
+      const errors = schemaErrors(annotationInputSchema, { kind: 'note', reference: text });
+      expect(errors.map((e) => e.rule)).toEqual(['pattern']);
+    }
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
