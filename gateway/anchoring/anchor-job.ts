@@ -55,7 +55,20 @@ export interface AnchorJobOptions {
   /** Clock and randomness, for tests. */
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Timer functions, for tests that check none is left behind. */
+  readonly timers?: JobTimers;
 }
+
+/** The timer functions the job uses (the global ones unless injected). */
+export interface JobTimers {
+  setTimeout(callback: () => void, ms: number): ReturnType<typeof setTimeout>;
+  clearTimeout(timer: ReturnType<typeof setTimeout>): void;
+}
+
+const GLOBAL_TIMERS: JobTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer),
+};
 
 /** What the status route shows per target. */
 export interface TargetStatus {
@@ -327,7 +340,7 @@ class AnchorJobImpl implements AnchorJob {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
-      if (this.#timer) clearTimeout(this.#timer);
+      if (this.#timer) (this.#options.timers ?? GLOBAL_TIMERS).clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#abort.abort();
       await this.#ticking?.catch(() => undefined);
@@ -339,7 +352,7 @@ class AnchorJobImpl implements AnchorJob {
 
   #schedule(delayMs: number): void {
     if (this.#closed) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = (this.#options.timers ?? GLOBAL_TIMERS).setTimeout(() => {
       this.#timer = undefined;
       void this.#tick().finally(() => this.#schedule(this.#pollMs));
     }, delayMs);

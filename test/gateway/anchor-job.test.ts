@@ -237,7 +237,23 @@ describe('the anchoring job', () => {
   });
 
   it('leaves no timer behind when closed', async () => {
-    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const live = new Set<ReturnType<typeof setTimeout>>();
+    let created = 0;
+    const timers = {
+      setTimeout: (callback: () => void, ms: number) => {
+        created++;
+        const timer: ReturnType<typeof setTimeout> = setTimeout(() => {
+          live.delete(timer);
+          callback();
+        }, ms);
+        live.add(timer);
+        return timer;
+      },
+      clearTimeout: (timer: ReturnType<typeof setTimeout>) => {
+        live.delete(timer);
+        clearTimeout(timer);
+      },
+    };
     const ledger = {
       chainId: SOURCE,
       info: async () => ({
@@ -257,14 +273,14 @@ describe('the anchoring job', () => {
       backoffMinMs: 10,
       backoffMaxMs: 20,
       logger: silent,
+      timers,
     });
     await job.start();
     await new Promise((resolve) => setTimeout(resolve, 50));
     await job.close();
     await job.close();
-    expect(
-      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
-    ).toBeLessThanOrEqual(before);
+    expect(created).toBeGreaterThan(0);
+    expect(live.size).toBe(0);
   });
 });
 
