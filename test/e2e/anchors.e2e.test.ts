@@ -284,7 +284,7 @@ describe('cross-chain anchors between two nodes, end to end', () => {
         ['evidence.json', 'court.json'],
         [`--require-anchor=${courtChain}`, '--json'],
       );
-      expect(checked.code, `${name}: ${checked.stdout}`).toBe(0);
+      expect(checked.code, `${name}: ${checked.stdout} ${checked.stderr}`).toBe(0);
       expect(JSON.parse(checked.stdout)).toMatchObject({ verdict: 'VERIFIED' });
     }
 
