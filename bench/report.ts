@@ -227,10 +227,8 @@ export function markdown(results: Results): string {
     `Measured ${results.date} in ${results.durationSeconds.toFixed(0)} s on ${machine.cpus} CPUs ` +
       `(${machine.cpuModel}), Node ${machine.node} (OpenSSL ${machine.nodeOpenssl}), ` +
       `${machine.openssl}. Load average ${machine.loadAverage.start.toFixed(2)} at the start, ` +
-      `${machine.loadAverage.end.toFixed(2)} at the end` +
-      (Math.max(machine.loadAverage.start, machine.loadAverage.end) > machine.cpus * 0.5
-        ? ': the machine was shared with other work during the run.'
-        : '.'),
+      `${machine.loadAverage.end.toFixed(2)} at the end (the benchmark's own processes count in ` +
+      `it${machine.loadAverage.start > machine.cpus * 0.25 ? '; other work was running when it started' : ''}).`,
     '',
     '| figure | measured | reference (same run) | ratio | target | result |',
     '|---|---:|---|---:|---|---|',
