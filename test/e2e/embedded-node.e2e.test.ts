@@ -4,42 +4,15 @@
  * interfaces (`unshare -n`), so it provably opens no connection. Then the failures.
  */
 
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build';
+import { cli } from '../support/cli-process';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
 import { makeNodeKey, trustFor } from '../support/receipt-factory';
-
-const run = promisify(execFile);
-const CLI = path.resolve('bin/evidence.js');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], options: { offline?: boolean } = {}): Promise<CliResult> {
-  const [command, argv] = options.offline
-    ? ['unshare', ['-n', process.execPath, CLI, ...args]]
-    : [process.execPath, [CLI, ...args]];
-  try {
-    const { stdout, stderr } = await run(command, argv, { maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof e.code === 'number' ? e.code : -1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    };
-  }
-}
 
 async function writeRandomFile(file: string, bytes: number): Promise<void> {
   const out = createWriteStream(file);
