@@ -82,7 +82,7 @@ describe('maskPersonName', () => {
     expect(maskPersonName('123')).toBe('某');
   });
 
-  it('knows each compound surname of the brief', () => {
+  it('knows each listed compound surname', () => {
     for (const s of [
       '欧阳',
       '司马',
