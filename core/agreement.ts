@@ -14,10 +14,10 @@
  */
 
 import {
+  AGREEMENT_CODES,
   AccessError,
   AgreementError,
   ValidationError,
-  type AgreementCode,
   type EvidenceError,
   type FieldError,
 } from './errors';
@@ -103,19 +103,10 @@ export type AgreementActionName = (typeof AGREEMENT_ACTIONS)[number];
 
 /** Every code a transition can refuse with (a closed union; all are in core/errors.ts). */
 export const AGREEMENT_REFUSAL_CODES = [
-  'AGREEMENT_EXISTS',
-  'AGREEMENT_NOT_FOUND',
-  'INVALID_TRANSITION',
-  'NOT_A_PARTY',
-  'ALREADY_SIGNED',
-  'ALREADY_REQUESTED',
-  'DOCUMENT_MISMATCH',
-  'INSTALMENT_NOT_FOUND',
-  'OVERPAYMENT',
-  'PAYMENT_REFERENCE_CONFLICT',
+  ...AGREEMENT_CODES,
   'FORBIDDEN',
   'VALIDATION_FAILED',
-] as const satisfies readonly (AgreementCode | 'FORBIDDEN' | 'VALIDATION_FAILED')[];
+] as const;
 export type AgreementRefusalCode = (typeof AGREEMENT_REFUSAL_CODES)[number];
 
 /** Roles (the `role` attribute) that may submit `checkDue` besides the parties. */

@@ -17,6 +17,7 @@
 
 import {
   blockHash,
+  inclusionPathProblem,
   txLeafHash,
   valueDigest,
   type BlockHeader,
@@ -24,7 +25,6 @@ import {
   type TxHeader,
 } from './block';
 import type { Digest } from './digest';
-import { MerkleProofError, rootFromInclusionProof } from './merkle';
 import type { Receipt } from './receipt';
 import { CHAIN_ID_PATTERN, verifyBlockSignature, type TrustFile } from './trust';
 
@@ -440,22 +440,18 @@ function checkAnchorTx(proof: AnchorProof): void {
   if (Date.parse(header.time) < Date.parse(tx.time)) {
     fail('ANCHOR_PROOF_INVALID', 'the anchor block is older than its transaction');
   }
-  let computed: Buffer;
-  try {
-    computed = rootFromInclusionProof(
-      txIndex,
-      header.txCount,
-      txLeafHash(tx),
-      txPath.map((hex) => Buffer.from(hex, 'hex')),
-    );
-  } catch (error) {
-    const code = error instanceof MerkleProofError ? error.code : 'unknown';
-    fail('ANCHOR_PROOF_INVALID', `the anchor transaction path is invalid (${code})`);
-  }
-  if (`sha256:${computed.toString('hex')}` !== header.dataHash) {
+  const problem = inclusionPathProblem(
+    txIndex,
+    header.txCount,
+    txLeafHash(tx),
+    txPath,
+    header.dataHash,
+  );
+  if (problem === 'mismatch') {
     fail(
       'ANCHOR_PROOF_INVALID',
       "the anchor transaction is not under the target block's data hash",
     );
   }
+  if (problem) fail('ANCHOR_PROOF_INVALID', `the anchor transaction path is invalid (${problem})`);
 }

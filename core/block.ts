@@ -9,7 +9,7 @@
 
 import { canonicalBytes } from './canonical';
 import { formatDigest, sha256, type Digest } from './digest';
-import { hashLeaf } from './merkle';
+import { hashLeaf, MerkleProofError, rootFromInclusionProof } from './merkle';
 
 /** The identity that submitted a transaction, as the chaincode's client identity saw it. */
 export interface TxCreator {
@@ -81,4 +81,31 @@ export function blockSigningBytes(header: BlockHeader): Uint8Array {
 /** `sha256:` digest of any canonical value (arguments, results, writes, events). */
 export function valueDigest(value: unknown): Digest {
   return formatDigest('sha256', sha256(canonicalBytes(value)));
+}
+
+/**
+ * Why the hex inclusion path `hexPath` does NOT lead from `leafHash` (leaf `index` of a tree of
+ * `size`) to `root`: a MerkleProofError code when the path is malformed for that position,
+ * `'mismatch'` when it is well formed but reaches another root; `undefined` when it leads there.
+ * Never throws: every argument may be attacker-controlled.
+ */
+export function inclusionPathProblem(
+  index: number,
+  size: number,
+  leafHash: Uint8Array,
+  hexPath: readonly string[],
+  root: Digest,
+): string | undefined {
+  let computed: Buffer;
+  try {
+    computed = rootFromInclusionProof(
+      index,
+      size,
+      leafHash,
+      hexPath.map((hex) => Buffer.from(hex, 'hex')),
+    );
+  } catch (error) {
+    return error instanceof MerkleProofError ? error.code : 'unknown';
+  }
+  return formatDigest('sha256', computed) === root ? undefined : 'mismatch';
 }

@@ -14,11 +14,10 @@
  */
 
 import { ANCHOR_CHECK_CODES, AnchorCheckError, checkAnchor, type AnchorFact } from './anchor';
-import { txLeafHash, blockHash, valueDigest } from './block';
+import { blockHash, inclusionPathProblem, txLeafHash, valueDigest } from './block';
 import { type Digest, type DigestSet, type DigestAlgorithm } from './digest';
 import { isEvidenceError } from './errors';
 import { recordLeafHash, normalizeRecord, primaryDigest } from './evidence';
-import { MerkleProofError, rootFromInclusionProof } from './merkle';
 import { parseReceipt, type Receipt } from './receipt';
 import { verifyBlockSignature, type TrustFile, type TrustedKey } from './trust';
 
@@ -269,22 +268,17 @@ export function checkDigest(receipt: Receipt, fileDigests: DigestSet): string {
 /** Step 2: leaf hash of the record, through the inclusion path, gives the batch root. */
 export function checkInclusion(receipt: Receipt): string {
   const { leafIndex, treeSize, root, path } = receipt.inclusion;
-  const leaf = recordLeafHash(receipt.record);
-  let computed: Buffer;
-  try {
-    computed = rootFromInclusionProof(
-      leafIndex,
-      treeSize,
-      leaf,
-      path.map((hex) => Buffer.from(hex, 'hex')),
-    );
-  } catch (error) {
-    const code = error instanceof MerkleProofError ? error.code : 'unknown';
-    fail('inclusion', 'INCLUSION_INVALID', `inclusion path is invalid (${code})`);
-  }
-  if (`sha256:${computed.toString('hex')}` !== root) {
+  const problem = inclusionPathProblem(
+    leafIndex,
+    treeSize,
+    recordLeafHash(receipt.record),
+    path,
+    root,
+  );
+  if (problem === 'mismatch') {
     fail('inclusion', 'INCLUSION_INVALID', 'inclusion path does not lead to the batch root');
   }
+  if (problem) fail('inclusion', 'INCLUSION_INVALID', `inclusion path is invalid (${problem})`);
   return `record is leaf ${leafIndex} of ${treeSize} under batch root ${root}`;
 }
 
@@ -329,21 +323,17 @@ export function checkBlock(receipt: Receipt): string {
   if (Date.parse(header.time) < Date.parse(tx.time)) {
     fail('block', 'BLOCK_MISMATCH', 'block is older than its transaction');
   }
-  let computed: Buffer;
-  try {
-    computed = rootFromInclusionProof(
-      txIndex,
-      header.txCount,
-      txLeafHash(tx),
-      txPath.map((hex) => Buffer.from(hex, 'hex')),
-    );
-  } catch (error) {
-    const code = error instanceof MerkleProofError ? error.code : 'unknown';
-    fail('block', 'TX_NOT_IN_BLOCK', `transaction path is invalid (${code})`);
-  }
-  if (`sha256:${computed.toString('hex')}` !== header.dataHash) {
+  const problem = inclusionPathProblem(
+    txIndex,
+    header.txCount,
+    txLeafHash(tx),
+    txPath,
+    header.dataHash,
+  );
+  if (problem === 'mismatch') {
     fail('block', 'TX_NOT_IN_BLOCK', "transaction is not under the block's data hash");
   }
+  if (problem) fail('block', 'TX_NOT_IN_BLOCK', `transaction path is invalid (${problem})`);
   return `transaction ${txIndex} of ${header.txCount} in block ${header.number}`;
 }
 

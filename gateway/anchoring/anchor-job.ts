@@ -23,10 +23,9 @@
  */
 
 import { ANCHOR_CONTRACT, RECORD_ANCHOR_FN, type AnchorInput } from '../../core/anchor';
-import { txLeafHash, valueDigest } from '../../core/block';
+import { inclusionPathProblem, txLeafHash, valueDigest } from '../../core/block';
 import { canonicalJson } from '../../core/canonical';
 import { AnchorError, isEvidenceError, type ErrorCode } from '../../core/errors';
-import { MerkleProofError, rootFromInclusionProof } from '../../core/merkle';
 import { TRUST_FILE_TYPE, verifyBlockSignature, type TrustFile } from '../../core/trust';
 import type { ChainInfo, Ledger } from '../ledger/ledger';
 import type { AnchorStore, StoredAnchor } from './anchor-store';
@@ -217,21 +216,15 @@ export function checkSubmitted(
   if (tx.chainId === input.sourceChainId) {
     throw new AnchorError('ANCHOR_UNTRUSTED', 'an anchor on this chain itself vouches for nothing');
   }
-  let root: Buffer;
-  try {
-    root = rootFromInclusionProof(
-      txIndex,
-      block.header.txCount,
-      txLeafHash(tx),
-      txPath.map((hex) => Buffer.from(hex, 'hex')),
-    );
-  } catch (error) {
-    refuse(
-      `the transaction path is invalid (${error instanceof MerkleProofError ? error.code : 'unknown'})`,
-    );
-  }
-  if (`sha256:${root.toString('hex')}` !== block.header.dataHash)
-    refuse("the transaction is not under the block's data hash");
+  const problem = inclusionPathProblem(
+    txIndex,
+    block.header.txCount,
+    txLeafHash(tx),
+    txPath,
+    block.header.dataHash,
+  );
+  if (problem === 'mismatch') refuse("the transaction is not under the block's data hash");
+  if (problem) refuse(`the transaction path is invalid (${problem})`);
   const signed = verifyBlockSignature(block, trust);
   if (!signed.ok) {
     throw new AnchorError(
