@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import {
   verifierCodeDigest,
   verifierCodeManifest,
 } from '../../documents/code-digest';
+import { ensureBuilt } from '../support/build';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -100,13 +101,11 @@ describe('verifierCodeDigest', () => {
     expect(runningDistDir()).toBeUndefined();
   });
 
-  it.runIf(existsSync(resolve(__dirname, '../../dist/documents')))(
-    'matches the recipe on the real build',
-    async () => {
-      const dist = resolve(__dirname, '../../dist');
-      expect(await verifierCodeDigest(dist)).toBe(coreutilsDigest(dist));
-    },
-  );
+  it('matches the recipe on the real build', async () => {
+    ensureBuilt();
+    const dist = resolve(__dirname, '../../dist');
+    expect(await verifierCodeDigest(dist)).toBe(coreutilsDigest(dist));
+  });
 });
 
 describe('buildCodeDigest', () => {
