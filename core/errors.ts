@@ -201,6 +201,28 @@ export class SecurityError extends EvidenceError<SecurityCode> {
   }
 }
 
+/**
+ * The error of `code` as the subclass its code group belongs to (a `LEDGER_*` code gives a
+ * LedgerError...), for errors that crossed a process or thread boundary as data.
+ */
+export function errorOfCode(
+  code: ErrorCode,
+  message: string,
+  fields?: readonly FieldError[],
+): EvidenceError {
+  const has = (codes: readonly string[]) => codes.includes(code);
+  if (has(VALIDATION_CODES)) return new ValidationError(code as ValidationCode, message, fields);
+  // Only validation errors carry fields in their subclass; keep fields over the class.
+  if (fields && fields.length > 0) return new EvidenceError(code, message, fields);
+  if (has(ACCESS_CODES)) return new AccessError(code as AccessCode, message);
+  if (has(STATE_CODES)) return new StateError(code as StateCode, message);
+  if (has(LEDGER_CODES)) return new LedgerError(code as LedgerCode, message);
+  if (has(AGREEMENT_CODES)) return new AgreementError(code as AgreementCode, message);
+  if (has(ANCHOR_ERROR_CODES)) return new AnchorError(code as AnchorErrorCode, message);
+  if (has(SECURITY_CODES)) return new SecurityError(code as SecurityCode, message);
+  return new EvidenceError(code, message, fields);
+}
+
 const WIRE_PATTERN = new RegExp(`^(?:.*?\\b)?(${ERROR_CODES.join('|')}): ([\\s\\S]*)$`);
 
 /**

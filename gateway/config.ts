@@ -17,6 +17,8 @@ import { CHAIN_ID_PATTERN } from '../core/trust';
 
 export const LEDGER_KINDS = ['embedded', 'fabric'] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
+export const LEDGER_THREADS = ['worker', 'main'] as const;
+export type LedgerThread = (typeof LEDGER_THREADS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -52,6 +54,12 @@ export interface Config {
   readonly chainId: string | undefined;
   /** Ledger adapter. Only `embedded` is available in this build. */
   readonly ledger: 'embedded';
+  /**
+   * Where the embedded ledger runs: `worker`, a thread of its own beside the HTTP thread (chaincode,
+   * block signing and LevelDB work off the event loop that answers requests), or `main`, the
+   * HTTP thread itself.
+   */
+  readonly ledgerThread: LedgerThread;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimit: number;
   /** Items per `POST /v1/evidence/batch` request. */
@@ -126,6 +134,7 @@ export const DEFAULT_CONFIG = {
   org: 'NodeOrg',
   chainId: undefined,
   ledger: 'embedded',
+  ledgerThread: 'worker',
   bodyLimit: 1_048_576,
   batchMaxItems: 1000,
   groupCommitMax: 1000,
@@ -169,6 +178,7 @@ export const CONFIG_VARIABLES: Readonly<Record<Key, string>> = {
   org: 'ORG',
   chainId: 'CHAIN_ID',
   ledger: 'LEDGER',
+  ledgerThread: 'LEDGER_THREAD',
   bodyLimit: 'BODY_LIMIT',
   batchMaxItems: 'BATCH_MAX_ITEMS',
   groupCommitMax: 'GROUP_COMMIT_MAX',
@@ -384,6 +394,7 @@ const PARSERS: Readonly<Record<Key, Parser>> = {
   org: text(NAME_PATTERN, 'an identifier (letters, digits, . _ @ -)'),
   chainId: text(CHAIN_ID_PATTERN, 'an identifier (letters, digits, . _ @ -)'),
   ledger: oneOf(['embedded'], { fabric: 'fabric is not available in this build' }),
+  ledgerThread: oneOf(LEDGER_THREADS),
   bodyLimit: integer(1024, 100 * 1_048_576),
   batchMaxItems: integer(1, MAX_BATCH_RECORDS),
   groupCommitMax: integer(1, MAX_BATCH_RECORDS),

@@ -1,11 +1,16 @@
 /**
  * Entry point of the evidence node (`bin/evidence-node.js`): the embedded ledger, configured from
- * the environment. Resolves with the exit status once the node stopped.
+ * the environment, on a thread of its own unless `EVIDENCE_LEDGER_THREAD=main`. Resolves with the
+ * exit status once the node stopped.
  */
 
 import { openEmbeddedLedger } from './ledger/embedded-ledger';
-import { runNode } from './server';
+import { openThreadedLedger } from './ledger/threaded-ledger';
+import { runNode, type OpenLedger } from './server';
+
+export const openNodeLedger: OpenLedger = ({ thread, ...options }) =>
+  thread === 'main' ? openEmbeddedLedger(options) : openThreadedLedger(options);
 
 export function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return runNode({ env, openLedger: openEmbeddedLedger });
+  return runNode({ env, openLedger: openNodeLedger });
 }

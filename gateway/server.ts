@@ -15,7 +15,7 @@ import { isEvidenceError } from '../core/errors';
 import { openAuditLog, type AuditLog } from './audit/audit-log';
 import { openKeyStore } from './auth/api-keys';
 import { buildApp, type AppDeps } from './app';
-import { loadConfig, type Config } from './config';
+import { loadConfig, type Config, type LedgerThread } from './config';
 import type { Ledger } from './ledger/ledger';
 import { loggerOptions } from './logging';
 
@@ -23,6 +23,8 @@ export type OpenLedger = (options: {
   dataDir: string;
   org: string;
   chainId?: string;
+  /** Where an embedded ledger runs (`EVIDENCE_LEDGER_THREAD`); other adapters ignore it. */
+  thread: LedgerThread;
 }) => Promise<Ledger>;
 
 export interface NodeIo {
@@ -92,6 +94,7 @@ export async function startNode(config: Config, options: StartOptions): Promise<
     dataDir: config.dataDir,
     org: config.org,
     ...(config.chainId === undefined ? {} : { chainId: config.chainId }),
+    thread: config.ledgerThread,
   });
   let app: FastifyInstance | undefined;
   let audit: AuditLog | undefined;

@@ -66,7 +66,7 @@ describe('runNode', () => {
       signals,
       logDestination: silent,
       openLedger: async (options) => {
-        expect(options).toEqual({ dataDir: dir, org: 'NodeOrg' });
+        expect(options).toEqual({ dataDir: dir, org: 'NodeOrg', thread: 'worker' });
         return ledger;
       },
       onListening: (running) => {

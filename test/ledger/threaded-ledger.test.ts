@@ -1,0 +1,199 @@
+/**
+ * The embedded ledger on its own thread: the shared contract suite through the proxy, and what
+ * only the thread boundary can get wrong (errors crossing it, closing, a thread that dies).
+ */
+
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildBatch } from '../../core/batch';
+import { canonicalJson } from '../../core/canonical';
+import { digestBytes, type Digest } from '../../core/digest';
+import { LedgerError, StateError, ValidationError } from '../../core/errors';
+import type { EvidenceRecord } from '../../core/evidence';
+import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
+import type { LedgerIdentity } from '../../gateway/ledger/ledger';
+import { openThreadedLedger } from '../../gateway/ledger/threaded-ledger';
+import { ledgerContractSuite } from '../gateway/contract-suite';
+import { ensureBuilt } from '../support/build';
+
+/** The compiled thread script: a worker runs JavaScript, not the sources vitest reads. */
+const THREAD_SCRIPT = path.resolve('dist/gateway/ledger/embedded/ledger-thread.js');
+const GATEWAY: LedgerIdentity = { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' };
+
+function record(content: string): EvidenceRecord {
+  const d = digestBytes(Buffer.from(content));
+  return {
+    digests: [d.sha256, d.sm3 as Digest],
+    depositor: { org: 'PlatformOrg', account: 'a-1' },
+  };
+}
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+beforeAll(() => ensureBuilt());
+
+ledgerContractSuite('embedded ledger on its own thread', async () => {
+  ensureBuilt();
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'contract-threaded-'));
+  const ledger = await openThreadedLedger({
+    dataDir: dir,
+    org: 'NodeOrg',
+    threadScript: THREAD_SCRIPT,
+  });
+  return {
+    ledger,
+    close: async () => {
+      await ledger.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('threaded embedded ledger', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'threaded-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes the same chain the in-thread ledger reads back and verifies', async () => {
+    const threaded = await openThreadedLedger({
+      dataDir: dir,
+      org: 'NodeOrg',
+      threadScript: THREAD_SCRIPT,
+    });
+    const batch = buildBatch([record('one'), record('two')]);
+    const committed = await threaded.submit(
+      'evidence',
+      'depositBatch',
+      [canonicalJson({ records: batch.records, root: batch.root })],
+      GATEWAY,
+    );
+    expect(committed.blockNumber).toBe(1);
+    expect(committed.event?.name).toBe('EvidenceDeposited');
+    const trust = threaded.trust();
+    const chainId = threaded.chainId;
+    await threaded.close();
+
+    const direct = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
+    try {
+      expect(direct.chainId).toBe(chainId);
+      expect(direct.trust()).toEqual(trust);
+      expect(await direct.verifyChain()).toBe(2);
+      const stored = await direct.transaction(committed.txId);
+      expect(stored?.blockNumber).toBe(1);
+    } finally {
+      await direct.close();
+    }
+  });
+
+  it('rebuilds errors as their own classes, with their codes and every field', async () => {
+    const ledger = await openThreadedLedger({
+      dataDir: dir,
+      org: 'NodeOrg',
+      threadScript: THREAD_SCRIPT,
+    });
+    try {
+      const invalid = await caught(
+        ledger.submit('evidence', 'depositBatch', ['{"records":[{}],"root":"x"}'], GATEWAY),
+      );
+      expect(invalid).toBeInstanceOf(ValidationError);
+      expect((invalid as ValidationError).code).toBe('VALIDATION_FAILED');
+      expect((invalid as ValidationError).fields?.map((f) => f.path)).toContain('/root');
+
+      const missing = await caught(
+        ledger.submit(
+          'evidence',
+          'annotate',
+          [record('x').digests[0] as string, '{"kind":"court-hold"}'],
+          {
+            mspId: 'CourtOrg',
+            id: 'judge',
+            role: 'court',
+          },
+        ),
+      );
+      expect(missing).toBeInstanceOf(StateError);
+      expect((missing as StateError).code).toBe('EVIDENCE_NOT_FOUND');
+
+      // Not an EvidenceError on the thread: its name and message still arrive.
+      const range = await caught(ledger.countState('', 10));
+      expect((range as Error).name).toBe('RangeError');
+      expect((range as Error).message).toMatch(/prefix/);
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  it('refuses every call once closed, and closing twice is harmless', async () => {
+    const ledger = await openThreadedLedger({
+      dataDir: dir,
+      org: 'NodeOrg',
+      threadScript: THREAD_SCRIPT,
+    });
+    await ledger.close();
+    await ledger.close();
+    const error = await caught(ledger.info());
+    expect(error).toBeInstanceOf(LedgerError);
+    expect((error as LedgerError).code).toBe('LEDGER_CLOSED');
+  });
+
+  it('reports a store it cannot open with the ledger code, and ends the thread', async () => {
+    const first = await openThreadedLedger({
+      dataDir: dir,
+      org: 'NodeOrg',
+      threadScript: THREAD_SCRIPT,
+    });
+    try {
+      const error = await caught(
+        openThreadedLedger({ dataDir: dir, org: 'NodeOrg', threadScript: THREAD_SCRIPT }),
+      );
+      expect(error).toBeInstanceOf(LedgerError);
+      expect((error as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
+      // The first ledger still answers: the failed second thread took nothing with it.
+      expect((await first.info()).height).toBe(1);
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('fails waiting and later calls with LEDGER_UNAVAILABLE when the thread dies', async () => {
+    // A thread that says it is ready and dies at its first call.
+    const script = path.join(dir, 'dying-thread.js');
+    await fs.writeFile(
+      script,
+      [
+        "const { parentPort } = require('node:worker_threads');",
+        "parentPort.postMessage({ ready: true, chainId: 'c', trust: { type: 'judicial-evidence-trust', version: 1, chains: [] } });",
+        'parentPort.on("message", () => process.exit(7));',
+      ].join('\n'),
+    );
+    const ledger = await openThreadedLedger({ dataDir: dir, org: 'NodeOrg', threadScript: script });
+    const waiting = await caught(ledger.info());
+    expect(waiting).toBeInstanceOf(LedgerError);
+    expect((waiting as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
+    expect((waiting as LedgerError).message).toMatch(/exit code 7/);
+    const later = await caught(ledger.transaction('0'.repeat(64)));
+    expect((later as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
+    await ledger.close();
+  });
+
+  it('fails to open with LEDGER_UNAVAILABLE when the thread cannot start', async () => {
+    const error = await caught(
+      openThreadedLedger({ dataDir: dir, org: 'NodeOrg', threadScript: path.join(dir, 'none.js') }),
+    );
+    expect(error).toBeInstanceOf(LedgerError);
+    expect((error as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
+  });
+});
