@@ -29,7 +29,13 @@ import { createGroupCommit, type GroupCommit } from './group-commit';
 import { toHttpError } from './http-errors';
 import type { CallOptions, ChainInfo, Committed, Ledger, LedgerIdentity } from './ledger/ledger';
 import type { DepositMetrics } from './metrics';
-import { createReceipts, EVIDENCE_CONTRACT, identityOf, type Receipts } from './receipts';
+import {
+  createReceipts,
+  EVIDENCE_CONTRACT,
+  identityOf,
+  placementFor,
+  type Receipts,
+} from './receipts';
 
 /** Outcome of one deposit, as the API reports it. */
 export interface Deposited {
@@ -38,9 +44,26 @@ export interface Deposited {
   readonly receipt: Receipt;
 }
 
+/**
+ * A durable deposit acknowledged without its receipt (`receipts: false`): the receipt is the one
+ * `GET /v1/evidence/:digest/receipt` gives the same caller later, byte for byte.
+ */
+export interface Acknowledged {
+  readonly status: DepositOutcome;
+  readonly digest: Digest;
+  /** The transaction that holds the caller's placement (for `existing`, the first one). */
+  readonly txId: string;
+}
+
+/** How a deposit is answered. */
+export interface DepositOptions {
+  /** With receipts (default), or acknowledgements only: the cheap answer for bulk depositors. */
+  readonly receipts?: boolean;
+}
+
 /** One entry of a batch response: the deposit, or why this item was refused. */
 export type ItemResult =
-  | ({ readonly index: number } & Deposited)
+  | ({ readonly index: number } & (Deposited | Acknowledged))
   | {
       readonly index: number;
       readonly error: {
@@ -76,9 +99,14 @@ export interface EvidenceService {
   /**
    * Deposits many items as `principal`; each is validated and reported on its own. Field pointers
    * are `/items/<index>/...`.
+   * With `options.receipts` false, each result is an {@link Acknowledged} instead of a receipt.
    * @throws LedgerError `OVERLOADED` or `LEDGER_CLOSED` when the items cannot be admitted at all.
    */
-  depositMany(items: readonly unknown[], principal: Principal): Promise<ItemResult[]>;
+  depositMany(
+    items: readonly unknown[],
+    principal: Principal,
+    options?: DepositOptions,
+  ): Promise<ItemResult[]>;
   read(digest: Digest, principal: Principal): Promise<EvidenceState | undefined>;
   /** The key's history, or `undefined` when the digest was never deposited. */
   history(digest: Digest, principal: Principal): Promise<readonly HistoryEntry[] | undefined>;
@@ -114,9 +142,12 @@ export interface EvidenceServiceOptions {
   readonly metrics?: DepositMetrics;
 }
 
+/** A committed record: its outcome, and its receipt built only when someone asks for it. */
 interface Committing {
   readonly outcome: DepositOutcome;
-  readonly receipt: Receipt;
+  readonly txId: string;
+  readonly record: EvidenceRecord;
+  receipt(): Receipt;
 }
 
 export const DEFAULT_MAX_QUEUED = 50_000;
@@ -215,8 +246,13 @@ class EvidenceServiceImpl implements EvidenceService {
     }
     const outcomes = outcomesOf(committed, batch);
     this.#metrics?.committed(records.length, (performance.now() - started) / 1000, outcomes);
-    const receipts = await this.#receipts.forBatch(batch, committed);
-    return outcomes.map((outcome, index) => ({ outcome, receipt: receipts[index] as Receipt }));
+    const receiptOf = await this.#receipts.forBatch(batch, committed);
+    return outcomes.map((outcome, index) => ({
+      outcome,
+      txId: committed.txId,
+      record: batch.records[index] as EvidenceRecord,
+      receipt: () => receiptOf(index),
+    }));
   }
 
   /** The record of a valid item, deposited by `principal`. */
@@ -237,13 +273,24 @@ class EvidenceServiceImpl implements EvidenceService {
 
   /** The API's answer for a committed record: `existing` gets the caller's first receipt. */
   async #deposited(committing: Committing, principal: Principal): Promise<Deposited> {
-    const digest = primaryDigest(committing.receipt.record);
+    const digest = primaryDigest(committing.record);
     if (committing.outcome !== 'existing') {
-      return { status: committing.outcome, digest, receipt: committing.receipt };
+      return { status: committing.outcome, digest, receipt: committing.receipt() };
     }
     const first = await this.#receipts.receiptFor(digest, principal);
     if (!first) throw new LedgerError('LEDGER_CORRUPTED', `${digest} exists but has no receipt`);
     return { status: 'existing', digest, receipt: first };
+  }
+
+  /** The answer without a receipt: `existing` names the transaction of the caller's first deposit. */
+  async #acknowledged(committing: Committing, principal: Principal): Promise<Acknowledged> {
+    const digest = primaryDigest(committing.record);
+    if (committing.outcome !== 'existing') {
+      return { status: committing.outcome, digest, txId: committing.txId };
+    }
+    const state = await this.read(digest, principal);
+    if (!state) throw new LedgerError('LEDGER_CORRUPTED', `${digest} exists but cannot be read`);
+    return { status: 'existing', digest, txId: placementFor(state, principal).txId };
   }
 
   async deposit(item: unknown, principal: Principal, path = ''): Promise<Deposited> {
@@ -252,7 +299,15 @@ class EvidenceServiceImpl implements EvidenceService {
     return this.#deposited(await (pending as Promise<Committing>), principal);
   }
 
-  async depositMany(items: readonly unknown[], principal: Principal): Promise<ItemResult[]> {
+  async depositMany(
+    items: readonly unknown[],
+    principal: Principal,
+    options: DepositOptions = {},
+  ): Promise<ItemResult[]> {
+    const answer =
+      options.receipts === false
+        ? (committing: Committing) => this.#acknowledged(committing, principal)
+        : (committing: Committing) => this.#deposited(committing, principal);
     const results: ItemResult[] = new Array<ItemResult>(items.length);
     const valid: { index: number; record: EvidenceRecord }[] = [];
     items.forEach((item, index) => {
@@ -266,10 +321,7 @@ class EvidenceServiceImpl implements EvidenceService {
     await Promise.all(
       valid.map(async ({ index }, position) => {
         try {
-          const deposited = await this.#deposited(
-            await (pending[position] as Promise<Committing>),
-            principal,
-          );
+          const deposited = await answer(await (pending[position] as Promise<Committing>));
           results[index] = { index, ...deposited };
         } catch (error) {
           results[index] = { index, error: this.#itemError(error) };

@@ -32,10 +32,12 @@ export interface ReceiptRequester extends Depositor {
 
 export interface Receipts {
   /**
-   * One receipt per record of `batch`, in order, once `committed` (its transaction) is durable.
+   * The receipts of `batch`'s records once `committed` (its transaction) is durable: the stored
+   * transaction is read back and checked once; the returned function builds the receipt of leaf
+   * `index` when asked (a caller that answers without receipts builds none).
    * @throws LedgerError `LEDGER_CORRUPTED` when the stored transaction does not match the batch.
    */
-  forBatch(batch: Batch, committed: Committed): Promise<Receipt[]>;
+  forBatch(batch: Batch, committed: Committed): Promise<(index: number) => Receipt>;
   /**
    * The receipt of `digest`: the requester's own placement (first deposit or attestation) when
    * they made one, else the first deposit. `undefined` when the digest is not on chain.
@@ -173,12 +175,12 @@ class ReceiptsImpl implements Receipts {
     this.#options = options;
   }
 
-  async forBatch(batch: Batch, committed: Committed): Promise<Receipt[]> {
+  async forBatch(batch: Batch, committed: Committed): Promise<(index: number) => Receipt> {
     const stored = await this.#ledger.transaction(committed.txId);
     if (!stored) throw corrupted(`committed transaction ${committed.txId} cannot be read back`);
     checkTransaction(batch, stored);
     this.#remember(committed.txId, Promise.resolve({ stored, batch }));
-    return batch.records.map((_, index) => receiptAt(batch, index, stored));
+    return (index) => receiptAt(batch, index, stored);
   }
 
   async receiptFor(digest: Digest, requester?: ReceiptRequester): Promise<Receipt | undefined> {

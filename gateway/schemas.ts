@@ -154,7 +154,9 @@ export const batchResultSchema = {
   properties: {
     results: {
       type: 'array',
-      description: 'One entry per item, in order: status, digest and receipt, or error.',
+      description:
+        'One entry per item, in order: status, digest and receipt (or, with `receipts=none`, the ' +
+        'transaction id instead of the receipt), or error.',
       items: {
         type: 'object',
         additionalProperties: false,
@@ -164,6 +166,7 @@ export const batchResultSchema = {
           status: { type: 'string', enum: [...DEPOSIT_STATUSES] },
           digest: DIGEST,
           receipt: ref('receipt'),
+          txId: TX_ID,
           error: {
             type: 'object',
             additionalProperties: false,

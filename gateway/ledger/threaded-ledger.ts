@@ -59,7 +59,8 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
+/** The proxy: every call is a message to the thread. */
+export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
   readonly kind = 'embedded' as const;
   readonly chainId: string;
   readonly #worker: Worker;
@@ -175,7 +176,7 @@ class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
  */
 export async function openThreadedLedger(
   options: ThreadedLedgerOptions,
-): Promise<Ledger & EmbeddedLedgerExtras> {
+): Promise<ThreadedLedger> {
   const { threadScript = LEDGER_THREAD_SCRIPT, ...data } = options;
   const worker = new Worker(threadScript, { workerData: data satisfies LedgerThreadData });
   let onMessage: ((ready: ThreadReady) => void) | undefined;

@@ -80,7 +80,7 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
     },
   );
 
-  app.post<{ Body: { items: unknown[] } }>(
+  app.post<{ Body: { items: unknown[] }; Querystring: { receipts?: 'full' | 'none' } }>(
     '/evidence/batch',
     {
       onRequest: [app.requireRoles(...DEPOSIT_ROLES), announce],
@@ -106,14 +106,30 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
         summary: 'Deposit many pieces of evidence',
         description:
           'Each item is validated and deposited on its own; the result list has one entry per item, ' +
-          'in order: `{ index, status, digest, receipt }` or `{ index, error }`.',
+          'in order: `{ index, status, digest, receipt }` or `{ index, error }`. With ' +
+          '`receipts=none` a deposit is acknowledged as `{ index, status, digest, txId }` (still ' +
+          'durable): the bulk depositor fetches a receipt when it needs one, from ' +
+          '`GET /v1/evidence/{digest}/receipt`, which gives the same receipt byte for byte.',
         security: SECURITY,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            receipts: {
+              type: 'string',
+              enum: ['full', 'none'],
+              description: '`full` (default): a receipt per deposit; `none`: acknowledgements only',
+            },
+          },
+        },
         body: batchRequestSchema(batchMaxItems),
         response: { 200: schemaRef('batch-result'), ...ERROR_RESPONSES },
       },
     },
     async (request) => {
-      const pending = service.depositMany(request.body.items, principalOf(request));
+      const pending = service.depositMany(request.body.items, principalOf(request), {
+        receipts: request.query.receipts !== 'none',
+      });
       arrived(request);
       const results = await pending;
       request.auditDigests = results.flatMap((result) =>

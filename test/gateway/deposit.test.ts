@@ -211,6 +211,53 @@ describe('POST /v1/evidence/batch', () => {
     expect(t.ledger.submits).toHaveLength(2);
   });
 
+  it('acknowledges without receipts on receipts=none; the receipt route then gives each one', async () => {
+    const old = itemFor();
+    const first = (await postJson(t.app, '/v1/evidence', key, old)).json() as DepositBody;
+    const files = Array.from({ length: 5 }, () => randomBytes(64));
+    const response = await postJson(t.app, '/v1/evidence/batch?receipts=none', key, {
+      items: [...files.map((file) => itemFor(file)), old, { digests: ['sha256:bad'] }],
+    });
+    expect(response.statusCode).toBe(200);
+    const { results } = response.json() as {
+      results: { index: number; status?: string; digest?: string; txId?: string; error?: object }[];
+    };
+    expect(results).toHaveLength(7);
+    const created = results.slice(0, 5);
+    for (const result of created) {
+      expect(Object.keys(result).sort()).toEqual(['digest', 'index', 'status', 'txId']);
+      expect(result.status).toBe('created');
+    }
+    expect(new Set(created.map((r) => r.txId)).size).toBe(1);
+    // The existing item names the transaction of the caller's first deposit.
+    expect(results[5]).toEqual({
+      index: 5,
+      status: 'existing',
+      digest: old.digests[0],
+      txId: first.receipt.ledger.txId,
+    });
+    expect(results[6]).toMatchObject({ index: 6, error: { code: 'VALIDATION_FAILED' } });
+    for (const [index, result] of created.entries()) {
+      const receipt = await getWith(t.app, `/v1/evidence/${result.digest}/receipt`, key);
+      expect(receipt.statusCode).toBe(200);
+      const body = receipt.json() as Receipt;
+      expect(body.ledger.txId).toBe(result.txId);
+      expect(body.inclusion.leafIndex).toBe(index);
+      expectVerified(t, body, files[index]);
+    }
+  });
+
+  it('refuses an unknown receipts mode with 400 naming it, depositing nothing', async () => {
+    const response = await postJson(t.app, '/v1/evidence/batch?receipts=some', key, {
+      items: [itemFor()],
+    });
+    expect(response.statusCode).toBe(400);
+    const body = response.json() as { code: string; fields: { path: string }[] };
+    expect(body.code).toBe('VALIDATION_FAILED');
+    expect(body.fields.map((f) => f.path)).toEqual(['/receipts']);
+    expect(t.ledger.submits).toHaveLength(0);
+  });
+
   it('splits a request larger than GROUP_COMMIT_MAX over several transactions', async () => {
     await t.close();
     t = await makeTestApp({ config: { groupCommitMax: 4 } });

@@ -39,7 +39,8 @@ describe('receipts', () => {
     const ledger = new FakeLedger();
     const receipts = createReceipts(ledger, { gatewayIdentity: GATEWAY });
     const { batch, committed } = await depositOn(ledger, [record(), record(), record()]);
-    const made = await receipts.forBatch(batch, committed);
+    const receiptOf = await receipts.forBatch(batch, committed);
+    const made = batch.records.map((_, index) => receiptOf(index));
     expect(made).toHaveLength(3);
     made.forEach((receipt, index) => {
       expect(receipt.record).toEqual(batch.records[index]);
@@ -53,9 +54,9 @@ describe('receipts', () => {
     const receipts = createReceipts(ledger, { gatewayIdentity: GATEWAY });
     const records = [record(), record(), record(), record(), record()];
     const { batch, committed } = await depositOn(ledger, records);
-    const made = await receipts.forBatch(batch, committed);
+    const receiptOf = await receipts.forBatch(batch, committed);
     for (const [index, each] of batch.records.entries()) {
-      expect(await receipts.receiptFor(each.digests[0] as Digest)).toEqual(made[index]);
+      expect(await receipts.receiptFor(each.digests[0] as Digest)).toEqual(receiptOf(index));
     }
     expect(await receipts.receiptFor(record().digests[0] as Digest)).toBeUndefined();
   });
