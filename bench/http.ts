@@ -37,6 +37,8 @@ export interface TimedLoad extends LoadResult {
 export interface HttpFigures {
   readonly single: { readonly node: LoadFigure; readonly bare: LoadFigure };
   readonly batch: { readonly node: LoadFigure; readonly bare: LoadFigure };
+  /** Batch deposits acknowledged without receipts (`?receipts=none`); the reference is `batch.bare`. */
+  readonly batchAck: { readonly node: LoadFigure };
   readonly connections: number;
   readonly batchConnections: number;
   readonly batchItems: number;
@@ -106,16 +108,22 @@ export async function measureHttp(
       },
       bare: { url: bare.url, pid: bare.child.pid, headers: {} },
     };
+    const paths = {
+      single: '/v1/evidence',
+      batch: '/v1/evidence/batch',
+      batchAck: '/v1/evidence/batch?receipts=none',
+    } as const;
     const load = async (
       target: keyof typeof targets,
-      single: boolean,
+      kind: keyof typeof paths,
       durationSeconds = config.loadSeconds,
     ): Promise<TimedLoad> => {
+      const single = kind === 'single';
       const before = cpuSecondsOf(targets[target].pid);
       const result = await runLoadProcess({
         url: targets[target].url,
         headers: targets[target].headers,
-        path: single ? '/v1/evidence' : '/v1/evidence/batch',
+        path: paths[kind],
         connections: single ? config.connections : config.batchConnections,
         durationSeconds,
         itemsPerRequest: single ? 1 : config.batchItems,
@@ -128,17 +136,21 @@ export async function measureHttp(
     };
 
     log('http: warming up both servers');
-    await load('bare', true, 2);
-    await load('node', true, 2);
+    await load('bare', 'single', 2);
+    await load('node', 'single', 2);
 
-    const runs = { single: { node: [], bare: [] }, batch: { node: [], bare: [] } } as Record<
-      'single' | 'batch',
-      Record<'node' | 'bare', TimedLoad[]>
-    >;
+    const runs = {
+      single: { node: [], bare: [] },
+      batch: { node: [], bare: [] },
+      batchAck: { node: [], bare: [] },
+    } as Record<keyof typeof paths, Record<'node' | 'bare', TimedLoad[]>>;
     for (let round = 0; round < config.loadRounds; round++) {
-      for (const kind of ['single', 'batch'] as const) {
-        for (const target of ['bare', 'node'] as const) {
-          const result = await load(target, kind === 'single');
+      for (const kind of ['single', 'batch', 'batchAck'] as const) {
+        // The bare route ignores the query: its batch runs are the reference of both batch kinds.
+        const targetsOfKind =
+          kind === 'batchAck' ? (['node'] as const) : (['bare', 'node'] as const);
+        for (const target of targetsOfKind) {
+          const result = await load(target, kind);
           runs[kind][target].push(result);
           log(
             `http: ${kind} ${target} round ${round + 1}: ${result.itemsPerSecond.toFixed(0)} items/s, ` +
@@ -152,6 +164,7 @@ export async function measureHttp(
     return {
       single: { node: figure(runs.single.node), bare: figure(runs.single.bare) },
       batch: { node: figure(runs.batch.node), bare: figure(runs.batch.bare) },
+      batchAck: { node: figure(runs.batchAck.node) },
       connections: config.connections,
       batchConnections: config.batchConnections,
       batchItems: config.batchItems,

@@ -149,6 +149,23 @@ export function rowsOf(figures: Figures): Row[] {
       target: '≥ 100,000 digests/s',
       pass: http.batch.node.itemsPerSecond >= 100_000 && http.batch.node.failed === 0,
     });
+    const ack = http.batchAck.node;
+    rows.push({
+      id: 'deposit-batch-ack-rate',
+      figure: `the same, acknowledged without receipts (\`receipts=none\`, durable digests/s)`,
+      value: round(ack.itemsPerSecond, 0),
+      unit: '1/s',
+      reference:
+        `bare route parses ${http.batch.bare.itemsPerSecond.toFixed(0)} items/s; server CPU ` +
+        `${
+          ack.cpuMicrosPerRequest === null
+            ? '?'
+            : (ack.cpuMicrosPerRequest / http.batchItems).toFixed(1)
+        } µs per digest`,
+      ratio: round(ack.itemsPerSecond / http.batch.bare.itemsPerSecond, 4),
+      target: '≥ 100,000 digests/s',
+      pass: ack.itemsPerSecond >= 100_000 && ack.failed === 0,
+    });
   }
   if (verification) {
     rows.push({

@@ -18,6 +18,7 @@ const ROWS = [
   'deposit-single-rate',
   'deposit-single-latency',
   'deposit-batch-rate',
+  'deposit-batch-ack-rate',
   'verify-in-process',
   'verify-cli',
   'scale-deposit-rate',
@@ -78,6 +79,7 @@ describe('npm run bench (BENCH_SMOKE=1)', () => {
     }
     expect(results.figures.http?.single.node.failed).toBe(0);
     expect(results.figures.http?.batch.node.failed).toBe(0);
+    expect(results.figures.http?.batchAck.node.failed).toBe(0);
   });
 
   it('writes latest.md as a Markdown table with one row per figure', () => {
