@@ -112,23 +112,29 @@ export class EvidenceContract extends Contract {
       }
       const txId = ctx.stub.getTxID();
       const time = txTime(ctx);
-      const placement = { txId, time, batchRoot: batch.root, batchSize: batch.records.length };
+      const batchRoot = batch.root;
+      const batchSize = batch.records.length;
       const outcomes: DepositOutcome[] = [];
       const keys = batch.records.map((record) => evidenceKey(primaryDigest(record)));
       // All reads asked for at once (the digests are distinct: buildBatch refuses repeats), so a
       // peer or the embedded ledger can serve them together instead of one round trip each.
       const states = await Promise.all(keys.map((key) => this.#read(ctx, key)));
+      // Objects written here list their keys in canonical (sorted) order, so canonicalBytes takes
+      // its shortcut for values already in canonical shape; the bytes are the same either way.
       for (const [leafIndex, record] of batch.records.entries()) {
         const key = keys[leafIndex] as string;
         const existing = states[leafIndex];
         if (!existing) {
           const state: EvidenceState = {
-            type: 'evidence',
-            record,
-            ...placement,
-            leafIndex,
-            attestations: [],
             annotations: [],
+            attestations: [],
+            batchRoot,
+            batchSize,
+            leafIndex,
+            record,
+            time,
+            txId,
+            type: 'evidence',
           };
           await ctx.stub.putState(key, canonicalBytes(state));
           outcomes.push('created');
@@ -138,15 +144,20 @@ export class EvidenceContract extends Contract {
         ) {
           outcomes.push('existing');
         } else {
+          // `existing` was parsed from canonical bytes, so its keys come sorted; the spread keeps
+          // that order (and any field this version does not know) with `attestations` in place.
           const next: EvidenceState = {
             ...existing,
-            attestations: [...existing.attestations, { record, ...placement, leafIndex }],
+            attestations: [
+              ...existing.attestations,
+              { batchRoot, batchSize, leafIndex, record, time, txId },
+            ],
           };
           await ctx.stub.putState(key, canonicalBytes(next));
           outcomes.push('attested');
         }
       }
-      const event: DepositedEvent = { root: batch.root, outcomes };
+      const event: DepositedEvent = { outcomes, root: batch.root };
       ctx.stub.setEvent(EVIDENCE_EVENT, canonicalBytes(event));
       const result: BatchResult = { root: batch.root, size: batch.records.length };
       return canonicalJson(result);

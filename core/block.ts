@@ -7,9 +7,9 @@
  * parent by the parent header's hash; the node key signs the header's canonical bytes.
  */
 
-import { canonicalBytes } from './canonical';
+import { canonicalBytes, canonicalJson } from './canonical';
 import { formatDigest, sha256, type Digest } from './digest';
-import { hashLeaf, MerkleProofError, rootFromInclusionProof } from './merkle';
+import { hashLeafUtf8, MerkleProofError, rootFromInclusionProof } from './merkle';
 
 /** The identity that submitted a transaction, as the chaincode's client identity saw it. */
 export interface TxCreator {
@@ -63,24 +63,27 @@ export interface SignedBlockHeader {
   readonly signature: Signature;
 }
 
-/** Leaf hash of a transaction header inside its block's data tree. */
+// The hashes below are of canonicalBytes(...), the UTF-8 of canonicalJson(...). They are given the
+// text, which the hash functions encode as UTF-8 themselves, so those bytes are not built first.
+
+/** Leaf hash of a transaction header in its block's data tree: `hashLeaf(canonicalBytes(tx))`. */
 export function txLeafHash(tx: TxHeader): Buffer {
-  return hashLeaf(canonicalBytes(tx));
+  return hashLeafUtf8(canonicalJson(tx));
 }
 
-/** Hash of a block header: what the next block names as `previousHash`. */
+/** SHA-256 of a block header's canonical bytes: what the next block names as `previousHash`. */
 export function blockHash(header: BlockHeader): Digest {
-  return formatDigest('sha256', sha256(canonicalBytes(header)));
+  return formatDigest('sha256', sha256(canonicalJson(header)));
 }
 
 /** The exact bytes the node key signs for a block header (domain separated from other payloads). */
 export function blockSigningBytes(header: BlockHeader): Uint8Array {
-  return canonicalBytes({ purpose: 'judicial-evidence/block-header/v1', header });
+  return canonicalBytes({ header, purpose: 'judicial-evidence/block-header/v1' });
 }
 
-/** `sha256:` digest of any canonical value (arguments, results, writes, events). */
+/** `sha256:` digest of the canonical bytes of any value (arguments, results, writes, events). */
 export function valueDigest(value: unknown): Digest {
-  return formatDigest('sha256', sha256(canonicalBytes(value)));
+  return formatDigest('sha256', sha256(canonicalJson(value)));
 }
 
 /**

@@ -8,11 +8,15 @@
  * must be safe integers (no floats cross our wire), and `undefined`, functions, symbols, bigints,
  * non-plain objects and cycles are refused. Object properties whose value is `undefined` are
  * omitted, so optional fields can be left unset.
+ *
+ * Three encoders give the same text, tried in turn (everything hashed passes here, so this is a
+ * hot path): a value already in canonical shape (keys in order, nothing refused) is handed to
+ * `JSON.stringify` after a walk that allocates nothing ({@link isCanonicalShape}); any other
+ * value goes to {@link encodeFast}, which sorts keys; and a value that refuses goes to
+ * {@link encode}, whose refusal names the path of the offending value.
  */
 
 import { ValidationError } from './errors';
-
-const encoder = new TextEncoder();
 
 /** A JSON value as we accept it for canonical encoding. */
 export type CanonicalValue =
@@ -29,6 +33,18 @@ export type CanonicalValue =
  *   exactly (non-integer or unsafe numbers, undefined in arrays, cycles, class instances).
  */
 export function canonicalJson(value: unknown): string {
+  // JSON.stringify writes keys in enumeration order and no toJSON is called on a value the walk
+  // accepts, so for such a value its text is the canonical text.
+  if (isCanonicalShape(value, 0)) return JSON.stringify(value);
+  return canonicalJsonReference(value);
+}
+
+/**
+ * {@link canonicalJson} without its shortcut for values already in canonical shape: the same text
+ * and the same refusals. Exported for tests, which check the two agree.
+ * @internal
+ */
+export function canonicalJsonReference(value: unknown): string {
   try {
     return encodeFast(value, []);
   } catch (error) {
@@ -38,9 +54,77 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** UTF-8 bytes of {@link canonicalJson}. */
+/**
+ * UTF-8 bytes of {@link canonicalJson}. A Buffer (a Uint8Array; in the browser bundle, the
+ * `buffer` package's, which web/buffer-global.ts injects): Node's UTF-8 encoder is faster than
+ * TextEncoder, and both give the same bytes for the well-formed text canonicalJson writes (lone
+ * surrogates are escaped). Small results may share memory with other Buffers, as Node's pooled
+ * allocations do: read the bytes, not `.buffer`.
+ */
 export function canonicalBytes(value: unknown): Uint8Array {
-  return encoder.encode(canonicalJson(value));
+  return Buffer.from(canonicalJson(value), 'utf8');
+}
+
+/**
+ * Nesting past which {@link isCanonicalShape} gives up, standing in for a cycle check: a cyclic
+ * value reaches it, and the encoders below then find the cycle.
+ */
+const SHAPE_DEPTH_LIMIT = 100;
+
+/**
+ * True when `JSON.stringify(value)` is the canonical text of `value`: every object is a plain
+ * object (prototype `Object.prototype` or null) whose keys enumerate in strictly ascending UTF-16
+ * order, every array is a plain array without holes or `undefined`, no object or array has a
+ * callable `toJSON`, and the leaves are null, booleans, strings and safe integers (`-0` included,
+ * which both write `0`). Object properties whose value is `undefined` are allowed (both omit them).
+ * False for anything else, including nesting deeper than {@link SHAPE_DEPTH_LIMIT}; false only
+ * means "take the sorting encoder". Allocates nothing.
+ *
+ * Values are read once here and once more by JSON.stringify, so getters must answer the same both
+ * times (JSON data has none). `for...in` is used for its order: the own enumerable keys in the
+ * order JSON.stringify writes them, then any enumerable keys inherited from Object.prototype, which
+ * JSON.stringify leaves out. Without those (the normal case) the walk sees exactly the keys
+ * written; with them it sees more, and the written keys are in order whenever all of them are.
+ * @internal Exported for tests.
+ */
+export function isCanonicalShape(value: unknown, depth = 0): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isSafeInteger(value);
+    case 'object':
+      if (value === null) return true;
+      break;
+    default:
+      return false;
+  }
+  if (depth >= SHAPE_DEPTH_LIMIT) return false;
+  const object = value as Record<string, unknown>;
+  // JSON.stringify would call it (even one that does not enumerate, or is inherited).
+  if (typeof object.toJSON === 'function') return false;
+  if (Array.isArray(object)) {
+    // Array subclasses and arrays of other realms: the sorting encoder takes them.
+    if (Object.getPrototypeOf(object) !== Array.prototype) return false;
+    for (let index = 0; index < object.length; index++) {
+      const item: unknown = object[index];
+      if (item === undefined || !isCanonicalShape(item, depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto = Object.getPrototypeOf(object) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  let previous: string | undefined;
+  for (const key in object) {
+    // RFC 8785 §3.2.3 order is `<` on JS strings; integer-like keys enumerate first in numeric
+    // order, so "10" before "9" fails here, as it should.
+    if (previous !== undefined && !(previous < key)) return false;
+    previous = key;
+    const item = object[key];
+    if (item !== undefined && !isCanonicalShape(item, depth + 1)) return false;
+  }
+  return true;
 }
 
 /** Thrown by {@link encodeFast} for anything it does not encode; never escapes this module. */
@@ -48,7 +132,7 @@ const REFUSED = Symbol('refused');
 
 /**
  * The same encoding as {@link encode} for values it accepts, built without the JSON pointers that
- * only a refusal needs (everything hashed goes through here, so this is a hot path). Any value
+ * only a refusal needs (every value not already in canonical shape goes through here). Any value
  * {@link encode} refuses makes it throw {@link REFUSED} instead. `ancestors` holds the objects
  * being encoded above `value` (a cycle check; they are few).
  */

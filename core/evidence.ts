@@ -3,10 +3,10 @@
  * commitments, never content or personal data (DESIGN.md §3).
  */
 
-import { canonicalBytes } from './canonical';
+import { canonicalJson } from './canonical';
 import { DIGEST_ALGORITHMS, DIGEST_PATTERN, type Digest, type DigestAlgorithm } from './digest';
 import { ValidationError, type FieldError } from './errors';
-import { hashLeaf } from './merkle';
+import { hashLeafUtf8 } from './merkle';
 import { NO_PERSONAL_DATA } from './personal-data';
 import { schemaErrors } from './schema';
 
@@ -207,7 +207,10 @@ export function primaryDigest(record: EvidenceItem): Digest {
   return found;
 }
 
-/** RFC 9162 leaf hash of a record: `hashLeaf(canonicalBytes(record))`. Requires a normal record. */
+/**
+ * RFC 9162 leaf hash of a record: `hashLeaf(canonicalBytes(record))`, hashed from the canonical
+ * text without building its bytes. Requires a normal record.
+ */
 export function recordLeafHash(record: EvidenceRecord): Buffer {
-  return hashLeaf(canonicalBytes(record));
+  return hashLeafUtf8(canonicalJson(record));
 }

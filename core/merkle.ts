@@ -12,7 +12,8 @@
  * bit arithmetic below divides by powers of two instead, which is exact on safe integers.
  */
 
-import { createHash } from 'node:crypto';
+// `hashOnce`: the one-shot `hash` (a name the chaining functions below use for a local).
+import { createHash, hash as hashOnce } from 'node:crypto';
 
 /** Bytes in every hash this module takes or returns (SHA-256). */
 export const HASH_SIZE = 32;
@@ -39,12 +40,27 @@ export class MerkleProofError extends Error {
   }
 }
 
-const LEAF_PREFIX = Uint8Array.of(0x00);
-const NODE_PREFIX = Uint8Array.of(0x01);
+const LEAF_PREFIX = 0x00;
+const NODE_PREFIX = 0x01;
 
-/** RFC 9162 §2.1.1: the hash of a leaf entry, SHA-256(0x00 || data). Requires bytes. */
+/**
+ * RFC 9162 §2.1.1: the hash of a leaf entry, SHA-256(0x00 || data). Requires bytes. The prefix and
+ * data are copied into one buffer and hashed in one call: cheaper than a Hash object fed twice.
+ */
 export function hashLeaf(data: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+  const input = Buffer.allocUnsafe(1 + data.length);
+  input[0] = LEAF_PREFIX;
+  input.set(data, 1);
+  return hashOnce('sha256', input, 'buffer');
+}
+
+/**
+ * {@link hashLeaf} of the UTF-8 bytes of `text` (`Buffer.from(text, 'utf8')`, or TextEncoder's:
+ * the same bytes), without building them first: U+0000 is the single UTF-8 byte 0x00, the leaf
+ * prefix, so this is SHA-256 of the UTF-8 of `"\u0000" + text`, hashed in one call.
+ */
+export function hashLeafUtf8(text: string): Buffer {
+  return hashOnce('sha256', '\u0000' + text, 'buffer');
 }
 
 /**
@@ -410,8 +426,24 @@ function slot(level: Buffer, index: number): Buffer {
   return level.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE);
 }
 
+/**
+ * The input of {@link nodeHash} for two 32-byte children, reused: hashing is synchronous and the
+ * buffer never leaves this module, so no call sees another's bytes.
+ */
+const NODE_INPUT = Buffer.alloc(1 + 2 * HASH_SIZE, NODE_PREFIX);
+
+/** SHA-256(0x01 || left || right), in one call over one buffer as {@link hashLeaf}. */
 function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length === HASH_SIZE && right.length === HASH_SIZE) {
+    NODE_INPUT.set(left, 1);
+    NODE_INPUT.set(right, 1 + HASH_SIZE);
+    return hashOnce('sha256', NODE_INPUT, 'buffer');
+  }
+  const input = Buffer.allocUnsafe(1 + left.length + right.length);
+  input[0] = NODE_PREFIX;
+  input.set(left, 1);
+  input.set(right, 1 + left.length);
+  return hashOnce('sha256', input, 'buffer');
 }
 
 function verifyMatch(calculated: Uint8Array, expected: Uint8Array, name: string): void {

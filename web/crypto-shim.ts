@@ -4,6 +4,8 @@
  *
  * - `createHash('sha256' | 'sm3')` with `update(bytes | text)` and `digest()` (digest.ts,
  *   merkle.ts): SHA-256 from noble-hashes, SM3 from web/sm3.ts;
+ * - the one-shot `hash(algorithm, bytes | text, outputEncoding)` (digest.ts, merkle.ts), over
+ *   `createHash`;
  * - `createPublicKey({ key: der, format: 'der', type: 'spki' })` (signature.ts): a SubjectPublicKeyInfo
  *   (RFC 5280 §4.1.2.7) parsed strictly, its key type and curve exposed as Node's `KeyObject`
  *   does (`asymmetricKeyType`, `asymmetricKeyDetails.namedCurve`);
@@ -67,6 +69,30 @@ export function createHash(algorithm: string): Hash {
   const make = HASHES[algorithm];
   if (!make) throw new Error(`Digest method not supported: ${algorithm}`);
   return new HashImpl(make());
+}
+
+/**
+ * Node's one-shot `hash`: the digest of `data` (text is hashed as UTF-8) as a Buffer with
+ * `'buffer'`, else as text in `outputEncoding`, hex by default as in Node.
+ * @throws Error for an algorithm other than `sha256` and `sm3`.
+ */
+export function hash(
+  algorithm: string,
+  data: Uint8Array | string,
+  outputEncoding: 'buffer',
+): Buffer;
+export function hash(
+  algorithm: string,
+  data: Uint8Array | string,
+  outputEncoding?: 'hex' | 'base64',
+): string;
+export function hash(
+  algorithm: string,
+  data: Uint8Array | string,
+  outputEncoding: 'buffer' | 'hex' | 'base64' = 'hex',
+): Buffer | string {
+  const digest = createHash(algorithm).update(data);
+  return outputEncoding === 'buffer' ? digest.digest() : digest.digest(outputEncoding);
 }
 
 /** The subset of Node's `KeyObject` core reads. */

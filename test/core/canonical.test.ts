@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalBytes, canonicalJson } from '../../core/canonical';
+import {
+  canonicalBytes,
+  canonicalJson,
+  canonicalJsonReference,
+  isCanonicalShape,
+} from '../../core/canonical';
 import { ValidationError } from '../../core/errors';
 import pinned from '../vectors/canonical.json';
 
@@ -230,6 +235,272 @@ describe('canonicalJson properties', () => {
         expect(textKeys).toEqual(sorted);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+/**
+ * An encoder written here from RFC 8785 and our restrictions, independent of core/canonical.ts:
+ * `undefined` when core must refuse the value.
+ */
+function independentCanonical(
+  value: unknown,
+  ancestors: readonly object[] = [],
+): string | undefined {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value + 0) : undefined;
+  if (typeof value !== 'object' || ancestors.includes(value)) return undefined;
+  const inner = [...ancestors, value];
+  if (Array.isArray(value)) {
+    const parts: string[] = [];
+    for (let index = 0; index < value.length; index++) {
+      const part =
+        value[index] === undefined ? undefined : independentCanonical(value[index], inner);
+      if (part === undefined) return undefined;
+      parts.push(part);
+    }
+    return `[${parts.join(',')}]`;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const parts: string[] = [];
+  const keys = Object.keys(value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const key of keys) {
+    const item: unknown = (value as Record<string, unknown>)[key];
+    if (item === undefined) continue;
+    const part = independentCanonical(item, inner);
+    if (part === undefined) return undefined;
+    parts.push(`${JSON.stringify(key)}:${part}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** The outcome of a call: its text, or the refusal's code, message and fields. */
+function outcomeOf(encode: (value: unknown) => string, value: unknown): unknown {
+  try {
+    return { text: encode(value) };
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    return { code: error.code, message: error.message, fields: error.fields };
+  }
+}
+
+/** True when every object of `value` enumerates its keys in `<` order (integer-like keys first). */
+function enumeratesSorted(value: unknown): boolean {
+  if (Array.isArray(value)) return value.every(enumeratesSorted);
+  if (value === null || typeof value !== 'object') return true;
+  const keys = Object.keys(value);
+  return (
+    keys.every((key, index) => index === 0 || (keys[index - 1] as string) < key) &&
+    Object.values(value).every(enumeratesSorted)
+  );
+}
+
+/** Keys that exercise enumeration order: integer-like ones (which enumerate first), surrogates. */
+const trickyKey = fc.oneof(
+  utf16Text,
+  fc.constantFrom(
+    '',
+    '0',
+    '1',
+    '9',
+    '10',
+    '01',
+    '-1',
+    '1.5',
+    '4294967294', // the largest array index
+    '4294967295', // not an index: enumerates in insertion order
+    '9007199254740993',
+    'toJSON',
+    'a',
+    'b',
+    'Z',
+    '\u00e9',
+    '\ud800', // lone surrogates
+    '\udfff',
+    '\ud83d\ude00',
+    '\uffff',
+  ),
+);
+
+/** JSON-like values with undefined properties, -0 and tricky keys; some objects already sorted. */
+const { value: shapedValue } = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    fc.maxSafeInteger(),
+    fc.constantFrom(0, -0, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER),
+    utf16Text,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(trickyKey, fc.option(tie('value'), { nil: undefined }), { maxKeys: 6 }),
+    fc
+      .dictionary(trickyKey, fc.option(tie('value'), { nil: undefined }), { maxKeys: 6 })
+      .map((object) => reorderKeys(object, (keys) => [...keys].sort())),
+  ),
+}));
+
+/** Values the encoder refuses somewhere inside, next to acceptable ones. */
+class Opaque {
+  readonly x = 1;
+}
+const refusedLeaf = fc.constantFrom<unknown>(
+  1.5,
+  NaN,
+  Infinity,
+  2 ** 53,
+  10n,
+  Symbol('s'),
+  () => 1,
+  new Date(0),
+  new Map(),
+  new Opaque(),
+  new Uint8Array(1),
+  Object('boxed'),
+);
+const { value: mixedValue } = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constant(null),
+    fc.maxSafeInteger(),
+    utf16Text,
+    refusedLeaf,
+    fc.array(fc.option(tie('value'), { nil: undefined, freq: 8 }), { maxLength: 4 }),
+    fc.dictionary(trickyKey, tie('value'), { maxKeys: 5 }),
+    fc
+      .dictionary(trickyKey, tie('value'), { maxKeys: 5 })
+      .map((object) => reorderKeys(object, (keys) => [...keys].sort())),
+  ),
+}));
+
+describe('canonicalJson shortcut for values already in canonical shape', () => {
+  it('gives the text of the sorting encoders and of an independent encoder, in any key order', () => {
+    let shortcuts = 0;
+    fc.assert(
+      fc.property(shapedValue, (value) => {
+        const reference = canonicalJsonReference(value);
+        expect(canonicalJson(value)).toBe(reference);
+        expect(independentCanonical(value)).toBe(reference);
+        // The same value with every object's keys in `<` order: the shortcut's usual input.
+        const sorted = reorderKeys(value, (keys) => [...keys].sort());
+        expect(canonicalJson(sorted)).toBe(reference);
+        expect(canonicalJson(reorderKeys(value, (keys) => [...keys].reverse()))).toBe(reference);
+        // Parsed canonical text enumerates sorted unless integer-like keys jump ahead.
+        const parsed: unknown = JSON.parse(reference);
+        expect(isCanonicalShape(parsed)).toBe(enumeratesSorted(parsed));
+        if (isCanonicalShape(sorted)) shortcuts += 1;
+        expect(
+          Buffer.from(canonicalBytes(sorted)).equals(new TextEncoder().encode(reference)),
+        ).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+    // The property exercised the shortcut, not only the encoders behind it.
+    expect(shortcuts).toBeGreaterThan(300);
+  });
+
+  it('refuses what the sorting encoders refuse, with the same code, message and pointer', () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(mixedValue, (value) => {
+        const expected = outcomeOf(canonicalJsonReference, value);
+        expect(outcomeOf(canonicalJson, value)).toEqual(expected);
+        expect(outcomeOf((v) => Buffer.from(canonicalBytes(v)).toString('utf8'), value)).toEqual(
+          expected,
+        );
+        if ('code' in (expected as object)) refused += 1;
+      }),
+      { numRuns: 1000 },
+    );
+    expect(refused).toBeGreaterThan(300);
+  });
+
+  it('takes values in canonical shape, -0 and undefined properties included', () => {
+    const value = {
+      '': [null, true, -0, Number.MIN_SAFE_INTEGER],
+      a: { b: undefined, c: '\ud800' },
+      b: [],
+    };
+    expect(isCanonicalShape(value)).toBe(true);
+    expect(canonicalJson(value)).toBe(
+      '{"":[null,true,0,-9007199254740991],"a":{"c":"\\ud800"},"b":[]}',
+    );
+    const bare = Object.create(null) as Record<string, unknown>;
+    bare.a = 1;
+    bare.b = [bare.a];
+    expect(isCanonicalShape(bare)).toBe(true);
+    expect(canonicalJson(bare)).toBe('{"a":1,"b":[1]}');
+  });
+
+  it('leaves everything else to the sorting encoders', () => {
+    class List extends Array<number> {}
+    const withArrayToJson = Object.assign([1], { toJSON: () => 'x' });
+    const hiddenToJson = Object.defineProperty({ a: 1 }, 'toJSON', { value: () => 'x' });
+    const cases: ReadonlyArray<readonly [string, unknown, string]> = [
+      ['keys out of order', { b: 1, a: 2 }, '{"a":2,"b":1}'],
+      [
+        'integer-like keys, which enumerate in numeric order',
+        { '9': 1, '10': 2 },
+        '{"10":2,"9":1}',
+      ],
+      ['an array subclass', List.from([2, 1]), '[2,1]'],
+      ['an array with a toJSON of its own', withArrayToJson, '[1]'],
+      ['a toJSON that does not enumerate', hiddenToJson, '{"a":1}'],
+    ];
+    for (const [what, value, expected] of cases) {
+      expect(isCanonicalShape(value), what).toBe(false);
+      expect(canonicalJson(value), what).toBe(expected);
+    }
+    // A toJSON that is data is data.
+    expect(canonicalJson({ toJSON: 'x' })).toBe('{"toJSON":"x"}');
+    expect(canonicalJson({ toJSON: { a: 1 } })).toBe('{"toJSON":{"a":1}}');
+  });
+
+  it('ignores keys inherited from a polluted Object.prototype, as JSON.stringify does', () => {
+    // Enumerable keys inherited from Object.prototype come last in for...in, and JSON.stringify
+    // leaves them out. The walk reads the inherited "b" after "a" (a float: it gives up) and
+    // after "c" (out of order: it gives up); an own "b" hides it, and the walk takes the value.
+    const texts: string[] = [];
+    Object.defineProperty(Object.prototype, 'b', {
+      value: 1.5,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    try {
+      texts.push(canonicalJson({ a: 1 }), canonicalJson({ c: 1 }), canonicalJson({ b: 2, c: 1 }));
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).b;
+    }
+    expect(texts).toEqual(['{"a":1}', '{"c":1}', '{"b":2,"c":1}']);
+  });
+
+  it('gives up past its depth limit, where the encoders behind it still encode or find cycles', () => {
+    let deep: unknown = 0;
+    for (let level = 0; level < 150; level++) deep = level % 2 ? [deep] : { a: deep };
+    expect(isCanonicalShape(deep)).toBe(false);
+    expect(canonicalJson(deep)).toBe(canonicalJsonReference(deep));
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.b = { c: [cyclic] };
+    expect(refusal(cyclic).fields?.[0]?.path).toBe('/b/c/0');
+  });
+
+  it('reads getters like data (values are JSON data, whose getters answer the same each time)', () => {
+    const value = {
+      get a() {
+        return [1];
+      },
+    };
+    expect(canonicalJson(value)).toBe('{"a":[1]}');
+  });
+
+  it('returns the UTF-8 bytes as a Uint8Array', () => {
+    const bytes = canonicalBytes({ a: '\u8bc1\ud83d\ude00' });
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(bytes).equals(new TextEncoder().encode('{"a":"\u8bc1\ud83d\ude00"}'))).toBe(
+      true,
     );
   });
 });

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DIGEST_ALGORITHMS,
@@ -89,6 +90,32 @@ describe('published digest vectors (test/vectors/digests.json)', () => {
         hex: vector.digest.slice(vector.digest.indexOf(':') + 1),
       });
     });
+  });
+});
+
+describe('sha256, sm3 and sha256Digest', () => {
+  it.each(DIGEST_ALGORITHMS)(
+    '%s gives the digest of a Hash fed the same bytes or text',
+    (algorithm) => {
+      const text = fc.string({ unit: 'binary', maxLength: 64 });
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), text, (bytes, value) => {
+          const ofBytes = createHash(algorithm).update(bytes).digest('hex');
+          const ofText = createHash(algorithm).update(value, 'utf8').digest('hex');
+          expect(oneShot(algorithm, bytes).toString('hex')).toBe(ofBytes);
+          const byText = algorithm === 'sha256' ? sha256(value) : sm3(value);
+          expect(byText.toString('hex')).toBe(ofText);
+          if (algorithm === 'sha256') expect(sha256Digest(value)).toBe(`sha256:${ofText}`);
+        }),
+        { numRuns: 200 },
+      );
+    },
+  );
+
+  it('returns a Buffer of 32 bytes', () => {
+    expect(Buffer.isBuffer(sha256('x'))).toBe(true);
+    expect(sha256(new Uint8Array(0))).toHaveLength(32);
+    expect(sm3('x')).toHaveLength(32);
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -12,6 +13,7 @@ import {
   buildTree,
   hashChildren,
   hashLeaf,
+  hashLeafUtf8,
   rootFromConsistencyProof,
   rootFromInclusionProof,
   rootOf,
@@ -156,6 +158,41 @@ describe('hashLeaf', () => {
       '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
     );
   });
+
+  it('hashes 0x00 || data for any bytes, views into larger buffers included', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(8), (bytes, offset) => {
+        const backing = new Uint8Array(offset + bytes.length + 3).fill(0xaa);
+        backing.set(bytes, offset);
+        const view = backing.subarray(offset, offset + bytes.length);
+        const expected = createHash('sha256').update(Buffer.of(0)).update(bytes).digest();
+        expect(hex(hashLeaf(view))).toBe(hex(expected));
+        expect(hex(hashLeaf(bytes))).toBe(hex(expected));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('hashLeafUtf8', () => {
+  it('is hashLeaf of the UTF-8 bytes of the text, lone surrogates and U+0000 included', () => {
+    const text = fc.string({
+      unit: fc.oneof(
+        fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+        fc.constantFrom('\u0000', '\ud800', '\udfff', '\ud83d\ude00', '\u8bc1'),
+      ),
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(text, (value) => {
+        const expected = hex(hashLeaf(new TextEncoder().encode(value)));
+        expect(hex(hashLeafUtf8(value))).toBe(expected);
+        expect(hex(hashLeaf(Buffer.from(value, 'utf8')))).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+    expect(hex(hashLeafUtf8(''))).toBe(hex(hashLeaf(new Uint8Array(0))));
+  });
 });
 
 describe('hashChildren', () => {
@@ -168,6 +205,20 @@ describe('hashChildren', () => {
       .update(right)
       .digest();
     expect(hex(hashChildren(left, right))).toBe(hex(expected));
+  });
+
+  it('returns a fresh buffer each time, unchanged by later calls', () => {
+    const left = sha256('left');
+    const right = sha256('right');
+    const first = hashChildren(left, right);
+    const copy = Buffer.from(first);
+    const second = hashChildren(right, left);
+    hashChildren(first, second);
+    expect(first.equals(copy)).toBe(true);
+    expect(first.equals(second)).toBe(false);
+    expect(hex(second)).toBe(
+      hex(createHash('sha256').update(Buffer.of(1)).update(right).update(left).digest()),
+    );
   });
 
   it.each(BAD_HASHES)('rejects a child that is %s', (_, bad) => {

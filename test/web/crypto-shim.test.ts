@@ -40,6 +40,29 @@ describe('createHash', () => {
   });
 });
 
+describe('hash', () => {
+  it.each(['sha256', 'sm3'])('gives the one-shot digests of node:crypto for %s', (algorithm) => {
+    for (const length of [0, 1, 55, 56, 64, 65, 1000]) {
+      const data = nodeCrypto.randomBytes(length);
+      const ours = shim.hash(algorithm, data, 'buffer');
+      expect(ours).toBeInstanceOf(Uint8Array);
+      expect(Buffer.from(ours).equals(nodeCrypto.hash(algorithm, data, 'buffer'))).toBe(true);
+      expect(shim.hash(algorithm, data, 'hex')).toBe(nodeCrypto.hash(algorithm, data, 'hex'));
+      expect(shim.hash(algorithm, data, 'base64')).toBe(nodeCrypto.hash(algorithm, data, 'base64'));
+      expect(shim.hash(algorithm, data)).toBe(nodeCrypto.hash(algorithm, data));
+    }
+    for (const text of ['', '证据 evidence', '\u0000leaf', '\ud800 lone']) {
+      expect(shim.hash(algorithm, text, 'buffer').toString('hex')).toBe(
+        nodeCrypto.hash(algorithm, text, 'hex'),
+      );
+    }
+  });
+
+  it('refuses an algorithm core does not use', () => {
+    expect(() => shim.hash('md5', 'x', 'buffer')).toThrow(/not supported/);
+  });
+});
+
 describe('createPublicKey', () => {
   it('reads Ed25519 and P-256 keys as Node does', () => {
     const ed = nodeCrypto.generateKeyPairSync('ed25519').publicKey;
