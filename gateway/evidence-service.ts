@@ -265,10 +265,15 @@ class EvidenceServiceImpl implements EvidenceService {
         fields,
       );
     }
-    return {
-      ...(item as EvidenceItem),
-      depositor: { org: principal.org, account: principal.account },
+    // Keys in canonical order (`depositor` sorts first), so hashing the record takes the
+    // canonical encoder's shortcut; the canonical bytes are the same in any order.
+    const record: Record<string, unknown> = {
+      depositor: { account: principal.account, org: principal.org },
     };
+    for (const key of Object.keys(item as EvidenceItem).sort()) {
+      record[key] = (item as Record<string, unknown>)[key];
+    }
+    return record as unknown as EvidenceRecord;
   }
 
   /** The API's answer for a committed record: `existing` gets the caller's first receipt. */

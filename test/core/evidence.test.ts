@@ -124,7 +124,7 @@ describe('evidenceItemErrors', () => {
 
   it('refuses the same digest twice, too many digests and no digest', () => {
     expect(shape(evidenceItemErrors({ digests: [SHA, SHA] }))).toEqual([
-      { path: '/digests', rule: 'uniqueItems' },
+      { path: '/digests/1', rule: 'digestAlgorithmUnique' },
     ]);
     expect(shape(evidenceItemErrors({ digests: [SHA, SM3, OTHER_SHA] }))).toEqual([
       { path: '/digests', rule: 'maxItems' },
