@@ -13,7 +13,7 @@ import { Level } from 'level';
 import type { Digest } from '../core/digest';
 import type { Principal } from '../gateway/auth/api-keys';
 import { createEvidenceService, type EvidenceService } from '../gateway/evidence-service';
-import { openEmbeddedLedger } from '../gateway/ledger/embedded-ledger';
+import { openThreadedLedger } from '../gateway/ledger/threaded-ledger';
 import type { Ledger } from '../gateway/ledger/ledger';
 import type { BenchConfig } from './config';
 import { median } from './processes';
@@ -67,7 +67,8 @@ interface Store {
 }
 
 async function openStore(dataDir: string): Promise<Store> {
-  const ledger = await openEmbeddedLedger({ dataDir, org: 'BenchNode' });
+  // As the node opens it: the embedded ledger on its own thread.
+  const ledger = await openThreadedLedger({ dataDir, org: 'BenchNode' });
   const service = createEvidenceService({
     ledger,
     org: 'BenchNode',

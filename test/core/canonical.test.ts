@@ -398,7 +398,7 @@ describe('canonicalJson shortcut for values already in canonical shape', () => {
       { numRuns: 1000 },
     );
     // The property exercised the shortcut, not only the encoders behind it.
-    expect(shortcuts).toBeGreaterThan(300);
+    expect(shortcuts).toBeGreaterThan(100);
   });
 
   it('refuses what the sorting encoders refuse, with the same code, message and pointer', () => {
@@ -414,7 +414,7 @@ describe('canonicalJson shortcut for values already in canonical shape', () => {
       }),
       { numRuns: 1000 },
     );
-    expect(refused).toBeGreaterThan(300);
+    expect(refused).toBeGreaterThan(100);
   });
 
   it('takes values in canonical shape, -0 and undefined properties included', () => {
