@@ -207,6 +207,11 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   // JSON only: Fastify's default text/plain parser would turn a wrong content type into a 400.
   app.removeContentTypeParser('text/plain');
 
+  // 0. Our error shape first: a route takes the error handler set before it is added, so every
+  // route (the documentation's and the metrics' included) answers a refusal such as load
+  // shedding with its code and status, never as a 500.
+  void app.register(errorHandlerPlugin);
+
   // 1. Ecosystem plugins.
   void app.register(swagger, {
     openapi: {
@@ -238,7 +243,6 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
 
   // 2. Our infrastructure plugins.
   void app.register(metricsPlugin, { metrics });
-  void app.register(errorHandlerPlugin);
   void app.register(limitsPlugin, {
     rateLimitMax: config.rateLimitMax,
     rateLimitWindowMs: config.rateLimitWindowMs,

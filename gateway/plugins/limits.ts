@@ -2,8 +2,10 @@
  * Infrastructure plugin: limits that keep the node answering under floods instead of collapsing.
  *
  * - Load shedding (@fastify/under-pressure): while the mean event-loop delay is over
- *   `maxEventLoopDelayMs`, every request but `/healthz` is refused at once with `503 OVERLOADED`
- *   and `Retry-After`, before authentication or body parsing. (The deposit queue has its own
+ *   `maxEventLoopDelayMs`, every request but `/healthz` and `/metrics` is refused at once with
+ *   `503 OVERLOADED` and `Retry-After`, before authentication or body parsing. `/metrics` is
+ *   answered because an overload is when operators need it (a scrape is one small answer, and
+ *   it stays rate-limited per address); `/readyz` is shed, which is its answer under overload. (The deposit queue has its own
  *   bound, `maxQueued`, with the same answer.)
  * - Rate limits (@fastify/rate-limit): at most `rateLimitMax` requests per `rateLimitWindowMs`
  *   per principal (per IP address for anonymous routes), answered with `429 RATE_LIMITED` and
@@ -29,6 +31,8 @@ export interface LimitsPluginOptions {
 
 /** Routes never shed nor limited: liveness and readiness probes. */
 const PROBES = new Set(['/healthz', '/readyz']);
+/** Routes answered while load is shed. */
+const NEVER_SHED = new Set(['/healthz', '/metrics']);
 
 function isProbe(request: FastifyRequest): boolean {
   return PROBES.has(request.routeOptions.url ?? '');
@@ -50,7 +54,7 @@ const limitsPlugin: FastifyPluginAsync<LimitsPluginOptions> = async (
       maxEventLoopDelay: options.maxEventLoopDelayMs,
       sampleInterval,
       pressureHandler: async (request) => {
-        if (request.routeOptions.url === '/healthz' || Date.now() < sheddingFrom) return;
+        if (NEVER_SHED.has(request.routeOptions.url ?? '') || Date.now() < sheddingFrom) return;
         throw new LedgerError('OVERLOADED', 'the node is overloaded; retry later');
       },
     });

@@ -86,6 +86,18 @@ describe('limits', () => {
     });
     expect(shed?.headers['retry-after']).toBe('1');
     expect((await getWith(t.app, '/healthz')).statusCode).toBe(200);
+    // Every other route is shed with the same answer, the documentation's included.
+    let docs: Awaited<ReturnType<typeof getWith>> | undefined;
+    for (let attempt = 0; attempt < 5 && docs?.statusCode !== 503; attempt++) {
+      busy(800);
+      await sleep(5);
+      docs = await getWith(t.app, '/docs/json');
+    }
+    expect([docs?.statusCode, docs?.json().code]).toEqual([503, 'OVERLOADED']);
+    // Operators can still see the overload.
+    const metrics = await getWith(t.app, '/metrics');
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(/status_code="503"/);
     await sleep(400);
     expect((await getWith(t.app, `/v1/evidence/${DIGEST}`, key)).statusCode).toBe(404);
   });
