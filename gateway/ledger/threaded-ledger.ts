@@ -174,9 +174,7 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
  * @throws what opening the embedded ledger throws (`LEDGER_CORRUPTED`, `LEDGER_UNAVAILABLE`...),
  *   or `LEDGER_UNAVAILABLE` when the thread cannot start.
  */
-export async function openThreadedLedger(
-  options: ThreadedLedgerOptions,
-): Promise<ThreadedLedger> {
+export async function openThreadedLedger(options: ThreadedLedgerOptions): Promise<ThreadedLedger> {
   const { threadScript = LEDGER_THREAD_SCRIPT, ...data } = options;
   const worker = new Worker(threadScript, { workerData: data satisfies LedgerThreadData });
   let onMessage: ((ready: ThreadReady) => void) | undefined;
