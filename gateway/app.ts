@@ -25,6 +25,7 @@ import { createAgreementService, type AgreementService } from './agreement-servi
 import type { Config } from './config';
 import { toHttpError } from './http-errors';
 import { createDossierBuilder } from './dossier';
+import { inlinePdfRenderer, type PdfRenderer } from './pdf/pdf-renderer';
 import { createEvidenceService, type EvidenceService } from './evidence-service';
 import type { Ledger } from './ledger/ledger';
 import anchoringPlugin, { type AnchoringOverrides } from './plugins/anchoring';
@@ -71,6 +72,8 @@ export interface AppDeps {
   readonly webDir?: string;
   /** The metrics to record into (default: a fresh set in its own registry). */
   readonly metrics?: NodeMetrics;
+  /** Where PDFs are rendered; default on this thread (the node passes a thread of their own). */
+  readonly pdf?: PdfRenderer;
 }
 
 /**
@@ -307,10 +310,13 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     agreements,
     heartbeatMs: config.agreementEventsHeartbeatMs,
   });
+  const pdf = deps.pdf ?? inlinePdfRenderer();
+  app.addHook('onClose', async () => pdf.close());
   void app.register(documentRoutes, {
     prefix: '/v1',
     service,
     config,
+    pdf,
     dossier: createDossierBuilder({
       config,
       ledger: deps.ledger,

@@ -18,6 +18,7 @@ import { buildApp, type AppDeps } from './app';
 import { loadConfig, type Config, type LedgerThread } from './config';
 import type { Ledger } from './ledger/ledger';
 import { loggerOptions } from './logging';
+import { threadedPdfRenderer } from './pdf/pdf-renderer';
 
 export type OpenLedger = (options: {
   dataDir: string;
@@ -109,7 +110,14 @@ export async function startNode(config: Config, options: StartOptions): Promise<
       org: config.org,
       adminKeyFile: path.join(config.dataDir, 'admin.key'),
     });
-    app = buildApp(config, { ledger, keys, logger, audit, ...(tls ? { tls } : {}) });
+    app = buildApp(config, {
+      ledger,
+      keys,
+      logger,
+      audit,
+      pdf: threadedPdfRenderer(),
+      ...(tls ? { tls } : {}),
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -11,10 +11,9 @@
  */
 
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { SignedBlockHeader } from '../../core/block';
-import { ERROR_CODES, LedgerError, errorOfCode, type ErrorCode } from '../../core/errors';
 import type { TrustFile } from '../../core/trust';
+import { startThread, ThreadCaller } from '../threads/rpc';
 import type { EmbeddedLedgerExtras } from './embedded-ledger';
 import type {
   CallOptions,
@@ -24,14 +23,7 @@ import type {
   LedgerIdentity,
   StoredTransaction,
 } from './ledger';
-import type {
-  LedgerThreadData,
-  ThreadCall,
-  ThreadError,
-  ThreadMethod,
-  ThreadReady,
-  ThreadReply,
-} from './embedded/thread-protocol';
+import type { LedgerReady, LedgerThreadData, ThreadMethod } from './embedded/thread-protocol';
 
 export interface ThreadedLedgerOptions extends LedgerThreadData {
   /**
@@ -44,67 +36,21 @@ export interface ThreadedLedgerOptions extends LedgerThreadData {
 /** The default thread script, next to this module once compiled. */
 export const LEDGER_THREAD_SCRIPT = path.join(__dirname, 'embedded', 'ledger-thread.js');
 
-/** An error that crossed from the thread, rebuilt as the class it had there. */
-function errorOf(error: ThreadError): Error {
-  if (error.code !== undefined && (ERROR_CODES as readonly string[]).includes(error.code)) {
-    return errorOfCode(error.code as ErrorCode, error.message, error.fields);
-  }
-  const rebuilt = new Error(error.message);
-  rebuilt.name = error.name;
-  return rebuilt;
-}
-
-interface Waiting {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
 /** The proxy: every call is a message to the thread. */
 export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
   readonly kind = 'embedded' as const;
   readonly chainId: string;
-  readonly #worker: Worker;
+  readonly #thread: ThreadCaller;
   readonly #trust: TrustFile;
-  readonly #waiting = new Map<number, Waiting>();
-  #next = 0;
-  /** Why calls fail from now on: the thread stopped, or the ledger was closed. */
-  #down: LedgerError | undefined;
-  #closing: Promise<void> | undefined;
 
-  constructor(worker: Worker, ready: Extract<ThreadReady, { ready: true }>) {
-    this.#worker = worker;
+  constructor(thread: ThreadCaller, ready: LedgerReady) {
+    this.#thread = thread;
     this.chainId = ready.chainId;
     this.#trust = ready.trust;
-    worker.on('message', (reply: ThreadReply) => {
-      const waiting = this.#waiting.get(reply.id);
-      if (!waiting) return;
-      this.#waiting.delete(reply.id);
-      if ('error' in reply) waiting.reject(errorOf(reply.error));
-      else waiting.resolve(reply.value);
-    });
-    worker.on('error', (error) => this.#fail(`the ledger thread failed: ${error.message}`));
-    worker.on('exit', (code) => this.#fail(`the ledger thread stopped (exit code ${code})`));
-  }
-
-  /** Every waiting and later call fails with `LEDGER_UNAVAILABLE` (once closed: `LEDGER_CLOSED`). */
-  #fail(message: string): void {
-    this.#down ??= new LedgerError('LEDGER_UNAVAILABLE', message);
-    for (const waiting of this.#waiting.values()) waiting.reject(this.#down);
-    this.#waiting.clear();
   }
 
   #call<T>(method: ThreadMethod, args: readonly unknown[]): Promise<T> {
-    if (this.#down) return Promise.reject(this.#down);
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      try {
-        this.#worker.postMessage({ id, method, args } satisfies ThreadCall);
-      } catch (error) {
-        this.#waiting.delete(id);
-        reject(error);
-      }
-    });
+    return this.#thread.call(method, args);
   }
 
   submit<T = unknown>(
@@ -157,15 +103,7 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
 
   /** Closes the ledger on its thread, then ends the thread. Safe to call twice. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      try {
-        if (!this.#down) await this.#call('close', []);
-      } finally {
-        this.#down = new LedgerError('LEDGER_CLOSED', 'the ledger is closed');
-        await this.#worker.terminate();
-      }
-    })();
-    return this.#closing;
+    return this.#thread.close('close');
   }
 }
 
@@ -176,24 +114,10 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
  */
 export async function openThreadedLedger(options: ThreadedLedgerOptions): Promise<ThreadedLedger> {
   const { threadScript = LEDGER_THREAD_SCRIPT, ...data } = options;
-  const worker = new Worker(threadScript, { workerData: data satisfies LedgerThreadData });
-  let onMessage: ((ready: ThreadReady) => void) | undefined;
-  let onError: ((error: Error) => void) | undefined;
-  let onExit: ((code: number) => void) | undefined;
-  const ready = await new Promise<ThreadReady>((resolve, reject) => {
-    const failed = (reason: string) =>
-      reject(new LedgerError('LEDGER_UNAVAILABLE', `the ledger thread ${reason}`));
-    onMessage = resolve;
-    onError = (error) => failed(`failed to start: ${error.message}`);
-    onExit = (code) => failed(`exited at start (exit code ${code})`);
-    worker.once('message', onMessage).once('error', onError).once('exit', onExit);
-  }).finally(() => {
-    // Only our own listeners: the worker keeps internal ones.
-    worker.off('message', onMessage!).off('error', onError!).off('exit', onExit!);
-  });
-  if (!ready.ready) {
-    await worker.terminate();
-    throw errorOf(ready.error);
-  }
-  return new ThreadedLedger(worker, ready);
+  const { worker, ready } = await startThread<LedgerReady>(
+    threadScript,
+    data satisfies LedgerThreadData,
+    'ledger',
+  );
+  return new ThreadedLedger(new ThreadCaller(worker, 'ledger'), ready);
 }

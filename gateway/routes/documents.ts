@@ -14,12 +14,12 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { complianceDossierSchema } from '../../core/dossier';
 import type { Digest } from '../../core/digest';
 import { AccessError, StateError } from '../../core/errors';
-import { certificateNumber, renderCertificatePdf } from '../../documents/certificate';
-import { renderDossierPdf } from '../../documents/dossier';
+import { certificateNumber } from '../../documents/certificate';
 import { KEY_ROLES, type KeyRole } from '../auth/api-keys';
 import type { Config } from '../config';
 import { nodeNameOf, type DossierBuilder } from '../dossier';
 import type { EvidenceService } from '../evidence-service';
+import type { PdfRenderer } from '../pdf/pdf-renderer';
 import { ERROR_RESPONSES, digestParamsSchema, schemaRef } from '../schemas';
 import { SECURITY } from './security';
 import { VERIFY_PAGE_PATH } from './verify-page';
@@ -31,6 +31,8 @@ export interface DocumentRoutesOptions {
   readonly service: EvidenceService;
   readonly dossier: DossierBuilder;
   readonly config: Pick<Config, 'org' | 'nodeName' | 'publicUrl'>;
+  /** Where PDFs are rendered (the node: a thread of their own). */
+  readonly pdf: PdfRenderer;
 }
 
 const PDF_RESPONSE = {
@@ -85,7 +87,7 @@ const documentRoutes: FastifyPluginAsync<DocumentRoutesOptions> = async (
           'a certificate is issued to the depositor of the evidence, a court or an admin',
         );
       }
-      const pdf = await renderCertificatePdf({
+      const pdf = await options.pdf.certificate({
         receipt,
         issuingNode: {
           name: nodeNameOf(config),
@@ -132,7 +134,7 @@ const documentRoutes: FastifyPluginAsync<DocumentRoutesOptions> = async (
       const day = built.generatedAt.slice(0, 10);
       return sendPdf(
         reply,
-        await renderDossierPdf(built),
+        await options.pdf.dossier(built),
         `dossier-${built.node.chainId}-${day}.pdf`,
       );
     },

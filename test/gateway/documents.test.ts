@@ -21,6 +21,8 @@ import { loadConfig, type Config } from '../../gateway/config';
 import { createDossierBuilder } from '../../gateway/dossier';
 import type { Ledger } from '../../gateway/ledger/ledger';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
+import { threadedPdfRenderer } from '../../gateway/pdf/pdf-renderer';
+import { ensureBuilt } from '../support/build';
 import { pdfPages, pdfText, squash } from '../documents/pdf-tools';
 import { bearer, getWith, itemFor, postJson, tempDir } from './helpers';
 
@@ -40,6 +42,7 @@ interface Node {
 }
 
 async function startNode(options: { audit: boolean; config?: Partial<Config> }): Promise<Node> {
+  ensureBuilt();
   const dir = await tempDir('documents-');
   const config = loadConfig(
     {},
@@ -54,7 +57,9 @@ async function startNode(options: { audit: boolean; config?: Partial<Config> }):
   const audit = options.audit
     ? await openAuditLog({ dataDir: dir, retentionDays: config.auditRetentionDays })
     : undefined;
-  const app = buildApp(config, { ledger, keys, ...(audit ? { audit } : {}) });
+  // PDFs rendered as the node renders them: on a thread of their own (the compiled script).
+  const pdf = threadedPdfRenderer(path.resolve('dist/gateway/pdf/pdf-thread.js'));
+  const app = buildApp(config, { ledger, keys, pdf, ...(audit ? { audit } : {}) });
   await app.ready();
   return {
     app,

@@ -17,6 +17,7 @@ import type { LedgerIdentity } from '../../gateway/ledger/ledger';
 import { openThreadedLedger } from '../../gateway/ledger/threaded-ledger';
 import { ledgerContractSuite } from '../gateway/contract-suite';
 import { ensureBuilt } from '../support/build';
+import { rejectionOf } from '../support/rejection';
 
 /** The compiled thread script: a worker runs JavaScript, not the sources vitest reads. */
 const THREAD_SCRIPT = path.resolve('dist/gateway/ledger/embedded/ledger-thread.js');
@@ -28,15 +29,6 @@ function record(content: string): EvidenceRecord {
     digests: [d.sha256, d.sm3 as Digest],
     depositor: { org: 'PlatformOrg', account: 'a-1' },
   };
-}
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeAll(() => ensureBuilt());
@@ -105,14 +97,14 @@ describe('threaded embedded ledger', () => {
       threadScript: THREAD_SCRIPT,
     });
     try {
-      const invalid = await caught(
+      const invalid = await rejectionOf(
         ledger.submit('evidence', 'depositBatch', ['{"records":[{}],"root":"x"}'], GATEWAY),
       );
       expect(invalid).toBeInstanceOf(ValidationError);
       expect((invalid as ValidationError).code).toBe('VALIDATION_FAILED');
       expect((invalid as ValidationError).fields?.map((f) => f.path)).toContain('/root');
 
-      const missing = await caught(
+      const missing = await rejectionOf(
         ledger.submit(
           'evidence',
           'annotate',
@@ -128,7 +120,7 @@ describe('threaded embedded ledger', () => {
       expect((missing as StateError).code).toBe('EVIDENCE_NOT_FOUND');
 
       // Not an EvidenceError on the thread: its name and message still arrive.
-      const range = await caught(ledger.countState('', 10));
+      const range = await rejectionOf(ledger.countState('', 10));
       expect((range as Error).name).toBe('RangeError');
       expect((range as Error).message).toMatch(/prefix/);
     } finally {
@@ -144,7 +136,7 @@ describe('threaded embedded ledger', () => {
     });
     await ledger.close();
     await ledger.close();
-    const error = await caught(ledger.info());
+    const error = await rejectionOf(ledger.info());
     expect(error).toBeInstanceOf(LedgerError);
     expect((error as LedgerError).code).toBe('LEDGER_CLOSED');
   });
@@ -156,7 +148,7 @@ describe('threaded embedded ledger', () => {
       threadScript: THREAD_SCRIPT,
     });
     try {
-      const error = await caught(
+      const error = await rejectionOf(
         openThreadedLedger({ dataDir: dir, org: 'NodeOrg', threadScript: THREAD_SCRIPT }),
       );
       expect(error).toBeInstanceOf(LedgerError);
@@ -180,17 +172,17 @@ describe('threaded embedded ledger', () => {
       ].join('\n'),
     );
     const ledger = await openThreadedLedger({ dataDir: dir, org: 'NodeOrg', threadScript: script });
-    const waiting = await caught(ledger.info());
+    const waiting = await rejectionOf(ledger.info());
     expect(waiting).toBeInstanceOf(LedgerError);
     expect((waiting as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
     expect((waiting as LedgerError).message).toMatch(/exit code 7/);
-    const later = await caught(ledger.transaction('0'.repeat(64)));
+    const later = await rejectionOf(ledger.transaction('0'.repeat(64)));
     expect((later as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
     await ledger.close();
   });
 
   it('fails to open with LEDGER_UNAVAILABLE when the thread cannot start', async () => {
-    const error = await caught(
+    const error = await rejectionOf(
       openThreadedLedger({ dataDir: dir, org: 'NodeOrg', threadScript: path.join(dir, 'none.js') }),
     );
     expect(error).toBeInstanceOf(LedgerError);

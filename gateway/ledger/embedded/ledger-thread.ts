@@ -7,67 +7,33 @@
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { isEvidenceError } from '../../../core/errors';
-import { openEmbeddedLedger, type EmbeddedLedgerExtras } from '../embedded-ledger';
-import type { Ledger } from '../ledger';
-import {
-  THREAD_METHODS,
-  type LedgerThreadData,
-  type ThreadCall,
-  type ThreadError,
-  type ThreadReady,
-  type ThreadReply,
-} from './thread-protocol';
-
-/** `error` as plain data (code, message and fields of an EvidenceError). */
-export function threadErrorOf(error: unknown): ThreadError {
-  if (isEvidenceError(error)) {
-    return {
-      name: error.name,
-      message: error.message,
-      code: error.code,
-      ...(error.fields ? { fields: error.fields } : {}),
-    };
-  }
-  const { name, message } = error instanceof Error ? error : new Error(String(error));
-  return { name, message };
-}
+import { serveCalls, threadErrorOf, type ThreadReady } from '../../threads/rpc';
+import { openEmbeddedLedger } from '../embedded-ledger';
+import { THREAD_METHODS, type LedgerReady, type LedgerThreadData } from './thread-protocol';
 
 async function serve(port: NonNullable<typeof parentPort>, data: LedgerThreadData): Promise<void> {
-  let ledger: Ledger & EmbeddedLedgerExtras;
+  let ledger;
   try {
     ledger = await openEmbeddedLedger(data);
   } catch (error) {
-    port.postMessage({ ready: false, error: threadErrorOf(error) } satisfies ThreadReady);
+    port.postMessage({
+      ready: false,
+      error: threadErrorOf(error),
+    } satisfies ThreadReady<LedgerReady>);
     return;
   }
-  const methods = ledger as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  port.on('message', (call: ThreadCall) => {
-    const reply = (message: ThreadReply) => port.postMessage(message);
-    if (!THREAD_METHODS.includes(call.method)) {
-      reply({ id: call.id, error: { name: 'Error', message: `no method ${String(call.method)}` } });
-      return;
-    }
-    let running: Promise<unknown>;
-    try {
-      running = Promise.resolve(methods[call.method]?.apply(ledger, [...call.args]));
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    running.then(
-      (value) => {
-        reply({ id: call.id, value });
-        // Closing is the last call: let the thread end once the reply left.
-        if (call.method === 'close') port.close();
-      },
-      (error: unknown) => reply({ id: call.id, error: threadErrorOf(error) }),
-    );
-  });
+  const methods = ledger as unknown as Record<string, (...args: unknown[]) => unknown>;
+  serveCalls(
+    port,
+    THREAD_METHODS,
+    (method, args) => methods[method]?.apply(ledger, [...args]),
+    'close',
+  );
   port.postMessage({
     ready: true,
     chainId: ledger.chainId,
     trust: ledger.trust(),
-  } satisfies ThreadReady);
+  } satisfies ThreadReady<LedgerReady>);
 }
 
 if (parentPort) void serve(parentPort, workerData as LedgerThreadData);

@@ -1,11 +1,8 @@
 /**
- * Messages between the gateway and the embedded ledger running on its own thread
- * (gateway/ledger/threaded-ledger.ts and ./ledger-thread.ts). Everything crossing is plain data
- * (structured clone); errors cross as their code, message and fields and are rebuilt as the same
- * EvidenceError subclasses on the other side.
+ * What the gateway and the embedded ledger's thread (gateway/ledger/threaded-ledger.ts and
+ * ./ledger-thread.ts) say to each other, over the calls of gateway/threads/rpc.ts.
  */
 
-import type { FieldError } from '../../../core/errors';
 import type { TrustFile } from '../../../core/trust';
 
 /** What the thread is started with: the embedded ledger's options that are plain data. */
@@ -16,7 +13,7 @@ export interface LedgerThreadData {
   readonly operator?: string;
 }
 
-/** The ledger operations the thread serves, by name. */
+/** The ledger operations the thread serves, by name; `close` is the last call. */
 export const THREAD_METHODS = [
   'submit',
   'evaluate',
@@ -30,26 +27,8 @@ export const THREAD_METHODS = [
 ] as const;
 export type ThreadMethod = (typeof THREAD_METHODS)[number];
 
-export interface ThreadCall {
-  readonly id: number;
-  readonly method: ThreadMethod;
-  readonly args: readonly unknown[];
+/** What the thread says once its ledger is open. */
+export interface LedgerReady {
+  readonly chainId: string;
+  readonly trust: TrustFile;
 }
-
-/** An error as it crosses the thread boundary. */
-export interface ThreadError {
-  readonly name: string;
-  readonly message: string;
-  /** Set for EvidenceErrors. */
-  readonly code?: string;
-  readonly fields?: readonly FieldError[];
-}
-
-export type ThreadReply =
-  | { readonly id: number; readonly value: unknown }
-  | { readonly id: number; readonly error: ThreadError };
-
-/** The first message of the thread: the ledger opened (or did not). */
-export type ThreadReady =
-  | { readonly ready: true; readonly chainId: string; readonly trust: TrustFile }
-  | { readonly ready: false; readonly error: ThreadError };

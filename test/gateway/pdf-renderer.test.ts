@@ -1,0 +1,108 @@
+/**
+ * PDFs rendered on a thread of their own give the bytes rendering on the caller's thread gives,
+ * errors cross with their codes, a thread that dies is replaced, and a closed renderer refuses.
+ */
+
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerError, ValidationError } from '../../core/errors';
+import {
+  inlinePdfRenderer,
+  threadedPdfRenderer,
+  type PdfRenderer,
+} from '../../gateway/pdf/pdf-renderer';
+import { ensureBuilt } from '../support/build';
+import { rejectionOf } from '../support/rejection';
+import { makeFixture } from '../support/receipt-factory';
+
+const PDF_THREAD = path.resolve('dist/gateway/pdf/pdf-thread.js');
+
+describe('PDF renderers', () => {
+  const renderers: PdfRenderer[] = [];
+  const dirs: string[] = [];
+  beforeAll(() => ensureBuilt());
+  afterEach(async () => {
+    for (const renderer of renderers.splice(0)) await renderer.close();
+    for (const dir of dirs.splice(0)) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('renders on its thread the same certificate bytes as on this one', async () => {
+    const threaded = threadedPdfRenderer(PDF_THREAD);
+    renderers.push(threaded);
+    const receipt = makeFixture(1).receipts[0]!;
+    const input = { receipt, issuingNode: { name: 'Court node', chainId: receipt.ledger.chainId } };
+    const [there, here] = await Promise.all([
+      threaded.certificate(input),
+      inlinePdfRenderer().certificate(input),
+    ]);
+    expect(Buffer.isBuffer(there)).toBe(true);
+    expect(there.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(there.equals(here)).toBe(true);
+  });
+
+  it('refuses a malformed receipt with its code, and renders again afterwards', async () => {
+    const threaded = threadedPdfRenderer(PDF_THREAD);
+    renderers.push(threaded);
+    const receipt = makeFixture(1).receipts[0]!;
+    const error = await rejectionOf(
+      threaded.certificate({
+        receipt: { ...receipt, version: 9 } as unknown as typeof receipt,
+        issuingNode: { name: 'n', chainId: receipt.ledger.chainId },
+      }),
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).code).toBe('RECEIPT_MALFORMED');
+    const pdf = await threaded.certificate({
+      receipt,
+      issuingNode: { name: 'n', chainId: receipt.ledger.chainId },
+    });
+    expect(pdf.length).toBeGreaterThan(1000);
+  });
+
+  it('replaces a thread that died; the call it took fails with LEDGER_UNAVAILABLE', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pdf-thread-'));
+    dirs.push(dir);
+    // The first thread dies at its first call; the next one answers.
+    const marker = path.join(dir, 'died-once');
+    const script = path.join(dir, 'thread.js');
+    await fs.writeFile(
+      script,
+      [
+        "const fs = require('node:fs');",
+        "const { parentPort } = require('node:worker_threads');",
+        `const marker = ${JSON.stringify(marker)};`,
+        'parentPort.on("message", (call) => {',
+        '  if (!fs.existsSync(marker)) { fs.writeFileSync(marker, ""); process.exit(9); }',
+        '  parentPort.postMessage({ id: call.id, value: new Uint8Array([37, 80, 68, 70]) });',
+        '});',
+        'parentPort.postMessage({ ready: true });',
+      ].join('\n'),
+    );
+    const renderer = threadedPdfRenderer(script);
+    renderers.push(renderer);
+    const receipt = makeFixture(1).receipts[0]!;
+    const input = { receipt, issuingNode: { name: 'n', chainId: receipt.ledger.chainId } };
+    const died = await rejectionOf(renderer.certificate(input));
+    expect((died as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
+    expect((died as LedgerError).message).toMatch(/exit code 9/);
+    const again = await renderer.certificate(input);
+    expect(again.toString('latin1')).toBe('%PDF');
+  });
+
+  it('refuses to render once closed', async () => {
+    const threaded = threadedPdfRenderer(PDF_THREAD);
+    await threaded.close();
+    await threaded.close();
+    const receipt = makeFixture(1).receipts[0]!;
+    const error = await rejectionOf(
+      threaded.certificate({
+        receipt,
+        issuingNode: { name: 'n', chainId: receipt.ledger.chainId },
+      }),
+    );
+    expect(error).toBeInstanceOf(LedgerError);
+    expect((error as LedgerError).code).toBe('LEDGER_CLOSED');
+  });
+});
