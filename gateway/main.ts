@@ -8,8 +8,10 @@ import { openEmbeddedLedger } from './ledger/embedded-ledger';
 import { openThreadedLedger } from './ledger/threaded-ledger';
 import { runNode, type OpenLedger } from './server';
 
-export const openNodeLedger: OpenLedger = ({ thread, ...options }) =>
-  thread === 'main' ? openEmbeddedLedger(options) : openThreadedLedger(options);
+export const openNodeLedger: OpenLedger = ({ thread, onFailure, ...options }) =>
+  thread === 'main'
+    ? openEmbeddedLedger(options)
+    : openThreadedLedger({ ...options, ...(onFailure ? { onFailure } : {}) });
 
 export function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return runNode({ env, openLedger: openNodeLedger });

@@ -26,6 +26,11 @@ export type OpenLedger = (options: {
   chainId?: string;
   /** Where an embedded ledger runs (`EVIDENCE_LEDGER_THREAD`); other adapters ignore it. */
   thread: LedgerThread;
+  /**
+   * Called once if the ledger fails for good while the node runs (its thread died): every call
+   * fails from then on, so the node stops and exits with status 1 for its supervisor to restart.
+   */
+  onFailure?: (error: Error) => void;
 }) => Promise<Ledger>;
 
 export interface NodeIo {
@@ -39,6 +44,8 @@ export interface RunningNode {
   readonly url: string;
   /** Closes the app (draining deposits), then the ledger. Safe to call twice. */
   stop(): Promise<void>;
+  /** Settles with the error if the ledger fails for good (see {@link OpenLedger}); never rejects. */
+  readonly failure: Promise<Error>;
 }
 
 export interface StartOptions {
@@ -91,11 +98,14 @@ export async function startNode(config: Config, options: StartOptions): Promise<
     options.logDestination ?? pino.destination(1),
   );
   const tls = await readTls(config);
+  let failed!: (error: Error) => void;
+  const failure = new Promise<Error>((resolve) => (failed = resolve));
   const ledger = await options.openLedger({
     dataDir: config.dataDir,
     org: config.org,
     ...(config.chainId === undefined ? {} : { chainId: config.chainId }),
     thread: config.ledgerThread,
+    onFailure: (error) => failed(error),
   });
   let app: FastifyInstance | undefined;
   let audit: AuditLog | undefined;
@@ -129,6 +139,7 @@ export async function startNode(config: Config, options: StartOptions): Promise<
     const runningAudit = audit;
     let stopping: Promise<void> | undefined;
     return {
+      failure,
       app: running,
       url,
       stop: () => {
@@ -180,20 +191,32 @@ export async function runNode(options: RunOptions): Promise<number> {
   }
   const signals = options.signals ?? process;
   return new Promise<number>((resolve) => {
-    const onSignal = (signal: string) => {
+    let stopped = false;
+    const stop = (status: number) => {
+      if (stopped) return;
+      stopped = true;
       signals.off('SIGTERM', onSignal);
       signals.off('SIGINT', onSignal);
-      node.app.log.info({ signal }, 'stopping');
       node.stop().then(
-        () => resolve(EXIT_OK),
+        () => resolve(status),
         (error: unknown) => {
           io.stderr(`Evidence node failed to stop cleanly: ${(error as Error).message}`);
           resolve(EXIT_FAILURE);
         },
       );
     };
+    const onSignal = (signal: string) => {
+      node.app.log.info({ signal }, 'stopping');
+      stop(EXIT_OK);
+    };
     signals.on('SIGTERM', onSignal);
     signals.on('SIGINT', onSignal);
+    void node.failure.then((error) => {
+      if (stopped) return;
+      node.app.log.fatal({ err: error }, 'the ledger failed; stopping');
+      io.stderr(`Evidence node stopping: ${error.message}`);
+      stop(EXIT_FAILURE);
+    });
     options.onListening?.(node);
   });
 }

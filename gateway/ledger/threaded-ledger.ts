@@ -31,6 +31,8 @@ export interface ThreadedLedgerOptions extends LedgerThreadData {
    * run from source point it at the build).
    */
   readonly threadScript?: string;
+  /** Called once if the thread dies while open (not when closed). */
+  readonly onFailure?: (error: Error) => void;
 }
 
 /** The default thread script, next to this module once compiled. */
@@ -113,11 +115,11 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
  *   or `LEDGER_UNAVAILABLE` when the thread cannot start.
  */
 export async function openThreadedLedger(options: ThreadedLedgerOptions): Promise<ThreadedLedger> {
-  const { threadScript = LEDGER_THREAD_SCRIPT, ...data } = options;
+  const { threadScript = LEDGER_THREAD_SCRIPT, onFailure, ...data } = options;
   const { worker, ready } = await startThread<LedgerReady>(
     threadScript,
     data satisfies LedgerThreadData,
     'ledger',
   );
-  return new ThreadedLedger(new ThreadCaller(worker, 'ledger'), ready);
+  return new ThreadedLedger(new ThreadCaller(worker, 'ledger', onFailure), ready);
 }

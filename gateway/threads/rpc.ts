@@ -145,12 +145,15 @@ export class ThreadCaller {
   readonly #what: string;
   readonly #waiting = new Map<number, Waiting>();
   #next = 0;
+  readonly #onDeath: ((error: LedgerError) => void) | undefined;
   #down: LedgerError | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(worker: Worker, what: string) {
+  /** `onDeath` is called once if the thread fails or exits before {@link close}. */
+  constructor(worker: Worker, what: string, onDeath?: (error: LedgerError) => void) {
     this.#worker = worker;
     this.#what = what;
+    this.#onDeath = onDeath;
     worker.on('message', (reply: ThreadReply) => {
       const waiting = this.#waiting.get(reply.id);
       if (!waiting) return;
@@ -168,9 +171,12 @@ export class ThreadCaller {
   }
 
   #fail(message: string): void {
+    const first = this.#down === undefined;
     this.#down ??= new LedgerError('LEDGER_UNAVAILABLE', message);
     for (const waiting of this.#waiting.values()) waiting.reject(this.#down);
     this.#waiting.clear();
+    // A thread that ends after its last call, or is terminated by close, did not die.
+    if (first && this.#closing === undefined) this.#onDeath?.(this.#down);
   }
 
   call<T>(method: string, args: readonly unknown[]): Promise<T> {

@@ -66,7 +66,8 @@ describe('runNode', () => {
       signals,
       logDestination: silent,
       openLedger: async (options) => {
-        expect(options).toEqual({ dataDir: dir, org: 'NodeOrg', thread: 'worker' });
+        expect(options).toMatchObject({ dataDir: dir, org: 'NodeOrg', thread: 'worker' });
+        expect(typeof options.onFailure).toBe('function');
         return ledger;
       },
       onListening: (running) => {
@@ -174,5 +175,35 @@ describe('runNode', () => {
     await expect(ledger.info()).rejects.toMatchObject({ code: 'LEDGER_CLOSED' });
     blocker.emit('SIGTERM', 'SIGTERM');
     expect(await blockerStopped).toBe(EXIT_OK);
+  });
+
+  it('stops and exits 1 when the ledger fails for good, closing what it opened', async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const ledger = new FakeLedger();
+    let closed = false;
+    const close = ledger.close.bind(ledger);
+    ledger.close = async () => {
+      closed = true;
+      await close();
+    };
+    let fail: ((error: Error) => void) | undefined;
+    const signals = new EventEmitter();
+    const { io, err } = capture();
+    const status = await runNode({
+      env: { EVIDENCE_PORT: '0', EVIDENCE_DATA_DIR: dir, EVIDENCE_LOG_LEVEL: 'silent' },
+      io,
+      signals,
+      logDestination: silent,
+      openLedger: async (options) => {
+        fail = options.onFailure;
+        return ledger;
+      },
+      onListening: () => fail?.(new Error('the ledger thread stopped (exit code 7)')),
+    });
+    expect(status).toBe(1);
+    expect(err).toEqual(['Evidence node stopping: the ledger thread stopped (exit code 7)']);
+    expect(closed).toBe(true);
+    expect(signals.listenerCount('SIGTERM')).toBe(0);
   });
 });

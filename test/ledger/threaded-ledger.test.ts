@@ -129,12 +129,17 @@ describe('threaded embedded ledger', () => {
   });
 
   it('refuses every call once closed, and closing twice is harmless', async () => {
+    const failures: Error[] = [];
     const ledger = await openThreadedLedger({
       dataDir: dir,
       org: 'NodeOrg',
       threadScript: THREAD_SCRIPT,
+      onFailure: (error) => failures.push(error),
     });
     await ledger.close();
+    // A thread that ends because it was closed did not fail.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(failures).toEqual([]);
     await ledger.close();
     const error = await rejectionOf(ledger.info());
     expect(error).toBeInstanceOf(LedgerError);
@@ -171,14 +176,23 @@ describe('threaded embedded ledger', () => {
         'parentPort.on("message", () => process.exit(7));',
       ].join('\n'),
     );
-    const ledger = await openThreadedLedger({ dataDir: dir, org: 'NodeOrg', threadScript: script });
+    const failures: Error[] = [];
+    const ledger = await openThreadedLedger({
+      dataDir: dir,
+      org: 'NodeOrg',
+      threadScript: script,
+      onFailure: (error) => failures.push(error),
+    });
     const waiting = await rejectionOf(ledger.info());
     expect(waiting).toBeInstanceOf(LedgerError);
     expect((waiting as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
     expect((waiting as LedgerError).message).toMatch(/exit code 7/);
     const later = await rejectionOf(ledger.transaction('0'.repeat(64)));
     expect((later as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
+    // The owner hears of it once, with the same error.
+    expect(failures).toEqual([waiting]);
     await ledger.close();
+    expect(failures).toHaveLength(1);
   });
 
   it('fails to open with LEDGER_UNAVAILABLE when the thread cannot start', async () => {
