@@ -42,11 +42,19 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** How long one PDF may take before its thread is ended and the request refused. */
+export const PDF_TIMEOUT_MS = 30_000;
+
 /**
  * Renders on a thread of its own, started at the first call; a call that finds it dead starts a
- * new one (the call that was waiting when it died fails with `LEDGER_UNAVAILABLE`).
+ * new one (the call that was waiting when it died fails with `LEDGER_UNAVAILABLE`). A PDF not
+ * rendered within `timeoutMs` fails with `OVERLOADED` and its thread is ended, so a render that
+ * hangs holds neither the request nor the next one.
  */
-export function threadedPdfRenderer(script: string = PDF_THREAD_SCRIPT): PdfRenderer {
+export function threadedPdfRenderer(
+  script: string = PDF_THREAD_SCRIPT,
+  timeoutMs: number = PDF_TIMEOUT_MS,
+): PdfRenderer {
   let thread: Promise<ThreadCaller> | undefined;
   let closed = false;
   const caller = (): Promise<ThreadCaller> => {
@@ -64,12 +72,29 @@ export function threadedPdfRenderer(script: string = PDF_THREAD_SCRIPT): PdfRend
   };
   const call = async (method: (typeof PDF_METHODS)[number], arg: unknown): Promise<Buffer> => {
     if (closed) throw new LedgerError('LEDGER_CLOSED', 'the node is shutting down');
-    let current = await caller();
+    let starting = caller();
+    let current = await starting;
     if (!current.alive && !closed) {
-      thread = undefined;
-      current = await caller();
+      if (thread === starting) thread = undefined;
+      starting = caller();
+      current = await starting;
     }
-    return asBuffer(await current.call<Uint8Array>(method, [arg]));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        // Only this call's thread: another call may have started a new one meanwhile.
+        if (thread === starting) thread = undefined;
+        void current.close();
+        reject(
+          new LedgerError('OVERLOADED', `the PDF was not rendered in ${timeoutMs / 1000} s; retry`),
+        );
+      }, timeoutMs);
+    });
+    try {
+      return asBuffer(await Promise.race([current.call<Uint8Array>(method, [arg]), late]));
+    } finally {
+      clearTimeout(timer);
+    }
   };
   return {
     certificate: (input) => call('certificate', input),

@@ -91,6 +91,36 @@ describe('PDF renderers', () => {
     expect(again.toString('latin1')).toBe('%PDF');
   });
 
+  it('ends a thread that does not answer in time with OVERLOADED, and renders on a new one', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pdf-thread-'));
+    dirs.push(dir);
+    // The first thread never answers; the next one does.
+    const marker = path.join(dir, 'hung-once');
+    const script = path.join(dir, 'thread.js');
+    await fs.writeFile(
+      script,
+      [
+        "const fs = require('node:fs');",
+        "const { parentPort } = require('node:worker_threads');",
+        `const marker = ${JSON.stringify(marker)};`,
+        'const hang = !fs.existsSync(marker);',
+        'if (hang) fs.writeFileSync(marker, "");',
+        'parentPort.on("message", (call) => {',
+        '  if (!hang) parentPort.postMessage({ id: call.id, value: new Uint8Array([37, 80]) });',
+        '});',
+        'parentPort.postMessage({ ready: true });',
+      ].join('\n'),
+    );
+    const renderer = threadedPdfRenderer(script, 300);
+    renderers.push(renderer);
+    const receipt = makeFixture(1).receipts[0]!;
+    const input = { receipt, issuingNode: { name: 'n', chainId: receipt.ledger.chainId } };
+    const late = await rejectionOf(renderer.certificate(input));
+    expect(late).toBeInstanceOf(LedgerError);
+    expect((late as LedgerError).code).toBe('OVERLOADED');
+    expect((await renderer.certificate(input)).toString('latin1')).toBe('%P');
+  });
+
   it('refuses to render once closed', async () => {
     const threaded = threadedPdfRenderer(PDF_THREAD);
     await threaded.close();
