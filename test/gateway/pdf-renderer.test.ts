@@ -61,64 +61,53 @@ describe('PDF renderers', () => {
     expect(pdf.length).toBeGreaterThan(1000);
   });
 
-  it('replaces a thread that died; the call it took fails with LEDGER_UNAVAILABLE', async () => {
+  /**
+   * A stand-in thread script in a fresh folder: its first thread misbehaves at its first call
+   * (`exit`: the thread exits with code 9; `hang`: it never answers); every later thread answers
+   * each call with the bytes `%PDF`.
+   */
+  async function onceFaultyThread(fault: 'exit' | 'hang'): Promise<string> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pdf-thread-'));
     dirs.push(dir);
-    // The first thread dies at its first call; the next one answers.
-    const marker = path.join(dir, 'died-once');
     const script = path.join(dir, 'thread.js');
     await fs.writeFile(
       script,
       [
         "const fs = require('node:fs');",
         "const { parentPort } = require('node:worker_threads');",
-        `const marker = ${JSON.stringify(marker)};`,
+        `const marker = ${JSON.stringify(path.join(dir, 'faulted'))};`,
+        'const first = !fs.existsSync(marker);',
+        'if (first) fs.writeFileSync(marker, "");',
         'parentPort.on("message", (call) => {',
-        '  if (!fs.existsSync(marker)) { fs.writeFileSync(marker, ""); process.exit(9); }',
+        `  if (first) { if (${JSON.stringify(fault)} === 'exit') process.exit(9); return; }`,
         '  parentPort.postMessage({ id: call.id, value: new Uint8Array([37, 80, 68, 70]) });',
         '});',
         'parentPort.postMessage({ ready: true });',
       ].join('\n'),
     );
-    const renderer = threadedPdfRenderer(script);
+    return script;
+  }
+
+  it('replaces a thread that died; the call it took fails with LEDGER_UNAVAILABLE', async () => {
+    const renderer = threadedPdfRenderer(await onceFaultyThread('exit'));
     renderers.push(renderer);
     const receipt = makeFixture(1).receipts[0]!;
     const input = { receipt, issuingNode: { name: 'n', chainId: receipt.ledger.chainId } };
     const died = await rejectionOf(renderer.certificate(input));
     expect((died as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
     expect((died as LedgerError).message).toMatch(/exit code 9/);
-    const again = await renderer.certificate(input);
-    expect(again.toString('latin1')).toBe('%PDF');
+    expect((await renderer.certificate(input)).toString('latin1')).toBe('%PDF');
   });
 
   it('ends a thread that does not answer in time with OVERLOADED, and renders on a new one', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pdf-thread-'));
-    dirs.push(dir);
-    // The first thread never answers; the next one does.
-    const marker = path.join(dir, 'hung-once');
-    const script = path.join(dir, 'thread.js');
-    await fs.writeFile(
-      script,
-      [
-        "const fs = require('node:fs');",
-        "const { parentPort } = require('node:worker_threads');",
-        `const marker = ${JSON.stringify(marker)};`,
-        'const hang = !fs.existsSync(marker);',
-        'if (hang) fs.writeFileSync(marker, "");',
-        'parentPort.on("message", (call) => {',
-        '  if (!hang) parentPort.postMessage({ id: call.id, value: new Uint8Array([37, 80]) });',
-        '});',
-        'parentPort.postMessage({ ready: true });',
-      ].join('\n'),
-    );
-    const renderer = threadedPdfRenderer(script, 300);
+    const renderer = threadedPdfRenderer(await onceFaultyThread('hang'), 300);
     renderers.push(renderer);
     const receipt = makeFixture(1).receipts[0]!;
     const input = { receipt, issuingNode: { name: 'n', chainId: receipt.ledger.chainId } };
     const late = await rejectionOf(renderer.certificate(input));
     expect(late).toBeInstanceOf(LedgerError);
     expect((late as LedgerError).code).toBe('OVERLOADED');
-    expect((await renderer.certificate(input)).toString('latin1')).toBe('%P');
+    expect((await renderer.certificate(input)).toString('latin1')).toBe('%PDF');
   });
 
   it('refuses to render once closed', async () => {
