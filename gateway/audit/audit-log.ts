@@ -31,6 +31,7 @@ import {
   type AuditVerification,
 } from '../../core/audit';
 import { LedgerError } from '../../core/errors';
+import { Reopener } from '../storage/reopener';
 
 export interface AuditLog {
   /** Queues an event; never throws, never waits. */
@@ -89,8 +90,7 @@ class AuditLogImpl implements AuditLog {
   #timer: NodeJS.Timeout | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
   #failures = 0;
-  #reopen = false;
-  #reopening: Promise<void> | undefined;
+  readonly #reopener: Reopener;
   #lock: Promise<unknown> = Promise.resolve();
   #closed = false;
   #waiters: Array<() => void> = [];
@@ -99,6 +99,7 @@ class AuditLogImpl implements AuditLog {
     this.#db = db;
     this.#entries = db.sublevel<string, string>(AUDIT_ENTRIES, UTF8);
     this.#meta = db.sublevel<string, string>(AUDIT_META, UTF8);
+    this.#reopener = new Reopener(db, [this.#entries, this.#meta]);
     this.#head = head;
     this.#anchor = anchor;
     this.#retentionMs = options.retentionDays * DAY_MS;
@@ -234,24 +235,9 @@ class AuditLogImpl implements AuditLog {
     return raw === undefined ? GENESIS_ANCHOR : (JSON.parse(raw) as AuditAnchor);
   }
 
-  /**
-   * Reopens the store after a failed write, before anything else touches it: LevelDB must not
-   * append to a log whose last write failed (later records can be lost on recovery).
-   */
+  /** Reopens the store after a failed write, before anything else touches it (storage/reopener.ts). */
   #ready(): Promise<void> {
-    if (!this.#reopen) return Promise.resolve();
-    this.#reopening ??= (async () => {
-      try {
-        await this.#db.close().catch(() => undefined);
-        await this.#db.open();
-        // Sublevels closed with the database and do not reopen with it.
-        await Promise.all([this.#entries.open(), this.#meta.open()]);
-        this.#reopen = false;
-      } finally {
-        this.#reopening = undefined;
-      }
-    })();
-    return this.#reopening;
+    return this.#reopener.ready();
   }
 
   #schedule(delayMs: number): void {
@@ -304,7 +290,7 @@ class AuditLogImpl implements AuditLog {
       await this.#db.batch(operations as never, { sync: true });
     } catch (error) {
       this.#failures += 1;
-      this.#reopen = true;
+      this.#reopener.markFailed();
       this.#onError(error);
       // Nothing was taken from the queue: the same events are chained again on the next try.
       return;

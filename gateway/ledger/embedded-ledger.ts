@@ -62,6 +62,7 @@ import type {
   LedgerIdentity,
   StoredTransaction,
 } from './ledger';
+import { Reopener } from '../storage/reopener';
 import { loadOrCreateNodeKey, type NodeKey } from './embedded/node-key';
 import {
   EmbeddedClientIdentity,
@@ -129,7 +130,9 @@ const SYSTEM_CONTRACT = '_system';
 const RECENT_TRANSACTIONS = 64;
 
 function storageError(error: unknown): LedgerError {
-  const text = String((error as Error)?.message ?? error);
+  // A failed open names the reason only in its cause ("Database failed to open").
+  const cause = (error as { cause?: { message?: unknown } } | null)?.cause?.message;
+  const text = `${String((error as Error)?.message ?? error)}${cause === undefined ? '' : `: ${String(cause)}`}`;
   if (/ENOSPC|No space left|IO error/i.test(text) && /space|ENOSPC/i.test(text)) {
     return new LedgerError('STORAGE_FULL', 'the node is out of disk space; nothing was written', {
       cause: error,
@@ -173,8 +176,13 @@ class EmbeddedLedgerImpl implements Ledger {
   /** Bumped when a write fails: blocks executed in an earlier epoch are abandoned. */
   #epoch = 0;
   /** A write failed: the store is reopened before the next write (see {@link #reopen}). */
-  #reopenNeeded = false;
-  #reopening: Promise<void> | undefined;
+  /** Reopens the store after a failed write (storage/reopener.ts). */
+  readonly #reopener: Reopener;
+  /**
+   * A write failed and the stored tip has not been compared with ours since: the failed batch may
+   * have reached the disk (see {@link #reopen}). Cleared only by that check, whoever reopened.
+   */
+  #tipCheckNeeded = false;
   /** Execution order: one transaction at a time. */
   #executing: Promise<unknown> = Promise.resolve();
   /** Write order: one block at a time, in execution order. */
@@ -200,6 +208,14 @@ class EmbeddedLedgerImpl implements Ledger {
     this.#history = init.db.sublevel<string, string>('history', UTF8);
     this.#blocks = init.db.sublevel<string, string>('blocks', UTF8);
     this.#txs = init.db.sublevel<string, string>('txs', UTF8);
+    // Sublevels close with the database and do not reopen with it.
+    this.#reopener = new Reopener(init.db, [
+      this.#meta,
+      this.#state,
+      this.#history,
+      this.#blocks,
+      this.#txs,
+    ]);
     this.#key = init.key;
     this.chainId = init.chainId;
     this.#tip = init.tip;
@@ -567,12 +583,15 @@ class EmbeddedLedgerImpl implements Ledger {
     const written = this.#writing.then(async () => {
       if (epoch !== this.#epoch) throw abandoned();
       try {
-        if (this.#reopenNeeded) await this.#reopen();
+        if (this.#tipCheckNeeded) await this.#reopen();
         await this.#operations(block).write({ sync: true });
       } catch (error) {
         // Our own errors come from the reopen (still no space, or the tip moved).
         const ours = isEvidenceError(error);
-        if (!ours) this.#reopenNeeded = true;
+        if (!ours) {
+          this.#reopener.markFailed();
+          this.#tipCheckNeeded = true;
+        }
         this.#abandon();
         throw ours ? error : storageError(error);
       }
@@ -620,30 +639,13 @@ class EmbeddedLedgerImpl implements Ledger {
     }
   }
 
-  /** Closes and opens the store (one attempt shared by every caller). */
-  #cycle(): Promise<void> {
-    this.#reopening ??= (async () => {
-      try {
-        await this.#db.close().catch(() => undefined);
-        await this.#db.open();
-        // Sublevels closed with the database and do not reopen with it.
-        await Promise.all(
-          [this.#meta, this.#state, this.#history, this.#blocks, this.#txs].map((s) => s.open()),
-        );
-        this.#reopenNeeded = false;
-      } catch (error) {
-        throw storageError(error);
-      } finally {
-        this.#reopening = undefined;
-      }
-    })();
-    return this.#reopening;
-  }
-
-  /** Reads wait for a reopen in progress, and retry one that failed (e.g. while disk was full). */
-  #ensureOpen(): Promise<void> {
-    if (this.#db.status === 'open' && !this.#reopening) return Promise.resolve();
-    return this.#cycle();
+  /** Reads wait for a reopen in progress, and reopen first after a failed write or reopen. */
+  async #ensureOpen(): Promise<void> {
+    try {
+      await this.#reopener.ready();
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   /**
@@ -654,15 +656,17 @@ class EmbeddedLedgerImpl implements Ledger {
    * block is adopted as the tip and the block executed on the old tip is abandoned.
    */
   async #reopen(): Promise<void> {
-    await this.#cycle();
+    await this.#ensureOpen();
     const raw = await this.#meta.get('tip');
     const stored = raw === undefined ? undefined : (JSON.parse(raw) as Tip);
     if (stored && stored.hash !== this.#tip.hash) {
       await checkTip(this.#db, stored, this.#key, this.chainId);
       this.#tip = stored;
+      this.#tipCheckNeeded = false;
       this.#abandon();
       throw abandoned();
     }
+    this.#tipCheckNeeded = false;
   }
 
   /** A write failed: forget every executed block that is not durable and go on from the tip. */

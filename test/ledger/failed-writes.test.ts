@@ -1,0 +1,108 @@
+/**
+ * A synced write that reports a failure may still have reached the disk whole. Before writing
+ * again the ledger reopens its store and compares the stored tip with its own: a block that landed
+ * is adopted, and the block executed on the old tip is abandoned. That check must happen whoever
+ * reopened the store first (here, a read).
+ */
+
+import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildBatch } from '../../core/batch';
+import { canonicalJson } from '../../core/canonical';
+import { digestBytes } from '../../core/digest';
+import type { EvidenceRecord } from '../../core/evidence';
+import type { EvidenceState } from '../../core/evidence-state';
+import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
+import type { LedgerIdentity } from '../../gateway/ledger/ledger';
+import { rejectionOf } from '../support/rejection';
+
+type Method = (...args: unknown[]) => Promise<unknown>;
+const load = createRequire(path.resolve('package.json'));
+const { ChainedBatch } = load('classic-level/chained-batch.js') as {
+  ChainedBatch: { prototype: Record<string, Method> };
+};
+const { ClassicLevel } = load('classic-level') as {
+  ClassicLevel: { prototype: Record<string, Method> };
+};
+
+const gateway: LedgerIdentity = { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' };
+
+function depositArgs(content: string): string[] {
+  const d = digestBytes(Buffer.from(content));
+  const records: EvidenceRecord[] = [
+    { digests: [d.sha256, d.sm3!], depositor: { org: 'PlatformOrg', account: 'a-1' } },
+  ];
+  const batch = buildBatch(records);
+  return [canonicalJson({ records: batch.records, root: batch.root })];
+}
+
+describe('a write that failed but landed', () => {
+  let dir: string;
+  let restore: (() => void) | undefined;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ledger-landed-'));
+  });
+  afterEach(async () => {
+    restore?.();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('is adopted as the tip after a read reopened the store, and the chain goes on from it', async () => {
+    const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
+    await ledger.submit('evidence', 'depositBatch', depositArgs('first'), gateway);
+
+    // The next write reaches the disk, then reports a full disk.
+    const write = ChainedBatch.prototype._write as Method;
+    ChainedBatch.prototype._write = async function (this: unknown, ...args: unknown[]) {
+      await write.apply(this, args);
+      throw Object.assign(new Error('IO error: 000003.log: No space left on device'), {
+        code: 'LEVEL_IO_ERROR',
+      });
+    };
+    restore = () => (ChainedBatch.prototype._write = write);
+    const landed = depositArgs('landed');
+    const failed = await rejectionOf(ledger.submit('evidence', 'depositBatch', landed, gateway));
+    expect((failed as { code: string }).code).toBe('STORAGE_FULL');
+    restore();
+
+    // The write after it cannot even reopen the store (still no space).
+    const open = ClassicLevel.prototype._open as Method;
+    ClassicLevel.prototype._open = async () => {
+      throw Object.assign(new Error('IO error: MANIFEST: No space left on device'), {
+        code: 'LEVEL_IO_ERROR',
+      });
+    };
+    restore = () => (ClassicLevel.prototype._open = open);
+    const refused = await rejectionOf(
+      ledger.submit('evidence', 'depositBatch', depositArgs('refused'), gateway),
+    );
+    expect((refused as { code: string }).code).toBe('STORAGE_FULL');
+    restore();
+    restore = undefined;
+
+    // Space is back. A read comes first and reopens the store.
+    const digest = JSON.parse(landed[0] as string).records[0].digests[0] as string;
+    const state = await ledger.evaluate<EvidenceState | null>(
+      'evidence',
+      'readEvidence',
+      [digest],
+      gateway,
+    );
+    expect(state?.record.digests[0]).toBe(digest);
+
+    // The next write still compares tips: the landed block 2 is the tip, the block executed on
+    // the old tip is abandoned, and the one after goes on from block 2.
+    const abandoned = await rejectionOf(
+      ledger.submit('evidence', 'depositBatch', depositArgs('abandoned'), gateway),
+    );
+    expect((abandoned as { code: string }).code).toBe('LEDGER_UNAVAILABLE');
+    const next = await ledger.submit('evidence', 'depositBatch', depositArgs('next'), gateway);
+    expect(next.blockNumber).toBe(3);
+    expect(await ledger.verifyChain()).toBe(4);
+    expect((await ledger.info()).height).toBe(4);
+    await ledger.close();
+  });
+});
