@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { safePointer, toHttpError } from '../../gateway/http-errors';
-import { loggerOptions, SENSITIVE_HEADERS } from '../../gateway/logging';
+import { HEADER_HOLDERS, loggerOptions, SENSITIVE_HEADERS } from '../../gateway/logging';
 import { LogCapture } from './security-helpers';
 
 describe('what errors and logs may carry', () => {
@@ -67,6 +67,7 @@ describe('what errors and logs may carry', () => {
     logger.info({ req: { headers } }, 'a');
     logger.info({ headers }, 'b');
     logger.info({ request: { headers } }, 'c');
+    for (const holder of HEADER_HOLDERS) logger.info({ [holder]: { headers } }, holder);
     logger.info(
       { req: { method: 'GET', url: '/v1/evidence/13812345678', id: 'r1', headers } },
       'd',
