@@ -7,7 +7,8 @@
  * ledger resolved it, i.e. once its block is synced).
  *
  * If the thread dies, every call waiting on it and every later call fails with
- * `LEDGER_UNAVAILABLE`; the node's readiness probe then reports it.
+ * `LEDGER_UNAVAILABLE`, and `onFailure` is told: the node then stops and exits with status 1 for
+ * its supervisor to restart it (gateway/server.ts).
  */
 
 import * as path from 'node:path';
