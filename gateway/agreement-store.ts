@@ -18,6 +18,7 @@ import { Level } from 'level';
 import type { AgreementStatus } from '../core/agreement';
 import type { Digest } from '../core/digest';
 import { LedgerError } from '../core/errors';
+import { openTextStore, UTF8 } from './storage/text-store';
 
 /** What the scheduler keeps per agreement: `pending` until the first commit was observed. */
 export interface WatchEntry {
@@ -57,8 +58,6 @@ export interface AgreementStore {
   application(sha256: Digest): Promise<StoredApplication | undefined>;
   close(): Promise<void>;
 }
-
-const UTF8 = { valueEncoding: 'utf8' } as const;
 
 interface StoredWatch {
   readonly status: AgreementStatus | 'pending';
@@ -111,23 +110,13 @@ class AgreementStoreImpl implements AgreementStore {
 
   async open(): Promise<void> {
     if (this.#opened) return;
-    const db = new Level<string, string>(this.#location, UTF8);
-    try {
-      await db.open();
-      this.#opened = {
-        db,
-        watch: sublevelOf(db, 'watch'),
-        applications: sublevelOf(db, 'applications'),
-        meta: sublevelOf(db, 'meta'),
-      };
-    } catch (error) {
-      const cause = (error as { cause?: Error }).cause;
-      throw new LedgerError(
-        'LEDGER_UNAVAILABLE',
-        `cannot open the agreement store ${this.#location}: ${cause?.message ?? (error as Error).message}`,
-        { cause: error },
-      );
-    }
+    const db = await openTextStore(this.#location, 'agreement store');
+    this.#opened = {
+      db,
+      watch: sublevelOf(db, 'watch'),
+      applications: sublevelOf(db, 'applications'),
+      meta: sublevelOf(db, 'meta'),
+    };
   }
 
   async watched(): Promise<Map<string, WatchEntry>> {

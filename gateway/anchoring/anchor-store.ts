@@ -16,6 +16,7 @@ import { Level } from 'level';
 import type { AnchorRecord } from '../../core/anchor';
 import { LedgerError } from '../../core/errors';
 import type { TrustFile } from '../../core/trust';
+import { openTextStore, UTF8 } from '../storage/text-store';
 import type { AnchorTxProof } from './target';
 
 /** One anchor of this chain on a target, as the node keeps it. */
@@ -46,7 +47,6 @@ export interface AnchorStore {
   close(): Promise<void>;
 }
 
-const UTF8 = { valueEncoding: 'utf8' } as const;
 /** classic-level's synced write; the `level` typings do not list it (the ledger casts alike). */
 const SYNCED = { sync: true } as never;
 const hex16 = (n: number) => n.toString(16).padStart(16, '0');
@@ -111,16 +111,5 @@ function parse(value: string): StoredAnchor {
  * @throws LedgerError `LEDGER_UNAVAILABLE` when it cannot be opened (e.g. locked by another node).
  */
 export async function openAnchorStore(dir: string): Promise<AnchorStore> {
-  const db = new Level<string, string>(dir, UTF8);
-  try {
-    await db.open();
-  } catch (error) {
-    const cause = (error as { cause?: Error }).cause;
-    throw new LedgerError(
-      'LEDGER_UNAVAILABLE',
-      `cannot open the anchor store in ${dir}: ${cause?.message ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
-  return new LevelAnchorStore(db);
+  return new LevelAnchorStore(await openTextStore(dir, 'anchor store'));
 }

@@ -16,7 +16,6 @@
  */
 
 import * as path from 'node:path';
-import { Level } from 'level';
 import {
   AUDIT_ENTRIES,
   AUDIT_META,
@@ -30,8 +29,8 @@ import {
   type AuditEvent,
   type AuditVerification,
 } from '../../core/audit';
-import { LedgerError } from '../../core/errors';
 import { Reopener } from '../storage/reopener';
+import { openTextStore, UTF8, type TextStore } from '../storage/text-store';
 
 export interface AuditLog {
   /** Queues an event; never throws, never waits. */
@@ -61,7 +60,6 @@ export interface AuditLogOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-const UTF8 = { valueEncoding: 'utf8' } as const;
 const DAY_MS = 86_400_000;
 /** Entries per write batch. */
 const BATCH_MAX = 5_000;
@@ -72,7 +70,7 @@ const RETRY_MAX_MS = 10_000;
 const PRUNE_EVERY_MS = 6 * 3_600_000;
 const PRUNE_CHUNK = 10_000;
 
-type Db = Level<string, string>;
+type Db = TextStore;
 
 class AuditLogImpl implements AuditLog {
   readonly #db: Db;
@@ -307,17 +305,7 @@ class AuditLogImpl implements AuditLog {
  * @throws LedgerError `LEDGER_UNAVAILABLE` when the store cannot be opened (e.g. locked).
  */
 export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
-  const db: Db = new Level<string, string>(path.join(options.dataDir, AUDIT_STORE_DIR), UTF8);
-  try {
-    await db.open();
-  } catch (error) {
-    const cause = (error as { cause?: Error }).cause;
-    throw new LedgerError(
-      'LEDGER_UNAVAILABLE',
-      `cannot open the audit log in ${options.dataDir}: ${cause?.message ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const db = await openTextStore(path.join(options.dataDir, AUDIT_STORE_DIR), 'audit log');
   try {
     const meta = db.sublevel<string, string>(AUDIT_META, UTF8);
     const rawAnchor = await meta.get('anchor');

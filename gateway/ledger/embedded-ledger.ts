@@ -63,6 +63,7 @@ import type {
   StoredTransaction,
 } from './ledger';
 import { Reopener } from '../storage/reopener';
+import { openTextStore, UTF8 } from '../storage/text-store';
 import { loadOrCreateNodeKey, type NodeKey } from './embedded/node-key';
 import {
   EmbeddedClientIdentity,
@@ -123,7 +124,6 @@ interface ChainMeta {
   readonly createdAt: string;
 }
 
-const UTF8 = { valueEncoding: 'utf8' } as const;
 const blockKey = (n: number) => n.toString(16).padStart(12, '0');
 const SYSTEM_CONTRACT = '_system';
 /** Committed transactions kept in memory for {@link EmbeddedLedgerImpl.transaction}. */
@@ -750,19 +750,7 @@ export async function openEmbeddedLedger(
   options: EmbeddedLedgerOptions,
 ): Promise<Ledger & EmbeddedLedgerExtras> {
   const { key } = await loadOrCreateNodeKey(path.join(options.dataDir, 'node-key.pem'));
-  const db = new Level<string, string>(path.join(options.dataDir, 'ledger'), {
-    valueEncoding: 'utf8',
-  });
-  try {
-    await db.open();
-  } catch (error) {
-    const cause = (error as { cause?: Error }).cause;
-    throw new LedgerError(
-      'LEDGER_UNAVAILABLE',
-      `cannot open the ledger store in ${options.dataDir}: ${cause?.message ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const db = await openTextStore(path.join(options.dataDir, 'ledger'), 'ledger store');
   try {
     const meta = db.sublevel<string, string>('meta', UTF8);
     const clock = options.clock ?? Date.now;
