@@ -270,27 +270,30 @@ const nodeName: Parser = (value) => {
   return { value: value.trim() };
 };
 
+/** `value` as an http(s) URL without credentials, query or fragment; `undefined` otherwise. */
+function plainHttpUrl(value: unknown): URL | undefined {
+  let url: URL;
+  try {
+    if (typeof value !== 'string') return undefined;
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const plain =
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '';
+  return plain ? url : undefined;
+}
+
+const PLAIN_URL_PROBLEM = 'must be an http or https URL without credentials, query or fragment';
+
 /** An http(s) base URL without credentials, query or fragment; kept without a trailing slash. */
 const publicUrl: Parser = (value) => {
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (
-    !url ||
-    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-    url.username !== '' ||
-    url.password !== '' ||
-    url.search !== '' ||
-    url.hash !== ''
-  ) {
-    return {
-      rule: 'url',
-      problem: 'must be an http or https URL without credentials, query or fragment',
-    };
-  }
+  const url = plainHttpUrl(value);
+  if (!url) return { rule: 'url', problem: PLAIN_URL_PROBLEM };
   return { value: url.href.replace(/\/+$/, '') };
 };
 
@@ -315,22 +318,8 @@ function anchorTarget(
     problems.push(`${at}.name must be an identifier (letters, digits, . _ @ -)`);
   if (!(ANCHOR_TARGET_KINDS as readonly unknown[]).includes(item.kind))
     problems.push(`${at}.kind must be one of ${ANCHOR_TARGET_KINDS.join(', ')}`);
-  let url: URL | undefined;
-  try {
-    url = typeof item.url === 'string' ? new URL(item.url) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (
-    !url ||
-    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-    url.username !== '' ||
-    url.password !== '' ||
-    url.search !== '' ||
-    url.hash !== ''
-  ) {
-    problems.push(`${at}.url must be an http or https URL without credentials, query or fragment`);
-  }
+  const url = plainHttpUrl(item.url);
+  if (!url) problems.push(`${at}.url ${PLAIN_URL_PROBLEM}`);
   let apiKey: string | undefined;
   if ((item.apiKey === undefined) === (item.apiKeyFile === undefined)) {
     problems.push(`${at} needs exactly one of apiKey and apiKeyFile`);
