@@ -16,15 +16,15 @@ import { buildCodeDigest } from '../../documents/code-digest';
 import type { AnchoringStatus } from '../../gateway/anchoring/anchoring';
 import { buildApp } from '../../gateway/app';
 import { openAuditLog, type AuditLog } from '../../gateway/audit/audit-log';
-import { openKeyStore, type KeyRole, type KeyStore } from '../../gateway/auth/api-keys';
-import { loadConfig, type Config } from '../../gateway/config';
+import type { KeyRole, KeyStore } from '../../gateway/auth/api-keys';
+import type { Config } from '../../gateway/config';
 import { createDossierBuilder } from '../../gateway/dossier';
 import type { Ledger } from '../../gateway/ledger/ledger';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import { threadedPdfRenderer } from '../../gateway/pdf/pdf-renderer';
 import { ensureBuilt } from '../support/build';
 import { pdfPages, pdfText, squash } from '../documents/pdf-tools';
-import { bearer, getWith, itemFor, postJson, tempDir } from './helpers';
+import { bearer, getWith, itemFor, postJson, tempDir, testNodeBase } from './helpers';
 
 const PUBLIC_URL = 'https://evidence.example-court.cn';
 const NODE_NAME = '某某市中级人民法院存证节点';
@@ -44,16 +44,8 @@ interface Node {
 async function startNode(options: { audit: boolean; config?: Partial<Config> }): Promise<Node> {
   ensureBuilt();
   const dir = await tempDir('documents-');
-  const config = loadConfig(
-    {},
-    { dataDir: dir, maxEventLoopDelayMs: 0, rateLimitMax: 1_000_000, ...options.config },
-  );
+  const { config, keys, adminKey } = await testNodeBase(dir, options.config);
   const ledger = await openEmbeddedLedger({ dataDir: dir, org: config.org });
-  const { keys, adminKeyFile } = await openKeyStore({
-    file: config.keysFile,
-    org: config.org,
-    adminKeyFile: path.join(dir, 'admin.key'),
-  });
   const audit = options.audit
     ? await openAuditLog({ dataDir: dir, retentionDays: config.auditRetentionDays })
     : undefined;
@@ -68,7 +60,7 @@ async function startNode(options: { audit: boolean; config?: Partial<Config> }):
     ...(audit ? { audit } : {}),
     config,
     dir,
-    admin: (await fs.readFile(adminKeyFile as string, 'utf8')).trim(),
+    admin: adminKey,
     key: async (role, account) => (await keys.create({ org: 'PlatformOrg', account, role })).key,
     close: async () => {
       await app.close();

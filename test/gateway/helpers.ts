@@ -39,21 +39,45 @@ export async function tempDir(prefix = 'gateway-test-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
-export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const dir = await tempDir();
+/** What every test app starts from, in `dir`: its configuration and its API keys. */
+export interface TestNodeBase {
+  readonly config: Config;
+  readonly keys: KeyStore;
+  /** The first admin key, as the node writes it to `<dir>/admin.key`. */
+  readonly adminKey: string;
+  /** A new API key for `role` (org and account default to something unique). */
+  keyFor(role: KeyRole, org?: string, account?: string): Promise<string>;
+}
+
+export async function testNodeBase(dir: string, config?: Partial<Config>): Promise<TestNodeBase> {
   // Load shedding and rate limits are off unless a test asks for them: a test's own bursts and
   // synchronous work are not load (test/gateway/limits.test.ts covers both).
-  const config = loadConfig(
+  const loaded = loadConfig(
     {},
-    { dataDir: dir, maxEventLoopDelayMs: 0, rateLimitMax: 1_000_000, ...options.config },
+    { dataDir: dir, maxEventLoopDelayMs: 0, rateLimitMax: 1_000_000, ...config },
   );
-  const ledger = new FakeLedger(options.ledger);
   const { keys, adminKeyFile } = await openKeyStore({
-    file: config.keysFile,
-    org: config.org,
+    file: loaded.keysFile,
+    org: loaded.org,
     adminKeyFile: path.join(dir, 'admin.key'),
   });
   const adminKey = (await fs.readFile(adminKeyFile as string, 'utf8')).trim();
+  let counter = 0;
+  return {
+    config: loaded,
+    keys,
+    adminKey,
+    keyFor: async (role, org = 'PlatformOrg', account) => {
+      counter += 1;
+      return (await keys.create({ org, account: account ?? `${role}-${counter}`, role })).key;
+    },
+  };
+}
+
+export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dir = await tempDir();
+  const { config, keys, adminKey, keyFor } = await testNodeBase(dir, options.config);
+  const ledger = new FakeLedger(options.ledger);
   const app = buildApp(config, {
     ledger,
     keys,
@@ -61,7 +85,6 @@ export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp
     ...options.deps,
   });
   await app.ready();
-  let counter = 0;
   return {
     app,
     ledger,
@@ -69,11 +92,7 @@ export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp
     config,
     dir,
     adminKey,
-    keyFor: async (role, org = 'PlatformOrg', account) => {
-      counter += 1;
-      const created = await keys.create({ org, account: account ?? `${role}-${counter}`, role });
-      return created.key;
-    },
+    keyFor,
     close: async () => {
       await app.close();
       await ledger.close();

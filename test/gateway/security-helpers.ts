@@ -5,7 +5,6 @@
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
@@ -18,20 +17,15 @@ import {
 } from '../../core/request-signing';
 import { buildApp, type AppDeps } from '../../gateway/app';
 import { openAuditLog, type AuditLog } from '../../gateway/audit/audit-log';
-import {
-  openKeyStore,
-  type KeyRole,
-  type KeyStore,
-  type PublicKeyInput,
-} from '../../gateway/auth/api-keys';
-import { loadConfig, type Config } from '../../gateway/config';
+import { type KeyRole, type KeyStore, type PublicKeyInput } from '../../gateway/auth/api-keys';
+import type { Config } from '../../gateway/config';
 import {
   openEmbeddedLedger,
   type EmbeddedLedgerExtras,
 } from '../../gateway/ledger/embedded-ledger';
 import type { Ledger } from '../../gateway/ledger/ledger';
 import { loggerOptions } from '../../gateway/logging';
-import { tempDir } from './helpers';
+import { tempDir, testNodeBase } from './helpers';
 
 export interface TestSigner {
   readonly signer: RequestSigner;
@@ -160,17 +154,8 @@ export async function makeEmbeddedApp(
   } = {},
 ): Promise<EmbeddedTestApp> {
   const dir = await tempDir('embedded-app-');
-  const config = loadConfig(
-    {},
-    { dataDir: dir, maxEventLoopDelayMs: 0, rateLimitMax: 1_000_000, ...options.config },
-  );
+  const { config, keys, adminKey, keyFor } = await testNodeBase(dir, options.config);
   const ledger = await openEmbeddedLedger({ dataDir: dir, org: config.org });
-  const { keys, adminKeyFile } = await openKeyStore({
-    file: config.keysFile,
-    org: config.org,
-    adminKeyFile: path.join(dir, 'admin.key'),
-  });
-  const adminKey = (await fs.readFile(adminKeyFile as string, 'utf8')).trim();
   const audit = await openAuditLog({ dataDir: dir, retentionDays: config.auditRetentionDays });
   const log = new LogCapture();
   const logger = pino(loggerOptions(options.logLevel ?? 'info'), log);
@@ -182,7 +167,6 @@ export async function makeEmbeddedApp(
     ...options.deps,
   });
   await app.ready();
-  let counter = 0;
   return {
     app,
     ledger,
@@ -192,10 +176,7 @@ export async function makeEmbeddedApp(
     dir,
     adminKey,
     log,
-    keyFor: async (role, org = 'PlatformOrg', account) => {
-      counter += 1;
-      return (await keys.create({ org, account: account ?? `${role}-${counter}`, role })).key;
-    },
+    keyFor,
     close: async () => {
       await app.close();
       await audit.close();
