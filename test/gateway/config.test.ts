@@ -1,19 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isEvidenceError, type EvidenceError } from '../../core/errors';
 import { DEFAULT_CONFIG, loadConfig } from '../../gateway/config';
+import { evidenceErrorOf as configError } from '../support/rejection';
 import { tempDir } from './helpers';
-
-function configError(run: () => unknown): EvidenceError {
-  try {
-    run();
-  } catch (error) {
-    if (isEvidenceError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected loadConfig to throw');
-}
 
 describe('loadConfig', () => {
   const dirs: string[] = [];
