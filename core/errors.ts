@@ -227,8 +227,8 @@ const WIRE_PATTERN = new RegExp(`^(?:.*?\\b)?(${ERROR_CODES.join('|')}): ([\\s\\
 
 /**
  * Reads an error that crossed a process boundary as `CODE: message [fields-json]` back into an
- * EvidenceError. Text without a known code yields `undefined`, so the caller decides what an
- * unknown failure means.
+ * EvidenceError of its code's class ({@link errorOfCode}). Text without a known code yields
+ * `undefined`, so the caller decides what an unknown failure means.
  */
 export function parseWireError(text: string): EvidenceError | undefined {
   const match = WIRE_PATTERN.exec(text);
@@ -248,7 +248,7 @@ export function parseWireError(text: string): EvidenceError | undefined {
       // not a field list: keep the whole text as the message
     }
   }
-  return new EvidenceError(code, message, fields);
+  return errorOfCode(code, message, fields);
 }
 
 /** True when `value` is an EvidenceError (also across realms, by shape). */

@@ -34,7 +34,6 @@ function record(content: string): EvidenceRecord {
 beforeAll(() => ensureBuilt());
 
 ledgerContractSuite('embedded ledger on its own thread', async () => {
-  ensureBuilt();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'contract-threaded-'));
   const ledger = await openThreadedLedger({
     dataDir: dir,
