@@ -25,11 +25,19 @@ import {
   type TxHeader,
 } from './block';
 import type { Digest } from './digest';
+import type { AnchorErrorCode } from './errors';
 import type { Receipt } from './receipt';
 import { CHAIN_ID_PATTERN, verifyBlockSignature, type TrustFile } from './trust';
 
-/** Why `recordAnchor` refused an anchor. The refusal commits a fork record; see {@link AnchorFork}. */
-export const ANCHOR_REJECTION_CODES = ['ANCHOR_CONFLICT', 'ANCHOR_REGRESSION'] as const;
+/**
+ * Why `recordAnchor` refused an anchor. The refusal commits a fork record; see {@link AnchorFork}.
+ * This list and the next are parts of `ANCHOR_ERROR_CODES` (core/errors.ts), which the compiler
+ * holds them to.
+ */
+export const ANCHOR_REJECTION_CODES = [
+  'ANCHOR_CONFLICT',
+  'ANCHOR_REGRESSION',
+] as const satisfies readonly AnchorErrorCode[];
 export type AnchorRejectionCode = (typeof ANCHOR_REJECTION_CODES)[number];
 
 /** Why an anchor proof does not verify (each maps to a verdict in `verify.ts`). */
@@ -40,12 +48,8 @@ export const ANCHOR_CHECK_CODES = [
   'ANCHOR_PROOF_INVALID',
   'ANCHOR_UNTRUSTED',
   'ANCHOR_REQUIRED',
-] as const;
+] as const satisfies readonly AnchorErrorCode[];
 export type AnchorCheckCode = (typeof ANCHOR_CHECK_CODES)[number];
-
-/** Every anchor code. Stable: add codes, never rename one. */
-export const ANCHOR_CODES = [...ANCHOR_REJECTION_CODES, ...ANCHOR_CHECK_CODES] as const;
-export type AnchorCode = AnchorRejectionCode | AnchorCheckCode;
 
 /** Contract name and transaction that record anchors; a proof must point at this call. */
 export const ANCHOR_CONTRACT = 'anchor';

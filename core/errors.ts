@@ -6,8 +6,6 @@
  * are documented in the README. Add codes; never rename or reuse one.
  */
 
-import type { AnchorCode } from './anchor';
-
 /** One bad field in an input: a JSON pointer, a machine code for the rule it broke, and prose. */
 export interface FieldError {
   /** JSON pointer (RFC 6901) to the offending value, `''` for the whole document. */
@@ -115,9 +113,6 @@ export type ErrorCode =
   | AgreementCode
   | AnchorErrorCode
   | SecurityCode;
-
-// Every code core/anchor.ts defines is an error code too (compile-time check).
-const _anchorCodesListed: readonly AnchorErrorCode[] = [] as readonly AnchorCode[];
 
 /** Every code, for the anchored pattern that reads codes back out of chaincode error text. */
 export const ERROR_CODES: readonly ErrorCode[] = [
