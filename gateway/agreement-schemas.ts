@@ -49,7 +49,8 @@ export const partyQuerySchema = {
   dependencies: { org: ['account'], account: ['org'] },
 } as const;
 
-function body(properties: Record<string, object>) {
+/** An object schema with exactly `properties`, all required: request bodies and responses. */
+function exactly(properties: Record<string, object>) {
   return {
     type: 'object',
     additionalProperties: false,
@@ -58,14 +59,16 @@ function body(properties: Record<string, object>) {
   } as const;
 }
 
-export const signBodySchema = body({ documentDigest: { type: 'string', pattern: SHA256_PATTERN } });
+export const signBodySchema = exactly({
+  documentDigest: { type: 'string', pattern: SHA256_PATTERN },
+});
 
-export const caseNumberBodySchema = body({
+export const caseNumberBodySchema = exactly({
   caseNumber: { type: 'string', pattern: CASE_NUMBER_PATTERN },
 });
 
 /** A payment: the chaincode's decimal-text arguments, as JSON integers. */
-export const paymentBodySchema = body({
+export const paymentBodySchema = exactly({
   instalmentIndex: { type: 'integer', minimum: 0, maximum: MAX_INSTALMENTS - 1 },
   amount: { type: 'integer', minimum: 1, maximum: MAX_AMOUNT },
   reference: { type: 'string', pattern: PAYMENT_REFERENCE_PATTERN },
@@ -73,7 +76,7 @@ export const paymentBodySchema = body({
 
 export const reopenBodySchema = reopenNoteSchema;
 
-export const terminateBodySchema = body({
+export const terminateBodySchema = exactly({
   reason: { type: 'string', enum: [...TERMINATION_REASONS] },
 });
 
@@ -93,17 +96,8 @@ const INDEX = { type: 'integer', minimum: 0 } as const;
 const AMOUNT = { type: 'integer', minimum: 0 } as const;
 const STATUS = STATUS_SCHEMA;
 
-function object(properties: Record<string, object>) {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: Object.keys(properties),
-    properties,
-  } as const;
-}
-
 /** A committed transition, as the event stream and the transition responses carry it. */
-export const transitionSchema = object({
+export const transitionSchema = exactly({
   agreementId: TEXT,
   from: { anyOf: [STATUS, { type: 'null' }] },
   to: STATUS,
@@ -113,12 +107,12 @@ export const transitionSchema = object({
   blockNumber: INDEX,
 });
 
-export const transitionedSchema = object({
+export const transitionedSchema = exactly({
   agreement: agreementStateSchema,
   transition: { anyOf: [transitionSchema, { type: 'null' }] },
 });
 
-export const agreementWithHistorySchema = object({
+export const agreementWithHistorySchema = exactly({
   agreement: agreementStateSchema,
   history: {
     type: 'array',
@@ -135,18 +129,18 @@ export const agreementWithHistorySchema = object({
   },
 });
 
-export const partyAgreementsSchema = object({
+export const partyAgreementsSchema = exactly({
   org: TEXT,
   account: TEXT,
   agreements: {
     type: 'array',
-    items: object({ agreementId: TEXT, status: STATUS, createdAt: TIME, updatedAt: TIME }),
+    items: exactly({ agreementId: TEXT, status: STATUS, createdAt: TIME, updatedAt: TIME }),
   },
 });
 
 /** The enforcement application and the receipt of its deposit. */
 export function applicationSchema(receipt: object) {
-  return object({
+  return exactly({
     agreementId: TEXT,
     digests: { type: 'array', items: { type: 'string', pattern: DIGEST_PATTERN } },
     mediaType: TEXT,
@@ -162,7 +156,7 @@ export function applicationSchema(receipt: object) {
 }
 
 export function enforcedSchema(receipt: object) {
-  return object({
+  return exactly({
     agreement: agreementStateSchema,
     transition: { anyOf: [transitionSchema, { type: 'null' }] },
     application: applicationSchema(receipt),
