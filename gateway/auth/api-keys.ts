@@ -12,9 +12,10 @@
  * public key id, certificate fingerprint -> principal) rebuilt on every change.
  */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { sha256 } from '../../core/digest';
 import { ValidationError, StateError, type FieldError } from '../../core/errors';
 import { NAME_PATTERN } from '../../core/evidence';
 import { ROLES, type Role } from '../../core/evidence-state';
@@ -281,7 +282,7 @@ const keysFileSchema = {
 
 /** Lower-case hex SHA-256 of a key's text. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return sha256(key).toString('hex');
 }
 
 /** A fresh key: `ek_` + base64url of 32 random bytes. */

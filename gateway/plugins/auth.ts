@@ -18,7 +18,6 @@
  * poisoning refused).
  */
 
-import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type {
   FastifyInstance,
@@ -28,7 +27,7 @@ import type {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import { bodyDigest } from '../../core/request-signing';
-import type { Digest } from '../../core/digest';
+import { sha256Digest, type Digest } from '../../core/digest';
 import { AccessError, SecurityError } from '../../core/errors';
 import type { KeyStore, KeyRole, Principal } from '../auth/api-keys';
 import { createSignedRequestVerifier, type AdmittedRequest } from '../auth/signed-request';
@@ -80,7 +79,7 @@ export function clientCertificate(
   const certificate = socket.getPeerCertificate();
   if (!certificate || !certificate.raw || certificate.raw.length === 0) return undefined;
   return {
-    fingerprint: `sha256:${createHash('sha256').update(certificate.raw).digest('hex')}`,
+    fingerprint: sha256Digest(certificate.raw),
     trusted: socket.authorized === true,
   };
 }
