@@ -18,7 +18,11 @@ export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined)
   if (!errors) return [];
   return errors.map((error) => {
     let path = error.instancePath;
-    if (error.keyword === 'required') {
+    if (
+      error.keyword === 'required' ||
+      error.keyword === 'dependencies' ||
+      error.keyword === 'dependentRequired'
+    ) {
       path = `${path}/${escapePointer(String((error.params as { missingProperty: string }).missingProperty))}`;
     } else if (error.keyword === 'additionalProperties') {
       path = `${path}/${escapePointer(String((error.params as { additionalProperty: string }).additionalProperty))}`;

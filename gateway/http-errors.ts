@@ -6,7 +6,8 @@
  *
  * | code                   | status | when                                                      |
  * |------------------------|--------|-----------------------------------------------------------|
- * | INVALID_JSON           | 400    | the body is not JSON (or is empty, or poisons a prototype)  |
+ * | INVALID_JSON           | 400    | the body is not JSON, is empty, or holds a key that would   |
+ * |                        |        | poison a prototype (`fields` names those keys)              |
  * | VALIDATION_FAILED      | 400    | a body, parameter or item breaks its schema or a rule       |
  * | DUPLICATE_IN_BATCH     | 400    | a digest repeats inside one ledger batch                    |
  * | BATCH_ROOT_MISMATCH    | 400    | a batch's root does not match its records                   |
@@ -15,7 +16,8 @@
  * | BODY_TOO_LARGE         | 413    | the body is over `bodyLimit`                                |
  * | BATCH_TOO_LARGE        | 413    | a batch request has more than `batchMaxItems` items (a size |
  * |                        |        | limit like BODY_TOO_LARGE: split the request and retry)     |
- * | UNSUPPORTED_MEDIA_TYPE | 415    | the body is not `application/json`                          |
+ * | UNSUPPORTED_MEDIA_TYPE | 415    | the body is not `application/json` (or a QUERY request has  |
+ * |                        |        | no Content-Type)                                            |
  * | UNAUTHENTICATED        | 401    | no API key, or an unknown or revoked one                    |
  * | FORBIDDEN              | 403    | the key's role may not do this                              |
  * | DEPOSITOR_MISMATCH     | 403    | a record names another depositor than the caller            |
@@ -183,6 +185,11 @@ const FASTIFY_CODES: Readonly<
     code: 'VALIDATION_FAILED',
     message: 'the body length does not match Content-Length',
   },
+  // A QUERY request without Content-Type (RFC 10008 requires one), whatever its route.
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: {
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'the request has no Content-Type',
+  },
 };
 
 /**
@@ -196,8 +203,8 @@ const CLIENT_MESSAGES: Readonly<Partial<Record<ErrorCode, string>>> = {
   VALIDATION_FAILED: 'the request is malformed',
 };
 
-/** Pointer tokens shown as sent: schema property names and array indices. */
-const PLAIN_TOKEN = /^(?:[A-Za-z_$][A-Za-z0-9_$]{0,63}|0|[1-9][0-9]{0,8})$/;
+/** Pointer tokens shown as sent: property and header names, and array indices. */
+const PLAIN_TOKEN = /^(?:[A-Za-z_$][A-Za-z0-9_$-]{0,63}|0|[1-9][0-9]{0,8})$/;
 
 /**
  * A field pointer safe to send back: tokens that are not plain property names or indices (an
@@ -255,11 +262,13 @@ export function toHttpError(error: unknown): HttpError {
       return fromCode('VALIDATION_FAILED', 'request is invalid', toFieldErrors(fastify.validation));
     }
     const mapped = typeof fastify.code === 'string' ? FASTIFY_CODES[fastify.code] : undefined;
-    if (mapped) return fromCode(mapped.code, mapped.message, pointerOf(mapped.code));
+    if (mapped)
+      return fromCode(mapped.code, mapped.message, pointerOf(mapped.code, mapped.message));
     const status = fastify.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const code = codeForClientStatus(status);
-      return fromCode(code, CLIENT_MESSAGES[code] ?? code, pointerOf(code));
+      const message = CLIENT_MESSAGES[code] ?? code;
+      return fromCode(code, message, pointerOf(code, message));
     }
     // A write that hit a full disk outside the ledger (keys file, audit log).
     if ((fastify as NodeJS.ErrnoException).code === 'ENOSPC') {
@@ -269,8 +278,11 @@ export function toHttpError(error: unknown): HttpError {
   return fromCode('INTERNAL', 'internal error');
 }
 
-/** Whole-body problems name the whole body (`''`), so every 400 carries at least one field. */
-function pointerOf(code: ErrorCode): FieldError[] | undefined {
+/**
+ * Whole-request problems name the whole body (`''`), so every 400, 413 and 415 carries at least one
+ * field.
+ */
+function pointerOf(code: ErrorCode, message: string): FieldError[] | undefined {
   switch (code) {
     case 'INVALID_JSON':
       return [{ path: '', rule: 'json', message: 'body is not valid JSON' }];
@@ -278,6 +290,8 @@ function pointerOf(code: ErrorCode): FieldError[] | undefined {
       return [{ path: '', rule: 'maxLength', message: 'body is too large' }];
     case 'UNSUPPORTED_MEDIA_TYPE':
       return [{ path: '', rule: 'contentType', message: 'body must be application/json' }];
+    case 'VALIDATION_FAILED':
+      return [{ path: '', rule: 'request', message }];
     default:
       return undefined;
   }

@@ -28,7 +28,8 @@ import type {
 import fp from 'fastify-plugin';
 import { bodyDigest } from '../../core/request-signing';
 import { sha256Digest, type Digest } from '../../core/digest';
-import { AccessError, SecurityError } from '../../core/errors';
+import { AccessError, SecurityError, ValidationError } from '../../core/errors';
+import { poisonedKeyFields } from '../json-body';
 import type { KeyStore, KeyRole, Principal } from '../auth/api-keys';
 import { createSignedRequestVerifier, type AdmittedRequest } from '../auth/signed-request';
 
@@ -104,7 +105,22 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyIns
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const bytes = body as Buffer;
     request.bodyDigest = bodyDigest(bytes);
-    jsonParser(request, bytes.toString('utf8'), done);
+    const text = bytes.toString('utf8');
+    jsonParser(request, text, (error, value) => {
+      if (!error) return done(null, value);
+      // Valid JSON refused for a key that would poison a prototype: name the keys.
+      const poisoned = poisonedKeyFields(text);
+      done(
+        poisoned.length === 0
+          ? error
+          : new ValidationError(
+              'INVALID_JSON',
+              'the body holds a key this node refuses (__proto__, or prototype inside constructor)',
+              poisoned,
+            ),
+        undefined,
+      );
+    });
   });
 
   const admit = (request: FastifyRequest, principal: Principal, roles: Set<KeyRole>) => {

@@ -332,4 +332,21 @@ describe('agreement routes: refusals', () => {
     });
     expect([text.statusCode, text.json().code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
   });
+
+  it('400 VALIDATION_FAILED naming the query parameter or header at fault', async () => {
+    const half = await getWith(t.app, '/v1/agreements?org=LawOrg', t.cast.court);
+    expect(half.statusCode).toBe(400);
+    expect(half.json().fields).toEqual([
+      expect.objectContaining({ path: '/account', rule: 'dependencies' }),
+    ]);
+    const long = await t.app.inject({
+      method: 'GET',
+      url: '/v1/agreements/events',
+      headers: { authorization: `Bearer ${t.cast.court}`, 'last-event-id': '9'.repeat(65) },
+    });
+    expect(long.statusCode).toBe(400);
+    expect(long.json().fields).toEqual([
+      expect.objectContaining({ path: '/last-event-id', rule: 'maxLength' }),
+    ]);
+  });
 });

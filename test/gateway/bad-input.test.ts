@@ -53,6 +53,36 @@ describe('bad input', () => {
     expect(poisoned.json().code).toBe('INVALID_JSON');
   });
 
+  it('names the keys of a body refused for poisoning a prototype, as valid JSON', async () => {
+    const body =
+      `{"digests":["sha256:${HEX}"],"__proto__":{"x":1},` +
+      `"meta":[{"constructor":{"prototype":{"y":2}}}],"n":{"\\u005f_proto__":1}}`;
+    const response = await postJson(t.app, '/v1/evidence', key, body);
+    expect(response.statusCode).toBe(400);
+    const answer = response.json<ErrorBody>();
+    expect(answer.code).toBe('INVALID_JSON');
+    expect(answer.message).toMatch(/__proto__/);
+    expect(fieldsOf(answer).sort()).toEqual([
+      ['/__proto__', 'forbiddenKey'],
+      ['/meta/0/constructor/prototype', 'forbiddenKey'],
+      ['/n/__proto__', 'forbiddenKey'],
+    ]);
+    // A real syntax error keeps its own answer.
+    const broken = await postJson(t.app, '/v1/evidence', key, '{"__proto__": ');
+    expect(fieldsOf(broken.json())).toEqual([['', 'json']]);
+  });
+
+  it('answers a QUERY request without Content-Type with 415 naming the body, on any path', async () => {
+    for (const url of ['/v1/chain', '/no/such/route']) {
+      const response = await t.app.inject({ method: 'QUERY', url });
+      expect(response.statusCode).toBe(415);
+      expect(response.json()).toMatchObject({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        fields: [{ path: '', rule: 'contentType' }],
+      });
+    }
+  });
+
   it('names a digest of the wrong length, alphabet or algorithm', async () => {
     const response = await postJson(t.app, '/v1/evidence', key, {
       digests: [`sha256:${'a'.repeat(63)}`, `sm3:${'G'.repeat(64)}`, `md5:${HEX}`],

@@ -92,6 +92,14 @@ describe('toHttpError', () => {
       statusCode: 400,
       code: 'VALIDATION_FAILED',
     });
+    expect(toHttpError(fastify('FST_ERR_SOMETHING_NEW', 400)).body.fields).toEqual([
+      { path: '', rule: 'request', message: 'the request is malformed' },
+    ]);
+    expect(toHttpError(fastify('FST_ERR_ROUTE_MISSING_CONTENT_TYPE', 400)).body).toMatchObject({
+      statusCode: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      fields: [{ path: '', rule: 'contentType' }],
+    });
     expect(toHttpError(fastify('FST_ERR_SOMETHING_NEW', 404)).body.code).toBe('NOT_FOUND');
     expect(toHttpError(fastify('FST_ERR_SOMETHING_NEW', 500)).body.code).toBe('INTERNAL');
     const validation = Object.assign(new Error('x'), {
@@ -111,5 +119,19 @@ describe('toHttpError', () => {
       message: 'request is invalid',
       fields: [{ path: '/a', rule: 'type', message: 'must be string' }],
     });
+  });
+
+  it('shows header names with hyphens in field paths, and still masks made-up tokens', () => {
+    const fields = (path: string) =>
+      toHttpError(
+        new ValidationError('VALIDATION_FAILED', 'bad', [{ path, rule: 'r', message: 'm' }]),
+      ).body.fields;
+    expect(fields('/last-event-id')).toEqual([{ path: '/last-event-id', rule: 'r', message: 'm' }]);
+    expect(fields('/x-evidence-nonce/0')).toEqual([
+      { path: '/x-evidence-nonce/0', rule: 'r', message: 'm' },
+    ]);
+    expect(fields('/13800138000')?.[0]?.path).toBe('/*');
+    expect(fields('/has space')?.[0]?.path).toBe('/*');
+    expect(fields('/-leading')?.[0]?.path).toBe('/*');
   });
 });

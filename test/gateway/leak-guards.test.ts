@@ -37,6 +37,7 @@ describe('what errors and logs may carry', () => {
       statusCode: 400,
       code: 'VALIDATION_FAILED',
       message: 'the request is malformed',
+      fields: [{ path: '', rule: 'request', message: 'the request is malformed' }],
     });
   });
 
