@@ -238,7 +238,16 @@ export const agreementTermsSchema = {
         properties: {
           amount: { type: 'integer', minimum: 1, maximum: MAX_AMOUNT },
           currency: { type: 'string', pattern: CURRENCY_PATTERN },
-          dueTime: { type: 'string', pattern: UTC_TIME_PATTERN },
+          dueTime: {
+            type: 'string',
+            pattern: UTC_TIME_PATTERN,
+            description:
+              'A real instant in UTC: RFC 3339 with Z, optional milliseconds (e.g. ' +
+              '2027-01-31T00:00:00Z). A date or time that does not exist (2026-02-30, 24:00:00, ' +
+              'a leap second :60, 0000-00-00T00:00:00Z) is refused with rule dateTime. Later ' +
+              'than the creating transaction (dueTimeFuture), not earlier than the previous ' +
+              "instalment's (dueTimeOrder).",
+          },
         },
       },
     },

@@ -43,8 +43,16 @@ export const partyQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    org: { type: 'string', pattern: PARTY_NAME_PATTERN },
-    account: { type: 'string', pattern: PARTY_NAME_PATTERN },
+    org: {
+      type: 'string',
+      pattern: PARTY_NAME_PATTERN,
+      description: "The party's organisation. Only together with account: give both or neither.",
+    },
+    account: {
+      type: 'string',
+      pattern: PARTY_NAME_PATTERN,
+      description: "The party's account. Only together with org: give both or neither.",
+    },
   },
   dependencies: { org: ['account'], account: ['org'] },
 } as const;

@@ -63,8 +63,11 @@ export interface AnchorService {
   ): Promise<RecordedAnchor>;
   /** The latest anchor of `sourceChainId` and its fork count; `undefined` when never anchored. */
   summary(sourceChainId: string): Promise<AnchorSummary | undefined>;
-  /** Every fork record of `sourceChainId`, oldest first. */
-  forks(sourceChainId: string): Promise<readonly AnchorFork[]>;
+  /**
+   * Every fork record of `sourceChainId`, oldest first; `undefined` when never anchored (a fork
+   * is recorded only against an anchor on record).
+   */
+  forks(sourceChainId: string): Promise<readonly AnchorFork[] | undefined>;
 }
 
 export interface AnchorServiceOptions {
@@ -138,18 +141,26 @@ class AnchorServiceImpl implements AnchorService {
   }
 
   async summary(sourceChainId: string): Promise<AnchorSummary | undefined> {
-    const latest = await this.#ledger.evaluate<AnchorRecord | null>(
+    const latest = await this.#latest(sourceChainId);
+    if (!latest) return undefined;
+    return { sourceChainId, latest, forks: (await this.#forks(sourceChainId)).length };
+  }
+
+  async forks(sourceChainId: string): Promise<readonly AnchorFork[] | undefined> {
+    return (await this.#latest(sourceChainId)) ? this.#forks(sourceChainId) : undefined;
+  }
+
+  #latest(sourceChainId: string): Promise<AnchorRecord | null> {
+    return this.#ledger.evaluate<AnchorRecord | null>(
       ANCHOR_CONTRACT,
       'latestAnchor',
       [sourceChainId],
       this.#gateway,
       this.#callOptions(),
     );
-    if (!latest) return undefined;
-    return { sourceChainId, latest, forks: (await this.forks(sourceChainId)).length };
   }
 
-  forks(sourceChainId: string): Promise<readonly AnchorFork[]> {
+  #forks(sourceChainId: string): Promise<readonly AnchorFork[]> {
     return this.#ledger.evaluate<AnchorFork[]>(
       ANCHOR_CONTRACT,
       'anchorForks',

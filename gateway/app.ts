@@ -47,7 +47,7 @@ import healthRoutes from './routes/health';
 import publicRoutes from './routes/public';
 import verifyPageRoutes from './routes/verify-page';
 import { SECURITY_SCHEMES } from './routes/security';
-import { SHARED_SCHEMAS } from './schemas';
+import { SHARED_SCHEMAS, withOptionalBodies } from './schemas';
 
 export interface AppDeps {
   readonly ledger: Ledger;
@@ -241,6 +241,10 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       buildLocalReference: (json, _baseUri, _fragment, i) =>
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
+    transformObject: (document) =>
+      'openapiObject' in document
+        ? withOptionalBodies(document.openapiObject)
+        : document.swaggerObject,
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
 

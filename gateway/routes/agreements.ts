@@ -32,7 +32,7 @@ import {
   transitionedSchema,
 } from '../agreement-schemas';
 import type { AgreementService, PaymentInput } from '../agreement-service';
-import { ERROR_RESPONSES, schemaRef } from '../schemas';
+import { ERROR_RESPONSES, OPTIONAL_BODY, schemaRef } from '../schemas';
 import { SECURITY } from './security';
 
 /** Roles that act on agreements as parties, creators or courts (the chaincode decides which). */
@@ -72,7 +72,7 @@ const agreementRoutes: FastifyPluginAsync<AgreementRoutesOptions> = async (
   const { agreements, heartbeatMs } = options;
   const tags = ['agreements'];
 
-  /** Routes whose body is optional: no body reads as `{}`. */
+  /** Routes whose body is optional (their schema is marked OPTIONAL_BODY): no body reads as `{}`. */
   const optionalBody = async (request: FastifyRequest) => {
     if (request.body === undefined || request.body === null) request.body = {};
   };
@@ -86,6 +86,7 @@ const agreementRoutes: FastifyPluginAsync<AgreementRoutesOptions> = async (
       security: SECURITY,
       params: agreementParamsSchema,
       body,
+      ...(body === emptyBodySchema ? { [OPTIONAL_BODY]: true as const } : {}),
       response: { 200: transitionedSchema, ...ERROR_RESPONSES },
     },
   });
@@ -288,6 +289,7 @@ const agreementRoutes: FastifyPluginAsync<AgreementRoutesOptions> = async (
         security: SECURITY,
         params: agreementParamsSchema,
         body: emptyBodySchema,
+        [OPTIONAL_BODY]: true,
         response: { 200: enforcedSchema(schemaRef('receipt')), ...ERROR_RESPONSES },
       },
     },

@@ -97,6 +97,14 @@ interface ChainParams {
   readonly sourceChainId: string;
 }
 
+/**
+ * The refusal for a chain with no anchor on record. It does not name the chain: the id comes from
+ * an unauthenticated URL, where a client may have typed personal data.
+ */
+function neverAnchored(): StateError {
+  return new StateError('NOT_FOUND', 'no anchor of this chain is on record');
+}
+
 function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AccessError('UNAUTHENTICATED', 'an API key is required');
   return request.principal;
@@ -179,12 +187,7 @@ const anchorRoutes: FastifyPluginAsync<AnchorRoutesOptions> = async (
     },
     async (request) => {
       const summary = await service.summary(request.params.sourceChainId);
-      if (!summary) {
-        throw new StateError(
-          'NOT_FOUND',
-          `no anchor of ${request.params.sourceChainId} is on record`,
-        );
-      }
+      if (!summary) throw neverAnchored();
       return summary;
     },
   );
@@ -195,6 +198,9 @@ const anchorRoutes: FastifyPluginAsync<AnchorRoutesOptions> = async (
       schema: {
         tags,
         summary: 'Every refused, contradicting anchor of a chain, oldest first',
+        description:
+          'An empty list for a chain anchored here without a contradiction; 404 NOT_FOUND for a ' +
+          'chain never anchored here.',
         params: chainParamsSchema,
         response: {
           200: {
@@ -210,10 +216,11 @@ const anchorRoutes: FastifyPluginAsync<AnchorRoutesOptions> = async (
         },
       },
     },
-    async (request) => ({
-      sourceChainId: request.params.sourceChainId,
-      forks: await service.forks(request.params.sourceChainId),
-    }),
+    async (request) => {
+      const forks = await service.forks(request.params.sourceChainId);
+      if (!forks) throw neverAnchored();
+      return { sourceChainId: request.params.sourceChainId, forks };
+    },
   );
 };
 

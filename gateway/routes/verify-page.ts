@@ -62,6 +62,11 @@ export function defaultWebDir(): string {
     : resolve(__dirname, '..', '..', 'dist', 'web');
 }
 
+/** `text/html` of `text/html; charset=utf-8`: the key of an OpenAPI response's `content`. */
+function mediaTypeOf(type: string): string {
+  return type.split(';')[0] ?? type;
+}
+
 async function readIfPresent(path: string): Promise<Buffer | undefined> {
   try {
     return await readFile(path);
@@ -89,7 +94,13 @@ const verifyPageRoutes: FastifyPluginAsync<VerifyPageRoutesOptions> = async (
               ? 'The public verification page: hashes a file in the browser, never uploads it'
               : `The verification page's ${asset.file}`,
           ...(asset.file === 'verify.html' ? {} : { hide: true }),
-          response: ERROR_RESPONSES,
+          response: {
+            200: {
+              description: `${asset.file} as built`,
+              content: { [mediaTypeOf(asset.type)]: { schema: { type: 'string' } } },
+            },
+            ...ERROR_RESPONSES,
+          },
         },
       },
       async (_request, reply) => {

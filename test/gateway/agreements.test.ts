@@ -5,8 +5,8 @@
  * history, the party listing and who may see what.
  */
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AgreementState } from '../../core/agreement';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { UTC_TIME_PATTERN, type AgreementState } from '../../core/agreement';
 import {
   DAY,
   DOCUMENT,
@@ -338,5 +338,107 @@ describe('agreement routes: who may see what', () => {
     expect(nobody.json()).toEqual({ org: 'NoOrg', account: 'nobody', agreements: [] });
     const half = await getWith(t.app, '/v1/agreements?org=NoOrg', t.cast.court);
     expect([half.statusCode, half.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+});
+
+interface OpenApiOperation {
+  parameters?: { name: string; in: string; description?: string }[];
+  requestBody?: {
+    required?: boolean;
+    content: Record<string, { schema: Record<string, unknown> }>;
+  };
+  [extension: `x-${string}`]: unknown;
+}
+
+describe('agreement routes in the OpenAPI document', () => {
+  let t: AgreementApp;
+  let operations: Map<string, OpenApiOperation>;
+  beforeAll(async () => {
+    t = await makeAgreementApp();
+    const doc = (await getWith(t.app, '/openapi.json')).json<{
+      paths: Record<string, Record<string, OpenApiOperation>>;
+    }>();
+    operations = new Map(
+      Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.entries(item).map(([method, operation]) => [
+          `${method.toUpperCase()} ${path}`,
+          operation,
+        ]),
+      ),
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('lists the bodies of check-due and enforcement as optional, and every other body as required', async () => {
+    const optional = ['POST /v1/agreements/{id}/check-due', 'POST /v1/agreements/{id}/enforcement'];
+    const withBody = [...operations].filter(([, operation]) => operation.requestBody);
+    expect(
+      withBody.filter(([, operation]) => operation.requestBody?.required !== true).map(([k]) => k),
+    ).toEqual(optional);
+    for (const [name, operation] of withBody) {
+      expect(operation.requestBody?.required, name).toBe(!optional.includes(name));
+      expect(
+        Object.keys(operation).filter((key) => key.startsWith('x-')),
+        name,
+      ).toEqual([]);
+    }
+    expect(withBody.map(([name]) => name)).toEqual(
+      expect.arrayContaining([
+        'POST /v1/agreements',
+        'POST /v1/agreements/{id}/sign',
+        'POST /v1/agreements/{id}/payments',
+        'POST /v1/agreements/{id}/terminate',
+        'POST /v1/evidence',
+        'POST /v1/anchors',
+      ]),
+    );
+
+    // As documented: both take a request without any body.
+    await activeAgreement(t, 'med-2026-0020');
+    const noBody = (action: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/v1/agreements/med-2026-0020/${action}`,
+        headers: { authorization: `Bearer ${t.cast.creditor}` },
+      });
+    expect((await noBody('check-due')).statusCode).toBe(200);
+    expect((await noBody('enforcement')).json()).toMatchObject({ code: 'INVALID_TRANSITION' });
+  });
+
+  it('says in both party parameters of the listing that org and account go together', () => {
+    const parameters = operations.get('GET /v1/agreements')?.parameters ?? [];
+    const described = Object.fromEntries(parameters.map((p) => [`${p.in} ${p.name}`, p]));
+    expect(described['query org']?.description).toMatch(/together with account/);
+    expect(described['query account']?.description).toMatch(/together with org/);
+  });
+
+  it('describes dueTime as a real UTC instant, beside the pattern the schema checks', async () => {
+    const terms = operations.get('POST /v1/agreements')?.requestBody?.content['application/json']
+      ?.schema as {
+      properties: { instalments: { items: { properties: { dueTime: Record<string, unknown> } } } };
+    };
+    const dueTime = terms.properties.instalments.items.properties.dueTime;
+    expect(dueTime).toEqual({
+      type: 'string',
+      pattern: UTC_TIME_PATTERN,
+      description: expect.stringMatching(/real instant in UTC.*2027-01-31T00:00:00Z/),
+    });
+
+    const impossible = await act(
+      t,
+      t.cast.mediator,
+      undefined,
+      undefined,
+      termsFor('med-2026-0021', {
+        instalments: [{ amount: 1, currency: 'CNY', dueTime: '0000-00-00T00:00:00Z' }],
+      }),
+    );
+    expect(impossible.statusCode).toBe(400);
+    expect(impossible.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      fields: [{ path: '/instalments/0/dueTime', rule: 'dateTime' }],
+    });
   });
 });

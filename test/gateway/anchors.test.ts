@@ -200,16 +200,32 @@ describe('anchor routes on the target node', () => {
     );
   });
 
-  it('answers 404 for a chain never anchored, and 400 for a bad chain id', async () => {
-    expect((await getWith(court.app, '/v1/anchors/never-anchored')).json()).toMatchObject({
-      statusCode: 404,
-      code: 'NOT_FOUND',
-    });
-    expect((await getWith(court.app, '/v1/anchors/never-anchored/forks')).json()).toEqual({
-      sourceChainId: 'never-anchored',
-      forks: [],
-    });
+  it('answers 404 for a chain never anchored, on both reads, and 400 for a bad chain id', async () => {
+    for (const url of ['/v1/anchors/never-anchored', '/v1/anchors/never-anchored/forks']) {
+      expect((await getWith(court.app, url)).json(), url).toMatchObject({
+        statusCode: 404,
+        code: 'NOT_FOUND',
+      });
+    }
     expect((await getWith(court.app, '/v1/anchors/-bad')).statusCode).toBe(400);
+  });
+
+  it('lists no forks (200) for a chain anchored without a contradiction', async () => {
+    await postJson(court.app, '/v1/anchors', anchorKey, input(5));
+    const forks = await getWith(court.app, `/v1/anchors/${EVIDENCE_CHAIN}/forks`);
+    expect(forks.statusCode).toBe(200);
+    expect(forks.json()).toEqual({ sourceChainId: EVIDENCE_CHAIN, forks: [] });
+  });
+
+  it('never repeats a chain id from the URL that is not on record (a phone or ID number)', async () => {
+    for (const typed of ['13800138000', '11010519491231002X']) {
+      for (const url of [`/v1/anchors/${typed}`, `/v1/anchors/${typed}/forks`]) {
+        const response = await getWith(court.app, url);
+        expect(response.statusCode, url).toBe(404);
+        expect(response.json()).toMatchObject({ code: 'NOT_FOUND' });
+        expect(response.body).not.toContain(typed);
+      }
+    }
   });
 });
 

@@ -234,6 +234,8 @@ describe('personal data', () => {
         ['GET', `/v1/evidence/${encoded}/history`, auditor],
         ['POST', `/v1/evidence/${encoded}/annotations`, court],
         ['GET', `/v1/public/evidence/${encoded}`, undefined],
+        ['GET', `/v1/anchors/${encoded}`, undefined],
+        ['GET', `/v1/anchors/${encoded}/forks`, undefined],
         ['GET', `/v1/admin/principals/${encoded}`, admin],
         ['PATCH', `/v1/admin/principals/${encoded}`, admin],
         ['DELETE', `/v1/admin/keys/${encoded}`, admin],

@@ -94,6 +94,16 @@ describe('the verification page', () => {
     expect(fetched.sort()).toEqual(['/v1/public/evidence/', '/v1/trust']);
   });
 
+  it('documents the page as a 200 text/html answer in the OpenAPI document', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, { get?: { responses: Record<string, { content?: object }> } }>;
+    }>();
+    const responses = doc.paths['/verify']?.get?.responses ?? {};
+    expect(Object.keys(responses).sort()).toEqual(['200', '4XX', '5XX']);
+    expect(responses['200']?.content).toEqual({ 'text/html': { schema: { type: 'string' } } });
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/verify/'))).toEqual([]);
+  });
+
   it('answers 404 NOT_FOUND, naming the fix, where the page was not built', async () => {
     const empty = await tempDir('no-web-');
     const bare = pageApp(empty);
