@@ -61,6 +61,22 @@ function principalOf(request: FastifyRequest): Principal {
 }
 
 /** One server-sent event (WHATWG HTML §9.2): data is one line of JSON. */
+/** One event of the stream, as its fields are read (the first block sets only `retry`). */
+const sseEventSchema = {
+  type: 'object',
+  properties: {
+    event: { type: 'string', description: '`transition`, or `gap` when events may be lost' },
+    data: {
+      type: 'string',
+      description:
+        'JSON: `{agreementId, from, to, action, txId, time, blockNumber}` for a transition, ' +
+        '`{lastEventId}` for a gap',
+    },
+    id: { type: 'string', description: 'Give it back as `Last-Event-ID` to resume' },
+    retry: { type: 'integer', minimum: 0, description: 'Milliseconds before reconnecting' },
+  },
+} as const;
+
 function sseEvent(name: string, data: unknown, id?: string): string {
   return `${id === undefined ? '' : `id: ${id}\n`}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 }
@@ -151,7 +167,8 @@ const agreementRoutes: FastifyPluginAsync<AgreementRoutesOptions> = async (
         response: {
           200: {
             description: 'an event stream',
-            content: { 'text/event-stream': { schema: { type: 'string' } } },
+            // OpenAPI 3.1 has no item schema for streams: `schema` describes each event.
+            content: { 'text/event-stream': { schema: sseEventSchema } },
           },
           ...ERROR_RESPONSES,
         },
