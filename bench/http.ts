@@ -5,11 +5,11 @@
  * generator is a third process. Runs alternate node/bare so both see the same machine.
  */
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BenchConfig } from './config';
 import type { LoadResult } from './load';
-import { cpuSecondsOf, median, runLoadProcess, startServer, type Server } from './processes';
+import { cpuSecondsOf, median, ROOT, runLoadProcess, startServer, type Server } from './processes';
 
 export interface LoadFigure {
   /** Successful requests per second (median run). */
@@ -66,17 +66,32 @@ function figure(runs: readonly TimedLoad[]): LoadFigure {
   };
 }
 
+/** Node's options in `npm start` (package.json), so the node runs as its README starts it. */
+function startNodeArgs(): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = (manifest.scripts.start ?? '').split(/\s+/);
+  return words.slice(1, words.indexOf('bin/evidence-node.js'));
+}
+const START_NODE_ARGS = startNodeArgs();
+
 async function startEvidenceNode(dataDir: string): Promise<{ server: Server; key: string }> {
-  const server = await startServer(path.join('bin', 'evidence-node.js'), {
-    EVIDENCE_HOST: '127.0.0.1',
-    EVIDENCE_PORT: '0',
-    EVIDENCE_DATA_DIR: dataDir,
-    EVIDENCE_LOG_LEVEL: NODE_LOG_LEVEL,
-    // The per-principal rate limit is a policy, not a capacity: the benchmark's one principal
-    // would hit it at once. Everything else (load shedding, queue bound) stays at its default.
-    EVIDENCE_RATE_LIMIT_MAX: '1000000',
-    CORE_CHAINCODE_LOGGING_LEVEL: 'WARNING',
-  });
+  const server = await startServer(
+    path.join('bin', 'evidence-node.js'),
+    {
+      EVIDENCE_HOST: '127.0.0.1',
+      EVIDENCE_PORT: '0',
+      EVIDENCE_DATA_DIR: dataDir,
+      EVIDENCE_LOG_LEVEL: NODE_LOG_LEVEL,
+      // The per-principal rate limit is a policy, not a capacity: the benchmark's one principal
+      // would hit it at once. Everything else (load shedding, queue bound) stays at its default.
+      EVIDENCE_RATE_LIMIT_MAX: '1000000',
+      CORE_CHAINCODE_LOGGING_LEVEL: 'WARNING',
+    },
+    undefined,
+    START_NODE_ARGS,
+  );
   const admin = (await fs.readFile(path.join(dataDir, 'admin.key'), 'utf8')).trim();
   const response = await fetch(`${server.url}/v1/admin/keys`, {
     method: 'POST',

@@ -26,8 +26,9 @@ export async function startServer(
   script: string,
   env: Readonly<Record<string, string>> = {},
   timeoutMs = 60_000,
+  nodeArgs: readonly string[] = [],
 ): Promise<Server> {
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

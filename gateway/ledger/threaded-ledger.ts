@@ -39,6 +39,14 @@ export interface ThreadedLedgerOptions extends LedgerThreadData {
 /** The default thread script, next to this module once compiled. */
 export const LEDGER_THREAD_SCRIPT = path.join(__dirname, 'embedded', 'ledger-thread.js');
 
+/**
+ * The ledger thread's young generation: 192 MiB, i.e. 64 MiB semi-spaces, as `npm start` gives the
+ * HTTP thread (`--max-semi-space-size=64`). A commit's objects (records, states, the block) live
+ * until its synced write returns; with V8's default 16 MiB semi-spaces they survive scavenges and
+ * are copied, and the node spent ~10 % more CPU per deposit (BENCHMARKS.md).
+ */
+export const LEDGER_THREAD_YOUNG_GENERATION_MB = 192;
+
 /** The proxy: every call is a message to the thread. */
 export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
   readonly kind = 'embedded' as const;
@@ -121,6 +129,7 @@ export async function openThreadedLedger(options: ThreadedLedgerOptions): Promis
     threadScript,
     data satisfies LedgerThreadData,
     'ledger',
+    { maxYoungGenerationSizeMb: LEDGER_THREAD_YOUNG_GENERATION_MB },
   );
   return new ThreadedLedger(new ThreadCaller(worker, 'ledger', onFailure), ready);
 }

@@ -8,7 +8,7 @@
  * with its name and message.
  */
 
-import { Worker, type MessagePort } from 'node:worker_threads';
+import { Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import {
   ERROR_CODES,
   LedgerError,
@@ -98,7 +98,7 @@ export function serveCalls(
 }
 
 /**
- * Starts `script` and waits for its first message.
+ * Starts `script` (with `resourceLimits` for its heap, when given) and waits for its first message.
  * @throws LedgerError `LEDGER_UNAVAILABLE` (or `code`) when the thread fails or exits first; the
  *   error the thread reported when it says it is not ready.
  */
@@ -106,8 +106,9 @@ export async function startThread<R>(
   script: string,
   workerData: unknown,
   what: string,
+  resourceLimits?: ResourceLimits,
 ): Promise<{ worker: Worker; ready: R }> {
-  const worker = new Worker(script, { workerData });
+  const worker = new Worker(script, { workerData, ...(resourceLimits ? { resourceLimits } : {}) });
   let onMessage: ((ready: ThreadReady<R>) => void) | undefined;
   let onError: ((error: Error) => void) | undefined;
   let onExit: ((code: number) => void) | undefined;
