@@ -40,7 +40,10 @@ export const STATE_CODES = [
   'CONFLICT',
 ] as const;
 
-/** The ledger behind the gateway. */
+/**
+ * The back ends behind the gateway: the ledger, its storage, and the thread that renders PDFs
+ * (`RENDERER_UNAVAILABLE`: it died during the render, or could not start; a retry starts another).
+ */
 export const LEDGER_CODES = [
   'LEDGER_UNAVAILABLE',
   'LEDGER_TIMEOUT',
@@ -49,6 +52,7 @@ export const LEDGER_CODES = [
   'STORAGE_FULL',
   'OVERLOADED',
   'INTERNAL',
+  'RENDERER_UNAVAILABLE',
 ] as const;
 
 /**

@@ -28,6 +28,8 @@
  * | OVERLOADED             | 503    | too many deposits waiting; `Retry-After` says when to retry |
  * | LEDGER_UNAVAILABLE     | 503    | the ledger cannot be reached; `Retry-After` set             |
  * | LEDGER_CLOSED          | 503    | the node is shutting down; `Retry-After` set                |
+ * | RENDERER_UNAVAILABLE   | 503    | the PDF thread died or could not start; `Retry-After` set:  |
+ * |                        |        | the retry renders on a new one                              |
  * | LEDGER_TIMEOUT         | 504    | the ledger did not answer in time; the outcome is unknown,  |
  * |                        |        | retry (deposits are idempotent)                             |
  * | STORAGE_FULL           | 507    | the ledger's disk is full                                   |
@@ -88,6 +90,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   OVERLOADED: 503,
   LEDGER_UNAVAILABLE: 503,
   LEDGER_CLOSED: 503,
+  RENDERER_UNAVAILABLE: 503,
   LEDGER_TIMEOUT: 504,
   STORAGE_FULL: 507,
   LEDGER_CORRUPTED: 500,
@@ -124,6 +127,7 @@ export const RETRY_AFTER_SECONDS: Readonly<Partial<Record<ErrorCode, number>>> =
   OVERLOADED: 1,
   LEDGER_UNAVAILABLE: 5,
   LEDGER_CLOSED: 5,
+  RENDERER_UNAVAILABLE: 1,
 };
 
 /** The body of every error response. */

@@ -76,6 +76,7 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   NOT_FOUND: EXIT_INPUT,
   // core: the ledger behind the gateway
   LEDGER_UNAVAILABLE: EXIT_IO,
+  RENDERER_UNAVAILABLE: EXIT_IO,
   LEDGER_TIMEOUT: EXIT_IO,
   LEDGER_CORRUPTED: EXIT_IO,
   LEDGER_CLOSED: EXIT_IO,

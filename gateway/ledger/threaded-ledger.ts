@@ -129,7 +129,10 @@ export async function openThreadedLedger(options: ThreadedLedgerOptions): Promis
     threadScript,
     data satisfies LedgerThreadData,
     'ledger',
-    { maxYoungGenerationSizeMb: LEDGER_THREAD_YOUNG_GENERATION_MB },
+    { resourceLimits: { maxYoungGenerationSizeMb: LEDGER_THREAD_YOUNG_GENERATION_MB } },
   );
-  return new ThreadedLedger(new ThreadCaller(worker, 'ledger', onFailure), ready);
+  return new ThreadedLedger(
+    new ThreadCaller(worker, 'ledger', onFailure ? { onDeath: onFailure } : {}),
+    ready,
+  );
 }

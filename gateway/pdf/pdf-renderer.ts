@@ -42,12 +42,15 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A PDF thread that is gone is the renderer's failure, not the ledger's. */
+const PDF_THREAD = { unavailable: 'RENDERER_UNAVAILABLE' } as const;
+
 /** How long one PDF may take before its thread is ended and the request refused. */
 export const PDF_TIMEOUT_MS = 30_000;
 
 /**
  * Renders on a thread of its own, started at the first call; a call that finds it dead starts a
- * new one (the call that was waiting when it died fails with `LEDGER_UNAVAILABLE`). A PDF not
+ * new one (the call that was waiting when it died fails with `RENDERER_UNAVAILABLE`). A PDF not
  * rendered within `timeoutMs` fails with `OVERLOADED` and its thread is ended, so a render that
  * hangs holds neither the request nor the next one.
  */
@@ -59,8 +62,8 @@ export function threadedPdfRenderer(
   let closed = false;
   const caller = (): Promise<ThreadCaller> => {
     if (thread === undefined) {
-      const starting = startThread<object>(script, null, 'PDF').then(
-        ({ worker }) => new ThreadCaller(worker, 'PDF'),
+      const starting = startThread<object>(script, null, 'PDF', PDF_THREAD).then(
+        ({ worker }) => new ThreadCaller(worker, 'PDF', PDF_THREAD),
       );
       // A failed start is not kept: the next call tries again.
       starting.catch(() => {

@@ -16,6 +16,7 @@ import {
   isEvidenceError,
   type ErrorCode,
   type FieldError,
+  type LedgerCode,
 } from '../../core/errors';
 
 export interface ThreadCall {
@@ -97,24 +98,34 @@ export function serveCalls(
   });
 }
 
+/** What a thread is for, as its callers see it. */
+export interface ThreadOptions {
+  /**
+   * The code of a call that fails because the thread is gone: failed to start, died, exited
+   * (default `LEDGER_UNAVAILABLE`; the PDF thread's is `RENDERER_UNAVAILABLE`).
+   */
+  readonly unavailable?: LedgerCode;
+}
+
 /**
  * Starts `script` (with `resourceLimits` for its heap, when given) and waits for its first message.
- * @throws LedgerError `LEDGER_UNAVAILABLE` (or `code`) when the thread fails or exits first; the
- *   error the thread reported when it says it is not ready.
+ * @throws LedgerError `options.unavailable` when the thread fails or exits first; the error the
+ *   thread reported when it says it is not ready.
  */
 export async function startThread<R>(
   script: string,
   workerData: unknown,
   what: string,
-  resourceLimits?: ResourceLimits,
+  options: ThreadOptions & { readonly resourceLimits?: ResourceLimits } = {},
 ): Promise<{ worker: Worker; ready: R }> {
+  const { resourceLimits, unavailable = 'LEDGER_UNAVAILABLE' } = options;
   const worker = new Worker(script, { workerData, ...(resourceLimits ? { resourceLimits } : {}) });
   let onMessage: ((ready: ThreadReady<R>) => void) | undefined;
   let onError: ((error: Error) => void) | undefined;
   let onExit: ((code: number) => void) | undefined;
   const ready = await new Promise<ThreadReady<R>>((resolve, reject) => {
     const failed = (reason: string) =>
-      reject(new LedgerError('LEDGER_UNAVAILABLE', `the ${what} thread ${reason}`));
+      reject(new LedgerError(unavailable, `the ${what} thread ${reason}`));
     onMessage = resolve;
     onError = (error) => failed(`failed to start: ${error.message}`);
     onExit = (code) => failed(`exited at start (exit code ${code})`);
@@ -139,7 +150,7 @@ interface Waiting {
 
 /**
  * The caller's side of a started thread. If the thread dies, every waiting and later call fails
- * with `LEDGER_UNAVAILABLE` naming `what`; after {@link close}, with `LEDGER_CLOSED`.
+ * with `options.unavailable` naming `what`; after {@link close}, with `LEDGER_CLOSED`.
  */
 export class ThreadCaller {
   readonly #worker: Worker;
@@ -147,14 +158,20 @@ export class ThreadCaller {
   readonly #waiting = new Map<number, Waiting>();
   #next = 0;
   readonly #onDeath: ((error: LedgerError) => void) | undefined;
+  readonly #unavailable: LedgerCode;
   #down: LedgerError | undefined;
   #closing: Promise<void> | undefined;
 
-  /** `onDeath` is called once if the thread fails or exits before {@link close}. */
-  constructor(worker: Worker, what: string, onDeath?: (error: LedgerError) => void) {
+  /** `options.onDeath` is called once if the thread fails or exits before {@link close}. */
+  constructor(
+    worker: Worker,
+    what: string,
+    options: ThreadOptions & { readonly onDeath?: (error: LedgerError) => void } = {},
+  ) {
     this.#worker = worker;
     this.#what = what;
-    this.#onDeath = onDeath;
+    this.#onDeath = options.onDeath;
+    this.#unavailable = options.unavailable ?? 'LEDGER_UNAVAILABLE';
     worker.on('message', (reply: ThreadReply) => {
       const waiting = this.#waiting.get(reply.id);
       if (!waiting) return;
@@ -173,7 +190,7 @@ export class ThreadCaller {
 
   #fail(message: string): void {
     const first = this.#down === undefined;
-    this.#down ??= new LedgerError('LEDGER_UNAVAILABLE', message);
+    this.#down ??= new LedgerError(this.#unavailable, message);
     for (const waiting of this.#waiting.values()) waiting.reject(this.#down);
     this.#waiting.clear();
     // A thread that ends after its last call, or is terminated by close, did not die.

@@ -88,15 +88,27 @@ describe('PDF renderers', () => {
     return script;
   }
 
-  it('replaces a thread that died; the call it took fails with LEDGER_UNAVAILABLE', async () => {
+  it('replaces a thread that died; the call it took fails with RENDERER_UNAVAILABLE', async () => {
     const renderer = threadedPdfRenderer(await onceFaultyThread('exit'));
     renderers.push(renderer);
     const receipt = makeFixture(1).receipts[0]!;
     const input = { receipt, issuingNode: { name: 'n', chainId: receipt.ledger.chainId } };
     const died = await rejectionOf(renderer.certificate(input));
-    expect((died as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
+    expect((died as LedgerError).code).toBe('RENDERER_UNAVAILABLE');
     expect((died as LedgerError).message).toMatch(/exit code 9/);
     expect((await renderer.certificate(input)).toString('latin1')).toBe('%PDF');
+  });
+
+  it('fails with RENDERER_UNAVAILABLE when the thread cannot start, each call trying again', async () => {
+    const renderer = threadedPdfRenderer(path.join(os.tmpdir(), 'no-such-pdf-thread.js'));
+    renderers.push(renderer);
+    const receipt = makeFixture(1).receipts[0]!;
+    const input = { receipt, issuingNode: { name: 'n', chainId: receipt.ledger.chainId } };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const failed = await rejectionOf(renderer.certificate(input));
+      expect((failed as LedgerError).code).toBe('RENDERER_UNAVAILABLE');
+      expect((failed as LedgerError).message).toMatch(/PDF thread/);
+    }
   });
 
   it('ends a thread that does not answer in time with OVERLOADED, and renders on a new one', async () => {
