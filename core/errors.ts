@@ -32,12 +32,13 @@ export const VALIDATION_CODES = [
 /** Who is calling and what they may do. */
 export const ACCESS_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'DEPOSITOR_MISMATCH'] as const;
 
-/** Domain state. */
+/** Domain state, and routes: what exists, and what may be done to it. */
 export const STATE_CODES = [
   'EVIDENCE_NOT_FOUND',
   'RECEIPT_NOT_FOUND',
   'NOT_FOUND',
   'CONFLICT',
+  'METHOD_NOT_ALLOWED',
 ] as const;
 
 /**

@@ -24,6 +24,8 @@
  * | EVIDENCE_NOT_FOUND     | 404    | no evidence under that digest                               |
  * | RECEIPT_NOT_FOUND      | 404    | the evidence exists but its receipt cannot be assembled     |
  * | NOT_FOUND              | 404    | no such route or resource                                   |
+ * | METHOD_NOT_ALLOWED     | 405    | the path exists, not for this method; `Allow` lists those   |
+ * |                        |        | that are                                                    |
  * | CONFLICT               | 409    | the request conflicts with the current state                |
  * | OVERLOADED             | 503    | too many deposits waiting; `Retry-After` says when to retry |
  * | LEDGER_UNAVAILABLE     | 503    | the ledger cannot be reached; `Retry-After` set             |
@@ -86,6 +88,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   EVIDENCE_NOT_FOUND: 404,
   RECEIPT_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   OVERLOADED: 503,
   LEDGER_UNAVAILABLE: 503,
@@ -249,6 +252,19 @@ function fromCode(code: ErrorCode, message: string, fields?: readonly FieldError
     headers: retry === undefined ? {} : { 'retry-after': String(retry) },
     internal: statusCode >= 500 && code !== 'OVERLOADED',
   };
+}
+
+/**
+ * The answer to `method` on a path that exists only for `allowed`: 405 `METHOD_NOT_ALLOWED` with
+ * an `Allow` header (RFC 9110 §15.5.6).
+ */
+export function methodNotAllowed(method: string, allowed: readonly string[]): HttpError {
+  const list = allowed.join(', ');
+  const mapped = fromCode(
+    'METHOD_NOT_ALLOWED',
+    `${method} is not allowed here; ${list} ${allowed.length > 1 ? 'are' : 'is'}`,
+  );
+  return { ...mapped, headers: { ...mapped.headers, allow: list } };
 }
 
 /**

@@ -74,6 +74,7 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   CONFLICT: EXIT_NOT_VERIFIED,
   // no such endpoint: the --gateway URL is wrong
   NOT_FOUND: EXIT_INPUT,
+  METHOD_NOT_ALLOWED: EXIT_INPUT,
   // core: the ledger behind the gateway
   LEDGER_UNAVAILABLE: EXIT_IO,
   RENDERER_UNAVAILABLE: EXIT_IO,

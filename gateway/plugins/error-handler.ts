@@ -4,26 +4,36 @@
  * a 500: only failures of the node itself are, and their details go to the log, not the client.
  */
 
-import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { StateError } from '../../core/errors';
 import { findPersonalData } from '../../core/personal-data';
-import { toHttpError } from '../http-errors';
+import { methodNotAllowed, toHttpError } from '../http-errors';
 
 const SAFE_PATH = /^\/[A-Za-z0-9/._:~-]*$/;
+/** The methods the node's routes use (HEAD: Fastify answers it for every GET route). */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 const errorHandlerPlugin: FastifyPluginAsync = async (app: FastifyInstance) => {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const mapped = toHttpError(error);
-    if (mapped.internal) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: mapped.body.code }, 'request refused');
-    return reply.code(mapped.body.statusCode).headers(mapped.headers).send(mapped.body);
-  });
-
-  app.setNotFoundHandler((request, reply) => {
+  /** A request no route takes: 405 when its path exists for other methods, else 404. */
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    const fullPath = request.url.split('?')[0] ?? '';
+    const allowed = ROUTE_METHODS.filter(
+      (method) => app.findRoute({ method, url: fullPath }) !== null,
+    );
+    if (allowed.length > 0) {
+      const mapped = methodNotAllowed(request.method, allowed);
+      return reply.code(mapped.body.statusCode).headers(mapped.headers).send(mapped.body);
+    }
     // The path is quoted only when it is plainly a path: responses never echo what a client
     // may have written into a URL (a name, a phone number).
-    const path = (request.url.split('?')[0] ?? '').slice(0, 256);
+    const path = fullPath.slice(0, 256);
     const quoted = SAFE_PATH.test(path) && findPersonalData(path) === undefined;
     const mapped = toHttpError(
       new StateError(
@@ -32,7 +42,19 @@ const errorHandlerPlugin: FastifyPluginAsync = async (app: FastifyInstance) => {
       ),
     );
     return reply.code(mapped.body.statusCode).send(mapped.body);
+  };
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    // Fastify may refuse a request before it reaches the not-found handler (a QUERY without
+    // Content-Type); with no route, that is still a 404 or 405.
+    if (request.is404) return notFound(request, reply);
+    const mapped = toHttpError(error);
+    if (mapped.internal) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: mapped.body.code }, 'request refused');
+    return reply.code(mapped.body.statusCode).headers(mapped.headers).send(mapped.body);
   });
+
+  app.setNotFoundHandler(notFound);
 };
 
 export default fp(errorHandlerPlugin, { name: 'evidence-error-handler', fastify: '5.x' });

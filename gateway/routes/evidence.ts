@@ -9,6 +9,7 @@ import type { Digest } from '../../core/digest';
 import type { AnnotationInput } from '../../core/evidence-state';
 import { KEY_ROLES, type KeyRole, type Principal } from '../auth/api-keys';
 import type { EvidenceService } from '../evidence-service';
+import { methodNotAllowed } from '../http-errors';
 import { ERROR_RESPONSES, batchRequestSchema, digestParamsSchema, schemaRef } from '../schemas';
 import { SECURITY } from './security';
 
@@ -79,6 +80,13 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
       return reply.code(deposited.status === 'existing' ? 200 : 201).send(deposited);
     },
   );
+
+  // Without it, GET /v1/evidence/batch would be read as a digest named "batch" (400); the path
+  // exists for POST only.
+  app.get('/evidence/batch', { schema: { hide: true } }, async (request, reply) => {
+    const mapped = methodNotAllowed(request.method, ['POST']);
+    return reply.code(mapped.body.statusCode).headers(mapped.headers).send(mapped.body);
+  });
 
   app.post<{ Body: { items: unknown[] }; Querystring: { receipts?: 'full' | 'none' } }>(
     '/evidence/batch',

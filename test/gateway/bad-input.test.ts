@@ -72,15 +72,34 @@ describe('bad input', () => {
     expect(fieldsOf(broken.json())).toEqual([['', 'json']]);
   });
 
-  it('answers a QUERY request without Content-Type with 415 naming the body, on any path', async () => {
-    for (const url of ['/v1/chain', '/no/such/route']) {
-      const response = await t.app.inject({ method: 'QUERY', url });
-      expect(response.statusCode).toBe(415);
-      expect(response.json()).toMatchObject({
-        code: 'UNSUPPORTED_MEDIA_TYPE',
-        fields: [{ path: '', rule: 'contentType' }],
-      });
+  it('answers a method a path does not have with 405 and the methods it has in Allow', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['POST', '/v1/chain', 'GET, HEAD'],
+      ['DELETE', '/v1/evidence', 'POST'],
+      ['PUT', `/v1/evidence/sha256:${HEX}`, 'GET, HEAD'],
+      ['PROPFIND', '/v1/chain', 'GET, HEAD'],
+      // A static path beside a parametric one (/v1/evidence/:digest) for other methods.
+      ['GET', '/v1/evidence/batch', 'POST'],
+    ];
+    for (const [method, url, allow] of cases) {
+      const response = await t.app.inject({ method: method as 'GET', url, headers: bearer(key) });
+      expect([method, response.statusCode, response.headers.allow]).toEqual([method, 405, allow]);
+      expect(response.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+      expect(response.body).not.toContain(HEX);
     }
+    const nowhere = await t.app.inject({ method: 'POST', url: '/v1/no/such/route' });
+    expect([nowhere.statusCode, nowhere.headers.allow]).toEqual([404, undefined]);
+  });
+
+  it('answers a QUERY request, which Fastify checks for a Content-Type first, as any other method', async () => {
+    const known = await t.app.inject({ method: 'QUERY', url: '/v1/chain' });
+    expect([known.statusCode, known.headers.allow, known.json().code]).toEqual([
+      405,
+      'GET, HEAD',
+      'METHOD_NOT_ALLOWED',
+    ]);
+    const unknown = await t.app.inject({ method: 'QUERY', url: '/no/such/route' });
+    expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'NOT_FOUND']);
   });
 
   it('names a digest of the wrong length, alphabet or algorithm', async () => {
@@ -259,10 +278,10 @@ describe('bad input', () => {
     ]);
   });
 
-  it('answers unknown routes and methods with 404 NOT_FOUND in the error shape', async () => {
+  it('answers unknown routes with 404 NOT_FOUND in the error shape', async () => {
     for (const [method, url] of [
       ['GET', '/v2/evidence'],
-      ['DELETE', `/v1/evidence/sha256:${HEX}`],
+      ['DELETE', `/v1/evidence/sha256:${HEX}/nothing`],
       ['GET', '/'],
     ] as const) {
       const response = await t.app.inject({ method, url, headers: bearer(key) });
