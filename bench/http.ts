@@ -72,7 +72,11 @@ function startNodeArgs(): string[] {
     scripts: Record<string, string>;
   };
   const words = (manifest.scripts.start ?? '').split(/\s+/);
-  return words.slice(1, words.indexOf('bin/evidence-node.js'));
+  const script = words.indexOf('bin/evidence-node.js');
+  if (words[0] !== 'node' || script < 0) {
+    throw new Error(`npm start is not "node [options] bin/evidence-node.js": ${words.join(' ')}`);
+  }
+  return words.slice(1, script);
 }
 const START_NODE_ARGS = startNodeArgs();
 

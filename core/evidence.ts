@@ -78,6 +78,9 @@ export const evidenceItemSchema = {
       // `digestAlgorithmUnique` refuses (itemRuleErrors), and Ajv's uniqueItems costs several
       // times the rest of this schema per item on the deposit path.
       items: { type: 'string', pattern: DIGEST_PATTERN },
+      description:
+        'The digests of one file, `alg:hex`: exactly one sha256 (rule digestPrimary) and at most ' +
+        'one per algorithm (rule digestAlgorithmUnique), e.g. a sha256 and an sm3.',
     },
     evidenceType: { type: 'string', enum: [...EVIDENCE_TYPES] },
     mediaType: {
