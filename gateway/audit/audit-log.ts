@@ -274,18 +274,16 @@ class AuditLogImpl implements AuditLog {
       previous = { seq: entry.seq, hash: entry.hash };
       return entry;
     });
-    const operations = [
-      ...entries.map((entry) => ({
-        type: 'put' as const,
-        sublevel: this.#entries,
-        key: auditKey(entry.seq),
-        value: JSON.stringify(entry),
-      })),
-      { type: 'put' as const, sublevel: this.#meta, key: 'head', value: JSON.stringify(previous) },
-    ];
     try {
       await this.#ready();
-      await this.#db.batch(operations as never, { sync: true });
+      // One chained batch with the sublevels' prefixes applied here, as the ledger writes its
+      // blocks: much cheaper per entry than array operations naming their sublevel.
+      const batch = this.#db.batch();
+      for (const entry of entries) {
+        batch.put(this.#entries.prefixKey(auditKey(entry.seq), 'utf8'), JSON.stringify(entry));
+      }
+      batch.put(this.#meta.prefixKey('head', 'utf8'), JSON.stringify(previous));
+      await batch.write({ sync: true });
     } catch (error) {
       this.#failures += 1;
       this.#reopener.markFailed();

@@ -208,12 +208,11 @@ describe('audit log', () => {
     await log.close();
   });
 
-  it('keeps deposits fast: appends are batched off the request path', async () => {
-    const timings: Record<string, number> = {};
-    for (const audited of [false, true, false, true]) {
+  it('records every one of many concurrent deposits, and only when the hook is on', async () => {
+    // What the audit log costs a deposit is measured by the benchmark (BENCHMARKS.md), not here.
+    for (const audited of [false, true]) {
       t = await makeEmbeddedApp({ auditHook: audited });
       const key = await t.keyFor('platform');
-      const started = performance.now();
       await Promise.all(
         Array.from({ length: 10 }, async () => {
           for (let i = 0; i < 30; i++) {
@@ -222,18 +221,15 @@ describe('audit log', () => {
           }
         }),
       );
-      const name = audited ? 'with' : 'without';
-      timings[name] = Math.min(timings[name] ?? Infinity, performance.now() - started);
       await t.audit.flush();
       const recorded = (await t.audit.read(0, 10_000)).filter((e) => e.route === '/v1/evidence');
       expect(recorded).toHaveLength(audited ? 300 : 0);
+      if (audited) {
+        expect(new Set(recorded.map((entry) => entry.requestId)).size).toBe(300);
+        expect(await t.audit.verify()).toMatchObject({ intact: true });
+      }
       await t.close();
       t = undefined;
     }
-    console.log(
-      `300 deposits, 10 concurrent, embedded ledger: ${Math.round(timings.without as number)} ms ` +
-        `without the audit log, ${Math.round(timings.with as number)} ms with it`,
-    );
-    expect(timings.with as number).toBeLessThan((timings.without as number) * 1.5 + 250);
   });
 });
