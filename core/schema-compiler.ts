@@ -14,11 +14,20 @@ export const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: tru
 const ajv = new Ajv(AJV_OPTIONS);
 const compiled = new WeakMap<object, ValidateFunction>();
 
-/** The validator of `schema`, compiled on first use. */
+/**
+ * The validator of `schema`, compiled on first use.
+ *
+ * A schema with an `$id` may already be known to Ajv as part of another one (the evidence record
+ * inside the receipt): compiling it again on its own would be refused as a second schema with the
+ * same id, so the validator Ajv has for that id is used when it is of this very schema. That
+ * depends on which schema a process happens to compile first, so both orders are tested.
+ */
 export function compileSchema(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    const id = (schema as { $id?: unknown }).$id;
+    const known = typeof id === 'string' ? ajv.getSchema(id) : undefined;
+    validate = known?.schema === schema ? known : ajv.compile(schema);
     compiled.set(schema, validate);
   }
   return validate;

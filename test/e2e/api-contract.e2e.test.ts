@@ -9,8 +9,9 @@
  * - every request the document forbids is refused with a 4xx, and a method a path does not have
  *   with 405.
  *
- * Each role reaches other code (a platform deposits, a court annotates and confirms, an admin
- * manages keys), so the run is made with a key of each. The event stream never ends by itself:
+ * Each role reaches other code (a platform or a lawyer deposits, a court annotates and confirms,
+ * a bank records payments, another chain's node records anchors, an admin manages keys), so the
+ * run is made with a key of each. The event stream never ends by itself:
  * it gets a run of its own with a short read timeout. Seeds are fixed, so a failure reproduces
  * with the command line the test prints.
  *
@@ -20,6 +21,7 @@
  */
 
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -90,16 +92,19 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
       env: { EVIDENCE_RATE_LIMIT_MAX: '1000000' },
     });
     keys.admin = await adminKey(node.dataDir);
-    keys.platform = await createKey(node.url, keys.admin, {
-      org: 'PlatformOrg',
-      account: 'contract-platform',
-      role: 'platform',
-    });
-    keys.court = await createKey(node.url, keys.admin, {
-      org: 'CourtOrg',
-      account: 'contract-court',
-      role: 'court',
-    });
+    for (const [role, org] of [
+      ['platform', 'PlatformOrg'],
+      ['depositor', 'LawFirmOrg'],
+      ['court', 'CourtOrg'],
+      ['payment', 'BankOrg'],
+      ['anchor', 'PlatformOrg'],
+    ] as const) {
+      keys[role] = await createKey(node.url, keys.admin, {
+        org,
+        account: `contract-${role}`,
+        role,
+      });
+    }
   }, 300_000);
 
   afterAll(async () => {
@@ -155,6 +160,16 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
     return { report: parsed, command, output };
   }
 
+  /** What the node logged at error level or above: the cause of a 5xx. */
+  function nodeErrors(): string {
+    return node
+      .output()
+      .split('\n')
+      .filter((line) => /"level":(50|60)/.test(line))
+      .join('\n')
+      .slice(-6000);
+  }
+
   /** Failures in one line each, for the assertion message. */
   function failuresOf(result: Run): string[] {
     return result.report.failures.map(
@@ -162,9 +177,42 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
     );
   }
 
+  it('serves a stored receipt after a receipt upgrade was the first receipt it validated', async () => {
+    // Found by the runs below: once a node had validated a receipt sent for an upgrade before it
+    // rebuilt any batch from the chain, every later rebuild failed with 500 LEDGER_CORRUPTED, so
+    // receipts and certificates of older deposits were gone until a restart
+    // (core/schema-compiler.ts).
+    const auth = { authorization: `Bearer ${keys.platform}`, 'content-type': 'application/json' };
+    const deposit = async (digest: string) => {
+      const response = await fetch(`${node.url}/v1/evidence`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ digests: [digest] }),
+      });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { receipt: unknown }).receipt;
+    };
+    const digest = `sha256:${randomBytes(32).toString('hex')}`;
+    const receipt = await deposit(digest);
+    // Enough later transactions that the first one's batch is no longer kept rebuilt.
+    for (let i = 0; i < 40; i++) await deposit(`sha256:${randomBytes(32).toString('hex')}`);
+    const upgrade = await fetch(`${node.url}/v1/receipts/upgrade`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify(receipt),
+    });
+    expect((await upgrade.json()) as unknown).toMatchObject({ code: 'ANCHOR_PENDING' });
+    const stored = await fetch(`${node.url}/v1/evidence/${digest}/receipt`, { headers: auth });
+    expect(stored.status).toBe(200);
+    expect(await stored.json()).toEqual(receipt);
+  });
+
   for (const [role, seed] of [
     ['platform', 11],
+    ['depositor', 15],
     ['court', 12],
+    ['payment', 16],
+    ['anchor', 17],
     ['admin', 13],
   ] as const) {
     it(
@@ -176,7 +224,10 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
           '--exclude-path',
           EVENTS,
         ]);
-        expect(failuresOf(result), `${result.command}\n${result.output.slice(-6000)}`).toEqual([]);
+        expect(
+          failuresOf(result),
+          `${result.command}\n${result.output.slice(-6000)}\n${nodeErrors()}`,
+        ).toEqual([]);
         expect(result.report.errors, result.output.slice(-6000)).toEqual([]);
         expect(result.report.complete).toBe(true);
         // Every operation but the stream was tested, with many cases each.
