@@ -216,7 +216,7 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
     ['admin', 13],
   ] as const) {
     it(
-      `answers every generated request as documented, with ${role === 'admin' ? 'an' : 'a'} ${role} key`,
+      `answers every generated request as documented, with ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} key`,
       async () => {
         const result = await run(keys[role] as string, seed, [
           '--request-timeout',
