@@ -12,7 +12,7 @@ import type {
   FastifyRequest,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { StateError } from '../../core/errors';
+import { isEvidenceError, StateError } from '../../core/errors';
 import { findPersonalData } from '../../core/personal-data';
 import { methodNotAllowed, toHttpError } from '../http-errors';
 
@@ -45,9 +45,10 @@ const errorHandlerPlugin: FastifyPluginAsync = async (app: FastifyInstance) => {
   };
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    // Fastify may refuse a request before it reaches the not-found handler (a QUERY without
-    // Content-Type); with no route, that is still a 404 or 405.
-    if (request.is404) return notFound(request, reply);
+    // Fastify may refuse a request to no route before it reaches the not-found handler, for its
+    // body or content type (a QUERY without Content-Type): with no route, that is a 404 or 405.
+    // Refusals of ours (rate limit, load shedding) stand.
+    if (request.is404 && !isEvidenceError(error)) return notFound(request, reply);
     const mapped = toHttpError(error);
     if (mapped.internal) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: mapped.body.code }, 'request refused');

@@ -89,6 +89,9 @@ describe('bad input', () => {
     }
     const nowhere = await t.app.inject({ method: 'POST', url: '/v1/no/such/route' });
     expect([nowhere.statusCode, nowhere.headers.allow]).toEqual([404, undefined]);
+    // A body that would be refused on a route is not what is wrong with a request to none.
+    const badBody = await postJson(t.app, '/v1/chain', key, '{"broken": ');
+    expect([badBody.statusCode, badBody.json().code]).toEqual([405, 'METHOD_NOT_ALLOWED']);
   });
 
   it('answers a QUERY request, which Fastify checks for a Content-Type first, as any other method', async () => {
