@@ -47,6 +47,7 @@ import healthRoutes from './routes/health';
 import publicRoutes from './routes/public';
 import verifyPageRoutes from './routes/verify-page';
 import { SECURITY_SCHEMES } from './routes/security';
+import { withLinks } from './openapi-links';
 import { SHARED_SCHEMAS, withOptionalBodies } from './schemas';
 
 export interface AppDeps {
@@ -243,7 +244,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     },
     transformObject: (document) =>
       'openapiObject' in document
-        ? withOptionalBodies(document.openapiObject)
+        ? withLinks(withOptionalBodies(document.openapiObject))
         : document.swaggerObject,
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
