@@ -47,8 +47,8 @@ import healthRoutes from './routes/health';
 import publicRoutes from './routes/public';
 import verifyPageRoutes from './routes/verify-page';
 import { SECURITY_SCHEMES } from './routes/security';
-import { withLinks } from './openapi-links';
-import { SHARED_SCHEMAS, withOptionalBodies } from './schemas';
+import { withLinks, withOptionalBodies } from './openapi-document';
+import { SHARED_SCHEMAS } from './schemas';
 
 export interface AppDeps {
   readonly ledger: Ledger;

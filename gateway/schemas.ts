@@ -302,8 +302,8 @@ export const ERROR_RESPONSES = {
 
 /**
  * Route-schema key of a route whose request body may be left out: the route reads none as `{}`.
- * @fastify/swagger lists every request body as required; {@link withOptionalBodies} lists the
- * bodies of the routes marked with this key as optional.
+ * @fastify/swagger lists every request body as required; `withOptionalBodies`
+ * (openapi-document.ts) lists the bodies of the routes marked with this key as optional.
  */
 export const OPTIONAL_BODY = 'x-optional-body';
 
@@ -311,23 +311,4 @@ declare module 'fastify' {
   interface FastifySchema {
     readonly [OPTIONAL_BODY]?: true;
   }
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
-
-/**
- * The OpenAPI `document` with the request body of every operation marked {@link OPTIONAL_BODY}
- * not required, and the mark removed (@fastify/swagger copies `x-` keys of a route schema into
- * its operation). Changes `document` in place.
- */
-export function withOptionalBodies<D extends { paths?: object }>(document: D): D {
-  for (const item of Object.values(document.paths ?? {})) {
-    for (const operation of Object.values(isObject(item) ? item : {})) {
-      if (!isObject(operation) || operation[OPTIONAL_BODY] !== true) continue;
-      delete operation[OPTIONAL_BODY];
-      if (isObject(operation.requestBody)) operation.requestBody.required = false;
-    }
-  }
-  return document;
 }

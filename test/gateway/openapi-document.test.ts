@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPENAPI_LINKS, withLinks } from '../../gateway/openapi-links';
+import { OPENAPI_LINKS, withLinks } from '../../gateway/openapi-document';
 import { getWith, makeTestApp, type TestApp } from './helpers';
 
 interface Document {

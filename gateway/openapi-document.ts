@@ -1,10 +1,15 @@
 /**
+ * What the node adds to the OpenAPI document @fastify/swagger builds from the routes: optional
+ * request bodies, and links.
+ *
  * OpenAPI links (OpenAPI 3.1 §4.8.20): where an answer leads. A deposit's answer names its digest,
  * and the digest is the parameter of the record, its receipt, its history, its certificate and
  * its public facts; the receipt in it is the body of an upgrade. Written into the document the
  * node serves, so a client generator (or a test tool that follows links, as the contract suite
  * does) can go from a deposit to everything about it without being told how.
  */
+
+import { OPTIONAL_BODY } from './schemas';
 
 interface LinkTarget {
   readonly path: string;
@@ -176,6 +181,22 @@ export function withLinks<D extends { paths?: object }>(
           ];
         }),
       );
+    }
+  }
+  return document;
+}
+
+/**
+ * The OpenAPI `document` with the request body of every operation marked {@link OPTIONAL_BODY}
+ * not required, and the mark removed (@fastify/swagger copies `x-` keys of a route schema into
+ * its operation). Changes `document` in place.
+ */
+export function withOptionalBodies<D extends { paths?: object }>(document: D): D {
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(isObject(item) ? item : {})) {
+      if (!isObject(operation) || operation[OPTIONAL_BODY] !== true) continue;
+      delete operation[OPTIONAL_BODY];
+      if (isObject(operation.requestBody)) operation.requestBody.required = false;
     }
   }
   return document;
