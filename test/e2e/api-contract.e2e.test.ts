@@ -10,9 +10,9 @@
  *   with 405.
  *
  * Each role reaches other code (a platform or a lawyer deposits, a court annotates and confirms,
- * a bank records payments, another chain's node records anchors, an admin manages keys), so the
- * run is made with a key of each. The event stream never ends by itself:
- * it gets a run of its own with a short read timeout. Seeds are fixed, so a failure reproduces
+ * a bank records payments, another chain's node records anchors, an auditor reads the audit log,
+ * an admin manages keys), so the run is made with a key of each. The event stream never ends by
+ * itself: it gets a run of its own with a short read timeout. Seeds are fixed, so a failure reproduces
  * with the command line the test prints.
  *
  * schemathesis comes from PyPI, pinned, into a cache outside the repository
@@ -98,6 +98,7 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
       ['court', 'CourtOrg'],
       ['payment', 'BankOrg'],
       ['anchor', 'PlatformOrg'],
+      ['auditor', 'AuditOrg'],
     ] as const) {
       keys[role] = await createKey(node.url, keys.admin, {
         org,
@@ -213,6 +214,7 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
     ['court', 12],
     ['payment', 16],
     ['anchor', 17],
+    ['auditor', 18],
     ['admin', 13],
   ] as const) {
     it(
