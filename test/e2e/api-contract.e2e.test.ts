@@ -12,8 +12,8 @@
  * Each role reaches other code (a platform or a lawyer deposits, a court annotates and confirms,
  * a bank records payments, another chain's node records anchors, an auditor reads the audit log,
  * an admin manages keys), so the run is made with a key of each. The event stream never ends by
- * itself: it gets a run of its own with a short read timeout. Seeds are fixed, so a failure reproduces
- * with the command line the test prints.
+ * itself: it gets a run of its own with a short read timeout. Seeds are fixed, so a failure
+ * reproduces with the command line the test prints.
  *
  * schemathesis comes from PyPI, pinned, into a cache outside the repository
  * (scripts/install-test-tools.sh, run here when the tool is missing). The suite FAILS, it does not
