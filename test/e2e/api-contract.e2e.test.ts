@@ -55,7 +55,12 @@ const CONFIG = `[checks.negative_data_rejection]
 expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
 `;
 const EVENTS = '/v1/agreements/events';
-const RUN_TIMEOUT_MS = 360_000;
+/**
+ * Generated examples per operation and phase: 15 in the test run; more for a longer hunt
+ * (`API_CONTRACT_EXAMPLES=80 npx vitest run test/e2e/api-contract.e2e.test.ts`).
+ */
+const EXAMPLES = Number(process.env.API_CONTRACT_EXAMPLES ?? 15);
+const RUN_TIMEOUT_MS = Math.max(360_000, EXAMPLES * 24_000);
 
 /** The part of schemathesis's JSON report this suite reads. */
 interface RunReport {
@@ -125,7 +130,7 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
       '--checks',
       CHECKS,
       '--max-examples',
-      '15',
+      String(EXAMPLES),
       '--workers',
       '1',
       '--seed',
