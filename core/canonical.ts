@@ -16,7 +16,7 @@
  * {@link encode}, whose refusal names the path of the offending value.
  */
 
-import { ValidationError } from './errors';
+import { ValidationError, escapePointerToken } from './errors';
 
 /** A JSON value as we accept it for canonical encoding. */
 export type CanonicalValue =
@@ -225,7 +225,7 @@ function encode(value: unknown, path: string, seen: Set<object>): string {
       .sort(compareUtf16);
     const parts = keys.map(
       (key) =>
-        `${JSON.stringify(key)}:${encode(record[key], `${path}/${escapePointer(key)}`, seen)}`,
+        `${JSON.stringify(key)}:${encode(record[key], `${path}/${escapePointerToken(key)}`, seen)}`,
     );
     return `{${parts.join(',')}}`;
   } finally {
@@ -236,8 +236,4 @@ function encode(value: unknown, path: string, seen: Set<object>): string {
 /** RFC 8785 §3.2.3: sort by UTF-16 code units, which is what `<` on JS strings compares. */
 function compareUtf16(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }

@@ -6,6 +6,11 @@
  * are documented in the README. Add codes; never rename or reuse one.
  */
 
+/** A reference token of a JSON pointer (RFC 6901 §3): `~` is written `~0` and `/` is written `~1`. */
+export function escapePointerToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
 /** One bad field in an input: a JSON pointer, a machine code for the rule it broke, and prose. */
 export interface FieldError {
   /** JSON pointer (RFC 6901) to the offending value, `''` for the whole document. */

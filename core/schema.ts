@@ -5,13 +5,13 @@
  */
 
 import type { ErrorObject } from 'ajv';
-import { ValidationError, type FieldError, type ValidationCode } from './errors';
+import {
+  ValidationError,
+  escapePointerToken,
+  type FieldError,
+  type ValidationCode,
+} from './errors';
 import { compileSchema } from './schema-compiler';
-
-/** RFC 6901 §3: `~` is written `~0` and `/` is written `~1` inside a reference token. */
-function escapePointer(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** Converts Ajv's errors into our field list (one entry per failing keyword and location). */
 export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
@@ -23,9 +23,9 @@ export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined)
       error.keyword === 'dependencies' ||
       error.keyword === 'dependentRequired'
     ) {
-      path = `${path}/${escapePointer(String((error.params as { missingProperty: string }).missingProperty))}`;
+      path = `${path}/${escapePointerToken(String((error.params as { missingProperty: string }).missingProperty))}`;
     } else if (error.keyword === 'additionalProperties') {
-      path = `${path}/${escapePointer(String((error.params as { additionalProperty: string }).additionalProperty))}`;
+      path = `${path}/${escapePointerToken(String((error.params as { additionalProperty: string }).additionalProperty))}`;
     }
     // Our schemas use `not` only for the personal-data guard (core/personal-data.ts).
     if (error.keyword === 'not') {

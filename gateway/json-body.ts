@@ -5,14 +5,10 @@
  * parser refused a body, {@link poisonedKeyFields} tells the two apart and names every such key.
  */
 
-import type { FieldError } from '../core/errors';
+import { escapePointerToken, type FieldError } from '../core/errors';
 
 /** At most this many keys are named (a body may repeat one a million times). */
 const MAX_FIELDS = 20;
-
-function escapeToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /**
  * The pointers of the prototype-poisoning keys in `text`: empty when `text` is not JSON at all (a
@@ -39,7 +35,7 @@ export function poisonedKeyFields(text: string): FieldError[] {
     const record = current as Record<string, unknown>;
     for (const key of Object.keys(record).reverse()) {
       const child = record[key];
-      const here = `${path}/${escapeToken(key)}`;
+      const here = `${path}/${escapePointerToken(key)}`;
       if (key === '__proto__') {
         fields.push({
           path: here,

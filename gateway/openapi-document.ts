@@ -9,6 +9,7 @@
  * does) can go from a deposit to everything about it without being told how.
  */
 
+import { escapePointerToken } from '../core/errors';
 import { OPTIONAL_BODY } from './schemas';
 
 interface LinkTarget {
@@ -135,9 +136,9 @@ export const OPENAPI_LINKS: readonly LinkSource[] = [
   },
 ];
 
-/** `#/paths/<path>/<method>`, the path escaped as a JSON pointer token (RFC 6901). */
+/** `#/paths/<path>/<method>`, the path escaped as a JSON pointer token. */
 function operationRef(path: string, method: string): string {
-  return `#/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}`;
+  return `#/paths/${escapePointerToken(path)}/${method}`;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
