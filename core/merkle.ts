@@ -12,8 +12,7 @@
  * bit arithmetic below divides by powers of two instead, which is exact on safe integers.
  */
 
-// `hashOnce`: the one-shot `hash` (a name the chaining functions below use for a local).
-import { createHash, hash as hashOnce } from 'node:crypto';
+import { sha256 } from './digest';
 
 /** Bytes in every hash this module takes or returns (SHA-256). */
 export const HASH_SIZE = 32;
@@ -51,7 +50,7 @@ export function hashLeaf(data: Uint8Array): Buffer {
   const input = Buffer.allocUnsafe(1 + data.length);
   input[0] = LEAF_PREFIX;
   input.set(data, 1);
-  return hashOnce('sha256', input, 'buffer');
+  return sha256(input);
 }
 
 /**
@@ -60,7 +59,7 @@ export function hashLeaf(data: Uint8Array): Buffer {
  * prefix, so this is SHA-256 of the UTF-8 of `"\u0000" + text`, hashed in one call.
  */
 export function hashLeafUtf8(text: string): Buffer {
-  return hashOnce('sha256', '\u0000' + text, 'buffer');
+  return sha256('\u0000' + text);
 }
 
 /**
@@ -77,7 +76,7 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
  * RFC 9162 §2.1.1: the root of the empty tree, SHA-256 of the empty string. Shared: never mutate
  * it; functions of this module return copies, not this buffer.
  */
-export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
+export const EMPTY_ROOT: Buffer = sha256(new Uint8Array(0));
 
 /** A Merkle tree built once over its leaf hashes, answering proofs in O(log n) each. */
 export interface MerkleTree {
@@ -437,13 +436,13 @@ function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length === HASH_SIZE && right.length === HASH_SIZE) {
     NODE_INPUT.set(left, 1);
     NODE_INPUT.set(right, 1 + HASH_SIZE);
-    return hashOnce('sha256', NODE_INPUT, 'buffer');
+    return sha256(NODE_INPUT);
   }
   const input = Buffer.allocUnsafe(1 + left.length + right.length);
   input[0] = NODE_PREFIX;
   input.set(left, 1);
   input.set(right, 1 + left.length);
-  return hashOnce('sha256', input, 'buffer');
+  return sha256(input);
 }
 
 function verifyMatch(calculated: Uint8Array, expected: Uint8Array, name: string): void {

@@ -2,10 +2,9 @@
  * What core takes from `node:crypto`, for the browser bundle (scripts/build-web.mjs maps
  * `node:crypto` here). Exactly what core calls, nothing more:
  *
- * - `createHash('sha256' | 'sm3')` with `update(bytes | text)` and `digest()` (digest.ts,
- *   merkle.ts): SHA-256 from noble-hashes, SM3 from web/sm3.ts;
- * - the one-shot `hash(algorithm, bytes | text, outputEncoding)` (digest.ts, merkle.ts), over
- *   `createHash`;
+ * - `createHash('sha256' | 'sm3')` with `update(bytes | text)` and `digest()` (digest.ts): SHA-256
+ *   from noble-hashes, SM3 from web/sm3.ts;
+ * - the one-shot `hash(algorithm, bytes | text, outputEncoding)` (digest.ts), over `createHash`;
  * - `createPublicKey({ key: der, format: 'der', type: 'spki' })` (signature.ts): a SubjectPublicKeyInfo
  *   (RFC 5280 §4.1.2.7) parsed strictly, its key type and curve exposed as Node's `KeyObject`
  *   does (`asymmetricKeyType`, `asymmetricKeyDetails.namedCurve`);
