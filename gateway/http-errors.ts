@@ -16,8 +16,7 @@
  * | BODY_TOO_LARGE         | 413    | the body is over `bodyLimit`                                |
  * | BATCH_TOO_LARGE        | 413    | a batch request has more than `batchMaxItems` items (a size |
  * |                        |        | limit like BODY_TOO_LARGE: split the request and retry)     |
- * | UNSUPPORTED_MEDIA_TYPE | 415    | the body is not `application/json` (or a QUERY request has  |
- * |                        |        | no Content-Type)                                            |
+ * | UNSUPPORTED_MEDIA_TYPE | 415    | the body is not `application/json`                          |
  * | UNAUTHENTICATED        | 401    | no API key, or an unknown or revoked one                    |
  * | FORBIDDEN              | 403    | the key's role may not do this                              |
  * | DEPOSITOR_MISMATCH     | 403    | a record names another depositor than the caller            |
@@ -191,11 +190,6 @@ const FASTIFY_CODES: Readonly<
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     code: 'VALIDATION_FAILED',
     message: 'the body length does not match Content-Length',
-  },
-  // A QUERY request without Content-Type (RFC 10008 requires one), whatever its route.
-  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: {
-    code: 'UNSUPPORTED_MEDIA_TYPE',
-    message: 'the request has no Content-Type',
   },
 };
 
