@@ -175,7 +175,6 @@ class EmbeddedLedgerImpl implements Ledger {
   #pendingBlocks: StoredBlock[] = [];
   /** Bumped when a write fails: blocks executed in an earlier epoch are abandoned. */
   #epoch = 0;
-  /** A write failed: the store is reopened before the next write (see {@link #reopen}). */
   /** Reopens the store after a failed write (storage/reopener.ts). */
   readonly #reopener: Reopener;
   /**

@@ -5,8 +5,8 @@
  *   `maxEventLoopDelayMs`, every request but `/healthz` and `/metrics` is refused at once with
  *   `503 OVERLOADED` and `Retry-After`, before authentication or body parsing. `/metrics` is
  *   answered because an overload is when operators need it (a scrape is one small answer, and
- *   it stays rate-limited per address); `/readyz` is shed, which is its answer under overload. (The deposit queue has its own
- *   bound, `maxQueued`, with the same answer.)
+ *   it stays rate-limited per address); `/readyz` is shed, which is its answer under overload.
+ *   (The deposit queue has its own bound, `maxQueued`, with the same answer.)
  * - Rate limits (@fastify/rate-limit): at most `rateLimitMax` requests per `rateLimitWindowMs`
  *   per principal (per IP address for anonymous routes), answered with `429 RATE_LIMITED` and
  *   `Retry-After`. The limit is applied after authentication (a `preValidation` hook), so it is

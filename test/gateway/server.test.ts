@@ -17,6 +17,18 @@ function capture() {
   };
 }
 
+/** A fake ledger that tells whether it was closed. */
+function closeTracked(): { ledger: FakeLedger; closed: () => boolean } {
+  const ledger = new FakeLedger();
+  let closed = false;
+  const close = ledger.close.bind(ledger);
+  ledger.close = async () => {
+    closed = true;
+    await close();
+  };
+  return { ledger, closed: () => closed };
+}
+
 const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
 
 describe('runNode', () => {
@@ -49,13 +61,7 @@ describe('runNode', () => {
     const dir = await tempDir();
     dirs.push(dir);
     const signals = new EventEmitter();
-    const ledger = new FakeLedger();
-    let closed = false;
-    const close = ledger.close.bind(ledger);
-    ledger.close = async () => {
-      closed = true;
-      await close();
-    };
+    const { ledger, closed } = closeTracked();
     const { io, out } = capture();
     let node: RunningNode | undefined;
     let listening!: () => void;
@@ -100,7 +106,7 @@ describe('runNode', () => {
 
     signals.emit('SIGTERM', 'SIGTERM');
     expect(await exited).toBe(EXIT_OK);
-    expect(closed).toBe(true);
+    expect(closed()).toBe(true);
     expect(signals.listenerCount('SIGTERM')).toBe(0);
     expect(signals.listenerCount('SIGINT')).toBe(0);
   });
@@ -180,13 +186,7 @@ describe('runNode', () => {
   it('stops and exits 1 when the ledger fails for good, closing what it opened', async () => {
     const dir = await tempDir();
     dirs.push(dir);
-    const ledger = new FakeLedger();
-    let closed = false;
-    const close = ledger.close.bind(ledger);
-    ledger.close = async () => {
-      closed = true;
-      await close();
-    };
+    const { ledger, closed } = closeTracked();
     let fail: ((error: Error) => void) | undefined;
     const signals = new EventEmitter();
     const { io, err } = capture();
@@ -203,7 +203,7 @@ describe('runNode', () => {
     });
     expect(status).toBe(1);
     expect(err).toEqual(['Evidence node stopping: the ledger thread stopped (exit code 7)']);
-    expect(closed).toBe(true);
+    expect(closed()).toBe(true);
     expect(signals.listenerCount('SIGTERM')).toBe(0);
   });
 });
