@@ -37,13 +37,19 @@ export const VALIDATION_CODES = [
 /** Who is calling and what they may do. */
 export const ACCESS_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'DEPOSITOR_MISMATCH'] as const;
 
-/** Domain state, and routes: what exists, and what may be done to it. */
+/**
+ * Domain state, and routes: what exists, and what may be done to it. `BACKUP_RUNNING`: a backup
+ * is being taken and another was asked for; `BACKUP_NOT_CONFIGURED`: the node has no backup
+ * directory (gateway/backup.ts).
+ */
 export const STATE_CODES = [
   'EVIDENCE_NOT_FOUND',
   'RECEIPT_NOT_FOUND',
   'NOT_FOUND',
   'CONFLICT',
   'METHOD_NOT_ALLOWED',
+  'BACKUP_RUNNING',
+  'BACKUP_NOT_CONFIGURED',
 ] as const;
 
 /**

@@ -45,6 +45,7 @@ import type { EvidenceService } from './evidence-service';
 import type { CallOptions, Committed, Ledger, LedgerIdentity } from './ledger/ledger';
 import { identityOf } from './receipts';
 import type { AgreementStreamEvent } from './agreement-events';
+import type { StoreCopy } from './storage/store-copy';
 
 export const AGREEMENT_CONTRACT = 'agreement';
 /** Agreements a watch list is rebuilt from at most (one keys-only scan). */
@@ -142,6 +143,11 @@ export interface AgreementService {
   enforcementApplication(id: string, viewer: Principal): Promise<ApplicationView>;
   /** True when `viewer` may see `state` (reads and events). */
   mayView(state: AgreementState, viewer: Viewer): boolean;
+  /**
+   * Copies the agreement store into a new store at `location` (backups).
+   * @throws LedgerError `LEDGER_CLOSED` before `start()` or after `close()`.
+   */
+  copyStore(location: string): Promise<StoreCopy>;
   /** Opens the store and starts the scheduler. */
   start(): Promise<void>;
   /** Ends every event stream (before the server closes its connections). */
@@ -429,6 +435,10 @@ class AgreementServiceImpl implements AgreementService {
     if (!receipt)
       throw new StateError('RECEIPT_NOT_FOUND', `the application ${digest} is not on chain`);
     return toView(stored, receipt);
+  }
+
+  copyStore(location: string): Promise<StoreCopy> {
+    return this.#store.copyTo(location);
   }
 
   async start(): Promise<void> {

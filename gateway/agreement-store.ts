@@ -18,6 +18,7 @@ import { Level } from 'level';
 import type { AgreementStatus } from '../core/agreement';
 import type { Digest } from '../core/digest';
 import { LedgerError } from '../core/errors';
+import { copyStore, type StoreCopy } from './storage/store-copy';
 import { openTextStore, UTF8 } from './storage/text-store';
 
 /** What the scheduler keeps per agreement: `pending` until the first commit was observed. */
@@ -56,6 +57,11 @@ export interface AgreementStore {
   /** Stores an application under its sha256 digest, durably. */
   putApplication(application: StoredApplication): Promise<void>;
   application(sha256: Digest): Promise<StoredApplication | undefined>;
+  /**
+   * Copies the store as of one snapshot into a new store at `location` (backups).
+   * @throws LedgerError `LEDGER_CLOSED` when the store is not open.
+   */
+  copyTo(location: string): Promise<StoreCopy>;
   close(): Promise<void>;
 }
 
@@ -183,6 +189,10 @@ class AgreementStoreImpl implements AgreementStore {
   async application(sha256: Digest): Promise<StoredApplication | undefined> {
     const raw = await this.#applications.get(sha256);
     return raw === undefined ? undefined : (JSON.parse(raw) as StoredApplication);
+  }
+
+  copyTo(location: string): Promise<StoreCopy> {
+    return copyStore(this.#db, location);
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,7 @@ import { toFieldErrors } from '../core/schema';
 import type { AuditLog } from './audit/audit-log';
 import type { KeyStore } from './auth/api-keys';
 import { createAgreementService, type AgreementService } from './agreement-service';
+import { createBackupService, type BackupService } from './backup';
 import type { Config } from './config';
 import { toHttpError } from './http-errors';
 import { createDossierBuilder } from './dossier';
@@ -35,6 +36,7 @@ import errorHandlerPlugin from './plugins/error-handler';
 import limitsPlugin from './plugins/limits';
 import metricsPlugin from './plugins/metrics';
 import { createMetrics, type NodeMetrics } from './metrics';
+import adminBackupRoutes, { backupSchema } from './routes/admin-backups';
 import adminPrincipalRoutes from './routes/admin-principals';
 import auditRoutes, { auditEntrySchema } from './routes/audit';
 import adminKeyRoutes from './routes/admin-keys';
@@ -97,6 +99,8 @@ declare module 'fastify' {
     readonly evidence: EvidenceService;
     /** Mediation agreements: transitions, the event stream and the due-date scheduler. */
     readonly agreements: AgreementService;
+    /** Online backups (`EVIDENCE_BACKUP_DIR`). */
+    readonly backups: BackupService;
   }
 }
 
@@ -208,6 +212,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.addSchema(auditEntrySchema);
+  app.addSchema(backupSchema);
   // JSON only: Fastify's default text/plain parser would turn a wrong content type into a 400.
   app.removeContentTypeParser('text/plain');
 
@@ -273,6 +278,18 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   // 3. Decorators.
   app.decorate('evidence', service);
   app.decorate('agreements', agreements);
+  const backups = createBackupService({
+    dir: config.backupDir,
+    sources: {
+      ledger: deps.ledger,
+      agreements,
+      anchoring: { copyStore: (location) => app.anchoring.copyStore(location) },
+      ...(deps.audit ? { audit: deps.audit } : {}),
+      keysFile: config.keysFile,
+    },
+    onError: (error, id) => app.log.error({ err: error, backup: id }, 'backup failed'),
+  });
+  app.decorate('backups', backups);
 
   // 4. Hooks.
   app.addHook('onClose', async () => service.close());
@@ -295,6 +312,9 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   // The scheduler starts once the app is ready; event streams end before connections are closed.
   app.addHook('onReady', async () => agreements.start());
   app.addHook('preClose', async () => agreements.closeStreams());
+  // A running backup finishes before anything closes (onClose hooks run last-added first, and
+  // plugins' before the app's): preClose runs before all of them.
+  app.addHook('preClose', async () => backups.close());
   app.addHook('onClose', async () => agreements.close());
 
   // 5. Routes.
@@ -307,6 +327,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   });
   void app.register(adminKeyRoutes, { prefix: '/v1', keys: deps.keys });
   void app.register(adminPrincipalRoutes, { prefix: '/v1', keys: deps.keys });
+  void app.register(adminBackupRoutes, { prefix: '/v1', backups });
   if (deps.audit) void app.register(auditRoutes, { prefix: '/v1', audit: deps.audit });
   void app.register(anchorRoutes, { prefix: '/v1', ledger: deps.ledger, config });
   void app.register(anchoringRoutes, { prefix: '/v1', config });

@@ -93,6 +93,11 @@ export interface Config {
   readonly tlsKey: string | undefined;
   /** CA (PEM file) of client certificates: enables mutual TLS; certificates map to principals. */
   readonly tlsCa: string | undefined;
+  /**
+   * Where `POST /v1/admin/backups` writes backups (absolute after loading), outside the data
+   * directory, best on another disk; unset, the node takes none (gateway/backup.ts).
+   */
+  readonly backupDir: string | undefined;
   /** With `tlsCa`: `optional` admits clients without a certificate (API keys, signatures). */
   readonly tlsClientAuth: TlsClientAuth;
   /** Requests per principal (per IP when anonymous) in each rate-limit window. */
@@ -150,6 +155,7 @@ export const DEFAULT_CONFIG = {
   tlsCert: undefined,
   tlsKey: undefined,
   tlsCa: undefined,
+  backupDir: undefined,
   tlsClientAuth: 'optional',
   rateLimitMax: 1000,
   rateLimitWindowMs: 10_000,
@@ -194,6 +200,7 @@ export const CONFIG_VARIABLES: Readonly<Record<Key, string>> = {
   tlsCert: 'TLS_CERT',
   tlsKey: 'TLS_KEY',
   tlsCa: 'TLS_CA',
+  backupDir: 'BACKUP_DIR',
   tlsClientAuth: 'TLS_CLIENT_AUTH',
   rateLimitMax: 'RATE_LIMIT_MAX',
   rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
@@ -399,6 +406,7 @@ const PARSERS: Readonly<Record<Key, Parser>> = {
   tlsCert: text(),
   tlsKey: text(),
   tlsCa: text(),
+  backupDir: text(),
   tlsClientAuth: oneOf(TLS_CLIENT_AUTH),
   rateLimitMax: integer(1, 1_000_000),
   rateLimitWindowMs: integer(100, 3_600_000),
@@ -481,6 +489,8 @@ export function loadConfig(
     });
   }
   errors.push(...securityProblems(values, sources));
+  const backupProblem = backupDirProblem(values, sources);
+  if (backupProblem) errors.push(backupProblem);
   if (errors.length > 0) {
     const where = errors.map((error) => error.path).join(', ');
     throw new ValidationError(
@@ -503,6 +513,30 @@ export function loadConfig(
     tlsCert: resolved(values.tlsCert),
     tlsKey: resolved(values.tlsKey),
     tlsCa: resolved(values.tlsCa),
+    backupDir: resolved(values.backupDir),
+  };
+}
+
+/**
+ * Backups go outside the data directory: a backup inside it would be taken for part of the node's
+ * data, and lost with the disk it protects against.
+ */
+function backupDirProblem(
+  values: Readonly<Record<string, unknown>>,
+  sources: ReadonlyMap<Key, Source>,
+): FieldError | undefined {
+  if (typeof values.backupDir !== 'string') return undefined;
+  const dataDir = path.resolve(values.dataDir as string);
+  const backupDir = path.resolve(values.backupDir);
+  const relative = path.relative(dataDir, backupDir);
+  const inside = relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  const holds = !path.relative(backupDir, dataDir).startsWith('..');
+  if (!inside && !holds) return undefined;
+  const name = (key: Key) => sources.get(key)?.from ?? `${PREFIX}${CONFIG_VARIABLES[key]}`;
+  return {
+    path: '/backupDir',
+    rule: 'outsideDataDir',
+    message: `${name('backupDir')} must be outside ${name('dataDir')} and must not contain it`,
   };
 }
 

@@ -26,6 +26,8 @@
  * | METHOD_NOT_ALLOWED     | 405    | the path exists, not for this method; `Allow` lists those   |
  * |                        |        | that are                                                    |
  * | CONFLICT               | 409    | the request conflicts with the current state                |
+ * | BACKUP_RUNNING         | 409    | a backup is being taken; ask again once it is done          |
+ * | BACKUP_NOT_CONFIGURED  | 409    | the node has no backup directory (`EVIDENCE_BACKUP_DIR`)    |
  * | OVERLOADED             | 503    | too many deposits waiting; `Retry-After` says when to retry |
  * | LEDGER_UNAVAILABLE     | 503    | the ledger cannot be reached; `Retry-After` set             |
  * | LEDGER_CLOSED          | 503    | the node is shutting down; `Retry-After` set                |
@@ -89,6 +91,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  BACKUP_RUNNING: 409,
+  BACKUP_NOT_CONFIGURED: 409,
   OVERLOADED: 503,
   LEDGER_UNAVAILABLE: 503,
   LEDGER_CLOSED: 503,

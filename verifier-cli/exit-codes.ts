@@ -72,6 +72,9 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   EVIDENCE_NOT_FOUND: EXIT_NOT_VERIFIED,
   RECEIPT_NOT_FOUND: EXIT_NOT_VERIFIED,
   CONFLICT: EXIT_NOT_VERIFIED,
+  // node operations, never asked by the CLI: the node's state
+  BACKUP_RUNNING: EXIT_NOT_VERIFIED,
+  BACKUP_NOT_CONFIGURED: EXIT_NOT_VERIFIED,
   // no such endpoint: the --gateway URL is wrong
   NOT_FOUND: EXIT_INPUT,
   METHOD_NOT_ALLOWED: EXIT_INPUT,

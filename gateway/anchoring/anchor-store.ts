@@ -16,6 +16,7 @@ import { Level } from 'level';
 import type { AnchorRecord } from '../../core/anchor';
 import { LedgerError } from '../../core/errors';
 import type { TrustFile } from '../../core/trust';
+import { copyStore, type StoreCopy } from '../storage/store-copy';
 import { openTextStore, UTF8 } from '../storage/text-store';
 import type { AnchorTxProof } from './target';
 
@@ -44,6 +45,8 @@ export interface AnchorStore {
   /** The trust file pinned for `target`. */
   trust(target: string): Promise<TrustFile | undefined>;
   putTrust(target: string, trust: TrustFile): Promise<void>;
+  /** Copies the store as of one snapshot into a new store at `location` (backups). */
+  copyTo(location: string): Promise<StoreCopy>;
   close(): Promise<void>;
 }
 
@@ -91,6 +94,10 @@ class LevelAnchorStore implements AnchorStore {
 
   async putTrust(target: string, trust: TrustFile): Promise<void> {
     await this.#trust.put(target, JSON.stringify(trust), SYNCED);
+  }
+
+  copyTo(location: string): Promise<StoreCopy> {
+    return copyStore(this.#db, location);
   }
 
   async close(): Promise<void> {

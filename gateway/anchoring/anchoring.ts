@@ -16,6 +16,7 @@ import {
   type AnchoringStatus,
   type JobLogger,
 } from './anchor-job';
+import type { StoreCopy } from '../storage/store-copy';
 import { openAnchorStore, type AnchorStore, type StoredAnchor } from './anchor-store';
 import { createAnchorTargets, type AnchorTarget } from './target';
 import { upgradeReceipt, type Upgraded } from './upgrade';
@@ -28,6 +29,11 @@ export interface Anchoring {
   upgrade(receipt: unknown): Promise<Upgraded>;
   /** One anchoring pass now, waiting for it (tests, tools). */
   runOnce(): Promise<void>;
+  /**
+   * Copies the anchor store into a new store at `location` (backups); `undefined` when no target
+   * is configured, so there is no store.
+   */
+  copyStore(location: string): Promise<StoreCopy | undefined>;
   /** Stops the job, then closes the store. Safe to call twice, and before `start()`. */
   close(): Promise<void>;
 }
@@ -98,6 +104,10 @@ class AnchoringImpl implements Anchoring {
     });
     await job.start();
     this.#job = job;
+  }
+
+  async copyStore(location: string): Promise<StoreCopy | undefined> {
+    return this.#store?.copyTo(location);
   }
 
   async status(): Promise<AnchoringStatus> {

@@ -30,6 +30,7 @@ import {
   type AuditVerification,
 } from '../../core/audit';
 import { Reopener } from '../storage/reopener';
+import { copyStore, type StoreCopy } from '../storage/store-copy';
 import { openTextStore, UTF8, type TextStore } from '../storage/text-store';
 
 export interface AuditLog {
@@ -45,6 +46,11 @@ export interface AuditLog {
   prune(now?: Date): Promise<number>;
   /** The last stored entry (or the anchor) and the anchor. */
   status(): Promise<{ head: AuditAnchor; anchor: AuditAnchor; waiting: number; dropped: number }>;
+  /**
+   * Stores what is queued, then copies the log as of one snapshot into a new store at `location`
+   * (backups, gateway/backup.ts).
+   */
+  copyTo(location: string): Promise<StoreCopy>;
   close(): Promise<void>;
 }
 
@@ -206,6 +212,11 @@ class AuditLogImpl implements AuditLog {
       waiting: this.#queue.length,
       dropped: this.#dropped,
     };
+  }
+
+  async copyTo(location: string): Promise<StoreCopy> {
+    await this.flush();
+    return copyStore(this.#db, location);
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,7 @@
 
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Level } from 'level';
 import type { Contract } from 'fabric-contract-api';
@@ -59,10 +60,12 @@ import type {
   ChaincodeEvent,
   Committed,
   Ledger,
+  LedgerBackup,
   LedgerIdentity,
   StoredTransaction,
 } from './ledger';
 import { Reopener } from '../storage/reopener';
+import { copyStore } from '../storage/store-copy';
 import { openTextStore, UTF8 } from '../storage/text-store';
 import { loadOrCreateNodeKey, type NodeKey } from './embedded/node-key';
 import {
@@ -125,6 +128,9 @@ interface ChainMeta {
 }
 
 const blockKey = (n: number) => n.toString(16).padStart(12, '0');
+/** The node key and the store, under the data directory. */
+const NODE_KEY_FILE = 'node-key.pem';
+const STORE_DIR = 'ledger';
 const SYSTEM_CONTRACT = '_system';
 /** Committed transactions kept in memory for {@link EmbeddedLedgerImpl.transaction}. */
 const RECENT_TRANSACTIONS = 64;
@@ -165,6 +171,9 @@ class EmbeddedLedgerImpl implements Ledger {
   readonly #operator: string | undefined;
   readonly #clock: () => number;
   readonly #contracts: Map<string, Contract>;
+  readonly #contractClasses: ReadonlyArray<new () => Contract>;
+  readonly #dataDir: string;
+  readonly #org: string;
   /** The durable tip: the last block whose synced write completed. */
   #tip: Tip;
   /** The executed tip: `#tip` plus the blocks executed and waiting for their write. */
@@ -194,6 +203,8 @@ class EmbeddedLedgerImpl implements Ledger {
 
   constructor(init: {
     db: Level<string, string>;
+    dataDir: string;
+    org: string;
     key: NodeKey;
     chainId: string;
     tip: Tip;
@@ -221,6 +232,9 @@ class EmbeddedLedgerImpl implements Ledger {
     this.#head = init.tip;
     this.#operator = init.operator;
     this.#clock = init.clock;
+    this.#dataDir = init.dataDir;
+    this.#org = init.org;
+    this.#contractClasses = init.contracts;
     this.#contracts = new Map(
       init.contracts.map((Ctor) => {
         const contract = new Ctor();
@@ -422,6 +436,46 @@ class EmbeddedLedgerImpl implements Ledger {
       throw corrupted(`tip record (${this.#tip.number}) does not match the blocks (${count - 1})`);
     }
     return count;
+  }
+
+  async backup(dir: string): Promise<LedgerBackup> {
+    this.#checkOpen();
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const keyCopy = path.join(dir, NODE_KEY_FILE);
+    try {
+      await fs.copyFile(
+        path.join(this.#dataDir, NODE_KEY_FILE),
+        keyCopy,
+        fsConstants.COPYFILE_EXCL,
+      );
+      await fs.chmod(keyCopy, 0o600);
+    } catch (error) {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        `cannot copy the node key to ${keyCopy}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    const store = await copyStore(this.#db, path.join(dir, STORE_DIR));
+    const copy = await openEmbeddedLedger({
+      dataDir: dir,
+      org: this.#org,
+      chainId: this.chainId,
+      contracts: this.#contractClasses,
+    });
+    try {
+      const verifiedBlocks = await copy.verifyChain();
+      const info = await copy.info();
+      return {
+        store,
+        height: info.height,
+        tipHash: info.tipHash,
+        tipTime: info.tipTime,
+        verifiedBlocks,
+      };
+    } finally {
+      await copy.close();
+    }
   }
 
   async close(): Promise<void> {
@@ -748,8 +802,8 @@ function checkBlock(
 export async function openEmbeddedLedger(
   options: EmbeddedLedgerOptions,
 ): Promise<Ledger & EmbeddedLedgerExtras> {
-  const { key } = await loadOrCreateNodeKey(path.join(options.dataDir, 'node-key.pem'));
-  const db = await openTextStore(path.join(options.dataDir, 'ledger'), 'ledger store');
+  const { key } = await loadOrCreateNodeKey(path.join(options.dataDir, NODE_KEY_FILE));
+  const db = await openTextStore(path.join(options.dataDir, STORE_DIR), 'ledger store');
   try {
     const meta = db.sublevel<string, string>('meta', UTF8);
     const clock = options.clock ?? Date.now;
@@ -773,6 +827,8 @@ export async function openEmbeddedLedger(
       };
       const ledger = new EmbeddedLedgerImpl({
         db,
+        dataDir: options.dataDir,
+        org: options.org,
         key,
         chainId,
         tip: { number: -1, hash: null as unknown as Digest, time: chain.createdAt },
@@ -803,6 +859,8 @@ export async function openEmbeddedLedger(
     }
     return new EmbeddedLedgerImpl({
       db,
+      dataDir: options.dataDir,
+      org: options.org,
       key,
       chainId: chain.chainId,
       tip,
@@ -819,6 +877,7 @@ export async function openEmbeddedLedger(
 /** Extra operations of the embedded adapter beyond the port. */
 export interface EmbeddedLedgerExtras {
   blockHeader(number: number): Promise<SignedBlockHeader | undefined>;
+  backup(dir: string): Promise<LedgerBackup>;
   verifyChain(): Promise<number>;
 }
 

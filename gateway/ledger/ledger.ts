@@ -6,6 +6,7 @@
 import type { SignedBlockHeader, TxHeader } from '../../core/block';
 import type { Digest } from '../../core/digest';
 import type { TrustFile } from '../../core/trust';
+import type { StoreCopy } from '../storage/store-copy';
 
 /** Who a transaction is submitted as: the chaincode's client identity. */
 export interface LedgerIdentity {
@@ -47,6 +48,18 @@ export interface ChainInfo {
   readonly height: number;
   readonly tipHash: Digest | null;
   readonly tipTime: string | null;
+}
+
+/** What {@link Ledger.backup} copied, and what checking the copy found. */
+export interface LedgerBackup {
+  /** The store as copied (entries, bytes, digest). */
+  readonly store: StoreCopy;
+  /** Blocks in the copy; its tip is `height - 1`. */
+  readonly height: number;
+  readonly tipHash: Digest | null;
+  readonly tipTime: string | null;
+  /** Blocks whose hash chain, data hash and signature were checked in the copy: all of them. */
+  readonly verifiedBlocks: number;
 }
 
 export interface CallOptions {
@@ -97,6 +110,15 @@ export interface Ledger {
    * an adapter without it leaves that list to what the node itself submits.
    */
   stateKeys?(prefix: string, limit: number): Promise<string[]>;
+  /**
+   * Writes a consistent copy of the ledger into `dir`, a new folder laid out as a data directory
+   * (the node key and the store, as of one snapshot taken while deposits go on), then opens the
+   * copy and verifies its whole chain. Only the embedded adapter has it: a Fabric network keeps
+   * its ledger on its peers, which have their own snapshots.
+   * @throws LedgerError `LEDGER_UNAVAILABLE` when `dir` holds a copy already or cannot be written;
+   *   `LEDGER_CORRUPTED` when the copy fails its check.
+   */
+  backup?(dir: string): Promise<LedgerBackup>;
   info(): Promise<ChainInfo>;
   /** The trust entry a verifier pins for this chain. */
   trust(): TrustFile;

@@ -21,6 +21,7 @@ import type {
   ChainInfo,
   Committed,
   Ledger,
+  LedgerBackup,
   LedgerIdentity,
   StoredTransaction,
 } from './ledger';
@@ -102,6 +103,10 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
 
   info(): Promise<ChainInfo> {
     return this.#call('info', []);
+  }
+
+  backup(dir: string): Promise<LedgerBackup> {
+    return this.#call('backup', [dir]);
   }
 
   verifyChain(): Promise<number> {

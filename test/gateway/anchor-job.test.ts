@@ -72,6 +72,9 @@ class MemoryStore implements AnchorStore {
   async putTrust(target: string, trust: TrustFile) {
     this.trusts.set(target, trust);
   }
+  async copyTo(): Promise<never> {
+    throw new Error('the job never copies its store');
+  }
   async close() {}
 }
 

@@ -23,6 +23,7 @@ export const THREAD_METHODS = [
   'stateKeys',
   'info',
   'verifyChain',
+  'backup',
   'close',
 ] as const;
 export type ThreadMethod = (typeof THREAD_METHODS)[number];

@@ -1,0 +1,312 @@
+/**
+ * Online backups: a copy of everything the node keeps, taken while it serves deposits, that a new
+ * node starts from as its data directory.
+ *
+ * One backup is one folder under the configured backup directory (`EVIDENCE_BACKUP_DIR`), named by
+ * its start time, laid out as a data directory:
+ *
+ *   node-key.pem   the embedded ledger's signing key (mode 0600)
+ *   ledger/        the ledger store, as of one snapshot
+ *   agreements/    the agreement store      anchoring/  the anchor store (when anchoring runs)
+ *   audit/         the audit log            keys.json   the API keys file (hashes, not keys)
+ *   backup.json    the manifest, written last
+ *
+ * Each store is copied from a LevelDB snapshot (gateway/storage/store-copy.ts), so each is a state
+ * it really was in. The ledger is copied first and its copy opened and verified block by block
+ * before anything else is copied; the other stores are copied after it, so they are never older
+ * than the ledger they describe (an agreement the scheduler watches is on the copied chain or
+ * later, an audit entry may name a deposit made during the backup). The folder is written as
+ * `<id>.partial` and renamed once the manifest is synced: a folder without that suffix is whole.
+ *
+ * Restoring is starting a node with the folder as its data directory (docs/operations.md).
+ */
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isEvidenceError, LedgerError, StateError, type ErrorCode } from '../core/errors';
+import type { Ledger, LedgerBackup } from './ledger/ledger';
+import type { StoreCopy } from './storage/store-copy';
+
+/** The stores besides the ledger, each copied into a new store at `location`. */
+export interface BackupSources {
+  readonly ledger: Ledger;
+  readonly agreements: { copyStore(location: string): Promise<StoreCopy> };
+  /** `undefined` when there is no anchor store (no anchoring target). */
+  readonly anchoring: { copyStore(location: string): Promise<StoreCopy | undefined> };
+  /** Absent when the node keeps no audit log. */
+  readonly audit?: { copyTo(location: string): Promise<StoreCopy> };
+  /** The API keys file (`EVIDENCE_KEYS_FILE`); copied as `keys.json`. */
+  readonly keysFile: string;
+}
+
+export interface BackupServiceOptions {
+  /** The backup directory; `undefined`: backups are refused with `BACKUP_NOT_CONFIGURED`. */
+  readonly dir: string | undefined;
+  readonly sources: BackupSources;
+  /** Epoch milliseconds (tests). */
+  readonly clock?: () => number;
+  /** Told of a backup that failed (the node logs it). */
+  readonly onError?: (error: unknown, id: string) => void;
+}
+
+export type BackupState = 'running' | 'completed' | 'failed';
+
+/** The ledger part of a backup: what the copy holds and what checking it found. */
+export interface BackupLedger extends LedgerBackup {
+  readonly kind: 'embedded';
+}
+
+/** A backup as the API shows it; a completed one is its manifest (`backup.json`). */
+export interface BackupView {
+  readonly id: string;
+  readonly state: BackupState;
+  readonly startedAt: string;
+  /** When it completed or failed; `null` while it runs. */
+  readonly finishedAt: string | null;
+  readonly chainId: string;
+  /** `null` while running, after a failure, or when the ledger is not the node's (Fabric). */
+  readonly ledger: BackupLedger | null;
+  /** The other stores copied, by name. */
+  readonly stores: Readonly<Record<string, StoreCopy>>;
+  /** Plain files copied, by name in the backup. */
+  readonly files: readonly string[];
+  /** Why it failed; `null` otherwise. */
+  readonly error: { readonly code: ErrorCode; readonly message: string } | null;
+}
+
+/** The manifest of a completed backup, as written in `backup.json`. */
+export interface BackupManifest extends BackupView {
+  readonly type: 'evidence-node-backup';
+  readonly version: 1;
+}
+
+export interface BackupService {
+  /**
+   * Starts a backup and returns it, running; it goes on in the background.
+   * @throws StateError `BACKUP_NOT_CONFIGURED` without a backup directory, `BACKUP_RUNNING` while
+   *   another runs, `LEDGER_CLOSED` once closing.
+   */
+  start(): BackupView;
+  /** Every backup of the directory and of this run of the node, newest first. */
+  list(): Promise<BackupView[]>;
+  /** One backup by id, or `undefined`. */
+  get(id: string): Promise<BackupView | undefined>;
+  /** Stops taking backups; resolves once a running one has finished. */
+  close(): Promise<void>;
+}
+
+/** Backup ids: the start time, UTC, to the millisecond (`20261128T213501123Z`). */
+export const BACKUP_ID_PATTERN = '^[0-9]{8}T[0-9]{9}Z$';
+const BACKUP_ID = new RegExp(BACKUP_ID_PATTERN);
+const PARTIAL = '.partial';
+const MANIFEST = 'backup.json';
+/** Failed backups remembered for the API (their folders are removed). */
+const FAILURES_KEPT = 20;
+
+function idOf(time: number): string {
+  return new Date(time).toISOString().replace(/[-:.]/g, '');
+}
+
+/** Writes `text` to `file` (mode 0600) and syncs it. */
+async function writeSynced(file: string, text: string): Promise<void> {
+  const handle = await fs.open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isManifest(value: unknown, id: string): value is BackupManifest {
+  const manifest = value as Partial<BackupManifest> | null;
+  return (
+    typeof manifest === 'object' &&
+    manifest !== null &&
+    manifest.type === 'evidence-node-backup' &&
+    manifest.version === 1 &&
+    manifest.id === id &&
+    manifest.state === 'completed'
+  );
+}
+
+class BackupServiceImpl implements BackupService {
+  readonly #dir: string | undefined;
+  readonly #sources: BackupSources;
+  readonly #clock: () => number;
+  readonly #onError: (error: unknown, id: string) => void;
+  #running: { view: BackupView; done: Promise<void> } | undefined;
+  #failed: BackupView[] = [];
+  #lastId = '';
+  #closed = false;
+
+  constructor(options: BackupServiceOptions) {
+    this.#dir = options.dir;
+    this.#sources = options.sources;
+    this.#clock = options.clock ?? Date.now;
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  start(): BackupView {
+    if (this.#closed) throw new LedgerError('LEDGER_CLOSED', 'the node is stopping');
+    const dir = this.#dir;
+    if (dir === undefined) {
+      throw new StateError(
+        'BACKUP_NOT_CONFIGURED',
+        'this node has no backup directory: set EVIDENCE_BACKUP_DIR',
+      );
+    }
+    if (this.#running) {
+      throw new StateError(
+        'BACKUP_RUNNING',
+        `backup ${this.#running.view.id} is being taken; ask again once it is done`,
+      );
+    }
+    let now = this.#clock();
+    // Ids are start times; two starts in one millisecond get consecutive ones.
+    while (idOf(now) <= this.#lastId) now += 1;
+    const id = idOf(now);
+    this.#lastId = id;
+    const view: BackupView = {
+      id,
+      state: 'running',
+      startedAt: new Date(now).toISOString(),
+      finishedAt: null,
+      chainId: this.#sources.ledger.chainId,
+      ledger: null,
+      stores: {},
+      files: [],
+      error: null,
+    };
+    const done = this.#take(dir, view).then(
+      () => undefined,
+      (error: unknown) => this.#fail(view, error),
+    );
+    this.#running = { view, done: done.finally(() => (this.#running = undefined)) };
+    return view;
+  }
+
+  async list(): Promise<BackupView[]> {
+    const views = new Map<string, BackupView>();
+    for (const failed of this.#failed) views.set(failed.id, failed);
+    if (this.#dir !== undefined) {
+      let names: string[] = [];
+      try {
+        names = await fs.readdir(this.#dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+      for (const name of names) {
+        if (!BACKUP_ID.test(name)) continue;
+        const manifest = await this.#manifest(name);
+        if (manifest) views.set(name, manifest);
+      }
+    }
+    if (this.#running) views.set(this.#running.view.id, this.#running.view);
+    return [...views.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  }
+
+  async get(id: string): Promise<BackupView | undefined> {
+    if (this.#running?.view.id === id) return this.#running.view;
+    const failed = this.#failed.find((view) => view.id === id);
+    if (failed) return failed;
+    if (this.#dir === undefined || !BACKUP_ID.test(id)) return undefined;
+    return this.#manifest(id);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#running?.done;
+  }
+
+  /** The manifest of the completed backup `id`, or `undefined` (none, or not a whole one). */
+  async #manifest(id: string): Promise<BackupView | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(this.#dir as string, id, MANIFEST), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (!isManifest(parsed, id)) return undefined;
+      const { type: _type, version: _version, ...view } = parsed;
+      return view;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #take(dir: string, running: BackupView): Promise<void> {
+    const { ledger, agreements, anchoring, audit, keysFile } = this.#sources;
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const partial = path.join(dir, `${running.id}${PARTIAL}`);
+    await fs.mkdir(partial, { mode: 0o700 });
+    try {
+      const copied: LedgerBackup | undefined = await ledger.backup?.(partial);
+      const stores: Record<string, StoreCopy> = {};
+      stores.agreements = await agreements.copyStore(path.join(partial, 'agreements'));
+      const anchors = await anchoring.copyStore(path.join(partial, 'anchoring'));
+      if (anchors) stores.anchoring = anchors;
+      if (audit) stores.audit = await audit.copyTo(path.join(partial, 'audit'));
+      const files = copied ? ['node-key.pem'] : [];
+      if (await copyIfPresent(keysFile, path.join(partial, 'keys.json'))) files.push('keys.json');
+      const manifest: BackupManifest = {
+        type: 'evidence-node-backup',
+        version: 1,
+        ...running,
+        state: 'completed',
+        finishedAt: new Date(this.#clock()).toISOString(),
+        ledger: copied ? { kind: 'embedded', ...copied } : null,
+        stores,
+        files,
+      };
+      await writeSynced(path.join(partial, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+      await syncDirectory(partial);
+      await fs.rename(partial, path.join(dir, running.id));
+      await syncDirectory(dir);
+    } catch (error) {
+      await fs.rm(partial, { recursive: true, force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  #fail(running: BackupView, error: unknown): void {
+    this.#onError(error, running.id);
+    const failed: BackupView = {
+      ...running,
+      state: 'failed',
+      finishedAt: new Date(this.#clock()).toISOString(),
+      error: isEvidenceError(error)
+        ? { code: error.code, message: error.message }
+        : { code: 'INTERNAL', message: `the backup failed: ${(error as Error)?.message}` },
+    };
+    this.#failed = [failed, ...this.#failed].slice(0, FAILURES_KEPT);
+  }
+}
+
+/** Copies `from` to `to` (mode 0600, synced); false when `from` does not exist. */
+async function copyIfPresent(from: string, to: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await fs.readFile(from, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  await writeSynced(to, text);
+  return true;
+}
+
+export function createBackupService(options: BackupServiceOptions): BackupService {
+  return new BackupServiceImpl(options);
+}
