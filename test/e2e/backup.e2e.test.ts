@@ -1,0 +1,201 @@
+/**
+ * Online backup of the real node, taken while deposits stream in, then restored by starting a
+ * second node on the backup folder: every deposit acknowledged before the backup was asked for is
+ * there with a receipt that verifies against the original trust file; none acknowledged after it
+ * completed is (it is a snapshot, not a link); the chain verifies; the audit log's chain is
+ * intact; the API keys work; the restored node takes deposits. The manifest's digests match the
+ * stores on disk, and a backup folder is refused as a data directory for a second backup of the
+ * same id.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestBytes } from '../../core/digest';
+import { parseTrustFile, type TrustFile } from '../../core/trust';
+import { verifyReceipt } from '../../core/verify';
+import type { BackupView } from '../../gateway/backup';
+import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
+import { digestStore } from '../../gateway/storage/store-copy';
+import { ensureBuilt } from '../support/build';
+import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
+
+const WRITERS = 8;
+/** Records deposited in batches first, so the stores span many copy chunks. */
+const PREFILL_BATCHES = 6;
+const ENV = { EVIDENCE_RATE_LIMIT_MAX: '1000000' };
+
+describe('online backup and restore', () => {
+  let dir: string;
+  const nodes: NodeProcess[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'backup-e2e-'));
+  });
+
+  afterAll(async () => {
+    for (const node of nodes) await node.kill9();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('is taken under load and a node started on it holds what was acknowledged before', async () => {
+    const dataDir = path.join(dir, 'data');
+    const backupDir = path.join(dir, 'backups');
+    const node = await startNode({ dataDir, env: { ...ENV, EVIDENCE_BACKUP_DIR: backupDir } });
+    nodes.push(node);
+    const admin = await adminKey(dataDir);
+    const key = await createKey(node.url, admin, {
+      org: 'PlatformOrg',
+      account: 'backup-test',
+      role: 'platform',
+    });
+    const auditor = await createKey(node.url, admin, {
+      org: 'NodeOrg',
+      account: 'auditor',
+      role: 'auditor',
+    });
+    const trust = parseTrustFile(await (await fetch(`${node.url}/v1/trust`)).json()) as TrustFile;
+    const auth = (k: string) => ({ authorization: `Bearer ${k}` });
+
+    const acknowledged: string[] = [];
+    for (let batch = 0; batch < PREFILL_BATCHES; batch++) {
+      const items = Array.from({ length: 1000 }, () => digestBytes(randomBytes(32)));
+      const response = await fetch(`${node.url}/v1/evidence/batch?receipts=none`, {
+        method: 'POST',
+        headers: { ...auth(key), 'content-type': 'application/json' },
+        body: JSON.stringify({ items: items.map((item) => ({ digests: [item.sha256] })) }),
+      });
+      expect(response.status).toBe(200);
+      const { results } = (await response.json()) as { results: Array<{ status: string }> };
+      expect(results.filter((result) => result.status === 'created')).toHaveLength(1000);
+      acknowledged.push(...items.map((item) => item.sha256));
+    }
+
+    // Deposits stream in on WRITERS connections for the whole backup.
+    let stop = false;
+    const writer = async () => {
+      while (!stop) {
+        const item = digestBytes(randomBytes(32));
+        const response = await fetch(`${node.url}/v1/evidence`, {
+          method: 'POST',
+          headers: { ...auth(key), 'content-type': 'application/json' },
+          body: JSON.stringify({ digests: [item.sha256, item.sm3] }),
+        });
+        expect(response.status).toBe(201);
+        await response.arrayBuffer();
+        acknowledged.push(item.sha256);
+      }
+    };
+    const writers = Array.from({ length: WRITERS }, writer);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const before = acknowledged.length;
+    const started = await fetch(`${node.url}/v1/admin/backups`, {
+      method: 'POST',
+      headers: auth(admin),
+    });
+    expect(started.status).toBe(202);
+    const running = (await started.json()) as BackupView;
+    expect(running.state).toBe('running');
+    expect(started.headers.get('location')).toBe(`/v1/admin/backups/${running.id}`);
+
+    let backup = running;
+    const deadline = Date.now() + 60_000;
+    while (backup.state === 'running' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const polled = await fetch(`${node.url}${started.headers.get('location')}`, {
+        headers: auth(admin),
+      });
+      expect(polled.status).toBe(200);
+      backup = (await polled.json()) as BackupView;
+    }
+    const after = acknowledged.length;
+    // Deposits acknowledged from here on were made after the snapshot.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stop = true;
+    await Promise.all(writers);
+    const later = acknowledged.slice(after);
+
+    expect(backup.state, JSON.stringify(backup.error)).toBe('completed');
+    expect(backup.error).toBeNull();
+    expect(backup.ledger?.verifiedBlocks).toBe(backup.ledger?.height);
+    expect(backup.chainId).toBe(trust.chains[0]?.chainId);
+    expect(Object.keys(backup.stores).sort()).toEqual(['agreements', 'audit']);
+    expect([...backup.files].sort()).toEqual(['keys.json', 'node-key.pem']);
+    expect(later.length).toBeGreaterThan(0);
+
+    const listed = await fetch(`${node.url}/v1/admin/backups`, { headers: auth(admin) });
+    expect(((await listed.json()) as { backups: BackupView[] }).backups).toEqual([backup]);
+    // Not for other roles.
+    const refused = await fetch(`${node.url}/v1/admin/backups`, {
+      method: 'POST',
+      headers: auth(key),
+    });
+    expect(refused.status).toBe(403);
+    expect(await node.stop()).toBe(0);
+
+    // The folder is whole: a manifest, no partial folder, and each store as the manifest says.
+    const folder = path.join(backupDir, backup.id);
+    expect(await fs.readdir(backupDir)).toEqual([backup.id]);
+    const manifest = JSON.parse(await fs.readFile(path.join(folder, 'backup.json'), 'utf8'));
+    expect(manifest).toEqual({ type: 'evidence-node-backup', version: 1, ...backup });
+    expect(await digestStore(path.join(folder, 'ledger'))).toEqual(backup.ledger?.store);
+    for (const [name, copy] of Object.entries(backup.stores)) {
+      expect(await digestStore(path.join(folder, name)), name).toEqual(copy);
+    }
+    expect((await fs.stat(path.join(folder, 'node-key.pem'))).mode & 0o777).toBe(0o600);
+    const copy = await openEmbeddedLedger({ dataDir: folder, org: 'NodeOrg' });
+    expect(await copy.verifyChain()).toBe(backup.ledger?.height);
+    await copy.close();
+
+    // Restore: a node started on the folder.
+    const restored = await startNode({ dataDir: folder, env: ENV });
+    nodes.push(restored);
+    const restoredTrust = await (await fetch(`${restored.url}/v1/trust`)).json();
+    expect(restoredTrust).toEqual(trust);
+    const info = (await (await fetch(`${restored.url}/v1/chain`)).json()) as { height: number };
+    expect(info.height).toBe(backup.ledger?.height);
+
+    // Every one before the backup was asked for; the receipts of one in 20 of the batches'.
+    const checked = acknowledged
+      .slice(0, before)
+      .filter((_, index) => index >= PREFILL_BATCHES * 1000 || index % 20 === 0);
+    for (const digest of checked) {
+      const response = await fetch(`${restored.url}/v1/evidence/${digest}/receipt`, {
+        headers: auth(key),
+      });
+      expect(response.status, digest).toBe(200);
+      expect(verifyReceipt(await response.json(), trust).verdict, digest).toBe('VERIFIED');
+    }
+    for (const digest of later) {
+      const response = await fetch(`${restored.url}/v1/evidence/${digest}`, {
+        headers: auth(key),
+      });
+      expect(response.status, digest).toBe(404);
+      await response.arrayBuffer();
+    }
+
+    const audit = await fetch(`${restored.url}/v1/audit/verify`, { headers: auth(auditor) });
+    expect(audit.status).toBe(200);
+    expect(((await audit.json()) as { intact: boolean }).intact).toBe(true);
+
+    const item = digestBytes(randomBytes(32));
+    const deposit = await fetch(`${restored.url}/v1/evidence`, {
+      method: 'POST',
+      headers: { ...auth(key), 'content-type': 'application/json' },
+      body: JSON.stringify({ digests: [item.sha256] }),
+    });
+    expect(deposit.status).toBe(201);
+    const receipt = ((await deposit.json()) as { receipt: unknown }).receipt;
+    expect(verifyReceipt(receipt, trust).verdict).toBe('VERIFIED');
+    console.log(
+      `backup under load: ${before} deposits before it was asked for, ${after - before} while it ran, ${later.length} after; ` +
+        `ledger ${backup.ledger?.height} blocks, ${backup.ledger?.store.entries} entries, ${backup.ledger?.store.bytes} bytes; ` +
+        `${Date.parse(backup.finishedAt ?? '') - Date.parse(backup.startedAt)} ms`,
+    );
+    expect(await restored.stop()).toBe(0);
+  }, 180_000);
+});
