@@ -94,7 +94,8 @@ describe('the HTTP API against its OpenAPI document (schemathesis)', () => {
     node = await startNode({
       dataDir: path.join(dir, 'data'),
       // Generated requests come fast from one principal; the limit is a policy, not the subject.
-      env: { EVIDENCE_RATE_LIMIT_MAX: '1000000' },
+      // Backups on, so their 202 answers are checked too (and BACKUP_RUNNING while one runs).
+      env: { EVIDENCE_RATE_LIMIT_MAX: '1000000', EVIDENCE_BACKUP_DIR: path.join(dir, 'backups') },
     });
     keys.admin = await adminKey(node.dataDir);
     for (const [role, org] of [

@@ -65,6 +65,33 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes a backup directory outside the data directory, never inside it or holding it', () => {
+    expect(loadConfig({}).backupDir).toBeUndefined();
+    expect(
+      loadConfig({ EVIDENCE_DATA_DIR: '/srv/node', EVIDENCE_BACKUP_DIR: '/mnt/backups/node' })
+        .backupDir,
+    ).toBe('/mnt/backups/node');
+    // A sibling whose name starts like the data directory's is outside it.
+    expect(
+      loadConfig({ EVIDENCE_DATA_DIR: '/srv/node', EVIDENCE_BACKUP_DIR: '/srv/node-backups' })
+        .backupDir,
+    ).toBe('/srv/node-backups');
+    expect(loadConfig({ EVIDENCE_BACKUP_DIR: 'backups' }).backupDir).toBe(path.resolve('backups'));
+    for (const backupDir of ['/srv/node', '/srv/node/backups', '/srv', '/']) {
+      const error = configError(() =>
+        loadConfig({ EVIDENCE_DATA_DIR: '/srv/node', EVIDENCE_BACKUP_DIR: backupDir }),
+      );
+      expect(error.code, backupDir).toBe('CONFIG_INVALID');
+      expect(error.fields, backupDir).toEqual([
+        {
+          path: '/backupDir',
+          rule: 'outsideDataDir',
+          message: 'EVIDENCE_BACKUP_DIR must be outside EVIDENCE_DATA_DIR and must not contain it',
+        },
+      ]);
+    }
+  });
+
   it('derives the keys file from the data directory', () => {
     expect(loadConfig({ EVIDENCE_DATA_DIR: '/srv/node' }).keysFile).toBe('/srv/node/keys.json');
   });

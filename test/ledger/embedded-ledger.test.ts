@@ -61,4 +61,50 @@ describe('embedded ledger', () => {
     expect(await ledger.verifyChain()).toBe(2);
     await ledger.close();
   });
+
+  it('backs up into a new folder that opens as the same chain, verified; never over a copy', async () => {
+    const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
+    for (const name of ['a', 'b', 'c']) {
+      const batch = buildBatch([record(name)]);
+      await ledger.submit(
+        'evidence',
+        'depositBatch',
+        [canonicalJson({ records: batch.records, root: batch.root })],
+        gateway,
+      );
+    }
+    const folder = path.join(dir, 'backup');
+    const backup = await ledger.backup(folder);
+    const info = await ledger.info();
+    expect(backup).toMatchObject({
+      height: 4,
+      verifiedBlocks: 4,
+      tipHash: info.tipHash,
+      tipTime: info.tipTime,
+    });
+    expect(backup.store.entries).toBeGreaterThan(10);
+    expect((await fs.stat(path.join(folder, 'node-key.pem'))).mode & 0o777).toBe(0o600);
+    // Deposits go on in the original; the copy stays as it was.
+    const batch = buildBatch([record('d')]);
+    await ledger.submit(
+      'evidence',
+      'depositBatch',
+      [canonicalJson({ records: batch.records, root: batch.root })],
+      gateway,
+    );
+    await expect(ledger.backup(folder)).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
+    const copy = await openEmbeddedLedger({ dataDir: folder, org: 'NodeOrg' });
+    expect(copy.chainId).toBe(ledger.chainId);
+    expect(copy.trust()).toEqual(ledger.trust());
+    expect((await copy.info()).height).toBe(4);
+    const read = await copy.evaluate<EvidenceState | null>(
+      'evidence',
+      'readEvidence',
+      [record('c').digests[0]!],
+      gateway,
+    );
+    expect(read?.record.digests).toEqual(record('c').digests);
+    await copy.close();
+    await ledger.close();
+  });
 });
