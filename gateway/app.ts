@@ -287,7 +287,13 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       ...(deps.audit ? { audit: deps.audit } : {}),
       keysFile: config.keysFile,
     },
-    onError: (error, id) => app.log.error({ err: error, backup: id }, 'backup failed'),
+    onError: (error, id) =>
+      app.log.error(
+        { err: error, backup: id ?? null },
+        id ? 'backup failed' : 'backup directory unreadable',
+      ),
+    metrics: metrics.backups,
+    ...(deps.clock ? { clock: deps.clock } : {}),
   });
   app.decorate('backups', backups);
 
@@ -311,6 +317,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   });
   // The scheduler starts once the app is ready; event streams end before connections are closed.
   app.addHook('onReady', async () => agreements.start());
+  app.addHook('onReady', async () => backups.open());
   app.addHook('preClose', async () => agreements.closeStreams());
   // A running backup finishes before anything closes (onClose hooks run last-added first, and
   // plugins' before the app's): preClose runs before all of them.

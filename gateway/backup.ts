@@ -25,6 +25,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isEvidenceError, LedgerError, StateError, type ErrorCode } from '../core/errors';
 import type { Ledger, LedgerBackup } from './ledger/ledger';
+import type { BackupMetrics } from './metrics';
 import type { StoreCopy } from './storage/store-copy';
 
 /** The stores besides the ledger, each copied into a new store at `location`. */
@@ -45,8 +46,13 @@ export interface BackupServiceOptions {
   readonly sources: BackupSources;
   /** Epoch milliseconds (tests). */
   readonly clock?: () => number;
-  /** Told of a backup that failed (the node logs it). */
-  readonly onError?: (error: unknown, id: string) => void;
+  /**
+   * Told of a backup that failed, or (id `undefined`) of a backup directory that could not be
+   * read at start; the node logs both.
+   */
+  readonly onError?: (error: unknown, id: string | undefined) => void;
+  /** Where outcomes, durations and the last backup's time are reported. */
+  readonly metrics?: BackupMetrics;
 }
 
 export type BackupState = 'running' | 'completed' | 'failed';
@@ -81,6 +87,8 @@ export interface BackupManifest extends BackupView {
 }
 
 export interface BackupService {
+  /** Reports the folder's last completed backup to the metrics (the node calls it on start). */
+  open(): Promise<void>;
   /**
    * Starts a backup and returns it, running; it goes on in the background.
    * @throws StateError `BACKUP_NOT_CONFIGURED` without a backup directory, `BACKUP_RUNNING` while
@@ -143,7 +151,8 @@ class BackupServiceImpl implements BackupService {
   readonly #dir: string | undefined;
   readonly #sources: BackupSources;
   readonly #clock: () => number;
-  readonly #onError: (error: unknown, id: string) => void;
+  readonly #onError: (error: unknown, id: string | undefined) => void;
+  readonly #metrics: BackupMetrics | undefined;
   #running: { view: BackupView; done: Promise<void> } | undefined;
   #failed: BackupView[] = [];
   #lastId = '';
@@ -154,6 +163,18 @@ class BackupServiceImpl implements BackupService {
     this.#sources = options.sources;
     this.#clock = options.clock ?? Date.now;
     this.#onError = options.onError ?? (() => undefined);
+    this.#metrics = options.metrics;
+  }
+
+  async open(): Promise<void> {
+    try {
+      const last = (await this.list()).find((view) => view.state === 'completed');
+      const at = Date.parse(last?.finishedAt ?? '');
+      if (!Number.isNaN(at)) this.#metrics?.completedBefore(at);
+    } catch (error) {
+      // An unreadable folder does not stop the node; taking a backup will say what is wrong.
+      this.#onError(error, undefined);
+    }
   }
 
   start(): BackupView {
@@ -187,9 +208,13 @@ class BackupServiceImpl implements BackupService {
       files: [],
       error: null,
     };
+    const seconds = () => (this.#clock() - now) / 1000;
     const done = this.#take(dir, view).then(
-      () => undefined,
-      (error: unknown) => this.#fail(view, error),
+      (finishedAt) => this.#metrics?.finished('completed', seconds(), finishedAt),
+      (error: unknown) => {
+        this.#fail(view, error);
+        this.#metrics?.finished('failed', seconds(), this.#clock());
+      },
     );
     this.#running = { view, done: done.finally(() => (this.#running = undefined)) };
     return view;
@@ -246,7 +271,8 @@ class BackupServiceImpl implements BackupService {
     }
   }
 
-  async #take(dir: string, running: BackupView): Promise<void> {
+  /** Takes the backup; resolves with the time it finished (epoch ms). */
+  async #take(dir: string, running: BackupView): Promise<number> {
     const { ledger, agreements, anchoring, audit, keysFile } = this.#sources;
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const partial = path.join(dir, `${running.id}${PARTIAL}`);
@@ -260,12 +286,13 @@ class BackupServiceImpl implements BackupService {
       if (audit) stores.audit = await audit.copyTo(path.join(partial, 'audit'));
       const files = copied ? ['node-key.pem'] : [];
       if (await copyIfPresent(keysFile, path.join(partial, 'keys.json'))) files.push('keys.json');
+      const finishedAt = this.#clock();
       const manifest: BackupManifest = {
         type: 'evidence-node-backup',
         version: 1,
         ...running,
         state: 'completed',
-        finishedAt: new Date(this.#clock()).toISOString(),
+        finishedAt: new Date(finishedAt).toISOString(),
         ledger: copied ? { kind: 'embedded', ...copied } : null,
         stores,
         files,
@@ -274,6 +301,7 @@ class BackupServiceImpl implements BackupService {
       await syncDirectory(partial);
       await fs.rename(partial, path.join(dir, running.id));
       await syncDirectory(dir);
+      return finishedAt;
     } catch (error) {
       await fs.rm(partial, { recursive: true, force: true }).catch(() => undefined);
       throw error;

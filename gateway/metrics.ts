@@ -13,6 +13,9 @@
  * | `evidence_errors_total`                  | counter   | `code`: every error answered (requests and batch items) |
  * | `http_request_duration_seconds`          | histogram | `method`, `route` (template), `status_code` |
  * | `evidence_last_anchor_age_seconds`       | gauge     | `target`: seconds since the chain was last anchored there |
+ * | `evidence_backups_total`                 | counter   | `outcome`: completed, failed (backups of this run) |
+ * | `evidence_last_backup_timestamp_seconds` | gauge     | when the last completed backup finished (this run's or the folder's), Unix seconds; 0 before the first |
+ * | `evidence_last_backup_duration_seconds`  | gauge     | how long the last backup of this run took, completed or failed |
  * | `process_*`, `nodejs_*`                  |           | prom-client's default process metrics |
  */
 
@@ -40,10 +43,19 @@ export interface AnchorAgeMetric {
   forget(target: string): void;
 }
 
+/** What the backup service (gateway/backup.ts) reports. */
+export interface BackupMetrics {
+  /** A backup of this run finished after `seconds`; `at` is when (epoch ms). */
+  finished(outcome: 'completed' | 'failed', seconds: number, at: number): void;
+  /** The last completed backup of the folder, found at start, finished at `at` (epoch ms). */
+  completedBefore(at: number): void;
+}
+
 export interface NodeMetrics {
   readonly registry: Registry;
   readonly deposits: DepositMetrics;
   readonly anchors: AnchorAgeMetric;
+  readonly backups: BackupMetrics;
   /** Records one answered HTTP request. `route` is the route template, never the raw URL. */
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
   /** The exposition text and its content type. */
@@ -134,8 +146,41 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
     },
   });
 
+  const backups = new Counter({
+    name: 'evidence_backups_total',
+    help: 'Backups taken by this run of the node, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['completed', 'failed']) backups.inc({ outcome }, 0);
+  // A timestamp, not an age: an alert compares it with time(), and 0 reads as "never".
+  const lastBackup = new Gauge({
+    name: 'evidence_last_backup_timestamp_seconds',
+    help: 'When the last completed backup finished, in Unix seconds (0: none yet)',
+    registers: [registry],
+  });
+  lastBackup.set(0);
+  let lastBackupAt = 0;
+  const backupCompleted = (at: number) => {
+    lastBackupAt = Math.max(lastBackupAt, at);
+    lastBackup.set(lastBackupAt / 1000);
+  };
+  const backupSeconds = new Gauge({
+    name: 'evidence_last_backup_duration_seconds',
+    help: 'How long the last backup of this run took, completed or failed',
+    registers: [registry],
+  });
+
   return {
     registry,
+    backups: {
+      finished(outcome, seconds, at) {
+        backups.inc({ outcome });
+        backupSeconds.set(seconds);
+        if (outcome === 'completed') backupCompleted(at);
+      },
+      completedBefore: backupCompleted,
+    },
     deposits: {
       committed(size, seconds, outcomes) {
         batchSize.observe(size);

@@ -1,6 +1,8 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../gateway/metrics';
-import { itemFor, makeTestApp, postJson, type TestApp } from './helpers';
+import { itemFor, makeTestApp, postJson, tempDir, type TestApp } from './helpers';
 
 /** The value of one sample of the exposition text, or undefined when it is absent. */
 function sample(text: string, name: string, labels = ''): number | undefined {
@@ -35,6 +37,9 @@ describe('GET /metrics', () => {
       'evidence_errors_total',
       'http_request_duration_seconds',
       'evidence_last_anchor_age_seconds',
+      'evidence_backups_total',
+      'evidence_last_backup_timestamp_seconds',
+      'evidence_last_backup_duration_seconds',
       'process_cpu_seconds_total',
     ]) {
       expect(text, name).toContain(`# TYPE ${name} `);
@@ -112,6 +117,61 @@ describe('GET /metrics', () => {
     metrics.anchors.forget('court-chain');
     text = await scrape();
     expect(text).not.toMatch(/^evidence_last_anchor_age_seconds\{/m);
+  });
+
+  it('counts backups, and reports when the last completed one finished, found in the folder at start', async () => {
+    let now = Date.parse('2026-01-02T00:00:00Z');
+    const backupDir = path.join(await tempDir('metrics-backups-'), 'backups');
+    // A backup a previous run completed an hour ago.
+    const earlier = '20260101T230000000Z';
+    await fs.mkdir(path.join(backupDir, earlier), { recursive: true });
+    await fs.writeFile(
+      path.join(backupDir, earlier, 'backup.json'),
+      JSON.stringify({
+        type: 'evidence-node-backup',
+        version: 1,
+        id: earlier,
+        state: 'completed',
+        startedAt: '2026-01-01T23:00:00.000Z',
+        finishedAt: '2026-01-01T23:00:00.000Z',
+        chainId: 'c',
+        ledger: null,
+        stores: {},
+        files: [],
+        error: null,
+      }),
+    );
+    const metrics = createMetrics({ now: () => now, processMetrics: false });
+    t = await makeTestApp({ deps: { metrics, clock: () => now }, config: { backupDir } });
+    const earlierAt = Date.parse('2026-01-01T23:00:00.000Z') / 1000;
+    let text = await scrape();
+    expect(sample(text, 'evidence_last_backup_timestamp_seconds')).toBe(earlierAt);
+    expect(sample(text, 'evidence_backups_total', 'outcome="completed"')).toBe(0);
+
+    metrics.backups.finished('failed', 2.5, now);
+    text = await scrape();
+    expect(sample(text, 'evidence_backups_total', 'outcome="failed"')).toBe(1);
+    expect(sample(text, 'evidence_last_backup_duration_seconds')).toBe(2.5);
+    expect(sample(text, 'evidence_last_backup_timestamp_seconds')).toBe(earlierAt);
+
+    const started = await t.app.inject({
+      method: 'POST',
+      url: '/v1/admin/backups',
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(started.statusCode).toBe(202);
+    while ((await t.app.backups.get(started.json().id))?.state === 'running') {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    text = await scrape();
+    expect(sample(text, 'evidence_backups_total', 'outcome="completed"')).toBe(1);
+    expect(sample(text, 'evidence_last_backup_timestamp_seconds')).toBe(now / 1000);
+    await fs.rm(path.dirname(backupDir), { recursive: true, force: true });
+  });
+
+  it('reports 0 as the last backup time before any backup', async () => {
+    t = await makeTestApp();
+    expect(sample(await scrape(), 'evidence_last_backup_timestamp_seconds')).toBe(0);
   });
 });
 
