@@ -120,7 +120,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts backups, and reports when the last completed one finished, found in the folder at start', async () => {
-    let now = Date.parse('2026-01-02T00:00:00Z');
+    const now = Date.parse('2026-01-02T00:00:00Z');
     const backupDir = path.join(await tempDir('metrics-backups-'), 'backups');
     // A backup a previous run completed an hour ago.
     const earlier = '20260101T230000000Z';
