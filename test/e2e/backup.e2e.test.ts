@@ -8,6 +8,7 @@
  * same id.
  */
 
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -23,6 +24,16 @@ import { ensureBuilt } from '../support/build';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
 
 const WRITERS = 8;
+
+/** `evidence-node check-backup FOLDER --json`: its exit status and report. */
+function checkBackup(folder: string): { status: number | null; report: Record<string, unknown> } {
+  const run = spawnSync(
+    process.execPath,
+    ['bin/evidence-node.js', 'check-backup', folder, '--json'],
+    { encoding: 'utf8' },
+  );
+  return { status: run.status, report: JSON.parse(run.stdout) as Record<string, unknown> };
+}
 /** Records deposited in batches first, so the stores span many copy chunks. */
 const PREFILL_BATCHES = 6;
 const ENV = { EVIDENCE_RATE_LIMIT_MAX: '1000000' };
@@ -150,6 +161,16 @@ describe('online backup and restore', () => {
     const copy = await openEmbeddedLedger({ dataDir: folder, org: 'NodeOrg' });
     expect(await copy.verifyChain()).toBe(backup.ledger?.height);
     await copy.close();
+    // The operator's offline check says the same.
+    expect(checkBackup(folder)).toEqual({
+      status: 0,
+      report: {
+        intact: true,
+        id: backup.id,
+        verifiedBlocks: backup.ledger?.height,
+        problems: [],
+      },
+    });
 
     // Restore: a node started on the folder.
     const restored = await startNode({ dataDir: folder, env: ENV });
@@ -191,11 +212,18 @@ describe('online backup and restore', () => {
     expect(deposit.status).toBe(201);
     const receipt = ((await deposit.json()) as { receipt: unknown }).receipt;
     expect(verifyReceipt(receipt, trust).verdict).toBe('VERIFIED');
+    expect(await restored.stop()).toBe(0);
+    // The folder now holds a deposit the backup did not: the check says which store changed.
+    const changed = checkBackup(folder);
+    expect(changed.status).toBe(1);
+    expect(changed.report.intact).toBe(false);
+    expect(changed.report.problems).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^ledger\/ holds \d+ entries/)]),
+    );
     console.log(
       `backup under load: ${before} deposits before it was asked for, ${after - before} while it ran, ${later.length} after; ` +
         `ledger ${backup.ledger?.height} blocks, ${backup.ledger?.store.entries} entries, ${backup.ledger?.store.bytes} bytes; ` +
         `${Date.parse(backup.finishedAt ?? '') - Date.parse(backup.startedAt)} ms`,
     );
-    expect(await restored.stop()).toBe(0);
   }, 180_000);
 });
