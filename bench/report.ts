@@ -216,6 +216,22 @@ export function rowsOf(figures: Figures): Row[] {
       target: null,
       pass: null,
     });
+    const ceiling = scale.storageCeiling;
+    rows.push({
+      id: 'storage-ceiling',
+      figure:
+        "LevelDB alone: the ledger store's own entries written again, one synced batch per " +
+        '1,000-record block (records/s)',
+      value: round(ceiling.recordsPerSecond, 0),
+      unit: '1/s',
+      reference:
+        `${ceiling.records.toLocaleString('en')} records, ${ceiling.entries.toLocaleString('en')} ` +
+        `entries, ${(ceiling.bytes / ceiling.records).toFixed(0)} B written per record; CPU ` +
+        `${ceiling.cpuMicrosPerRecord.toFixed(1)} µs per record (LevelDB's threads included)`,
+      ratio: null,
+      target: null,
+      pass: null,
+    });
     rows.push({
       id: 'scale-bytes-per-record',
       figure: 'bytes on disk per record, after compaction',

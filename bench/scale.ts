@@ -17,11 +17,14 @@ import { openThreadedLedger } from '../gateway/ledger/threaded-ledger';
 import type { Ledger } from '../gateway/ledger/ledger';
 import type { BenchConfig } from './config';
 import { median } from './processes';
+import { measureStorageCeiling, type StorageCeiling } from './storage-ceiling';
 import { createItemSource, type ItemSource } from './workload';
 
 const BATCH = 1000;
 /** depositMany calls kept running at once while filling and measuring (keeps the pipeline fed). */
 const CONCURRENT_BATCHES = 4;
+/** Blocks written again for the storage engine's ceiling (200,000 records in the full run). */
+const CEILING_BLOCKS = 200;
 
 const PRINCIPAL: Principal = {
   keyId: 'bench',
@@ -58,6 +61,8 @@ export interface ScaleFigures {
   /** Bytes of `<dataDir>/ledger` after compaction, and per record. */
   readonly bytesOnDisk: number;
   readonly bytesPerRecord: number;
+  /** LevelDB alone writing the store's own entries, one synced batch per block (storage-ceiling.ts). */
+  readonly storageCeiling: StorageCeiling;
 }
 
 interface Store {
@@ -223,6 +228,19 @@ export async function measureScale(
     );
     const bytesOnDisk = await compact(path.join(fullDir, 'ledger'));
     log(`scale: ${records} records, ${bytesOnDisk} bytes after compaction`);
+    const storageCeiling = await measureStorageCeiling(
+      path.join(fullDir, 'ledger'),
+      dataDir,
+      records,
+      fillBatches,
+      Math.min(fillBatches, config.smoke ? 5 : CEILING_BLOCKS),
+    );
+    log(
+      `scale: LevelDB alone, the store's entries in synced 1000-record batches: ` +
+        `${storageCeiling.recordsPerSecond.toFixed(0)} records/s ` +
+        `(${storageCeiling.cpuMicrosPerRecord.toFixed(1)} µs CPU each, ` +
+        `${(storageCeiling.bytes / storageCeiling.records).toFixed(0)} B written per record)`,
+    );
 
     full = await openStore(fullDir);
     const empty = await openStore(emptyDir);
@@ -258,6 +276,7 @@ export async function measureScale(
       fillSeconds: fill.seconds,
       bytesOnDisk,
       bytesPerRecord: bytesOnDisk / records,
+      storageCeiling,
     };
     for (const which of ['empty', 'full'] as const) {
       const figure = figures[which];

@@ -23,6 +23,7 @@ const ROWS = [
   'verify-cli',
   'scale-deposit-rate',
   'scale-read-latency',
+  'storage-ceiling',
   'scale-bytes-per-record',
 ];
 
@@ -80,6 +81,11 @@ describe('npm run bench (BENCH_SMOKE=1)', () => {
     expect(results.figures.http?.single.node.failed).toBe(0);
     expect(results.figures.http?.batch.node.failed).toBe(0);
     expect(results.figures.http?.batchAck.node.failed).toBe(0);
+    // The storage ceiling wrote real blocks of the store: many entries per record's share.
+    const ceiling = results.figures.scale?.storageCeiling;
+    expect(ceiling?.records).toBeGreaterThanOrEqual(1000);
+    expect(ceiling?.entries).toBeGreaterThan(ceiling?.records ?? Infinity);
+    expect(ceiling?.bytes).toBeGreaterThan(500 * (ceiling?.records ?? Infinity));
   });
 
   it('writes latest.md as a Markdown table with one row per figure', () => {
