@@ -293,6 +293,8 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
         id ? 'backup failed' : 'backup directory unreadable',
       ),
     metrics: metrics.backups,
+    intervalMs: config.backupIntervalMs,
+    keep: config.backupKeep,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   app.decorate('backups', backups);

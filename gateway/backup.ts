@@ -18,6 +18,11 @@
  * later, an audit entry may name a deposit made during the backup). The folder is written as
  * `<id>.partial` and renamed once the manifest is synced: a folder without that suffix is whole.
  *
+ * With `intervalMs`, the node takes a backup itself that long after the last completed one (at
+ * once on start when the folder's newest is older), and again after a failure, sooner. With
+ * `keep`, only that many completed backups stay in the folder: older ones are deleted after each
+ * backup completes. Partial folders a crash left behind are deleted on start.
+ *
  * Restoring is starting a node with the folder as its data directory (docs/operations.md).
  */
 
@@ -53,6 +58,10 @@ export interface BackupServiceOptions {
   readonly onError?: (error: unknown, id: string | undefined) => void;
   /** Where outcomes, durations and the last backup's time are reported. */
   readonly metrics?: BackupMetrics;
+  /** Take a backup this long after the last completed one (ms; 0 or absent: only when asked). */
+  readonly intervalMs?: number;
+  /** Completed backups kept in the folder (0 or absent: all). */
+  readonly keep?: number;
 }
 
 export type BackupState = 'running' | 'completed' | 'failed';
@@ -87,7 +96,11 @@ export interface BackupManifest extends BackupView {
 }
 
 export interface BackupService {
-  /** Reports the folder's last completed backup to the metrics (the node calls it on start). */
+  /**
+   * Starts: deletes partial folders left by a crash, reports the folder's last completed backup
+   * to the metrics, and schedules the next backup when `intervalMs` is set (the node calls it on
+   * start). Never throws: a folder it cannot read is reported to `onError`.
+   */
   open(): Promise<void>;
   /**
    * Starts a backup and returns it, running; it goes on in the background.
@@ -110,6 +123,8 @@ const PARTIAL = '.partial';
 const MANIFEST = 'backup.json';
 /** Failed backups remembered for the API (their folders are removed). */
 const FAILURES_KEPT = 20;
+/** After a failed scheduled backup, the next try comes after at most this long. */
+const RETRY_MAX_MS = 300_000;
 
 function idOf(time: number): string {
   return new Date(time).toISOString().replace(/[-:.]/g, '');
@@ -153,6 +168,9 @@ class BackupServiceImpl implements BackupService {
   readonly #clock: () => number;
   readonly #onError: (error: unknown, id: string | undefined) => void;
   readonly #metrics: BackupMetrics | undefined;
+  readonly #intervalMs: number;
+  readonly #keep: number;
+  #timer: NodeJS.Timeout | undefined;
   #running: { view: BackupView; done: Promise<void> } | undefined;
   #failed: BackupView[] = [];
   #lastId = '';
@@ -164,16 +182,72 @@ class BackupServiceImpl implements BackupService {
     this.#clock = options.clock ?? Date.now;
     this.#onError = options.onError ?? (() => undefined);
     this.#metrics = options.metrics;
+    this.#intervalMs = options.intervalMs ?? 0;
+    this.#keep = options.keep ?? 0;
   }
 
   async open(): Promise<void> {
+    let lastAt: number | undefined;
     try {
+      await this.#removePartials();
       const last = (await this.list()).find((view) => view.state === 'completed');
       const at = Date.parse(last?.finishedAt ?? '');
-      if (!Number.isNaN(at)) this.#metrics?.completedBefore(at);
+      if (!Number.isNaN(at)) {
+        lastAt = at;
+        this.#metrics?.completedBefore(at);
+      }
     } catch (error) {
       // An unreadable folder does not stop the node; taking a backup will say what is wrong.
       this.#onError(error, undefined);
+    }
+    if (this.#intervalMs > 0 && this.#dir !== undefined) {
+      this.#schedule(lastAt === undefined ? 0 : lastAt + this.#intervalMs - this.#clock());
+    }
+  }
+
+  /** The next scheduled backup in `delayMs` (at once when negative). */
+  #schedule(delayMs: number): void {
+    if (this.#closed) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#scheduled(), Math.max(0, delayMs));
+    this.#timer.unref();
+  }
+
+  #scheduled(): void {
+    this.#timer = undefined;
+    if (this.#closed) return;
+    // A backup asked for meanwhile counts; the schedule resumes after it.
+    if (this.#running) return;
+    try {
+      this.start();
+    } catch (error) {
+      this.#onError(error, undefined);
+      this.#schedule(Math.min(this.#intervalMs, RETRY_MAX_MS));
+    }
+  }
+
+  /** Deletes `<id>.partial` folders: backups a crash interrupted (none runs at start). */
+  async #removePartials(): Promise<void> {
+    if (this.#dir === undefined) return;
+    let names: string[] = [];
+    try {
+      names = await fs.readdir(this.#dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    for (const name of names) {
+      if (name.endsWith(PARTIAL) && BACKUP_ID.test(name.slice(0, -PARTIAL.length))) {
+        await fs.rm(path.join(this.#dir, name), { recursive: true, force: true });
+      }
+    }
+  }
+
+  /** Deletes the completed backups beyond the `keep` newest. */
+  async #prune(): Promise<void> {
+    if (this.#keep <= 0 || this.#dir === undefined) return;
+    const completed = (await this.list()).filter((view) => view.state === 'completed');
+    for (const view of completed.slice(this.#keep)) {
+      await fs.rm(path.join(this.#dir, view.id), { recursive: true, force: true });
     }
   }
 
@@ -210,10 +284,15 @@ class BackupServiceImpl implements BackupService {
     };
     const seconds = () => (this.#clock() - now) / 1000;
     const done = this.#take(dir, view).then(
-      (finishedAt) => this.#metrics?.finished('completed', seconds(), finishedAt),
+      async (finishedAt) => {
+        this.#metrics?.finished('completed', seconds(), finishedAt);
+        if (this.#intervalMs > 0) this.#schedule(this.#intervalMs);
+        await this.#prune().catch((error: unknown) => this.#onError(error, undefined));
+      },
       (error: unknown) => {
         this.#fail(view, error);
         this.#metrics?.finished('failed', seconds(), this.#clock());
+        if (this.#intervalMs > 0) this.#schedule(Math.min(this.#intervalMs, RETRY_MAX_MS));
       },
     );
     this.#running = { view, done: done.finally(() => (this.#running = undefined)) };
@@ -236,12 +315,15 @@ class BackupServiceImpl implements BackupService {
         if (manifest) views.set(name, manifest);
       }
     }
-    if (this.#running) views.set(this.#running.view.id, this.#running.view);
+    // A backup finishing has its manifest before it stops running: the manifest wins.
+    const running = this.#running?.view;
+    if (running && !views.has(running.id)) views.set(running.id, running);
     return [...views.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
   async get(id: string): Promise<BackupView | undefined> {
-    if (this.#running?.view.id === id) return this.#running.view;
+    const running = this.#running?.view;
+    if (running?.id === id) return (await this.#manifest(id)) ?? running;
     const failed = this.#failed.find((view) => view.id === id);
     if (failed) return failed;
     if (this.#dir === undefined || !BACKUP_ID.test(id)) return undefined;
@@ -250,6 +332,7 @@ class BackupServiceImpl implements BackupService {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#timer);
     await this.#running?.done;
   }
 

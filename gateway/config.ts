@@ -98,6 +98,10 @@ export interface Config {
    * directory, best on another disk; unset, the node takes none (gateway/backup.ts).
    */
   readonly backupDir: string | undefined;
+  /** The node takes a backup itself this often (0: only when asked); needs `backupDir`. */
+  readonly backupIntervalMs: number;
+  /** Completed backups kept in `backupDir`; older ones are deleted after each backup (0: all). */
+  readonly backupKeep: number;
   /** With `tlsCa`: `optional` admits clients without a certificate (API keys, signatures). */
   readonly tlsClientAuth: TlsClientAuth;
   /** Requests per principal (per IP when anonymous) in each rate-limit window. */
@@ -156,6 +160,8 @@ export const DEFAULT_CONFIG = {
   tlsKey: undefined,
   tlsCa: undefined,
   backupDir: undefined,
+  backupIntervalMs: 0,
+  backupKeep: 0,
   tlsClientAuth: 'optional',
   rateLimitMax: 1000,
   rateLimitWindowMs: 10_000,
@@ -201,6 +207,8 @@ export const CONFIG_VARIABLES: Readonly<Record<Key, string>> = {
   tlsKey: 'TLS_KEY',
   tlsCa: 'TLS_CA',
   backupDir: 'BACKUP_DIR',
+  backupIntervalMs: 'BACKUP_INTERVAL_MS',
+  backupKeep: 'BACKUP_KEEP',
   tlsClientAuth: 'TLS_CLIENT_AUTH',
   rateLimitMax: 'RATE_LIMIT_MAX',
   rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
@@ -407,6 +415,8 @@ const PARSERS: Readonly<Record<Key, Parser>> = {
   tlsKey: text(),
   tlsCa: text(),
   backupDir: text(),
+  backupIntervalMs: integer(0, 31 * 86_400_000),
+  backupKeep: integer(0, 100_000),
   tlsClientAuth: oneOf(TLS_CLIENT_AUTH),
   rateLimitMax: integer(1, 1_000_000),
   rateLimitWindowMs: integer(100, 3_600_000),
@@ -519,20 +529,31 @@ export function loadConfig(
 
 /**
  * Backups go outside the data directory: a backup inside it would be taken for part of the node's
- * data, and lost with the disk it protects against.
+ * data, and lost with the disk it protects against. Scheduled backups and their retention need a
+ * backup directory.
  */
 function backupDirProblem(
   values: Readonly<Record<string, unknown>>,
   sources: ReadonlyMap<Key, Source>,
 ): FieldError | undefined {
-  if (typeof values.backupDir !== 'string') return undefined;
+  const name = (key: Key) => sources.get(key)?.from ?? `${PREFIX}${CONFIG_VARIABLES[key]}`;
+  if (typeof values.backupDir !== 'string') {
+    const needing = (['backupIntervalMs', 'backupKeep'] as const).find(
+      (key) => typeof values[key] === 'number' && (values[key] as number) > 0,
+    );
+    if (!needing) return undefined;
+    return {
+      path: `/${needing}`,
+      rule: 'required',
+      message: `${name(needing)} needs ${name('backupDir')}`,
+    };
+  }
   const dataDir = path.resolve(values.dataDir as string);
   const backupDir = path.resolve(values.backupDir);
   const relative = path.relative(dataDir, backupDir);
   const inside = relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
   const holds = !path.relative(backupDir, dataDir).startsWith('..');
   if (!inside && !holds) return undefined;
-  const name = (key: Key) => sources.get(key)?.from ?? `${PREFIX}${CONFIG_VARIABLES[key]}`;
   return {
     path: '/backupDir',
     rule: 'outsideDataDir',

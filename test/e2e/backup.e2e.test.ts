@@ -226,4 +226,37 @@ describe('online backup and restore', () => {
         `${Date.parse(backup.finishedAt ?? '') - Date.parse(backup.startedAt)} ms`,
     );
   }, 180_000);
+
+  it('takes backups on its own every EVIDENCE_BACKUP_INTERVAL_MS and keeps EVIDENCE_BACKUP_KEEP', async () => {
+    const dataDir = path.join(dir, 'scheduled-data');
+    const backupDir = path.join(dir, 'scheduled-backups');
+    const node = await startNode({
+      dataDir,
+      env: {
+        ...ENV,
+        EVIDENCE_BACKUP_DIR: backupDir,
+        EVIDENCE_BACKUP_INTERVAL_MS: '300',
+        EVIDENCE_BACKUP_KEEP: '2',
+      },
+    });
+    nodes.push(node);
+    const completed = async () => {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('evidence_backups_total{outcome="completed"}'));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const deadline = Date.now() + 30_000;
+    while ((await completed()) < 4 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await completed()).toBeGreaterThanOrEqual(4);
+    expect(await node.stop()).toBe(0);
+    const folders = (await fs.readdir(backupDir)).sort();
+    expect(folders).toHaveLength(2);
+    for (const folder of folders) {
+      expect(checkBackup(path.join(backupDir, folder)).report.intact, folder).toBe(true);
+    }
+  }, 60_000);
 });

@@ -259,6 +259,110 @@ describe('backup service', () => {
   });
 });
 
+describe('scheduled backups', () => {
+  let dir: string;
+  let ledger: FakeLedger;
+  const services: BackupService[] = [];
+
+  beforeEach(async () => {
+    dir = await tempDir('backup-schedule-');
+    ledger = new FakeLedger();
+  });
+
+  afterEach(async () => {
+    for (const service of services.splice(0)) await service.close();
+    await ledger.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  function scheduled(intervalMs: number, keep: number, finished: string[] = []) {
+    const service = createBackupService({
+      dir: path.join(dir, 'backups'),
+      sources: {
+        ledger,
+        agreements: { copyStore: fakeCopy },
+        anchoring: { copyStore: async () => undefined },
+        keysFile: path.join(dir, 'none.json'),
+      },
+      intervalMs,
+      keep,
+      metrics: {
+        finished: (outcome) => finished.push(outcome),
+        completedBefore: () => undefined,
+      },
+    });
+    services.push(service);
+    return service;
+  }
+
+  async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it('takes a backup at once with none in the folder, then one per interval, keeping the newest', async () => {
+    const finished: string[] = [];
+    const service = scheduled(40, 2, finished);
+    await service.open();
+    await waitFor(() => finished.length >= 4);
+    await service.close();
+    expect(finished.slice(0, 4)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    const kept = await service.list();
+    expect(kept).toHaveLength(2);
+    const names = (await fs.readdir(path.join(dir, 'backups'))).sort().reverse();
+    expect(names).toEqual(kept.map((view) => view.id));
+  });
+
+  it('waits for the interval after the newest backup of the folder, and stops when closed', async () => {
+    const first = scheduled(0, 0);
+    await until(first, first.start().id);
+    const finished: string[] = [];
+    const service = scheduled(60_000, 0, finished);
+    await service.open();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(finished).toEqual([]);
+    await service.close();
+  });
+
+  it('retries a failed scheduled backup, and a backup asked for meanwhile counts', async () => {
+    let failures = 1;
+    const finished: string[] = [];
+    const service = createBackupService({
+      dir: path.join(dir, 'backups'),
+      sources: {
+        ledger,
+        agreements: {
+          copyStore: async (location) => {
+            if (failures-- > 0) throw new Error('EIO');
+            return fakeCopy(location);
+          },
+        },
+        anchoring: { copyStore: async () => undefined },
+        keysFile: path.join(dir, 'none.json'),
+      },
+      intervalMs: 50,
+      metrics: { finished: (outcome) => finished.push(outcome), completedBefore: () => {} },
+    });
+    services.push(service);
+    await service.open();
+    await waitFor(() => finished.length >= 2);
+    expect(finished.slice(0, 2)).toEqual(['failed', 'completed']);
+  });
+
+  it('deletes partial folders a crash left behind, and nothing else', async () => {
+    const root = path.join(dir, 'backups');
+    await fs.mkdir(path.join(root, '20261128T070000000Z.partial', 'ledger'), { recursive: true });
+    await fs.mkdir(path.join(root, 'notes.partial'));
+    await fs.writeFile(path.join(root, 'README'), 'the operator keeps notes here');
+    const service = scheduled(0, 0);
+    await service.open();
+    expect((await fs.readdir(root)).sort()).toEqual(['README', 'notes.partial']);
+  });
+});
+
 describe('backup routes', () => {
   let t: TestApp;
 

@@ -92,6 +92,35 @@ describe('loadConfig', () => {
     }
   });
 
+  it('schedules backups and keeps the newest only with a backup directory', () => {
+    expect(loadConfig({})).toMatchObject({ backupIntervalMs: 0, backupKeep: 0 });
+    expect(
+      loadConfig({
+        EVIDENCE_BACKUP_DIR: '/mnt/backups',
+        EVIDENCE_BACKUP_INTERVAL_MS: '86400000',
+        EVIDENCE_BACKUP_KEEP: '7',
+      }),
+    ).toMatchObject({ backupIntervalMs: 86_400_000, backupKeep: 7 });
+    const error = configError(() =>
+      loadConfig({ EVIDENCE_BACKUP_INTERVAL_MS: '3600000', EVIDENCE_BACKUP_KEEP: 'x' }),
+    );
+    expect(error.fields).toEqual([
+      expect.objectContaining({ path: '/backupKeep', rule: 'integer' }),
+      {
+        path: '/backupIntervalMs',
+        rule: 'required',
+        message: 'EVIDENCE_BACKUP_INTERVAL_MS needs EVIDENCE_BACKUP_DIR',
+      },
+    ]);
+    expect(configError(() => loadConfig({ EVIDENCE_BACKUP_KEEP: '3' })).fields).toEqual([
+      {
+        path: '/backupKeep',
+        rule: 'required',
+        message: 'EVIDENCE_BACKUP_KEEP needs EVIDENCE_BACKUP_DIR',
+      },
+    ]);
+  });
+
   it('derives the keys file from the data directory', () => {
     expect(loadConfig({ EVIDENCE_DATA_DIR: '/srv/node' }).keysFile).toBe('/srv/node/keys.json');
   });
