@@ -229,13 +229,7 @@ class BackupServiceImpl implements BackupService {
   /** Deletes `<id>.partial` folders: backups a crash interrupted (none runs at start). */
   async #removePartials(): Promise<void> {
     if (this.#dir === undefined) return;
-    let names: string[] = [];
-    try {
-      names = await fs.readdir(this.#dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    for (const name of names) {
+    for (const name of await this.#names()) {
       if (name.endsWith(PARTIAL) && BACKUP_ID.test(name.slice(0, -PARTIAL.length))) {
         await fs.rm(path.join(this.#dir, name), { recursive: true, force: true });
       }
@@ -303,13 +297,7 @@ class BackupServiceImpl implements BackupService {
     const views = new Map<string, BackupView>();
     for (const failed of this.#failed) views.set(failed.id, failed);
     if (this.#dir !== undefined) {
-      let names: string[] = [];
-      try {
-        names = await fs.readdir(this.#dir);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      }
-      for (const name of names) {
+      for (const name of await this.#names()) {
         if (!BACKUP_ID.test(name)) continue;
         const manifest = await this.#manifest(name);
         if (manifest) views.set(name, manifest);
@@ -334,6 +322,16 @@ class BackupServiceImpl implements BackupService {
     this.#closed = true;
     clearTimeout(this.#timer);
     await this.#running?.done;
+  }
+
+  /** The entries of the backup directory; none while it does not exist. */
+  async #names(): Promise<string[]> {
+    try {
+      return await fs.readdir(this.#dir as string);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
   }
 
   /** The manifest of the completed backup `id`, or `undefined` (none, or not a whole one). */

@@ -55,23 +55,34 @@ class EntryDigest {
 }
 
 /**
+ * Opens the store at `location`: a new one (`create`: refused where one exists) or an existing one.
+ * @throws LedgerError `LEDGER_UNAVAILABLE` naming where and why.
+ */
+async function openCopy(location: string, create: boolean): Promise<TextStore> {
+  const db = new Level<string, string>(location, UTF8);
+  try {
+    await db.open(
+      create ? { createIfMissing: true, errorIfExists: true } : { createIfMissing: false },
+    );
+  } catch (error) {
+    const cause = (error as { cause?: Error }).cause;
+    throw new LedgerError(
+      'LEDGER_UNAVAILABLE',
+      `cannot ${create ? 'create' : 'open'} the copy at ${location}: ${cause?.message ?? (error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return db;
+}
+
+/**
  * Copies every entry of `source` (a root database, so every sublevel comes along) into a new
  * database at `location`.
  * @throws LedgerError `LEDGER_UNAVAILABLE` when `location` exists already or cannot be written;
  *   what reading `source` throws.
  */
 export async function copyStore(source: TextStore, location: string): Promise<StoreCopy> {
-  const target = new Level<string, string>(location, UTF8);
-  try {
-    await target.open({ createIfMissing: true, errorIfExists: true });
-  } catch (error) {
-    const cause = (error as { cause?: Error }).cause;
-    throw new LedgerError(
-      'LEDGER_UNAVAILABLE',
-      `cannot create the copy at ${location}: ${cause?.message ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const target = await openCopy(location, true);
   const digest = new EntryDigest();
   const iterator = source.iterator();
   let last: [string, string] | undefined;
@@ -103,17 +114,7 @@ export async function copyStore(source: TextStore, location: string): Promise<St
  * @throws LedgerError `LEDGER_UNAVAILABLE` when it cannot be opened.
  */
 export async function digestStore(location: string): Promise<StoreCopy> {
-  const db = new Level<string, string>(location, UTF8);
-  try {
-    await db.open({ createIfMissing: false });
-  } catch (error) {
-    const cause = (error as { cause?: Error }).cause;
-    throw new LedgerError(
-      'LEDGER_UNAVAILABLE',
-      `cannot open the copy at ${location}: ${cause?.message ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const db = await openCopy(location, false);
   const digest = new EntryDigest();
   try {
     for await (const [key, value] of db.iterator()) digest.add(key, value);
