@@ -395,12 +395,29 @@ class BackupServiceImpl implements BackupService {
       ...running,
       state: 'failed',
       finishedAt: new Date(this.#clock()).toISOString(),
-      error: isEvidenceError(error)
-        ? { code: error.code, message: error.message }
-        : { code: 'INTERNAL', message: `the backup failed: ${(error as Error)?.message}` },
+      error: failureOf(error),
     };
     this.#failed = [failed, ...this.#failed].slice(0, FAILURES_KEPT);
   }
+}
+
+/**
+ * The code and message a failed backup shows: `STORAGE_FULL` when a disk filled up (the backup
+ * directory's, as a rule), whatever reported it (LevelDB, the file system, the ledger's thread);
+ * our own codes as they are; anything else `INTERNAL`.
+ */
+function failureOf(error: unknown): { code: ErrorCode; message: string } {
+  const cause = (error as { cause?: { message?: unknown } } | null)?.cause?.message;
+  const text = `${String((error as Error)?.message ?? error)} ${String(cause ?? '')}`;
+  const errno = (error as NodeJS.ErrnoException | null)?.code;
+  if (errno === 'ENOSPC' || /No space left on device|ENOSPC/.test(text)) {
+    return {
+      code: 'STORAGE_FULL',
+      message: `the disk is full; the backup was removed: ${(error as Error)?.message}`,
+    };
+  }
+  if (isEvidenceError(error)) return { code: error.code, message: error.message };
+  return { code: 'INTERNAL', message: `the backup failed: ${(error as Error)?.message}` };
 }
 
 /** Copies `from` to `to` (mode 0600, synced); false when `from` does not exist. */

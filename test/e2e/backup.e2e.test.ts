@@ -8,7 +8,7 @@
  * same id.
  */
 
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -260,3 +260,90 @@ describe('online backup and restore', () => {
     }
   }, 60_000);
 });
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+// Mounting needs root. CI runs as root, so there the suite must run: never skip it under CI.
+describe.skipIf(!isRoot && process.env.CI !== 'true')(
+  'a backup directory that fills up (a real 1 MiB tmpfs, root)',
+  () => {
+    let dir: string;
+    let mount: string | undefined;
+    let node: NodeProcess | undefined;
+
+    beforeAll(async () => {
+      ensureBuilt();
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'backup-full-'));
+    });
+
+    afterAll(async () => {
+      await node?.kill9();
+      if (mount) {
+        try {
+          execFileSync('umount', [mount]);
+        } catch {
+          execFileSync('umount', ['-l', mount]);
+        }
+      }
+      await fs.rm(dir, { recursive: true, force: true });
+    });
+
+    it('fails with STORAGE_FULL, leaves nothing behind, and the node serves on', async () => {
+      mount = path.join(dir, 'mnt');
+      await fs.mkdir(mount);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mount]);
+      const backupDir = path.join(mount, 'backups');
+      const dataDir = path.join(dir, 'data');
+      node = await startNode({ dataDir, env: { ...ENV, EVIDENCE_BACKUP_DIR: backupDir } });
+      const admin = await adminKey(dataDir);
+      const key = await createKey(node.url, admin, {
+        org: 'PlatformOrg',
+        account: 'backup-full',
+        role: 'platform',
+      });
+      const auth = (k: string) => ({ authorization: `Bearer ${k}` });
+      // About 1.7 KB of ledger entries per record: 3,000 records do not fit in 1 MiB.
+      for (let batch = 0; batch < 3; batch++) {
+        const items = Array.from({ length: 1000 }, () => digestBytes(randomBytes(32)));
+        const response = await fetch(`${node.url}/v1/evidence/batch?receipts=none`, {
+          method: 'POST',
+          headers: { ...auth(key), 'content-type': 'application/json' },
+          body: JSON.stringify({ items: items.map((item) => ({ digests: [item.sha256] })) }),
+        });
+        expect(response.status).toBe(200);
+        await response.arrayBuffer();
+      }
+
+      const started = await fetch(`${node.url}/v1/admin/backups`, {
+        method: 'POST',
+        headers: auth(admin),
+      });
+      expect(started.status).toBe(202);
+      let backup = (await started.json()) as BackupView;
+      const deadline = Date.now() + 60_000;
+      while (backup.state === 'running' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        backup = (await (
+          await fetch(`${node.url}/v1/admin/backups/${backup.id}`, { headers: auth(admin) })
+        ).json()) as BackupView;
+      }
+      expect(backup.state).toBe('failed');
+      expect(backup.error?.code, backup.error?.message).toBe('STORAGE_FULL');
+      expect(await fs.readdir(backupDir)).toEqual([]);
+      const metrics = await (await fetch(`${node.url}/metrics`)).text();
+      expect(metrics).toMatch(/^evidence_backups_total\{outcome="failed"\} 1$/m);
+
+      // The node's own disk was never touched: deposits go on.
+      const item = digestBytes(randomBytes(32));
+      const deposit = await fetch(`${node.url}/v1/evidence`, {
+        method: 'POST',
+        headers: { ...auth(key), 'content-type': 'application/json' },
+        body: JSON.stringify({ digests: [item.sha256] }),
+      });
+      expect(deposit.status).toBe(201);
+      console.log(`backup to a full disk: ${backup.error?.code}: ${backup.error?.message}`);
+      expect(await node.stop()).toBe(0);
+      node = undefined;
+    }, 120_000);
+  },
+);

@@ -205,6 +205,32 @@ describe('backup service', () => {
     });
     // A failed backup does not block the next one.
     expect((await until(other, other.start().id)).state).toBe('completed');
+    // A full disk is STORAGE_FULL, whoever reported it: LevelDB's text, the file system's errno,
+    // or one of our errors carrying either.
+    for (const thrown of [
+      Object.assign(new Error('IO error: /b/ledger/000005.log: No space left on device'), {
+        code: 'LEVEL_IO_ERROR',
+      }),
+      Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
+      new LedgerError('LEDGER_UNAVAILABLE', 'cannot create the copy at /b/audit: IO error: x', {
+        cause: new Error('No space left on device'),
+      }),
+    ]) {
+      const full = service({
+        audit: {
+          copyTo: async () => {
+            throw thrown;
+          },
+        },
+      });
+      expect(await until(full, full.start().id)).toMatchObject({
+        state: 'failed',
+        error: {
+          code: 'STORAGE_FULL',
+          message: expect.stringMatching(/^the disk is full; the backup was removed: /),
+        },
+      });
+    }
   });
 
   it('lists only whole backups of the folder: not partial ones, stray files or bad manifests', async () => {
