@@ -19,6 +19,7 @@ import { inspectCommand } from './commands/inspect';
 import { trustCommand } from './commands/trust';
 import { upgradeCommand } from './commands/upgrade';
 import { verifyCommand } from './commands/verify';
+import { verifyAllCommand } from './commands/verify-all';
 import { EXIT_INPUT, EXIT_IO, EXIT_OK, type ExitStatus } from './exit-codes';
 import { printError } from './report';
 import { cliVersion } from './version';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   hashCommand,
   depositCommand,
   verifyCommand,
+  verifyAllCommand,
   upgradeCommand,
   inspectCommand,
   trustCommand,

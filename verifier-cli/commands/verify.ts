@@ -139,7 +139,7 @@ const CHAIN_ID_RE = new RegExp(CHAIN_ID_PATTERN);
  * next word would be indistinguishable from FILE.
  * @throws CliError `USAGE` for an empty or malformed chain id.
  */
-function takeRequireAnchor(args: readonly string[]): {
+export function takeRequireAnchor(args: readonly string[]): {
   rest: string[];
   requireAnchors?: true | readonly string[];
 } {

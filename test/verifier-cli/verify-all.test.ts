@@ -1,0 +1,174 @@
+/**
+ * `evidence verify-all DIR`: a case folder's exhibits checked at once, offline, with every item
+ * accounted for (verified, altered, without a receipt, receipt without its file, unreadable).
+ */
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeFixture, makeNodeKey, trustFor } from '../support/receipt-factory';
+import { forbiddenFetch, runCli, tempDir } from './cli-harness';
+
+interface VerifyAllJson {
+  verdict: string;
+  counts: Record<string, number>;
+  items: Array<{
+    file: string;
+    receipt: string | null;
+    verdict: string;
+    code?: string;
+    detail?: string;
+    facts?: { chainId: string; existedBy: string };
+  }>;
+  trustFingerprint: string;
+  trustFiles: Array<{ path: string }>;
+}
+
+const contents = [
+  Buffer.from('exhibit 1: the signed contract\n'),
+  Buffer.from('exhibit 2: the delivery note\n'),
+  Buffer.from('exhibit 3: a photo of the goods\n'),
+];
+const fixture = makeFixture(contents);
+
+describe('evidence verify-all', () => {
+  let temp: ReturnType<typeof tempDir>;
+
+  beforeEach(() => {
+    temp = tempDir();
+    temp.write('trust.json', JSON.stringify(fixture.trust));
+    temp.write('case/contract.pdf', contents[0] as Buffer);
+    temp.write('case/contract.pdf.receipt.json', JSON.stringify(fixture.receipts[0]));
+    temp.write('case/delivery/note.txt', contents[1] as Buffer);
+    temp.write('case/delivery/note.txt.receipt.json', JSON.stringify(fixture.receipts[1]));
+  });
+
+  afterEach(() => temp.cleanup());
+
+  it('verifies every file of the folder and its subfolders against the receipt beside it, offline', async () => {
+    const fetch = forbiddenFetch();
+    const run = await runCli(['verify-all', 'case', '--trust', 'trust.json', '--json'], {
+      cwd: temp.dir,
+      fetch,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const report = run.json<VerifyAllJson>();
+    expect(report.verdict).toBe('VERIFIED');
+    expect(report.counts).toEqual({ VERIFIED: 2 });
+    expect(report.items.map((item) => [item.file, item.receipt, item.verdict])).toEqual([
+      ['contract.pdf', 'case/contract.pdf.receipt.json', 'VERIFIED'],
+      ['delivery/note.txt', 'case/delivery/note.txt.receipt.json', 'VERIFIED'],
+    ]);
+    expect(report.items[0]?.facts?.chainId).toBe(fixture.trust.chains[0]?.chainId);
+    expect(fetch.calls).toEqual([]);
+
+    const human = await runCli(['verify-all', 'case', '--trust', 'trust.json'], { cwd: temp.dir });
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/^VERIFIED\s+case\/contract\.pdf {2}existed no later than /m);
+    expect(human.stdout).toContain('2 items (2 receipts): 2 VERIFIED');
+    expect(human.stdout).toContain('Every receipt checks out');
+  });
+
+  it('accounts for every item: altered, no receipt, receipt without its file, unreadable', async () => {
+    temp.write('case/contract.pdf', Buffer.from('exhibit 1: the signed contract, altered\n'));
+    temp.write('case/cover-letter.txt', 'not deposited');
+    temp.write('case/photo.jpg.receipt.json', JSON.stringify(fixture.receipts[2]));
+    temp.write('case/scan.png', 'a scan');
+    temp.write('case/scan.png.receipt.json', '{ not json');
+    temp.write('case/contract.pdf.receipt.json.bak', JSON.stringify(fixture.receipts[0]));
+    const run = await runCli(['verify-all', 'case', '--trust', 'trust.json', '--json'], {
+      cwd: temp.dir,
+    });
+    expect(run.status).toBe(1);
+    const report = run.json<VerifyAllJson>();
+    expect(report.verdict).toBe('NOT_VERIFIED');
+    expect(report.counts).toEqual({
+      MISMATCH: 1,
+      NO_RECEIPT: 1,
+      VERIFIED: 1,
+      UNREADABLE: 1,
+      FILE_MISSING: 1,
+    });
+    const byFile = Object.fromEntries(report.items.map((item) => [item.file, item]));
+    expect(byFile['contract.pdf']).toMatchObject({ verdict: 'MISMATCH' });
+    expect(byFile['cover-letter.txt']).toEqual({
+      file: 'cover-letter.txt',
+      receipt: null,
+      verdict: 'NO_RECEIPT',
+    });
+    expect(byFile['photo.jpg']).toMatchObject({
+      verdict: 'FILE_MISSING',
+      receipt: 'case/photo.jpg.receipt.json',
+    });
+    expect(byFile['scan.png']?.verdict).toBe('UNREADABLE');
+    expect(byFile['scan.png']?.detail).toContain('case/scan.png.receipt.json');
+    expect(byFile['delivery/note.txt']?.verdict).toBe('VERIFIED');
+    // The upgrade backup is neither an exhibit nor a receipt of one.
+    expect(report.items.map((item) => item.file)).not.toContain('contract.pdf.receipt.json.bak');
+
+    const human = await runCli(['verify-all', 'case', '--trust', 'trust.json'], { cwd: temp.dir });
+    expect(human.status).toBe(1);
+    expect(human.stdout).toMatch(
+      /^NO_RECEIPT\s+case\/cover-letter\.txt {2}no receipt: not checked$/m,
+    );
+    expect(human.stdout).toMatch(/^FILE_MISSING\s+case\/photo\.jpg {2}no file photo\.jpg/m);
+    expect(human.stdout).toContain(
+      '5 items (4 receipts): 1 VERIFIED, 1 MISMATCH, 1 UNREADABLE, 1 FILE_MISSING, 1 NO_RECEIPT',
+    );
+    expect(human.stdout).toContain('NOT every receipt checks out');
+  });
+
+  it('finds receipts in another folder with --receipts, as deposit --out-dir writes them', async () => {
+    temp.write('receipts/contract.pdf.receipt.json', JSON.stringify(fixture.receipts[0]));
+    temp.write('receipts/note.txt.receipt.json', JSON.stringify(fixture.receipts[1]));
+    temp.write('receipts/lost.bin.receipt.json', JSON.stringify(fixture.receipts[2]));
+    const run = await runCli(
+      ['verify-all', 'case', '--receipts', 'receipts', '--trust', 'trust.json', '--json'],
+      { cwd: temp.dir },
+    );
+    const report = run.json<VerifyAllJson>();
+    expect(report.items.map((item) => [item.file, item.receipt, item.verdict])).toEqual([
+      ['contract.pdf', 'receipts/contract.pdf.receipt.json', 'VERIFIED'],
+      ['delivery/note.txt', 'receipts/note.txt.receipt.json', 'VERIFIED'],
+      ['lost.bin', 'receipts/lost.bin.receipt.json', 'FILE_MISSING'],
+    ]);
+    expect(run.status).toBe(1);
+  });
+
+  it('says UNTRUSTED for receipts of a chain the trust file does not pin, and applies --require-anchor', async () => {
+    temp.write('other.json', JSON.stringify(trustFor('another-chain', makeNodeKey())));
+    const untrusted = await runCli(['verify-all', 'case', '--trust', 'other.json', '--json'], {
+      cwd: temp.dir,
+    });
+    expect(untrusted.status).toBe(1);
+    expect(untrusted.json<VerifyAllJson>().counts).toEqual({ UNTRUSTED: 2 });
+    const anchored = await runCli(
+      ['verify-all', 'case', '--trust', 'trust.json', '--require-anchor', '--json'],
+      { cwd: temp.dir },
+    );
+    expect(anchored.status).toBe(1);
+    expect(anchored.json<VerifyAllJson>().items.map((item) => item.code)).toEqual([
+      'ANCHOR_REQUIRED',
+      'ANCHOR_REQUIRED',
+    ]);
+  });
+
+  it('refuses bad usage (2) and a folder it cannot read (3)', async () => {
+    const noTrust = await runCli(['verify-all', 'case'], { cwd: temp.dir });
+    expect(noTrust.status).toBe(2);
+    expect(noTrust.errorCodes).toEqual(['USAGE']);
+    const two = await runCli(['verify-all', 'case', 'other', '--trust', 'trust.json'], {
+      cwd: temp.dir,
+    });
+    expect(two.status).toBe(2);
+    const missing = await runCli(['verify-all', 'nowhere', '--trust', 'trust.json'], {
+      cwd: temp.dir,
+    });
+    expect(missing.status).toBe(3);
+    expect(missing.errorCodes).toEqual(['IO_ERROR']);
+    temp.write('bad-trust.json', '{"type":"judicial-evidence-trust"}');
+    const badTrust = await runCli(['verify-all', 'case', '--trust', 'bad-trust.json'], {
+      cwd: temp.dir,
+    });
+    expect(badTrust.status).toBe(2);
+  });
+});

@@ -1,0 +1,308 @@
+/**
+ * `evidence verify-all DIR --trust TRUST`: every exhibit of a case folder at once. Each file in DIR
+ * (and its subfolders) is paired with its receipt, `FILE.receipt.json` beside it as
+ * `evidence deposit` writes it (or `--receipts RDIR/<name>.receipt.json`, as `deposit --out-dir`
+ * writes them), hashed here and checked offline by core's `verifyReceipt` against the pinned trust
+ * files, exactly as `evidence verify` checks one. One line per file, then the counts.
+ *
+ * Nothing is left out silently: a file without a receipt is listed as not checked, a receipt
+ * whose file is missing and a receipt that cannot be read are listed as failures. One unreadable
+ * item never stops the others.
+ */
+
+import { promises as fs } from 'node:fs';
+import { basename, join, sep } from 'node:path';
+import type { CheckCode, ProvenFacts } from '../../core/verify';
+import { mergeTrust, trustFingerprint, type TrustFile } from '../../core/trust';
+import { verifyReceipt } from '../../core/verify';
+import { CliError } from '../cli-error';
+import type { CliIo } from '../cli-io';
+import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
+import { EXIT_NOT_VERIFIED, EXIT_OK, type CliVerdict, type ExitStatus } from '../exit-codes';
+import { readJsonFile } from '../files';
+import { hashUserFile } from '../hash-file';
+import { loadTrustFile, type LoadedTrust } from '../trust-input';
+import { cliVersion } from '../version';
+import { RECEIPT_SUFFIX } from './deposit';
+import { takeRequireAnchor } from './verify';
+
+const OPTIONS = {
+  trust: { type: 'string', multiple: true },
+  receipts: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const HELP = `Usage: evidence verify-all DIR --trust TRUST [--trust TRUST...] [--receipts RDIR] [--json]
+                           [--require-anchor[=CHAIN_ID,...]]
+
+Verifies, offline, every file in DIR and its subfolders against its receipt: FILE${RECEIPT_SUFFIX}
+beside it (as "evidence deposit" writes it), or RDIR/<name>${RECEIPT_SUFFIX} with --receipts (as
+"evidence deposit --out-dir RDIR" writes them). Each file is hashed and its receipt checked as
+"evidence verify" checks one. Prints one line per file and the counts:
+
+  VERIFIED       the file is the one its receipt was issued for, and the receipt checks out
+  MISMATCH, PROOF_INVALID, UNTRUSTED
+                 as for "evidence verify"
+  UNREADABLE     the file or its receipt could not be read (the reason is shown)
+  FILE_MISSING   a receipt whose file is not there
+  NO_RECEIPT     a file without a receipt: not checked
+
+Options:
+  --trust FILE      a pinned trust file; repeat to pin several chains
+  --receipts RDIR   where the receipts are, when not beside the files
+  --require-anchor[=CHAIN_ID,...]   as for "evidence verify", for every file
+  --json            print { verdict, counts, items: [{ file, receipt, verdict, code?, detail?,
+                    facts? }], trustFingerprint, trustFiles, verifier }
+
+Exit status: 0 every receipt VERIFIED (files without one are listed, not counted against), 1 any
+other outcome, 2 usage or input error (a malformed trust file), 3 DIR cannot be read.
+`;
+
+/** What one item came to: a verifier verdict, or why it was not verified. */
+type ItemVerdict = CliVerdict | 'UNREADABLE' | 'FILE_MISSING' | 'NO_RECEIPT';
+
+interface Item {
+  /** The file, relative to DIR (the receipt's would-be file for FILE_MISSING). */
+  readonly file: string;
+  /** The receipt as found (relative to the working directory's view of DIR/RDIR), or null. */
+  readonly receipt: string | null;
+  readonly verdict: ItemVerdict;
+  readonly code?: CheckCode;
+  /** Why it is not VERIFIED, in words. */
+  readonly detail?: string;
+  /** What a VERIFIED receipt proves. */
+  readonly facts?: ProvenFacts;
+}
+
+interface Settings {
+  readonly dir: string;
+  readonly receipts?: string;
+  readonly trust: readonly string[];
+  readonly json: boolean;
+  readonly requireAnchors?: true | readonly string[];
+}
+
+function parseSettings(args: readonly string[]): Settings {
+  const { rest, requireAnchors } = takeRequireAnchor(args);
+  const { values, positionals } = parseCommandLine(rest, OPTIONS);
+  const [dir, ...extra] = positionals;
+  if (dir === undefined) throw usage('verify-all needs the folder DIR');
+  if (extra.length > 0) throw usage(`verify-all takes one DIR; also got ${extra.join(' ')}`);
+  const trust = values.trust ?? [];
+  if (trust.length === 0) throw usage('verify-all needs --trust TRUST');
+  return {
+    dir,
+    ...(values.receipts !== undefined ? { receipts: values.receipts } : {}),
+    trust,
+    json: values.json === true,
+    ...(requireAnchors !== undefined ? { requireAnchors } : {}),
+  };
+}
+
+/** Every regular file under `root`, as paths relative to it, in a stable order. */
+async function filesUnder(root: string, shown: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(root, { recursive: true });
+  } catch (error) {
+    throw new CliError('IO_ERROR', `cannot read ${shown}: ${(error as Error).message}`);
+  }
+  const files: string[] = [];
+  for (const entry of entries) {
+    const stat = await fs.stat(join(root, entry)).catch(() => undefined);
+    if (stat?.isFile()) files.push(entry);
+  }
+  return files.sort();
+}
+
+/** `shown` joined with a relative path, for messages (no absolute paths the user did not type). */
+function display(shown: string, path: string): string {
+  return shown.endsWith(sep) ? `${shown}${path}` : `${shown}${sep}${path}`;
+}
+
+async function verifyOne(
+  io: CliIo,
+  file: string,
+  fileShown: string,
+  receiptShown: string,
+  receiptPath: string,
+  trust: TrustFile,
+  requireAnchors: Settings['requireAnchors'],
+): Promise<Item> {
+  let receipt;
+  try {
+    receipt = await readJsonFile(receiptPath, receiptShown, 'receipt');
+  } catch (error) {
+    return { file, receipt: receiptShown, verdict: 'UNREADABLE', detail: (error as Error).message };
+  }
+  let digests;
+  try {
+    digests = (await hashUserFile(io, fileShown)).digests;
+  } catch (error) {
+    return { file, receipt: receiptShown, verdict: 'UNREADABLE', detail: (error as Error).message };
+  }
+  const verdict = verifyReceipt(receipt.value, trust, {
+    fileDigests: digests,
+    ...(requireAnchors !== undefined ? { requireAnchors } : {}),
+  });
+  const failed = verdict.checks.find((check) => check.status === 'fail');
+  return {
+    file,
+    receipt: receiptShown,
+    verdict: verdict.verdict,
+    ...(verdict.code ? { code: verdict.code } : {}),
+    ...(verdict.verdict !== 'VERIFIED' && failed ? { detail: failed.detail } : {}),
+    ...(verdict.verdict === 'VERIFIED' && verdict.facts ? { facts: verdict.facts } : {}),
+  };
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
+  const settings = parseSettings(args);
+  // The trust files first: a malformed one is an input error before anything is hashed.
+  const trusts: LoadedTrust[] = [];
+  for (const path of settings.trust) trusts.push(await loadTrustFile(io, path));
+  const trust =
+    trusts.length === 1
+      ? (trusts[0] as LoadedTrust).trust
+      : mergeTrust(...trusts.map((t) => t.trust));
+  const root = resolvePath(io, settings.dir);
+  const files = await filesUnder(root, settings.dir);
+  const receiptRoot =
+    settings.receipts === undefined ? undefined : resolvePath(io, settings.receipts);
+  const receiptNames =
+    receiptRoot === undefined ? [] : await filesUnder(receiptRoot, settings.receipts as string);
+
+  const items: Item[] = [];
+  const paired = new Set<string>();
+  const isReceipt = (name: string) => name.endsWith(RECEIPT_SUFFIX);
+  for (const file of files) {
+    // Receipts (and their upgrade backups) are not exhibits; with --receipts, those in DIR still
+    // are not.
+    if (isReceipt(file) || file.endsWith(`${RECEIPT_SUFFIX}.bak`)) continue;
+    const receiptRelative =
+      receiptRoot === undefined ? `${file}${RECEIPT_SUFFIX}` : `${basename(file)}${RECEIPT_SUFFIX}`;
+    const receiptPath = join(receiptRoot ?? root, receiptRelative);
+    const receiptShown = display(settings.receipts ?? settings.dir, receiptRelative);
+    const fileShown = display(settings.dir, file);
+    const exists = await fs
+      .stat(receiptPath)
+      .then((stat) => stat.isFile())
+      .catch(() => false);
+    if (!exists) {
+      items.push({ file, receipt: null, verdict: 'NO_RECEIPT' });
+      continue;
+    }
+    paired.add(receiptRelative);
+    items.push(
+      await verifyOne(
+        io,
+        file,
+        fileShown,
+        receiptShown,
+        receiptPath,
+        trust,
+        settings.requireAnchors,
+      ),
+    );
+  }
+  // Receipts nobody's file claimed: their evidence is not in the folder.
+  const receipts =
+    receiptRoot === undefined ? files.filter(isReceipt) : receiptNames.filter(isReceipt);
+  for (const receipt of receipts) {
+    const key = receiptRoot === undefined ? receipt : basename(receipt);
+    if (paired.has(key)) continue;
+    const file = key.slice(0, -RECEIPT_SUFFIX.length);
+    items.push({
+      file,
+      receipt: display(settings.receipts ?? settings.dir, receipt),
+      verdict: 'FILE_MISSING',
+      detail: `no file ${file} for this receipt in ${settings.dir}`,
+    });
+  }
+
+  const counts: Partial<Record<ItemVerdict, number>> = {};
+  for (const item of items) counts[item.verdict] = (counts[item.verdict] ?? 0) + 1;
+  const allVerified = items.every(
+    (item) => item.verdict === 'VERIFIED' || item.verdict === 'NO_RECEIPT',
+  );
+  const version = cliVersion();
+  const report = {
+    verdict: allVerified ? 'VERIFIED' : 'NOT_VERIFIED',
+    counts,
+    items,
+    trustFingerprint: trustFingerprint(trust),
+    trustFiles: trusts.map((t) => ({ path: t.path, fingerprint: t.fingerprint })),
+    verifier: {
+      name: version.name,
+      version: version.version,
+      node: process.versions.node,
+      openssl: process.versions.openssl,
+    },
+  };
+  io.stdout(settings.json ? jsonText(report) : humanReport(settings, report));
+  return allVerified ? EXIT_OK : EXIT_NOT_VERIFIED;
+}
+
+const LABEL: Readonly<Record<ItemVerdict, string>> = {
+  VERIFIED: 'VERIFIED',
+  MISMATCH: 'MISMATCH',
+  PROOF_INVALID: 'PROOF_INVALID',
+  UNTRUSTED: 'UNTRUSTED',
+  NOT_ON_CHAIN: 'NOT_ON_CHAIN',
+  ON_CHAIN_UNVERIFIED: 'ON_CHAIN_UNVERIFIED',
+  UNREADABLE: 'UNREADABLE',
+  FILE_MISSING: 'FILE_MISSING',
+  NO_RECEIPT: 'NO_RECEIPT',
+};
+
+function humanReport(
+  settings: Settings,
+  report: {
+    verdict: string;
+    counts: Partial<Record<ItemVerdict, number>>;
+    items: readonly Item[];
+    trustFiles: readonly { path: string; fingerprint: string }[];
+  },
+): string {
+  const lines: string[] = [];
+  for (const trust of report.trustFiles) lines.push(`trust    ${trust.path} ${trust.fingerprint}`);
+  lines.push('');
+  const width = Math.max(0, ...report.items.map((item) => LABEL[item.verdict].length)) + 2;
+  for (const item of report.items) {
+    const head = `${LABEL[item.verdict].padEnd(width)}${display(settings.dir, item.file)}`;
+    if (item.verdict === 'VERIFIED' && item.facts) {
+      const f = item.facts;
+      lines.push(
+        `${head}  existed no later than ${f.existedBy} (chain ${f.chainId}, block ${f.blockNumber})`,
+      );
+    } else if (item.verdict === 'NO_RECEIPT') {
+      lines.push(`${head}  no receipt: not checked`);
+    } else {
+      const code = item.code && item.code !== item.verdict ? `${item.code}: ` : '';
+      lines.push(`${head}  ${code}${item.detail ?? ''}`.trimEnd());
+    }
+  }
+  const receipts = report.items.filter((item) => item.verdict !== 'NO_RECEIPT').length;
+  const parts = (Object.keys(LABEL) as ItemVerdict[])
+    .filter((verdict) => report.counts[verdict] !== undefined)
+    .map((verdict) => `${report.counts[verdict]} ${verdict}`);
+  lines.push('');
+  lines.push(
+    report.items.length === 0
+      ? `no files in ${settings.dir}`
+      : `${report.items.length} item${report.items.length === 1 ? '' : 's'} (${receipts} receipt${receipts === 1 ? '' : 's'}): ${parts.join(', ')}`,
+  );
+  lines.push(
+    report.verdict === 'VERIFIED'
+      ? 'Every receipt checks out against its file and the trust file.'
+      : 'NOT every receipt checks out: see the lines above.',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export const verifyAllCommand: Command = {
+  name: 'verify-all',
+  summary: 'verify every file of a folder against its receipt, offline',
+  help: HELP,
+  run,
+};
