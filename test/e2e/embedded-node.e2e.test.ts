@@ -98,6 +98,36 @@ describe('embedded node, end to end', () => {
     }
   }, 300_000);
 
+  it('verifies a case folder of those exhibits at once, offline, and names the altered one', async () => {
+    const caseDir = path.join(dir, 'case');
+    await fs.mkdir(caseDir);
+    for (const file of files) {
+      await fs.copyFile(file, path.join(caseDir, path.basename(file)));
+      await fs.copyFile(
+        `${file}.receipt.json`,
+        path.join(caseDir, `${path.basename(file)}.receipt.json`),
+      );
+    }
+    const all = await cli(['verify-all', caseDir, '--trust', trustFile, '--json'], {
+      offline: true,
+    });
+    expect(all.code, all.stderr + all.stdout).toBe(0);
+    expect((JSON.parse(all.stdout) as Json).counts).toEqual({ VERIFIED: files.length });
+
+    const altered = path.join(caseDir, 'chat-log.txt');
+    const bytes = await fs.readFile(altered);
+    bytes[100] = (bytes[100] as number) ^ 1;
+    await fs.writeFile(altered, bytes);
+    const after = await cli(['verify-all', caseDir, '--trust', trustFile, '--json'], {
+      offline: true,
+    });
+    expect(after.code).toBe(1);
+    const items = (JSON.parse(after.stdout) as { items: Json[] }).items;
+    expect(items.filter((item) => item.verdict !== 'VERIFIED')).toEqual([
+      expect.objectContaining({ file: 'chat-log.txt', verdict: 'MISMATCH' }),
+    ]);
+  }, 120_000);
+
   it('gives MISMATCH for one changed byte in the file', async () => {
     const original = files[1]!;
     const changed = path.join(dir, 'changed.pdf');
