@@ -40,9 +40,13 @@ export interface AuditPrincipal {
 
 /** What an entry records (everything but its place in the chain). */
 export interface AuditEvent {
-  /** `request` for an HTTP request; `gap` when entries were dropped under overload. */
-  readonly type: 'request' | 'gap';
-  /** When the request completed, RFC 3339 UTC. */
+  /**
+   * `request` for an HTTP request; `gap` when entries were dropped under overload; `backup` when
+   * a backup of the node finished, asked for or scheduled (a backup holds the node key): `params`
+   * `{ id, state }` (`completed` or `failed`), and `code` when it failed.
+   */
+  readonly type: 'request' | 'gap' | 'backup';
+  /** When the request (or backup) completed, RFC 3339 UTC. */
   readonly time: string;
   readonly requestId?: string;
   readonly method?: string;

@@ -293,6 +293,13 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
         id ? 'backup failed' : 'backup directory unreadable',
       ),
     metrics: metrics.backups,
+    // A backup holds the node key: every one that finished is in the audit log, even scheduled.
+    onFinished: (view) =>
+      deps.audit?.append({
+        type: 'backup',
+        params: { id: view.id, state: view.state },
+        ...(view.error ? { code: view.error.code } : {}),
+      }),
     intervalMs: config.backupIntervalMs,
     keep: config.backupKeep,
     ...(deps.clock ? { clock: deps.clock } : {}),

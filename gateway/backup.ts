@@ -58,6 +58,8 @@ export interface BackupServiceOptions {
   readonly onError?: (error: unknown, id: string | undefined) => void;
   /** Where outcomes, durations and the last backup's time are reported. */
   readonly metrics?: BackupMetrics;
+  /** Told of every backup that finished, completed or failed, with its final view (the node audits it). */
+  readonly onFinished?: (view: BackupView) => void;
   /** Take a backup this long after the last completed one (ms; 0 or absent: only when asked). */
   readonly intervalMs?: number;
   /** Completed backups kept in the folder (0 or absent: all). */
@@ -168,6 +170,7 @@ class BackupServiceImpl implements BackupService {
   readonly #clock: () => number;
   readonly #onError: (error: unknown, id: string | undefined) => void;
   readonly #metrics: BackupMetrics | undefined;
+  readonly #onFinished: (view: BackupView) => void;
   readonly #intervalMs: number;
   readonly #keep: number;
   #timer: NodeJS.Timeout | undefined;
@@ -182,6 +185,7 @@ class BackupServiceImpl implements BackupService {
     this.#clock = options.clock ?? Date.now;
     this.#onError = options.onError ?? (() => undefined);
     this.#metrics = options.metrics;
+    this.#onFinished = options.onFinished ?? (() => undefined);
     this.#intervalMs = options.intervalMs ?? 0;
     this.#keep = options.keep ?? 0;
   }
@@ -278,13 +282,14 @@ class BackupServiceImpl implements BackupService {
     };
     const seconds = () => (this.#clock() - now) / 1000;
     const done = this.#take(dir, view).then(
-      async (finishedAt) => {
-        this.#metrics?.finished('completed', seconds(), finishedAt);
+      async (completed) => {
+        this.#metrics?.finished('completed', seconds(), Date.parse(completed.finishedAt as string));
+        this.#onFinished(completed);
         if (this.#intervalMs > 0) this.#schedule(this.#intervalMs);
         await this.#prune().catch((error: unknown) => this.#onError(error, undefined));
       },
       (error: unknown) => {
-        this.#fail(view, error);
+        this.#onFinished(this.#fail(view, error));
         this.#metrics?.finished('failed', seconds(), this.#clock());
         if (this.#intervalMs > 0) this.#schedule(Math.min(this.#intervalMs, RETRY_MAX_MS));
       },
@@ -352,8 +357,8 @@ class BackupServiceImpl implements BackupService {
     }
   }
 
-  /** Takes the backup; resolves with the time it finished (epoch ms). */
-  async #take(dir: string, running: BackupView): Promise<number> {
+  /** Takes the backup; resolves with it, completed (its manifest without type and version). */
+  async #take(dir: string, running: BackupView): Promise<BackupView> {
     const { ledger, agreements, anchoring, audit, keysFile } = this.#sources;
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const partial = path.join(dir, `${running.id}${PARTIAL}`);
@@ -382,14 +387,16 @@ class BackupServiceImpl implements BackupService {
       await syncDirectory(partial);
       await fs.rename(partial, path.join(dir, running.id));
       await syncDirectory(dir);
-      return finishedAt;
+      const { type: _type, version: _version, ...completed } = manifest;
+      return completed;
     } catch (error) {
       await fs.rm(partial, { recursive: true, force: true }).catch(() => undefined);
       throw error;
     }
   }
 
-  #fail(running: BackupView, error: unknown): void {
+  /** Records `running` as failed with `error`; returns it failed. */
+  #fail(running: BackupView, error: unknown): BackupView {
     this.#onError(error, running.id);
     const failed: BackupView = {
       ...running,
@@ -398,6 +405,7 @@ class BackupServiceImpl implements BackupService {
       error: failureOf(error),
     };
     this.#failed = [failed, ...this.#failed].slice(0, FAILURES_KEPT);
+    return failed;
   }
 }
 

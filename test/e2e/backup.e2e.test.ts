@@ -140,6 +140,29 @@ describe('online backup and restore', () => {
 
     const listed = await fetch(`${node.url}/v1/admin/backups`, { headers: auth(admin) });
     expect(((await listed.json()) as { backups: BackupView[] }).backups).toEqual([backup]);
+    // The audit log records the backup's outcome (it holds the node key), not only the request.
+    type Entry = { type: string; params?: Record<string, string> };
+    const readAudit = async (): Promise<Entry[]> => {
+      const entries: Entry[] = [];
+      let from: number | null = 0;
+      while (from !== null) {
+        const read = await fetch(`${node.url}/v1/audit?from=${from}&limit=1000`, {
+          headers: auth(auditor),
+        });
+        const page = (await read.json()) as { entries: Entry[]; next: number | null };
+        entries.push(...page.entries);
+        from = page.next;
+      }
+      return entries;
+    };
+    let audited: Entry[] = [];
+    for (let i = 0; i < 50 && !audited.some((e) => e.type === 'backup'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      audited = await readAudit();
+    }
+    expect(audited.filter((entry) => entry.type === 'backup')).toEqual([
+      expect.objectContaining({ params: { id: backup.id, state: 'completed' } }),
+    ]);
     // Not for other roles.
     const refused = await fetch(`${node.url}/v1/admin/backups`, {
       method: 'POST',

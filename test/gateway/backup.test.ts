@@ -63,7 +63,9 @@ describe('backup service', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  let finished: BackupView[];
   function service(overrides: Partial<BackupSources> = {}, errors: unknown[] = []) {
+    finished = [];
     return createBackupService({
       dir: path.join(dir, 'backups'),
       sources: {
@@ -76,6 +78,7 @@ describe('backup service', () => {
       },
       clock: () => clock,
       onError: (error) => errors.push(error),
+      onFinished: (view) => finished.push(view),
     });
   }
 
@@ -134,6 +137,8 @@ describe('backup service', () => {
       version: 1,
       ...done,
     });
+    // Told once, with the completed backup (the node audits it).
+    expect(finished).toEqual([done]);
     // A new service (a restarted node) reads it back from the folder.
     expect(await service().list()).toEqual([done]);
   });
@@ -189,6 +194,7 @@ describe('backup service', () => {
     expect(failed.finishedAt).not.toBeNull();
     expect(await fs.readdir(path.join(dir, 'backups'))).toEqual([]);
     expect(errors).toHaveLength(1);
+    expect(finished).toEqual([failed]);
     // Errors that are not ours are INTERNAL, with their message.
     let failures = 1;
     const other = service({
