@@ -194,7 +194,10 @@ class BackupServiceImpl implements BackupService {
     let lastAt: number | undefined;
     try {
       await this.#removePartials();
-      const last = (await this.list()).find((view) => view.state === 'completed');
+      const listed = await this.list();
+      // Ids are start times: a clock set back must not reuse the id of a backup in the folder.
+      if (listed[0] && listed[0].id > this.#lastId) this.#lastId = listed[0].id;
+      const last = listed.find((view) => view.state === 'completed');
       const at = Date.parse(last?.finishedAt ?? '');
       if (!Number.isNaN(at)) {
         lastAt = at;

@@ -239,6 +239,18 @@ describe('backup service', () => {
     }
   });
 
+  it('never reuses the id of a backup in the folder, even with the clock set back', async () => {
+    const first = service();
+    const taken = await until(first, first.start().id);
+    clock -= 60_000;
+    const later = service();
+    await later.open();
+    const next = await until(later, later.start().id);
+    expect(next.state).toBe('completed');
+    expect(next.id > taken.id).toBe(true);
+    expect((await later.list()).map((view) => view.id)).toEqual([next.id, taken.id]);
+  });
+
   it('lists only whole backups of the folder: not partial ones, stray files or bad manifests', async () => {
     const backups = service();
     const done = await until(backups, backups.start().id);
