@@ -25,6 +25,7 @@ import { digestBytes, type DigestSet } from '../../core/digest';
 import type { Receipt } from '../../core/receipt';
 import { ensureBuilt } from '../support/build';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
+import { fontConfig } from '../support/fonts';
 import { makeNodeKey, trustFor } from '../support/receipt-factory';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -34,32 +35,6 @@ interface SeenRequest {
   readonly url: string;
   readonly method: string;
   readonly body: Buffer | null;
-}
-
-/**
- * A fontconfig file adding Noto Sans SC (a dependency, for the PDFs) to the system's fonts, so the
- * screenshots show Chinese text on machines without a CJK font. The page itself names system
- * fonts only and loads none.
- */
-async function fontConfig(dir: string): Promise<string> {
-  const font = (weight: string) =>
-    path.dirname(
-      require.resolve(`@expo-google-fonts/noto-sans-sc/${weight}/NotoSansSC_${weight}.ttf`),
-    );
-  const file = path.join(dir, 'fonts.conf');
-  await fs.writeFile(
-    file,
-    `<?xml version="1.0"?>
-<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
-<fontconfig>
-  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
-  <dir>${font('400Regular')}</dir>
-  <dir>${font('700Bold')}</dir>
-  <cachedir>${path.join(dir, 'fontconfig-cache')}</cachedir>
-</fontconfig>
-`,
-  );
-  return file;
 }
 
 describe('the public verification page in Chromium', () => {

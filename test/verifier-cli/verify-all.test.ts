@@ -3,7 +3,11 @@
  * accounted for (verified, altered, without a receipt, receipt without its file, unreadable).
  */
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { digestBytes } from '../../core/digest';
+import { trustFingerprint } from '../../core/trust';
 import { makeFixture, makeNodeKey, trustFor } from '../support/receipt-factory';
 import { forbiddenFetch, runCli, tempDir } from './cli-harness';
 
@@ -150,6 +154,57 @@ describe('evidence verify-all', () => {
       'ANCHOR_REQUIRED',
       'ANCHOR_REQUIRED',
     ]);
+  });
+
+  it('writes the case report for the court, masking personal data in file names', async () => {
+    const named = '张三丰-110101199003074514-合同.pdf';
+    temp.write(`case/${named}`, contents[2] as Buffer);
+    temp.write(`case/${named}.receipt.json`, JSON.stringify(fixture.receipts[2]));
+    temp.write('case/notes.txt', 'not deposited');
+    const run = await runCli(
+      ['verify-all', 'case', '--trust', 'trust.json', '--report', 'case-report.html'],
+      { cwd: temp.dir },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('report   case-report.html (html)');
+    const html = readFileSync(join(temp.dir, 'case-report.html'), 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`);
+    expect(html).not.toMatch(/<script|src="http/);
+    expect(html).toContain('电子证据批量核验报告');
+    expect(html).toContain('全部核验通过');
+    for (const file of ['case/contract.pdf', 'case/delivery/note.txt', 'case/notes.txt']) {
+      expect(html, file).toContain(file);
+    }
+    expect(html).toContain(digestBytes(contents[0] as Buffer).sha256);
+    expect(html).toContain('无存证收据，未核验');
+    // The ID number in the file name is masked; the rest of the name stays readable.
+    expect(html).not.toContain('110101199003074514');
+    expect(html).toContain('合同.pdf');
+    expect(html).toContain(trustFingerprint(fixture.trust));
+
+    // An existing report is kept unless --force; a PDF is not offered.
+    const again = await runCli(
+      ['verify-all', 'case', '--trust', 'trust.json', '--report', 'case-report.html'],
+      { cwd: temp.dir },
+    );
+    expect(again.status).toBe(2);
+    expect(again.errorCodes).toEqual(['OUTPUT_EXISTS']);
+    temp.write('case/contract.pdf', Buffer.from('altered'));
+    const forced = await runCli(
+      ['verify-all', 'case', '--trust', 'trust.json', '--report', 'case-report.html', '--force'],
+      { cwd: temp.dir },
+    );
+    expect(forced.status).toBe(1);
+    const rewritten = readFileSync(join(temp.dir, 'case-report.html'), 'utf8');
+    expect(rewritten).toContain('存在未通过核验的证据');
+    expect(rewritten).toContain('DIGEST_MISMATCH');
+    const pdf = await runCli(['verify-all', 'case', '--trust', 'trust.json', '--report', 'c.pdf'], {
+      cwd: temp.dir,
+    });
+    expect(pdf.status).toBe(2);
+    expect(pdf.errorCodes).toEqual(['USAGE']);
   });
 
   it('refuses bad usage (2) and a folder it cannot read (3)', async () => {

@@ -12,12 +12,16 @@
 
 import { promises as fs } from 'node:fs';
 import { basename, join, sep } from 'node:path';
+import type { DigestSet } from '../../core/digest';
 import type { CheckCode, ProvenFacts } from '../../core/verify';
+import { renderCaseReportHtml } from '../../documents/case-report';
+import { runningDistDir, verifierCodeDigest } from '../../documents/code-digest';
 import { mergeTrust, trustFingerprint, type TrustFile } from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
 import { CliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
+import { assertWritable, outputFile, writeOutput, type OutputFile } from '../document-output';
 import { EXIT_NOT_VERIFIED, EXIT_OK, type CliVerdict, type ExitStatus } from '../exit-codes';
 import { readJsonFile } from '../files';
 import { hashUserFile } from '../hash-file';
@@ -30,10 +34,14 @@ const OPTIONS = {
   trust: { type: 'string', multiple: true },
   receipts: { type: 'string' },
   json: { type: 'boolean' },
+  report: { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 
+const REPORT_FORMATS: Readonly<Record<string, 'html'>> = { '.html': 'html', '.htm': 'html' };
+
 const HELP = `Usage: evidence verify-all DIR --trust TRUST [--trust TRUST...] [--receipts RDIR] [--json]
-                           [--require-anchor[=CHAIN_ID,...]]
+                           [--require-anchor[=CHAIN_ID,...]] [--report OUT.html [--force]]
 
 Verifies, offline, every file in DIR and its subfolders against its receipt: FILE${RECEIPT_SUFFIX}
 beside it (as "evidence deposit" writes it), or RDIR/<name>${RECEIPT_SUFFIX} with --receipts (as
@@ -52,7 +60,12 @@ Options:
   --receipts RDIR   where the receipts are, when not beside the files
   --require-anchor[=CHAIN_ID,...]   as for "evidence verify", for every file
   --json            print { verdict, counts, items: [{ file, receipt, verdict, code?, detail?,
-                    facts? }], trustFingerprint, trustFiles, verifier }
+                    digests?, facts? }], trustFingerprint, trustFiles, verifier }
+  --report OUT.html also write the case verification report for the court: one self-contained
+                    page in Chinese and English (every exhibit, its outcome, the time proven, its
+                    SHA-256, the trust files' fingerprints, the verifier's version and code
+                    digest); print it, to PDF too, from any browser
+  --force           overwrite an existing report
 
 Exit status: 0 every receipt VERIFIED (files without one are listed, not counted against), 1 any
 other outcome, 2 usage or input error (a malformed trust file), 3 DIR cannot be read.
@@ -70,6 +83,8 @@ interface Item {
   readonly code?: CheckCode;
   /** Why it is not VERIFIED, in words. */
   readonly detail?: string;
+  /** The file's digests, when it was hashed. */
+  readonly digests?: DigestSet;
   /** What a VERIFIED receipt proves. */
   readonly facts?: ProvenFacts;
 }
@@ -80,9 +95,11 @@ interface Settings {
   readonly trust: readonly string[];
   readonly json: boolean;
   readonly requireAnchors?: true | readonly string[];
+  readonly report?: OutputFile<'html'>;
+  readonly force: boolean;
 }
 
-function parseSettings(args: readonly string[]): Settings {
+function parseSettings(args: readonly string[], io: CliIo): Settings {
   const { rest, requireAnchors } = takeRequireAnchor(args);
   const { values, positionals } = parseCommandLine(rest, OPTIONS);
   const [dir, ...extra] = positionals;
@@ -90,12 +107,18 @@ function parseSettings(args: readonly string[]): Settings {
   if (extra.length > 0) throw usage(`verify-all takes one DIR; also got ${extra.join(' ')}`);
   const trust = values.trust ?? [];
   if (trust.length === 0) throw usage('verify-all needs --trust TRUST');
+  if (values.force !== undefined && values.report === undefined)
+    throw usage('--force is used only with --report');
   return {
     dir,
     ...(values.receipts !== undefined ? { receipts: values.receipts } : {}),
     trust,
     json: values.json === true,
     ...(requireAnchors !== undefined ? { requireAnchors } : {}),
+    ...(values.report !== undefined
+      ? { report: outputFile(io, '--report', values.report, REPORT_FORMATS) }
+      : {}),
+    force: values.force === true,
   };
 }
 
@@ -152,12 +175,14 @@ async function verifyOne(
     verdict: verdict.verdict,
     ...(verdict.code ? { code: verdict.code } : {}),
     ...(verdict.verdict !== 'VERIFIED' && failed ? { detail: failed.detail } : {}),
+    digests,
     ...(verdict.verdict === 'VERIFIED' && verdict.facts ? { facts: verdict.facts } : {}),
   };
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
-  const settings = parseSettings(args);
+  const settings = parseSettings(args, io);
+  if (settings.report) await assertWritable(settings.report, settings.force);
   // The trust files first: a malformed one is an input error before anything is hashed.
   const trusts: LoadedTrust[] = [];
   for (const path of settings.trust) trusts.push(await loadTrustFile(io, path));
@@ -239,7 +264,40 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
       openssl: process.versions.openssl,
     },
   };
-  io.stdout(settings.json ? jsonText(report) : humanReport(settings, report));
+  if (settings.report) {
+    const dist = runningDistDir();
+    const html = renderCaseReportHtml({
+      folder: settings.dir,
+      items: items.map((item) => ({
+        file: display(settings.dir, item.file),
+        outcome: item.verdict,
+        ...(item.code ? { code: item.code } : {}),
+        ...(item.detail ? { detail: item.detail } : {}),
+        ...(item.digests ? { sha256: item.digests.sha256 } : {}),
+        ...(item.facts
+          ? {
+              existedBy: item.facts.existedBy,
+              chainId: item.facts.chainId,
+              blockNumber: item.facts.blockNumber,
+            }
+          : {}),
+      })),
+      trustFiles: report.trustFiles,
+      verifier: {
+        name: version.name,
+        version: version.version,
+        node: process.versions.node,
+        ...(dist === undefined ? {} : { codeDigest: await verifierCodeDigest(dist) }),
+      },
+      verifiedAt: new Date().toISOString(),
+    });
+    await writeOutput(settings.report, html);
+  }
+  io.stdout(
+    settings.json
+      ? jsonText(settings.report ? { ...report, report: settings.report.shown } : report)
+      : humanReport(settings, report),
+  );
   return allVerified ? EXIT_OK : EXIT_NOT_VERIFIED;
 }
 
@@ -266,6 +324,7 @@ function humanReport(
 ): string {
   const lines: string[] = [];
   for (const trust of report.trustFiles) lines.push(`trust    ${trust.path} ${trust.fingerprint}`);
+  if (settings.report) lines.push(`report   ${settings.report.shown} (html)`);
   lines.push('');
   const width = Math.max(0, ...report.items.map((item) => LABEL[item.verdict].length)) + 2;
   for (const item of report.items) {
