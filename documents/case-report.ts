@@ -1,9 +1,10 @@
 /**
- * The case verification report of `evidence verify-all --report OUT.html`: one self-contained HTML
- * page, in Chinese and English, listing every exhibit of a folder with its outcome, the time its
- * receipt proves, its SHA-256, and how the answer was reached (the pinned trust files'
- * fingerprints, the verifier's version and the digest of its own code). Inline CSS, no script, a
- * Content-Security-Policy that loads nothing; prints on A4 from any browser (to PDF as well).
+ * The case verification report of `evidence verify-all --report OUT.html|OUT.pdf`: one
+ * self-contained HTML page or an A4 PDF of as many pages as the folder needs, in Chinese and
+ * English, listing every exhibit of a folder with its outcome, the time its receipt proves, its
+ * SHA-256, and how the answer was reached (the pinned trust files' fingerprints, the verifier's
+ * version and the digest of its own code). The HTML has inline CSS, no script and a
+ * Content-Security-Policy that loads nothing, and prints on A4 from any browser.
  *
  * Personal data in file names and details is masked (core/masking.ts), as in the single report.
  */
@@ -12,10 +13,12 @@ import { maskText } from '../core/masking';
 import {
   LEGAL_NOTE,
   VERDICT_STYLES,
+  clip,
   formatTime,
   type Label,
   type ReportVerdictName,
 } from './labels';
+import { COLORS, renderPdf, type CheckLine, type PdfLayout } from './pdf-layout';
 import { escapeHtml } from './verification-report-html';
 
 /** An item's outcome: a verifier verdict, or why the file was not verified. */
@@ -170,4 +173,113 @@ export function renderCaseReportHtml(input: CaseReportInput): string {
 </body>
 </html>
 `;
+}
+
+const CHECK_STATUS: Readonly<Record<CaseItemOutcome, 'pass' | 'fail' | 'skip'>> = {
+  VERIFIED: 'pass',
+  MISMATCH: 'fail',
+  PROOF_INVALID: 'fail',
+  UNTRUSTED: 'fail',
+  NOT_ON_CHAIN: 'fail',
+  ON_CHAIN_UNVERIFIED: 'fail',
+  UNREADABLE: 'fail',
+  FILE_MISSING: 'fail',
+  NO_RECEIPT: 'skip',
+};
+
+/** One exhibit as a line of the PDF's table: mark, outcome, then the file, what is proven, digest. */
+function itemLine(item: CaseReportItem, index: number): CheckLine {
+  const outcome = outcomeLabel(item.outcome);
+  const file = `${index + 1}. ${maskText(item.file)}`;
+  const proven =
+    item.outcome === 'VERIFIED' && item.existedBy
+      ? `存在不晚于 Existed no later than ${formatTime(item.existedBy)}` +
+        (item.chainId
+          ? ` · ${item.chainId}${item.blockNumber === undefined ? '' : ` #${item.blockNumber}`}`
+          : '')
+      : maskText(item.detail ?? (item.outcome === 'NO_RECEIPT' ? '未核验 not checked' : ''));
+  return {
+    status: CHECK_STATUS[item.outcome],
+    step: { zh: outcome.zh, en: outcome.en },
+    ...(item.code && item.code !== item.outcome ? { code: item.code } : {}),
+    detail: [file, proven, item.sha256 ?? ''].filter((part) => part !== '').join('\n'),
+  };
+}
+
+function drawCaseReport(layout: PdfLayout, input: CaseReportInput): void {
+  const allVerified = input.items.every(
+    (item) => item.outcome === 'VERIFIED' || item.outcome === 'NO_RECEIPT',
+  );
+  layout.y = layout.write(CASE_REPORT_TITLE.zh, layout.left, layout.y, layout.width, 19, {
+    bold: true,
+    color: COLORS.accent,
+  });
+  layout.y = layout.write(
+    `${CASE_REPORT_TITLE.en} — ${maskText(input.folder)}`,
+    layout.left,
+    layout.y,
+    layout.width,
+    10.5,
+    { color: COLORS.muted },
+  );
+  layout.y = layout.write(
+    allVerified
+      ? '全部核验通过 Every receipt verified'
+      : '存在未通过核验的证据 NOT every receipt verified',
+    layout.left,
+    layout.y + layout.size(4),
+    layout.width,
+    13,
+    { bold: true, color: allVerified ? VERDICT_STYLES.VERIFIED.color : COLORS.bad },
+  );
+  const counts = new Map<CaseItemOutcome, number>();
+  for (const item of input.items) counts.set(item.outcome, (counts.get(item.outcome) ?? 0) + 1);
+  layout.paragraph(
+    `${input.items.length} 项 items: ` +
+      [...counts].map(([o, n]) => `${outcomeLabel(o).zh} ${o} ${n}`).join(' · ') +
+      ` · 核验时间 Verified at ${formatTime(input.verifiedAt)}`,
+    8.4,
+  );
+  layout.heading({ zh: '一、证据清单', en: 'Exhibits' });
+  layout.checks(input.items.map(itemLine));
+  layout.heading({ zh: '二、受信任文件', en: 'Pinned trust files' });
+  layout.fields(
+    input.trustFiles.map((t) => ({
+      label: { zh: '受信任文件', en: clip(maskText(t.path), 40) },
+      value: t.fingerprint,
+      mono: true,
+    })),
+  );
+  layout.heading({ zh: '三、核验工具', en: 'Verifier' });
+  const v = input.verifier;
+  layout.fields([
+    {
+      label: { zh: '名称与版本', en: 'Name, version' },
+      value: `${v.name} ${v.version} · Node ${v.node}`,
+    },
+    {
+      label: { zh: '代码摘要', en: 'Code digest' },
+      value: v.codeDigest ?? '—',
+      mono: true,
+    },
+  ]);
+  layout.y += layout.size(8);
+  layout.ensure(layout.size(30));
+  layout.rule();
+  layout.y += layout.size(3);
+  layout.paragraph(LEGAL_NOTE.zh, 7, { color: COLORS.muted });
+  layout.paragraph(LEGAL_NOTE.en, 6.5, { color: COLORS.muted });
+}
+
+/** The report as an A4 PDF of one or more pages; byte-identical for equal input. */
+export function renderCaseReportPdf(input: CaseReportInput): Promise<Buffer> {
+  return renderPdf(
+    {
+      title: `${CASE_REPORT_TITLE.zh} ${CASE_REPORT_TITLE.en}`,
+      subject: maskText(input.folder),
+      creationDate: new Date(Date.parse(input.verifiedAt)),
+    },
+    (layout) => drawCaseReport(layout, input),
+    { onePage: false },
+  );
 }

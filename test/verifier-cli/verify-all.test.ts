@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestBytes } from '../../core/digest';
 import { trustFingerprint } from '../../core/trust';
+import { pdfPages, pdfText, squash, writeArtifact } from '../documents/pdf-tools';
 import { makeFixture, makeNodeKey, trustFor } from '../support/receipt-factory';
 import { forbiddenFetch, runCli, tempDir } from './cli-harness';
 
@@ -200,11 +201,44 @@ describe('evidence verify-all', () => {
     const rewritten = readFileSync(join(temp.dir, 'case-report.html'), 'utf8');
     expect(rewritten).toContain('存在未通过核验的证据');
     expect(rewritten).toContain('DIGEST_MISMATCH');
-    const pdf = await runCli(['verify-all', 'case', '--trust', 'trust.json', '--report', 'c.pdf'], {
-      cwd: temp.dir,
-    });
-    expect(pdf.status).toBe(2);
-    expect(pdf.errorCodes).toEqual(['USAGE']);
+    const other = await runCli(
+      ['verify-all', 'case', '--trust', 'trust.json', '--report', 'c.txt'],
+      {
+        cwd: temp.dir,
+      },
+    );
+    expect(other.status).toBe(2);
+    expect(other.errorCodes).toEqual(['USAGE']);
+  });
+
+  it('writes the case report as a PDF of as many pages as the folder needs', async () => {
+    const many = Array.from({ length: 40 }, (_, i) => Buffer.from(`exhibit ${i} of a long case\n`));
+    const big = makeFixture(many);
+    for (const [i, content] of many.entries()) {
+      const name = `long/exhibit-${String(i).padStart(2, '0')}-身份证110101199003074514.txt`;
+      temp.write(name, content);
+      temp.write(`${name}.receipt.json`, JSON.stringify(big.receipts[i]));
+    }
+    temp.write('big-trust.json', JSON.stringify(big.trust));
+    const run = await runCli(
+      ['verify-all', 'long', '--trust', 'big-trust.json', '--report', 'long.pdf'],
+      { cwd: temp.dir },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('report   long.pdf (pdf)');
+    const path = join(temp.dir, 'long.pdf');
+    const text = pdfText(path);
+    expect(text).toContain('电子证据批量核验报告');
+    expect(text).toContain('全部核验通过');
+    expect(pdfPages(path)).toBeGreaterThan(1);
+    const flat = squash(text);
+    for (const content of [many[0], many[39]] as Buffer[]) {
+      expect(flat).toContain(digestBytes(content).sha256);
+    }
+    expect(flat).toContain('exhibit-39');
+    expect(flat).not.toContain('110101199003074514');
+    writeArtifact('case-report.pdf', readFileSync(path));
   });
 
   it('refuses bad usage (2) and a folder it cannot read (3)', async () => {

@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import type { DigestSet } from '../../core/digest';
 import type { CheckCode, ProvenFacts } from '../../core/verify';
-import { renderCaseReportHtml } from '../../documents/case-report';
+import type { CaseReportInput } from '../../documents/case-report';
 import { runningDistDir, verifierCodeDigest } from '../../documents/code-digest';
 import { mergeTrust, trustFingerprint, type TrustFile } from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
@@ -38,10 +38,15 @@ const OPTIONS = {
   force: { type: 'boolean' },
 } as const;
 
-const REPORT_FORMATS: Readonly<Record<string, 'html'>> = { '.html': 'html', '.htm': 'html' };
+type CaseReportFormat = 'pdf' | 'html';
+const REPORT_FORMATS: Readonly<Record<string, CaseReportFormat>> = {
+  '.pdf': 'pdf',
+  '.html': 'html',
+  '.htm': 'html',
+};
 
 const HELP = `Usage: evidence verify-all DIR --trust TRUST [--trust TRUST...] [--receipts RDIR] [--json]
-                           [--require-anchor[=CHAIN_ID,...]] [--report OUT.html [--force]]
+                           [--require-anchor[=CHAIN_ID,...]] [--report OUT.pdf|OUT.html [--force]]
 
 Verifies, offline, every file in DIR and its subfolders against its receipt: FILE${RECEIPT_SUFFIX}
 beside it (as "evidence deposit" writes it), or RDIR/<name>${RECEIPT_SUFFIX} with --receipts (as
@@ -61,10 +66,10 @@ Options:
   --require-anchor[=CHAIN_ID,...]   as for "evidence verify", for every file
   --json            print { verdict, counts, items: [{ file, receipt, verdict, code?, detail?,
                     digests?, facts? }], trustFingerprint, trustFiles, verifier }
-  --report OUT.html also write the case verification report for the court: one self-contained
-                    page in Chinese and English (every exhibit, its outcome, the time proven, its
-                    SHA-256, the trust files' fingerprints, the verifier's version and code
-                    digest); print it, to PDF too, from any browser
+  --report OUT      also write the case verification report for the court: OUT.pdf (A4, as
+                    many pages as needed) or OUT.html (one self-contained page), in Chinese and
+                    English: every exhibit, its outcome, the time proven, its SHA-256, the trust
+                    files' fingerprints, the verifier's version and code digest
   --force           overwrite an existing report
 
 Exit status: 0 every receipt VERIFIED (files without one are listed, not counted against), 1 any
@@ -95,7 +100,7 @@ interface Settings {
   readonly trust: readonly string[];
   readonly json: boolean;
   readonly requireAnchors?: true | readonly string[];
-  readonly report?: OutputFile<'html'>;
+  readonly report?: OutputFile<CaseReportFormat>;
   readonly force: boolean;
 }
 
@@ -266,7 +271,7 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   };
   if (settings.report) {
     const dist = runningDistDir();
-    const html = renderCaseReportHtml({
+    const input: CaseReportInput = {
       folder: settings.dir,
       items: items.map((item) => ({
         file: display(settings.dir, item.file),
@@ -290,8 +295,16 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
         ...(dist === undefined ? {} : { codeDigest: await verifierCodeDigest(dist) }),
       },
       verifiedAt: new Date().toISOString(),
-    });
-    await writeOutput(settings.report, html);
+    };
+    // Loaded only for --report: the PDF toolkit would cost every other run its start-up time.
+    const { renderCaseReportHtml, renderCaseReportPdf } =
+      await import('../../documents/case-report');
+    await writeOutput(
+      settings.report,
+      settings.report.format === 'pdf'
+        ? await renderCaseReportPdf(input)
+        : renderCaseReportHtml(input),
+    );
   }
   io.stdout(
     settings.json
@@ -324,7 +337,7 @@ function humanReport(
 ): string {
   const lines: string[] = [];
   for (const trust of report.trustFiles) lines.push(`trust    ${trust.path} ${trust.fingerprint}`);
-  if (settings.report) lines.push(`report   ${settings.report.shown} (html)`);
+  if (settings.report) lines.push(`report   ${settings.report.shown} (${settings.report.format})`);
   lines.push('');
   const width = Math.max(0, ...report.items.map((item) => LABEL[item.verdict].length)) + 2;
   for (const item of report.items) {
