@@ -126,6 +126,31 @@ export interface DossierAuditNotConfigured {
   readonly configured: false;
 }
 
+/** How the node is backed up (gateway/backup.ts): the policy and the last backup taken. */
+export interface DossierBackups {
+  /** How often the node takes a backup itself; absent when only on request. */
+  readonly intervalSeconds?: number;
+  /** How many completed backups it keeps; absent when it keeps all. */
+  readonly keep?: number;
+  /** Completed backups in the backup folder now. */
+  readonly completed: number;
+  /**
+   * The newest completed backup: when it finished and, when it holds the node's own ledger, the
+   * chain in it (blocks, blocks verified in the copy, tip).
+   */
+  readonly last?: {
+    readonly finishedAt: string;
+    readonly height?: number;
+    readonly verifiedBlocks?: number;
+    readonly tipHash?: Digest;
+  };
+}
+
+/** The node takes no backups (no backup directory). */
+export interface DossierBackupsNotConfigured {
+  readonly configured: false;
+}
+
 export interface ComplianceDossier {
   readonly type: typeof DOSSIER_TYPE;
   readonly version: 1;
@@ -138,6 +163,8 @@ export interface ComplianceDossier {
   readonly chain: DossierChain;
   readonly anchors: readonly DossierAnchorTarget[];
   readonly audit: DossierAudit | DossierAuditNotConfigured;
+  /** Backups: added to version 1 as an optional part (dossiers of earlier nodes have none). */
+  readonly backups?: DossierBackups | DossierBackupsNotConfigured;
 }
 
 /**
@@ -361,6 +388,37 @@ export const complianceDossierSchema = {
             },
             failures: COUNT,
             headDigest: SHA256,
+          },
+        },
+      ],
+    },
+    backups: {
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['configured'],
+          properties: { configured: { const: false } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['completed'],
+          properties: {
+            intervalSeconds: COUNT,
+            keep: COUNT,
+            completed: COUNT,
+            last: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['finishedAt'],
+              properties: {
+                finishedAt: TIME,
+                height: COUNT,
+                verifiedBlocks: COUNT,
+                tipHash: SHA256,
+              },
+            },
           },
         },
       ],

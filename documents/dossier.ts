@@ -158,6 +158,50 @@ function anchorValue(a: DossierAnchorTarget): string {
   return parts.filter((p) => p !== '').join(' · ');
 }
 
+function backupFields(b: NonNullable<ComplianceDossier['backups']>): Field[] {
+  if ('configured' in b) {
+    return [
+      {
+        label: { zh: '在线备份', en: 'Online backups' },
+        value: '未配置 / not configured',
+        tone: 'muted',
+      },
+    ];
+  }
+  const fields: Field[] = [
+    {
+      label: { zh: '备份策略', en: 'Policy' },
+      value:
+        (b.intervalSeconds === undefined
+          ? '按需 / on request'
+          : `每 ${b.intervalSeconds.toLocaleString('en-US')} 秒 / every ${b.intervalSeconds.toLocaleString('en-US')} s`) +
+        (b.keep === undefined
+          ? '；保留全部 / all kept'
+          : `；保留最近 ${b.keep} 份 / newest ${b.keep} kept`),
+    },
+    {
+      label: { zh: '现存完整备份', en: 'Completed backups' },
+      value: b.completed.toLocaleString('en-US'),
+    },
+  ];
+  if (b.last) {
+    fields.push({
+      label: { zh: '最近一次备份', en: 'Last backup' },
+      value:
+        b.last.height === undefined
+          ? formatTime(b.last.finishedAt)
+          : `${formatTime(b.last.finishedAt)}；${b.last.height.toLocaleString('en-US')} 个区块，已逐块校验 ${(b.last.verifiedBlocks ?? 0).toLocaleString('en-US')} / ${b.last.height.toLocaleString('en-US')} blocks, ${(b.last.verifiedBlocks ?? 0).toLocaleString('en-US')} verified`,
+    });
+    if (b.last.tipHash)
+      fields.push({
+        label: { zh: '备份链尖哈希', en: 'Tip in backup' },
+        value: b.last.tipHash,
+        mono: true,
+      });
+  }
+  return fields;
+}
+
 function auditFields(d: ComplianceDossier): Field[] {
   const a = d.audit;
   if ('configured' in a) {
@@ -234,6 +278,10 @@ function drawDossier(layout: PdfLayout, d: ComplianceDossier): void {
   );
   layout.heading({ zh: '七、审计摘要', en: 'Audit summary' });
   layout.fields(auditFields(d));
+  if (d.backups) {
+    layout.heading({ zh: '八、数据备份', en: 'Backups' });
+    layout.fields(backupFields(d.backups));
+  }
   layout.y += layout.size(8);
   layout.ensure(layout.size(30));
   layout.rule();

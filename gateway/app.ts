@@ -364,6 +364,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       ledger: deps.ledger,
       anchoring: () => app.anchoring.status(),
       ...(deps.audit ? { audit: deps.audit } : {}),
+      backups: () => backups.dossier(),
     }),
   });
   void app.register(verifyPageRoutes, deps.webDir ? { webDir: deps.webDir } : {});

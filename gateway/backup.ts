@@ -31,6 +31,7 @@ import * as path from 'node:path';
 import { isEvidenceError, LedgerError, StateError, type ErrorCode } from '../core/errors';
 import type { Ledger, LedgerBackup } from './ledger/ledger';
 import type { BackupMetrics } from './metrics';
+import type { DossierBackups, DossierBackupsNotConfigured } from '../core/dossier';
 import type { StoreCopy } from './storage/store-copy';
 
 /** The stores besides the ledger, each copied into a new store at `location`. */
@@ -114,6 +115,8 @@ export interface BackupService {
   list(): Promise<BackupView[]>;
   /** One backup by id, or `undefined`. */
   get(id: string): Promise<BackupView | undefined>;
+  /** The policy and the last completed backup, for the compliance dossier. */
+  dossier(): Promise<DossierBackups | DossierBackupsNotConfigured>;
   /** Stops taking backups; resolves once a running one has finished. */
   close(): Promise<void>;
 }
@@ -315,6 +318,31 @@ class BackupServiceImpl implements BackupService {
     const running = this.#running?.view;
     if (running && !views.has(running.id)) views.set(running.id, running);
     return [...views.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  }
+
+  async dossier(): Promise<DossierBackups | DossierBackupsNotConfigured> {
+    if (this.#dir === undefined) return { configured: false };
+    const completed = (await this.list()).filter((view) => view.state === 'completed');
+    const last = completed[0];
+    return {
+      ...(this.#intervalMs > 0 ? { intervalSeconds: Math.ceil(this.#intervalMs / 1000) } : {}),
+      ...(this.#keep > 0 ? { keep: this.#keep } : {}),
+      completed: completed.length,
+      ...(last?.finishedAt
+        ? {
+            last: {
+              finishedAt: last.finishedAt,
+              ...(last.ledger
+                ? {
+                    height: last.ledger.height,
+                    verifiedBlocks: last.ledger.verifiedBlocks,
+                    ...(last.ledger.tipHash ? { tipHash: last.ledger.tipHash } : {}),
+                  }
+                : {}),
+            },
+          }
+        : {}),
+    };
   }
 
   async get(id: string): Promise<BackupView | undefined> {

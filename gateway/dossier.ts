@@ -24,6 +24,8 @@ import {
   type DossierAnchorTarget,
   type DossierAudit,
   type DossierAuditNotConfigured,
+  type DossierBackups,
+  type DossierBackupsNotConfigured,
   type DossierChain,
 } from '../core/dossier';
 import { LedgerError } from '../core/errors';
@@ -50,6 +52,8 @@ export interface DossierSources {
   readonly anchoring?: () => Promise<AnchoringStatus>;
   /** The audit log; without it the dossier says it is not configured. */
   readonly audit?: AuditLog;
+  /** The backup policy and the last backup (gateway/backup.ts); without it, not configured. */
+  readonly backups?: () => Promise<DossierBackups | DossierBackupsNotConfigured>;
   /** The build folder to fingerprint; default the one this code runs from, if any. */
   readonly distDir?: string;
   readonly now?: () => Date;
@@ -85,10 +89,11 @@ class DossierBuilderImpl implements DossierBuilder {
     const algorithmsInUse = new Set([...ALWAYS_IN_USE, ...keys.map((key) => key.algorithm)]);
     const version = softwareVersion();
     const codeDigest = await this.#buildDigest();
-    const [chain, anchors, audit] = await Promise.all([
+    const [chain, anchors, audit, backups] = await Promise.all([
       this.#chain(),
       this.#anchors(),
       this.#audit(),
+      this.#sources.backups?.() ?? { configured: false as const },
     ]);
     return {
       type: DOSSIER_TYPE,
@@ -121,6 +126,7 @@ class DossierBuilderImpl implements DossierBuilder {
       chain,
       anchors,
       audit,
+      backups,
     };
   }
 

@@ -141,6 +141,40 @@ describe('renderDossierPdf', () => {
     expect(text).toContain('不可用 / not available');
   });
 
+  it('states the backup policy and the last backup, or that backups are not configured', async () => {
+    const backedUp: ComplianceDossier = {
+      ...dossier,
+      backups: {
+        intervalSeconds: 86_400,
+        keep: 7,
+        completed: 7,
+        last: {
+          finishedAt: '2026-11-30T02:00:00.000Z',
+          height: 12_300,
+          verifiedBlocks: 12_300,
+          tipHash: TIP as `sha256:${string}`,
+        },
+      },
+    };
+    const text = pdfText(writeArtifact('dossier-backups.pdf', await renderDossierPdf(backedUp)));
+    expect(text).toContain('八、数据备份');
+    expect(text).toContain('every 86,400 s');
+    expect(text).toContain('newest 7 kept');
+    expect(text).toContain('12,300 blocks, 12,300 verified');
+    expect(squash(text)).toContain(squash(TIP));
+    const none = pdfText(
+      writeArtifact(
+        'dossier-no-backups.pdf',
+        await renderDossierPdf({ ...dossier, backups: { configured: false } }),
+      ),
+    );
+    expect(none).toContain('八、数据备份');
+    // A dossier of an earlier node, without the part, renders without the section.
+    expect(pdfText(writeArtifact('dossier.pdf', await renderDossierPdf(dossier)))).not.toContain(
+      '数据备份',
+    );
+  });
+
   it('marks a record count that stopped at a bound as a lower bound', async () => {
     const capped: ComplianceDossier = {
       ...dossier,
@@ -182,6 +216,31 @@ describe('parseComplianceDossier', () => {
       audit: { entries: 0 },
     };
     expect(parseComplianceDossier(minimal)).toBe(minimal);
+  });
+
+  it('takes backups configured or not, and refuses anything else in their place', () => {
+    const base = JSON.parse(JSON.stringify(dossier)) as Record<string, unknown>;
+    for (const backups of [
+      { configured: false },
+      { completed: 0 },
+      {
+        completed: 2,
+        keep: 2,
+        last: { finishedAt: '2026-11-30T02:00:00Z', height: 3, verifiedBlocks: 3 },
+      },
+    ]) {
+      expect(() => parseComplianceDossier({ ...base, backups })).not.toThrow();
+    }
+    for (const backups of [
+      { configured: true },
+      { completed: -1 },
+      { completed: 1, path: '/x' },
+      {},
+    ]) {
+      expect(() => parseComplianceDossier({ ...base, backups }), JSON.stringify(backups)).toThrow(
+        /compliance dossier/,
+      );
+    }
   });
 
   it('takes an audit log that is not configured, and nothing else in its place', () => {

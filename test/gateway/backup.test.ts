@@ -358,6 +358,12 @@ describe('scheduled backups', () => {
     expect(kept).toHaveLength(2);
     const names = (await fs.readdir(path.join(dir, 'backups'))).sort().reverse();
     expect(names).toEqual(kept.map((view) => view.id));
+    expect(await service.dossier()).toEqual({
+      intervalSeconds: 1,
+      keep: 2,
+      completed: 2,
+      last: { finishedAt: kept[0]?.finishedAt },
+    });
   });
 
   it('waits for the interval after the newest backup of the folder, and stops when closed', async () => {
@@ -445,6 +451,9 @@ describe('backup routes', () => {
     expect(Object.keys(view.stores)).toEqual(['agreements']);
     const list = await getWith(t.app, '/v1/admin/backups', t.adminKey);
     expect(list.json()).toEqual({ backups: [view] });
+    // The compliance dossier states the policy and the last backup (this ledger copies none).
+    const dossier = await getWith(t.app, '/v1/admin/dossier', t.adminKey);
+    expect(dossier.json().backups).toEqual({ completed: 1, last: { finishedAt: view.finishedAt } });
 
     const unknown = await getWith(t.app, '/v1/admin/backups/20200101T000000000Z', t.adminKey);
     expect(unknown.statusCode).toBe(404);

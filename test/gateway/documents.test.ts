@@ -218,6 +218,8 @@ describe('GET /v1/admin/dossier and /v1/admin/dossier.pdf', () => {
     expect(audit.entries).toBeGreaterThanOrEqual(5);
     expect(audit.headDigest).toBe((await node.audit?.status())?.head.hash);
     expect(typeof audit.from).toBe('string');
+    // This node has no backup directory.
+    expect(dossier.backups).toEqual({ configured: false });
   });
 
   it('renders the same dossier as a PDF', async () => {
