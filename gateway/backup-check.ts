@@ -42,7 +42,8 @@ async function readManifest(folder: string): Promise<BackupManifest | string> {
   try {
     text = await fs.readFile(path.join(folder, 'backup.json'), 'utf8');
   } catch (error) {
-    return `backup.json cannot be read: ${(error as Error).message}`;
+    const code = (error as NodeJS.ErrnoException).code;
+    return `backup.json cannot be read${code ? ` (${code})` : `: ${(error as Error).message}`}`;
   }
   let manifest: Partial<BackupManifest>;
   try {
@@ -142,7 +143,8 @@ export async function checkBackupCommand(
     return 2;
   }
   const folder = rest[0] as string;
-  const result = await checkBackup(path.resolve(folder));
+  // As typed: messages name the folder the way the operator wrote it.
+  const result = await checkBackup(folder);
   if (json) {
     io.stdout(JSON.stringify(result));
   } else if (result.intact) {
