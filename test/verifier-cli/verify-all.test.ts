@@ -122,7 +122,7 @@ describe('evidence verify-all', () => {
     expect(human.stdout).toContain('NOT every receipt checks out');
   });
 
-  it('finds receipts in another folder with --receipts, as deposit --out-dir writes them', async () => {
+  it('finds receipts in another folder with --receipts, as deposit --out writes them', async () => {
     temp.write('receipts/contract.pdf.receipt.json', JSON.stringify(fixture.receipts[0]));
     temp.write('receipts/note.txt.receipt.json', JSON.stringify(fixture.receipts[1]));
     temp.write('receipts/lost.bin.receipt.json', JSON.stringify(fixture.receipts[2]));

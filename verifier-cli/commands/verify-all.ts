@@ -1,7 +1,7 @@
 /**
  * `evidence verify-all DIR --trust TRUST`: every exhibit of a case folder at once. Each file in DIR
  * (and its subfolders) is paired with its receipt, `FILE.receipt.json` beside it as
- * `evidence deposit` writes it (or `--receipts RDIR/<name>.receipt.json`, as `deposit --out-dir`
+ * `evidence deposit` writes it (or `--receipts RDIR/<name>.receipt.json`, as `deposit --out`
  * writes them), hashed here and checked offline by core's `verifyReceipt` against the pinned trust
  * files, exactly as `evidence verify` checks one. One line per file, then the counts.
  *
@@ -50,7 +50,7 @@ const HELP = `Usage: evidence verify-all DIR --trust TRUST [--trust TRUST...] [-
 
 Verifies, offline, every file in DIR and its subfolders against its receipt: FILE${RECEIPT_SUFFIX}
 beside it (as "evidence deposit" writes it), or RDIR/<name>${RECEIPT_SUFFIX} with --receipts (as
-"evidence deposit --out-dir RDIR" writes them). Each file is hashed and its receipt checked as
+"evidence deposit --out RDIR" writes them). Each file is hashed and its receipt checked as
 "evidence verify" checks one. Prints one line per file and the counts:
 
   VERIFIED       the file is the one its receipt was issued for, and the receipt checks out
