@@ -170,6 +170,57 @@ describe('evidence deposit', () => {
     });
   });
 
+  it('deposits every file of a FOLDER and its subfolders, leaving its receipts out', async () => {
+    const folder = tempDir();
+    try {
+      folder.write('case/contract.pdf', files['contract.pdf']);
+      folder.write('case/media/photo.jpg', files['photo.jpg']);
+      folder.write('case/old.pdf.receipt.json', '{}');
+      folder.write('case/media/photo.jpg.receipt.json.bak', '{}');
+      const run = await runCli(['deposit', 'case', '--gateway', server.url, '--json'], {
+        cwd: folder.dir,
+        env,
+        fetch,
+      });
+      expect(run.status, run.stderr).toBe(0);
+      const body = JSON.parse(server.requests[0]?.body ?? '{}') as BatchBody;
+      expect(body.items.map((item) => item.digests[0])).toEqual([
+        sha256Of('contract.pdf'),
+        sha256Of('photo.jpg'),
+      ]);
+      expect(
+        run
+          .json<{ results: { file: string; receipt: string }[] }>()
+          .results.map((r) => [r.file, r.receipt]),
+      ).toEqual([
+        [join('case', 'contract.pdf'), join('case', 'contract.pdf.receipt.json')],
+        [join('case', 'media/photo.jpg'), join('case', 'media/photo.jpg.receipt.json')],
+      ]);
+      expect(existsSync(join(folder.dir, 'case/media/photo.jpg.receipt.json'))).toBe(true);
+      // ... which verify-all then checks, offline.
+      folder.write('trust.json', JSON.stringify(fixture.trust));
+      const verified = await runCli(['verify-all', 'case', '--trust', 'trust.json', '--json'], {
+        cwd: folder.dir,
+      });
+      expect(verified.json<{ counts: Record<string, number> }>().counts).toEqual({
+        VERIFIED: 2,
+        FILE_MISSING: 1,
+      });
+      const empty = tempDir();
+      empty.write('only/x.receipt.json', '{}');
+      const none = await runCli(['deposit', 'only', '--gateway', server.url], {
+        cwd: empty.dir,
+        env,
+        fetch,
+      });
+      expect(none.status).toBe(2);
+      expect(none.stderr).toContain('only holds no file to deposit');
+      empty.cleanup();
+    } finally {
+      folder.cleanup();
+    }
+  });
+
   it('exits 1 when some items are refused, and writes the receipts of the others only', async () => {
     const dir = 'partial';
     handler = batchGateway(new Set([sha256Of('photo.jpg')]));

@@ -32,12 +32,12 @@ import {
   type GatewayClient,
 } from '../node-client';
 import { hashUserFile } from '../hash-file';
+import { RECEIPT_SUFFIX, filesUnder, isReceiptOrBackup } from '../folder-files';
 import { errorText } from '../report';
 
 /** Items per request; a larger deposit is sent as several batches, in order. */
 export const DEPOSIT_BATCH_ITEMS = 100;
 
-export const RECEIPT_SUFFIX = '.receipt.json';
 
 const OPTIONS = {
   gateway: { type: 'string' },
@@ -49,11 +49,13 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-const HELP = `Usage: evidence deposit FILE... --gateway URL [--key KEY] [--type TYPE] [--media-type TYPE]
-                        [--out DIR] [--force] [--json]
+const HELP = `Usage: evidence deposit FILE|FOLDER... --gateway URL [--key KEY] [--type TYPE]
+                        [--media-type TYPE] [--out DIR] [--force] [--json]
 
 Hashes each FILE locally and deposits its digests (sha256 and sm3, never the content) at the
 gateway, then writes each receipt to FILE${RECEIPT_SUFFIX} (or DIR/<name>${RECEIPT_SUFFIX}).
+A FOLDER stands for every file in it and its subfolders (receipts in it are not deposited), as
+"evidence verify-all FOLDER" checks them afterwards.
 
 Options:
   --gateway URL      the gateway, e.g. https://evidence.example.org
@@ -263,8 +265,34 @@ async function store(target: Target, receipt: unknown): Promise<void> {
   await writeFileAtomic(target.receiptPath, target.receiptShown, jsonText(receipt));
 }
 
+/**
+ * The files named: each FILE as it is, each FOLDER as every file under it (receipts and their
+ * backups left out), in order.
+ * @throws CliError `USAGE` for a folder without a file to deposit.
+ */
+async function expand(io: CliIo, named: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const name of named) {
+    const isFolder = await stat(resolvePath(io, name)).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
+    if (!isFolder) {
+      files.push(name);
+      continue;
+    }
+    const inside = (await filesUnder(resolvePath(io, name), name)).filter(
+      (file) => !isReceiptOrBackup(file),
+    );
+    if (inside.length === 0) throw usage(`${name} holds no file to deposit`);
+    files.push(...inside.map((file) => join(name, file)));
+  }
+  return files;
+}
+
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
-  const { settings, files } = parseSettings(args, io);
+  const { settings, files: named } = parseSettings(args, io);
+  const files = await expand(io, named);
   const { targets, items } = await prepare(io, files, settings);
   const results = await send(settings, items);
   const outcomes: Outcome[] = [];

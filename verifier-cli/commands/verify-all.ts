@@ -18,16 +18,15 @@ import type { CaseReportInput } from '../../documents/case-report';
 import { runningDistDir, verifierCodeDigest } from '../../documents/code-digest';
 import { mergeTrust, trustFingerprint, type TrustFile } from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
-import { CliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
 import { assertWritable, outputFile, writeOutput, type OutputFile } from '../document-output';
 import { EXIT_NOT_VERIFIED, EXIT_OK, type CliVerdict, type ExitStatus } from '../exit-codes';
 import { readJsonFile } from '../files';
+import { RECEIPT_SUFFIX, filesUnder, isReceiptName, isReceiptOrBackup } from '../folder-files';
 import { hashUserFile } from '../hash-file';
 import { loadTrustFile, type LoadedTrust } from '../trust-input';
 import { cliVersion } from '../version';
-import { RECEIPT_SUFFIX } from './deposit';
 import { takeRequireAnchor } from './verify';
 
 const OPTIONS = {
@@ -127,22 +126,6 @@ function parseSettings(args: readonly string[], io: CliIo): Settings {
   };
 }
 
-/** Every regular file under `root`, as paths relative to it, in a stable order. */
-async function filesUnder(root: string, shown: string): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = await fs.readdir(root, { recursive: true });
-  } catch (error) {
-    throw new CliError('IO_ERROR', `cannot read ${shown}: ${(error as Error).message}`);
-  }
-  const files: string[] = [];
-  for (const entry of entries) {
-    const stat = await fs.stat(join(root, entry)).catch(() => undefined);
-    if (stat?.isFile()) files.push(entry);
-  }
-  return files.sort();
-}
-
 /** `shown` joined with a relative path, for messages (no absolute paths the user did not type). */
 function display(shown: string, path: string): string {
   return shown.endsWith(sep) ? `${shown}${path}` : `${shown}${sep}${path}`;
@@ -204,11 +187,10 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
 
   const items: Item[] = [];
   const paired = new Set<string>();
-  const isReceipt = (name: string) => name.endsWith(RECEIPT_SUFFIX);
   for (const file of files) {
     // Receipts (and their upgrade backups) are not exhibits; with --receipts, those in DIR still
     // are not.
-    if (isReceipt(file) || file.endsWith(`${RECEIPT_SUFFIX}.bak`)) continue;
+    if (isReceiptOrBackup(file)) continue;
     const receiptRelative =
       receiptRoot === undefined ? `${file}${RECEIPT_SUFFIX}` : `${basename(file)}${RECEIPT_SUFFIX}`;
     const receiptPath = join(receiptRoot ?? root, receiptRelative);
@@ -237,7 +219,7 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   }
   // Receipts nobody's file claimed: their evidence is not in the folder.
   const receipts =
-    receiptRoot === undefined ? files.filter(isReceipt) : receiptNames.filter(isReceipt);
+    receiptRoot === undefined ? files.filter(isReceiptName) : receiptNames.filter(isReceiptName);
   for (const receipt of receipts) {
     const key = receiptRoot === undefined ? receipt : basename(receipt);
     if (paired.has(key)) continue;
