@@ -226,6 +226,13 @@ const COUNT = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } 
 const TEXT = (max: number) => ({ type: 'string', minLength: 1, maxLength: max }) as const;
 const CHAIN_ID = { type: 'string', pattern: CHAIN_ID_PATTERN } as const;
 const TARGET_NAME = TEXT(128);
+/** A part the node does not have (no audit log, no backups). */
+const NOT_CONFIGURED = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['configured'],
+  properties: { configured: { const: false } },
+} as const;
 
 export const complianceDossierSchema = {
   $id: 'compliance-dossier',
@@ -366,12 +373,7 @@ export const complianceDossierSchema = {
     },
     audit: {
       oneOf: [
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['configured'],
-          properties: { configured: { const: false } },
-        },
+        NOT_CONFIGURED,
         {
           type: 'object',
           additionalProperties: false,
@@ -394,12 +396,7 @@ export const complianceDossierSchema = {
     },
     backups: {
       oneOf: [
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['configured'],
-          properties: { configured: { const: false } },
-        },
+        NOT_CONFIGURED,
         {
           type: 'object',
           additionalProperties: false,

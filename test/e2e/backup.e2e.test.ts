@@ -25,6 +25,24 @@ import { adminKey, createKey, startNode, type NodeProcess } from '../support/nod
 
 const WRITERS = 8;
 
+/** Deposits `batches` batches of 1,000 fresh digests, acknowledged without receipts; their digests. */
+async function depositBatches(url: string, key: string, batches: number): Promise<string[]> {
+  const deposited: string[] = [];
+  for (let batch = 0; batch < batches; batch++) {
+    const items = Array.from({ length: 1000 }, () => digestBytes(randomBytes(32)));
+    const response = await fetch(`${url}/v1/evidence/batch?receipts=none`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ items: items.map((item) => ({ digests: [item.sha256] })) }),
+    });
+    expect(response.status).toBe(200);
+    const { results } = (await response.json()) as { results: Array<{ status: string }> };
+    expect(results.filter((result) => result.status === 'created')).toHaveLength(1000);
+    deposited.push(...items.map((item) => item.sha256));
+  }
+  return deposited;
+}
+
 /** `evidence-node check-backup FOLDER --json`: its exit status and report. */
 function checkBackup(folder: string): { status: number | null; report: Record<string, unknown> } {
   const run = spawnSync(
@@ -71,19 +89,7 @@ describe('online backup and restore', () => {
     const trust = parseTrustFile(await (await fetch(`${node.url}/v1/trust`)).json()) as TrustFile;
     const auth = (k: string) => ({ authorization: `Bearer ${k}` });
 
-    const acknowledged: string[] = [];
-    for (let batch = 0; batch < PREFILL_BATCHES; batch++) {
-      const items = Array.from({ length: 1000 }, () => digestBytes(randomBytes(32)));
-      const response = await fetch(`${node.url}/v1/evidence/batch?receipts=none`, {
-        method: 'POST',
-        headers: { ...auth(key), 'content-type': 'application/json' },
-        body: JSON.stringify({ items: items.map((item) => ({ digests: [item.sha256] })) }),
-      });
-      expect(response.status).toBe(200);
-      const { results } = (await response.json()) as { results: Array<{ status: string }> };
-      expect(results.filter((result) => result.status === 'created')).toHaveLength(1000);
-      acknowledged.push(...items.map((item) => item.sha256));
-    }
+    const acknowledged = await depositBatches(node.url, key, PREFILL_BATCHES);
 
     // Deposits stream in on WRITERS connections for the whole backup.
     let stop = false;
@@ -326,16 +332,7 @@ describe.skipIf(!isRoot && process.env.CI !== 'true')(
       });
       const auth = (k: string) => ({ authorization: `Bearer ${k}` });
       // About 1.7 KB of ledger entries per record: 3,000 records do not fit in 1 MiB.
-      for (let batch = 0; batch < 3; batch++) {
-        const items = Array.from({ length: 1000 }, () => digestBytes(randomBytes(32)));
-        const response = await fetch(`${node.url}/v1/evidence/batch?receipts=none`, {
-          method: 'POST',
-          headers: { ...auth(key), 'content-type': 'application/json' },
-          body: JSON.stringify({ items: items.map((item) => ({ digests: [item.sha256] })) }),
-        });
-        expect(response.status).toBe(200);
-        await response.arrayBuffer();
-      }
+      await depositBatches(node.url, key, 3);
 
       const started = await fetch(`${node.url}/v1/admin/backups`, {
         method: 'POST',
