@@ -15,6 +15,7 @@ import { AccessError, StateError, ValidationError } from '../core/errors';
 import { primaryDigest, type Depositor } from '../core/evidence';
 import {
   annotationInputSchema,
+  newEvidenceStateText,
   type Annotation,
   type AnnotationInput,
   type DepositOutcome,
@@ -120,23 +121,15 @@ export class EvidenceContract extends Contract {
       // peer or the embedded ledger can serve them together instead of one round trip each.
       const states = await Promise.all(keys.map((key) => this.#read(ctx, key)));
       // Objects written here list their keys in canonical (sorted) order, so canonicalBytes takes
-      // its shortcut for values already in canonical shape; the bytes are the same either way.
+      // its shortcut for values already in canonical shape; the bytes are the same either way. A
+      // new state is written from its record's canonical text, which the leaf hash already made.
       for (const [leafIndex, record] of batch.records.entries()) {
         const key = keys[leafIndex] as string;
         const existing = states[leafIndex];
         if (!existing) {
-          const state: EvidenceState = {
-            annotations: [],
-            attestations: [],
-            batchRoot,
-            batchSize,
-            leafIndex,
-            record,
-            time,
-            txId,
-            type: 'evidence',
-          };
-          await ctx.stub.putState(key, canonicalBytes(state));
+          const placement = { batchRoot, batchSize, leafIndex, time, txId };
+          const text = newEvidenceStateText(placement, batch.recordTexts[leafIndex] as string);
+          await ctx.stub.putState(key, Buffer.from(text, 'utf8'));
           outcomes.push('created');
         } else if (
           sameDepositor(existing.record.depositor, record.depositor) ||

@@ -3,16 +3,16 @@
  * The gateway builds it; the chaincode recomputes the root before it writes anything.
  */
 
+import { canonicalJson } from './canonical';
 import { formatDigest, type Digest } from './digest';
 import { ValidationError, type FieldError } from './errors';
 import {
   evidenceRecordErrors,
   normalizeRecord,
   primaryDigest,
-  recordLeafHash,
   type EvidenceRecord,
 } from './evidence';
-import { buildTree, type MerkleTree } from './merkle';
+import { buildTree, hashLeafUtf8, type MerkleTree } from './merkle';
 
 /** Arguments of `EvidenceContract.depositBatch`. */
 export interface BatchArgs {
@@ -28,6 +28,8 @@ export interface BatchResult {
 
 export interface Batch {
   readonly records: readonly EvidenceRecord[];
+  /** The canonical JSON text of each record, as its leaf hashes: reused where it is written. */
+  readonly recordTexts: readonly string[];
   readonly tree: MerkleTree;
   readonly root: Digest;
 }
@@ -96,6 +98,8 @@ export function buildBatch(
       duplicates,
     );
   }
-  const tree = buildTree(normal.map(recordLeafHash));
-  return { records: normal, tree, root: formatDigest('sha256', tree.root) };
+  // recordLeafHash, with the canonical text kept.
+  const recordTexts = normal.map((record) => canonicalJson(record));
+  const tree = buildTree(recordTexts.map(hashLeafUtf8));
+  return { records: normal, recordTexts, tree, root: formatDigest('sha256', tree.root) };
 }

@@ -48,6 +48,21 @@ export interface EvidenceState extends Placement {
   readonly annotations: readonly Annotation[];
 }
 
+/**
+ * The canonical JSON text of a new evidence state (no attestation, no annotation) from the
+ * canonical text of its record: the text `canonicalJson` gives for the same state (keys in
+ * order, strings as `JSON.stringify` writes them), without encoding the record a second time.
+ */
+export function newEvidenceStateText(placement: Placement, recordText: string): string {
+  const { batchRoot, batchSize, leafIndex, time, txId } = placement;
+  return (
+    `{"annotations":[],"attestations":[],"batchRoot":${JSON.stringify(batchRoot)},` +
+    `"batchSize":${JSON.stringify(batchSize)},"leafIndex":${JSON.stringify(leafIndex)},` +
+    `"record":${recordText},"time":${JSON.stringify(time)},"txId":${JSON.stringify(txId)},` +
+    `"type":"evidence"}`
+  );
+}
+
 /** What happened to each record of a batch, in order. */
 export type DepositOutcome = 'created' | 'attested' | 'existing';
 
