@@ -38,7 +38,6 @@ import { errorText } from '../report';
 /** Items per request; a larger deposit is sent as several batches, in order. */
 export const DEPOSIT_BATCH_ITEMS = 100;
 
-
 const OPTIONS = {
   gateway: { type: 'string' },
   key: { type: 'string' },
