@@ -34,6 +34,15 @@ export interface Batch {
   readonly root: Digest;
 }
 
+/**
+ * The canonical JSON text of `depositBatch`'s argument `{ records, root }` for `batch`, from the
+ * records' canonical texts: what `canonicalJson` gives for that object ("records" sorts before
+ * "root"), without encoding every record again.
+ */
+export function batchArgsText(batch: Batch): string {
+  return `{"records":[${batch.recordTexts.join(',')}],"root":${JSON.stringify(batch.root)}}`;
+}
+
 /** Hard upper bound on records per transaction, whatever the configuration says. */
 export const MAX_BATCH_RECORDS = 10_000;
 

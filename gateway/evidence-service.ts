@@ -4,7 +4,7 @@
  * annotations go straight to the ledger as the caller's identity.
  */
 
-import { buildBatch, type Batch, type BatchResult } from '../core/batch';
+import { batchArgsText, buildBatch, type Batch, type BatchResult } from '../core/batch';
 import { canonicalJson } from '../core/canonical';
 import type { Digest } from '../core/digest';
 import { LedgerError, ValidationError, type FieldError } from '../core/errors';
@@ -236,7 +236,7 @@ class EvidenceServiceImpl implements EvidenceService {
       committed = await this.#ledger.submit<BatchResult>(
         EVIDENCE_CONTRACT,
         'depositBatch',
-        [canonicalJson({ records: batch.records, root: batch.root })],
+        [batchArgsText(batch)],
         this.#gateway,
         this.#callOptions(),
       );

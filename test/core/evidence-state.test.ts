@@ -1,12 +1,13 @@
 /**
- * `newEvidenceStateText`: the chaincode writes a new evidence state from its record's canonical
- * text; the bytes must be exactly those `canonicalJson` gives for the state object, for any record
- * and placement, or every state written would hash differently from what verifiers recompute.
+ * `newEvidenceStateText` and `batchArgsText`: the chaincode writes a new evidence state, and the
+ * gateway the batch argument, from the records' canonical texts; the bytes must be exactly those
+ * `canonicalJson` gives for the objects, for any record and placement, or every state written and
+ * every argument digest would differ from what verifiers recompute.
  */
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildBatch } from '../../core/batch';
+import { batchArgsText, buildBatch } from '../../core/batch';
 import { canonicalJson } from '../../core/canonical';
 import { digestBytes, type Digest } from '../../core/digest';
 import type { EvidenceRecord } from '../../core/evidence';
@@ -73,6 +74,21 @@ describe('newEvidenceStateText', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('gives the batch argument as canonicalJson of { records, root }, for any batch', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(records, { minLength: 1, maxLength: 12, selector: (r) => r.digests[0] }),
+        (batchRecords) => {
+          const batch = buildBatch(batchRecords);
+          expect(batchArgsText(batch)).toBe(
+            canonicalJson({ records: batch.records, root: batch.root }),
+          );
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
