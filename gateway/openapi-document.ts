@@ -134,6 +134,19 @@ export const OPENAPI_LINKS: readonly LinkSource[] = [
       },
     },
   },
+  {
+    path: '/v1/admin/backups',
+    method: 'post',
+    statuses: ['202'],
+    links: {
+      backup: {
+        path: '/v1/admin/backups/{id}',
+        method: 'get',
+        parameters: { id: '$response.body#/id' },
+        description: 'The backup: poll it until it is completed or failed',
+      },
+    },
+  },
 ];
 
 /** `#/paths/<path>/<method>`, the path escaped as a JSON pointer token. */

@@ -64,7 +64,7 @@ describe('OpenAPI links', () => {
       }
     }
     // Seven for each of the deposit's two answers, three for an agreement, one for each admin kind.
-    expect(count).toBe(19);
+    expect(count).toBe(20);
   });
 
   it('refuses a link to an operation or an answer the document does not have', () => {
