@@ -440,6 +440,8 @@ class EmbeddedLedgerImpl implements Ledger {
 
   async backup(dir: string): Promise<LedgerBackup> {
     this.#checkOpen();
+    // After a failed write the store is reopened first, as for reads: it may be closed.
+    await this.#ensureOpen();
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const keyCopy = path.join(dir, NODE_KEY_FILE);
     try {

@@ -105,4 +105,35 @@ describe('a write that failed but landed', () => {
     expect((await ledger.info()).height).toBe(4);
     await ledger.close();
   });
+  it('backs up after a failed write: the store is reopened first, not copied while closed', async () => {
+    const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
+    await ledger.submit('evidence', 'depositBatch', depositArgs('first'), gateway);
+    // A write fails, and the reopen before the next one fails too: the store is left closed.
+    const write = ChainedBatch.prototype._write as Method;
+    ChainedBatch.prototype._write = async () => {
+      throw Object.assign(new Error('IO error: 000003.log: No space left on device'), {
+        code: 'LEVEL_IO_ERROR',
+      });
+    };
+    const open = ClassicLevel.prototype._open as Method;
+    restore = () => {
+      ChainedBatch.prototype._write = write;
+      ClassicLevel.prototype._open = open;
+    };
+    await rejectionOf(ledger.submit('evidence', 'depositBatch', depositArgs('lost'), gateway));
+    ClassicLevel.prototype._open = async () => {
+      throw Object.assign(new Error('IO error: MANIFEST: No space left on device'), {
+        code: 'LEVEL_IO_ERROR',
+      });
+    };
+    await rejectionOf(ledger.submit('evidence', 'depositBatch', depositArgs('refused'), gateway));
+    restore();
+    restore = undefined;
+
+    // Space is back: the backup reopens the store and copies the durable chain.
+    const backup = await ledger.backup(path.join(dir, 'backup'));
+    expect(backup.height).toBe(2);
+    expect(backup.verifiedBlocks).toBe(2);
+    await ledger.close();
+  });
 });
