@@ -20,9 +20,9 @@ import {
 } from './labels';
 import { COLORS, renderPdf, type CheckLine, type PdfLayout } from './pdf-layout';
 import { escapeHtml } from './verification-report-html';
+import { summarizeCase, type CaseItemOutcome, type CaseSummary } from './case-outcomes';
 
-/** An item's outcome: a verifier verdict, or why the file was not verified. */
-export type CaseItemOutcome = ReportVerdictName | 'UNREADABLE' | 'FILE_MISSING' | 'NO_RECEIPT';
+export type { CaseItemOutcome } from './case-outcomes';
 
 export interface CaseReportItem {
   readonly file: string;
@@ -121,19 +121,24 @@ function itemRow(item: CaseReportItem, index: number): string {
 <td>${what}</td><td class="mono sha">${escapeHtml(item.sha256 ?? '—')}</td></tr>`;
 }
 
+function summaryOf(input: CaseReportInput): CaseSummary {
+  return summarizeCase(input.items.map((item) => item.outcome));
+}
+
+/** `核验通过 VERIFIED 11 · 不一致 MISMATCH 1`, in the order of the outcomes. */
+function countText(counts: CaseSummary['counts']): string {
+  return (Object.entries(counts) as [CaseItemOutcome, number][])
+    .map(([outcome, count]) => `${outcomeLabel(outcome).zh} ${outcome} ${count}`)
+    .join(' · ');
+}
+
 /** The HTML page for `input`. */
 export function renderCaseReportHtml(input: CaseReportInput): string {
-  const counts = new Map<CaseItemOutcome, number>();
-  for (const item of input.items) counts.set(item.outcome, (counts.get(item.outcome) ?? 0) + 1);
-  const allVerified = input.items.every(
-    (item) => item.outcome === 'VERIFIED' || item.outcome === 'NO_RECEIPT',
-  );
+  const { counts, allVerified } = summaryOf(input);
   const overall = allVerified
     ? { zh: '全部核验通过', en: 'Every receipt verified', color: VERDICT_STYLES.VERIFIED.color }
     : { zh: '存在未通过核验的证据', en: 'NOT every receipt verified', color: '#c62828' };
-  const countLine = [...counts]
-    .map(([outcome, count]) => `${escapeHtml(outcomeLabel(outcome).zh)} ${outcome} ${count}`)
-    .join(' · ');
+  const countLine = escapeHtml(countText(counts));
   const trust = input.trustFiles
     .map(
       (t) =>
@@ -207,9 +212,7 @@ function itemLine(item: CaseReportItem, index: number): CheckLine {
 }
 
 function drawCaseReport(layout: PdfLayout, input: CaseReportInput): void {
-  const allVerified = input.items.every(
-    (item) => item.outcome === 'VERIFIED' || item.outcome === 'NO_RECEIPT',
-  );
+  const { counts, allVerified } = summaryOf(input);
   layout.y = layout.write(CASE_REPORT_TITLE.zh, layout.left, layout.y, layout.width, 19, {
     bold: true,
     color: COLORS.accent,
@@ -232,11 +235,8 @@ function drawCaseReport(layout: PdfLayout, input: CaseReportInput): void {
     13,
     { bold: true, color: allVerified ? VERDICT_STYLES.VERIFIED.color : COLORS.bad },
   );
-  const counts = new Map<CaseItemOutcome, number>();
-  for (const item of input.items) counts.set(item.outcome, (counts.get(item.outcome) ?? 0) + 1);
   layout.paragraph(
-    `${input.items.length} 项 items: ` +
-      [...counts].map(([o, n]) => `${outcomeLabel(o).zh} ${o} ${n}`).join(' · ') +
+    `${input.items.length} 项 items: ${countText(counts)}` +
       ` · 核验时间 Verified at ${formatTime(input.verifiedAt)}`,
     8.4,
   );

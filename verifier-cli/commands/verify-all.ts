@@ -15,13 +15,14 @@ import { basename, join, sep } from 'node:path';
 import type { DigestSet } from '../../core/digest';
 import type { CheckCode, ProvenFacts } from '../../core/verify';
 import type { CaseReportInput } from '../../documents/case-report';
+import { summarizeCase, type CaseItemOutcome } from '../../documents/case-outcomes';
 import { runningDistDir, verifierCodeDigest } from '../../documents/code-digest';
 import { mergeTrust, trustFingerprint, type TrustFile } from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
 import { assertWritable, outputFile, writeOutput, type OutputFile } from '../document-output';
-import { EXIT_NOT_VERIFIED, EXIT_OK, type CliVerdict, type ExitStatus } from '../exit-codes';
+import { EXIT_NOT_VERIFIED, EXIT_OK, type ExitStatus } from '../exit-codes';
 import { readJsonFile } from '../files';
 import { RECEIPT_SUFFIX, filesUnder, isReceiptName, isReceiptOrBackup } from '../folder-files';
 import { hashUserFile } from '../hash-file';
@@ -75,15 +76,12 @@ Exit status: 0 every receipt VERIFIED (files without one are listed, not counted
 other outcome, 2 usage or input error (a malformed trust file), 3 DIR cannot be read.
 `;
 
-/** What one item came to: a verifier verdict, or why it was not verified. */
-type ItemVerdict = CliVerdict | 'UNREADABLE' | 'FILE_MISSING' | 'NO_RECEIPT';
-
 interface Item {
   /** The file, relative to DIR (the receipt's would-be file for FILE_MISSING). */
   readonly file: string;
   /** The receipt as found (relative to the working directory's view of DIR/RDIR), or null. */
   readonly receipt: string | null;
-  readonly verdict: ItemVerdict;
+  readonly verdict: CaseItemOutcome;
   readonly code?: CheckCode;
   /** Why it is not VERIFIED, in words. */
   readonly detail?: string;
@@ -232,11 +230,7 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     });
   }
 
-  const counts: Partial<Record<ItemVerdict, number>> = {};
-  for (const item of items) counts[item.verdict] = (counts[item.verdict] ?? 0) + 1;
-  const allVerified = items.every(
-    (item) => item.verdict === 'VERIFIED' || item.verdict === 'NO_RECEIPT',
-  );
+  const { counts, allVerified } = summarizeCase(items.map((item) => item.verdict));
   const version = cliVersion();
   const report = {
     verdict: allVerified ? 'VERIFIED' : 'NOT_VERIFIED',
@@ -296,23 +290,11 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   return allVerified ? EXIT_OK : EXIT_NOT_VERIFIED;
 }
 
-const LABEL: Readonly<Record<ItemVerdict, string>> = {
-  VERIFIED: 'VERIFIED',
-  MISMATCH: 'MISMATCH',
-  PROOF_INVALID: 'PROOF_INVALID',
-  UNTRUSTED: 'UNTRUSTED',
-  NOT_ON_CHAIN: 'NOT_ON_CHAIN',
-  ON_CHAIN_UNVERIFIED: 'ON_CHAIN_UNVERIFIED',
-  UNREADABLE: 'UNREADABLE',
-  FILE_MISSING: 'FILE_MISSING',
-  NO_RECEIPT: 'NO_RECEIPT',
-};
-
 function humanReport(
   settings: Settings,
   report: {
     verdict: string;
-    counts: Partial<Record<ItemVerdict, number>>;
+    counts: Partial<Record<CaseItemOutcome, number>>;
     items: readonly Item[];
     trustFiles: readonly { path: string; fingerprint: string }[];
   },
@@ -321,9 +303,9 @@ function humanReport(
   for (const trust of report.trustFiles) lines.push(`trust    ${trust.path} ${trust.fingerprint}`);
   if (settings.report) lines.push(`report   ${settings.report.shown} (${settings.report.format})`);
   lines.push('');
-  const width = Math.max(0, ...report.items.map((item) => LABEL[item.verdict].length)) + 2;
+  const width = Math.max(0, ...report.items.map((item) => item.verdict.length)) + 2;
   for (const item of report.items) {
-    const head = `${LABEL[item.verdict].padEnd(width)}${display(settings.dir, item.file)}`;
+    const head = `${item.verdict.padEnd(width)}${display(settings.dir, item.file)}`;
     if (item.verdict === 'VERIFIED' && item.facts) {
       const f = item.facts;
       lines.push(
@@ -337,9 +319,7 @@ function humanReport(
     }
   }
   const receipts = report.items.filter((item) => item.verdict !== 'NO_RECEIPT').length;
-  const parts = (Object.keys(LABEL) as ItemVerdict[])
-    .filter((verdict) => report.counts[verdict] !== undefined)
-    .map((verdict) => `${report.counts[verdict]} ${verdict}`);
+  const parts = Object.entries(report.counts).map(([verdict, count]) => `${count} ${verdict}`);
   lines.push('');
   lines.push(
     report.items.length === 0
