@@ -527,6 +527,11 @@ export function loadConfig(
   };
 }
 
+/** How the user gave `key`: the variable or file key it came from, else its variable. */
+function settingName(key: Key, sources: ReadonlyMap<Key, Source>): string {
+  return sources.get(key)?.from ?? `${PREFIX}${CONFIG_VARIABLES[key]}`;
+}
+
 /**
  * Backups go outside the data directory: a backup inside it would be taken for part of the node's
  * data, and lost with the disk it protects against. Scheduled backups and their retention need a
@@ -536,7 +541,7 @@ function backupDirProblem(
   values: Readonly<Record<string, unknown>>,
   sources: ReadonlyMap<Key, Source>,
 ): FieldError | undefined {
-  const name = (key: Key) => sources.get(key)?.from ?? `${PREFIX}${CONFIG_VARIABLES[key]}`;
+  const name = (key: Key) => settingName(key, sources);
   if (typeof values.backupDir !== 'string') {
     const needing = (['backupIntervalMs', 'backupKeep'] as const).find(
       (key) => typeof values[key] === 'number' && (values[key] as number) > 0,
@@ -567,7 +572,7 @@ function securityProblems(
   sources: ReadonlyMap<Key, Source>,
 ): FieldError[] {
   const problems: FieldError[] = [];
-  const name = (key: Key) => sources.get(key)?.from ?? `${PREFIX}${CONFIG_VARIABLES[key]}`;
+  const name = (key: Key) => settingName(key, sources);
   if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
     const missing: Key = values.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
     problems.push({
