@@ -8,6 +8,10 @@
  * never leave half a block. On open the tip block is checked (hash chain, data hash, signature)
  * and a corrupted store is refused.
  *
+ * Node keys: the key that signs blocks can be rotated (`rotateKey`): a system transaction in a
+ * block signed by the outgoing key names the incoming key, which signs every later block
+ * (core/key-rotation.ts, embedded/node-keys.ts). The trust file lists every key with its window.
+ *
  * Pipelining: transactions execute one at a time, in submission order, and their blocks are
  * written one at a time, in the same order; but transaction n + 1 may execute while block n's
  * synced write is in flight. It then reads block n's writes from memory (`#pending`), as a
@@ -19,6 +23,7 @@
  *
  * Layout (sublevels of one database under `<dataDir>/ledger`):
  *   meta     chain  -> {chainId, org, keyId, createdAt};  tip -> {number, hash, time}
+ *            keys   -> NodeKeyEntry[] (once the key was rotated: which key signed which blocks)
  *   state    key    -> {v: value, b: block}               (world state)
  *   history  key \x00 block(hex, 12) -> ''                (pointer into the block's write set)
  *   blocks   number(hex, 12) -> StoredBlock
@@ -49,6 +54,14 @@ import {
   isEvidenceError,
   parseWireError,
 } from '../../core/errors';
+import { canonicalJson } from '../../core/canonical';
+import {
+  KEY_ROTATION_CONTRACT,
+  KEY_ROTATION_FN,
+  keyRotationProblem,
+  keyRotationSigningBytes,
+  type KeyRotation,
+} from '../../core/key-rotation';
 import { rootOf } from '../../core/merkle';
 import { publicKeyFromSpki, verifySignature } from '../../core/signature';
 import type { TrustFile } from '../../core/trust';
@@ -62,12 +75,26 @@ import type {
   Ledger,
   LedgerBackup,
   LedgerIdentity,
+  NodeKeyRotation,
+  NodeKeyView,
   StoredTransaction,
 } from './ledger';
 import { Reopener } from '../storage/reopener';
 import { copyStore } from '../storage/store-copy';
 import { openTextStore, UTF8 } from '../storage/text-store';
 import { loadOrCreateNodeKey, type NodeKey } from './embedded/node-key';
+import {
+  NEXT_NODE_KEY_FILE,
+  NODE_KEY_FILE,
+  adoptNextNodeKey,
+  keyForBlock,
+  rotatedKeys,
+  sameKeys,
+  settleNodeKeyFiles,
+  trustedKeys,
+  writeNextNodeKey,
+  type NodeKeyEntry,
+} from './embedded/node-keys';
 import {
   EmbeddedClientIdentity,
   EmbeddedStub,
@@ -128,8 +155,7 @@ interface ChainMeta {
 }
 
 const blockKey = (n: number) => n.toString(16).padStart(12, '0');
-/** The node key and the store, under the data directory. */
-const NODE_KEY_FILE = 'node-key.pem';
+/** The store, under the data directory (the node key files: embedded/node-keys.ts). */
 const STORE_DIR = 'ledger';
 const SYSTEM_CONTRACT = '_system';
 /** Committed transactions kept in memory for {@link EmbeddedLedgerImpl.transaction}. */
@@ -167,7 +193,14 @@ class EmbeddedLedgerImpl implements Ledger {
   readonly #history;
   readonly #blocks;
   readonly #txs;
-  readonly #key: NodeKey;
+  /** The key that signs the next block. */
+  #key: NodeKey;
+  /** Every key of the chain, as durable: which blocks each signed. */
+  #keys: readonly NodeKeyEntry[];
+  /** The key list a rotation block writes with it, until it is durable. */
+  readonly #rotations = new WeakMap<StoredBlock, readonly NodeKeyEntry[]>();
+  /** Rotations and backups, one at a time: a backup copies the key file and the store together. */
+  #keyWork: Promise<unknown> = Promise.resolve();
   readonly #operator: string | undefined;
   readonly #clock: () => number;
   readonly #contracts: Map<string, Contract>;
@@ -206,6 +239,7 @@ class EmbeddedLedgerImpl implements Ledger {
     dataDir: string;
     org: string;
     key: NodeKey;
+    keys: readonly NodeKeyEntry[];
     chainId: string;
     tip: Tip;
     operator: string | undefined;
@@ -227,6 +261,7 @@ class EmbeddedLedgerImpl implements Ledger {
       this.#txs,
     ]);
     this.#key = init.key;
+    this.#keys = init.keys;
     this.chainId = init.chainId;
     this.#tip = init.tip;
     this.#head = init.tip;
@@ -411,34 +446,155 @@ class EmbeddedLedgerImpl implements Ledger {
           kind: 'embedded',
           chainId: this.chainId,
           ...(this.#operator ? { operator: this.#operator } : {}),
-          keys: [{ keyId: this.#key.keyId, algorithm: 'ed25519', publicKey: this.#key.publicKey }],
+          keys: trustedKeys(this.#keys),
         },
       ],
     };
   }
 
   /**
-   * Verifies the whole chain from block 0: each header's hash chain, data hash and signature.
-   * Returns the number of blocks checked.
-   * @throws LedgerError `LEDGER_CORRUPTED` at the first bad block.
+   * Verifies the whole chain from block 0: each header's hash chain, data hash and signature, by
+   * the key the chain itself says signed it (from the chain's first key, through every rotation,
+   * each checked: signed by the outgoing key, proven by the incoming one). For a store nothing
+   * else writes to (a backup, a copy). Returns the number of blocks checked.
+   * @throws LedgerError `LEDGER_CORRUPTED` at the first bad block, or when the stored key list is
+   *   not the one the rotations in the chain give.
    */
   async verifyChain(): Promise<number> {
+    this.#checkOpen();
+    await this.#ensureOpen();
+    const first = this.#keys[0] as NodeKeyEntry;
+    let keys: NodeKeyEntry[] = [
+      { keyId: first.keyId, algorithm: first.algorithm, publicKey: first.publicKey, firstBlock: 0 },
+    ];
     let previous: Digest | null = null;
     let count = 0;
     for await (const [key, value] of this.#blocks.iterator()) {
       const block = JSON.parse(value) as StoredBlock;
       if (key !== blockKey(count)) throw corrupted(`block ${count} is missing`);
-      checkBlock(block, count, previous, this.#key, this.chainId);
+      const signer = keys.at(-1) as NodeKeyEntry;
+      checkBlock(block, count, previous, signer, this.chainId);
+      for (const tx of block.txs) {
+        if (tx.header.contract !== KEY_ROTATION_CONTRACT || tx.header.fn !== KEY_ROTATION_FN)
+          continue;
+        const problem =
+          valueDigest([...tx.args]) !== tx.header.argsDigest
+            ? 'the arguments are not the ones its header names'
+            : keyRotationProblem(tx.args, {
+                chainId: this.chainId,
+                previousKeyId: signer.keyId,
+                time: tx.header.time,
+              });
+        if (problem) throw corrupted(`the key rotation in block ${count} is invalid: ${problem}`);
+        const rotation = JSON.parse(tx.args[0] as string) as KeyRotation;
+        keys = rotatedKeys(keys, rotation, count, tx.header.time);
+      }
       previous = blockHash(block.header);
       count++;
     }
     if (count !== this.#tip.number + 1 || previous !== this.#tip.hash) {
       throw corrupted(`tip record (${this.#tip.number}) does not match the blocks (${count - 1})`);
     }
+    if (!sameKeys(keys, this.#keys))
+      throw corrupted('the stored node keys are not the ones the rotations in the chain give');
     return count;
   }
 
-  async backup(dir: string): Promise<LedgerBackup> {
+  /** Every key of the chain, oldest first, with the blocks and the chain time each signed. */
+  nodeKeys(): readonly NodeKeyEntry[] {
+    return this.#keys;
+  }
+
+  /**
+   * Rotates the node key: a new key is made, a block signed by the current key records it
+   * (proven by a signature of the new key), and every later block is signed by the new one. The
+   * old private key is removed once the block is durable. Deposits wait only for that one block;
+   * a backup in progress finishes first.
+   * @throws LedgerError as a commit does (`STORAGE_FULL`, `LEDGER_UNAVAILABLE`...): nothing changed.
+   */
+  rotateKey(): Promise<NodeKeyRotation> {
+    return this.#exclusiveKeyWork(() => {
+      const rotated = this.#executing.then(() => this.#rotate());
+      this.#executing = rotated.catch(() => undefined);
+      return rotated;
+    });
+  }
+
+  async #rotate(): Promise<NodeKeyRotation> {
+    this.#checkOpen();
+    // Every block executed before is written (or failed) first: the rotation is not pipelined.
+    await this.#writing.catch(() => undefined);
+    const epoch = this.#epoch;
+    const outgoing = this.#key;
+    const incoming = await writeNextNodeKey(this.#dataDir).catch((error: unknown) => {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        `cannot write the new node key: ${(error as Error).message}`,
+        { cause: error },
+      );
+    });
+    if (epoch !== this.#epoch) throw abandoned();
+    const time = this.#nextTime();
+    const rotation: KeyRotation = {
+      type: 'key-rotation',
+      chainId: this.chainId,
+      previousKeyId: outgoing.keyId,
+      keyId: incoming.keyId,
+      algorithm: 'ed25519',
+      publicKey: incoming.publicKey,
+      time,
+    };
+    const args = [canonicalJson(rotation), incoming.sign(keyRotationSigningBytes(rotation)).value];
+    const header: TxHeader = {
+      type: 'tx',
+      txId: randomBytes(32).toString('hex'),
+      chainId: this.chainId,
+      time,
+      creator: { mspId: this.#org, id: 'node', role: 'admin' },
+      contract: KEY_ROTATION_CONTRACT,
+      fn: KEY_ROTATION_FN,
+      argsDigest: valueDigest(args),
+      resultDigest: valueDigest(null),
+      writesDigest: valueDigest([]),
+      eventsDigest: valueDigest(null),
+    };
+    const block = this.#seal({ header, args, result: 'null', writes: [], event: null });
+    const keys = rotatedKeys(this.#keys, incoming, block.header.number, time);
+    this.#rotations.set(block, keys);
+    this.#key = incoming;
+    try {
+      await this.#write(block, epoch);
+    } catch (error) {
+      // Not durable: the outgoing key signs on (unless the block landed after all; see #reopen).
+      if (this.#keys.at(-1)?.keyId === outgoing.keyId) this.#key = outgoing;
+      throw error;
+    }
+    this.#keys = keys;
+    await adoptNextNodeKey(this.#dataDir).catch(() => undefined); // else settled on the next start
+    return {
+      previousKeyId: outgoing.keyId,
+      keyId: incoming.keyId,
+      publicKey: incoming.publicKey,
+      blockNumber: block.header.number,
+      time,
+      keys: [...keys],
+      trust: this.trust(),
+    };
+  }
+
+  /** Runs `work` after the rotation or backup before it, and before the next. */
+  #exclusiveKeyWork<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#keyWork.then(work);
+    this.#keyWork = run.catch(() => undefined);
+    return run;
+  }
+
+  backup(dir: string): Promise<LedgerBackup> {
+    // The key file and the store must be of the same side of a rotation.
+    return this.#exclusiveKeyWork(() => this.#backup(dir));
+  }
+
+  async #backup(dir: string): Promise<LedgerBackup> {
     this.#checkOpen();
     // After a failed write the store is reopened first, as for reads: it may be closed.
     await this.#ensureOpen();
@@ -665,6 +821,8 @@ class EmbeddedLedgerImpl implements Ledger {
     const batch = this.#db.batch();
     batch.put(this.#blocks.prefixKey(blockKey(number), 'utf8'), JSON.stringify(block));
     batch.put(this.#meta.prefixKey('tip', 'utf8'), JSON.stringify(tip));
+    const keys = this.#rotations.get(block);
+    if (keys) batch.put(this.#meta.prefixKey('keys', 'utf8'), JSON.stringify(keys));
     const suffix = `\x00${blockKey(number)}`;
     for (const tx of block.txs) {
       batch.put(this.#txs.prefixKey(tx.header.txId, 'utf8'), String(number));
@@ -715,7 +873,19 @@ class EmbeddedLedgerImpl implements Ledger {
     const raw = await this.#meta.get('tip');
     const stored = raw === undefined ? undefined : (JSON.parse(raw) as Tip);
     if (stored && stored.hash !== this.#tip.hash) {
-      await checkTip(this.#db, stored, this.#key, this.chainId);
+      // The landed block may be a rotation: its key list came with it.
+      const keys =
+        (await readRecordedKeys(this.#meta, (this.#keys[0] as NodeKeyEntry).keyId)) ?? this.#keys;
+      await checkTip(this.#db, stored, keys, this.chainId);
+      if (keys.at(-1)?.keyId !== this.#key.keyId) {
+        const { key } = await settleNodeKeyFiles(
+          this.#dataDir,
+          (keys.at(-1) as NodeKeyEntry).keyId,
+        );
+        if (!key) throw corrupted('the rotation block landed but the new node key file is gone');
+        this.#key = key;
+      }
+      this.#keys = keys;
       this.#tip = stored;
       this.#tipCheckNeeded = false;
       this.#abandon();
@@ -763,12 +933,12 @@ function corrupted(message: string): LedgerError {
   );
 }
 
-/** Checks one stored block against its position, its parent and the node key. */
+/** Checks one stored block against its position, its parent and the key that signed it. */
 function checkBlock(
   block: StoredBlock,
   number: number,
   previous: Digest | null,
-  key: NodeKey,
+  key: Pick<NodeKeyEntry, 'keyId' | 'publicKey'>,
   chainId: string,
 ): void {
   const { header } = block;
@@ -792,7 +962,7 @@ function checkBlock(
       block.signature.value,
     )
   ) {
-    throw corrupted(`block ${number} signature does not verify with the node key`);
+    throw corrupted(`block ${number} signature does not verify with node key ${key.keyId}`);
   }
 }
 
@@ -804,7 +974,6 @@ function checkBlock(
 export async function openEmbeddedLedger(
   options: EmbeddedLedgerOptions,
 ): Promise<Ledger & EmbeddedLedgerExtras> {
-  const { key } = await loadOrCreateNodeKey(path.join(options.dataDir, NODE_KEY_FILE));
   const db = await openTextStore(path.join(options.dataDir, STORE_DIR), 'ledger store');
   try {
     const meta = db.sublevel<string, string>('meta', UTF8);
@@ -812,8 +981,12 @@ export async function openEmbeddedLedger(
     const rawChain = await meta.get('chain');
     let chain: ChainMeta;
     let tip: Tip;
-    const contracts = options.contracts ?? defaultContracts;
+    let key: NodeKey;
+    let keys: readonly NodeKeyEntry[];
     if (rawChain === undefined) {
+      // A new chain: an incoming key left by anything before it means nothing.
+      await fs.rm(path.join(options.dataDir, NEXT_NODE_KEY_FILE), { force: true });
+      ({ key } = await loadOrCreateNodeKey(path.join(options.dataDir, NODE_KEY_FILE)));
       const chainId = options.chainId ?? `${options.org.toLowerCase()}-${key.keyId.slice(7, 19)}`;
       if (!new RegExp(CHAIN_ID_PATTERN).test(chainId)) {
         throw new LedgerError(
@@ -827,27 +1000,24 @@ export async function openEmbeddedLedger(
         keyId: key.keyId,
         createdAt: new Date(clock()).toISOString(),
       };
-      const ledger = new EmbeddedLedgerImpl({
-        db,
-        dataDir: options.dataDir,
-        org: options.org,
-        key,
-        chainId,
-        tip: { number: -1, hash: null as unknown as Digest, time: chain.createdAt },
-        operator: options.operator,
-        clock,
-        contracts,
-      });
       await writeGenesis(db, key, chain);
       tip = JSON.parse((await meta.get('tip')) as string) as Tip;
-      void ledger;
+      keys = [firstKeyEntry(key)];
     } else {
       chain = JSON.parse(rawChain) as ChainMeta;
-      if (chain.keyId !== key.keyId) {
+      const recorded = await readRecordedKeys(meta, chain.keyId);
+      const currentKeyId = recorded ? (recorded.at(-1) as NodeKeyEntry).keyId : chain.keyId;
+      const settled = await settleNodeKeyFiles(options.dataDir, currentKeyId);
+      if (!settled.key) {
+        const file = settled.fileKeyId ?? `no ${NODE_KEY_FILE}`;
         throw corrupted(
-          `the node key (${key.keyId}) is not the key this chain was created with (${chain.keyId})`,
+          recorded
+            ? `the node key (${file}) is not the chain's current signing key (${currentKeyId})`
+            : `the node key (${file}) is not the key this chain was created with (${chain.keyId})`,
         );
       }
+      key = settled.key;
+      keys = recorded ?? [firstKeyEntry(key)];
       if (options.chainId && options.chainId !== chain.chainId) {
         throw new LedgerError(
           'LEDGER_UNAVAILABLE',
@@ -857,18 +1027,19 @@ export async function openEmbeddedLedger(
       const rawTip = await meta.get('tip');
       if (rawTip === undefined) throw corrupted('the tip record is missing');
       tip = JSON.parse(rawTip) as Tip;
-      await checkTip(db, tip, key, chain.chainId);
+      await checkTip(db, tip, keys, chain.chainId);
     }
     return new EmbeddedLedgerImpl({
       db,
       dataDir: options.dataDir,
       org: options.org,
       key,
+      keys,
       chainId: chain.chainId,
       tip,
       operator: options.operator,
       clock,
-      contracts,
+      contracts: options.contracts ?? defaultContracts,
     });
   } catch (error) {
     await db.close().catch(() => undefined);
@@ -876,11 +1047,52 @@ export async function openEmbeddedLedger(
   }
 }
 
+/** The chain's first key, from block 0 on. */
+function firstKeyEntry(key: NodeKey): NodeKeyEntry {
+  return { keyId: key.keyId, algorithm: 'ed25519', publicKey: key.publicKey, firstBlock: 0 };
+}
+
+/**
+ * The key list a rotation stored; `undefined` for a chain never rotated. Checked for shape: the
+ * first key is the chain's, each starts where the one before ended.
+ * @throws LedgerError `LEDGER_CORRUPTED` when it is not a well-formed list.
+ */
+async function readRecordedKeys(
+  meta: { get(key: string): Promise<string | undefined> },
+  chainKeyId: Digest,
+): Promise<NodeKeyEntry[] | undefined> {
+  const raw = await meta.get('keys');
+  if (raw === undefined) return undefined;
+  let keys: NodeKeyEntry[];
+  try {
+    keys = JSON.parse(raw) as NodeKeyEntry[];
+  } catch {
+    throw corrupted('the node key record is not readable');
+  }
+  const wellFormed =
+    Array.isArray(keys) &&
+    keys.length >= 2 &&
+    keys[0]?.keyId === chainKeyId &&
+    keys[0].firstBlock === 0 &&
+    keys.every(
+      (k, i) =>
+        typeof k?.keyId === 'string' &&
+        typeof k.publicKey === 'string' &&
+        (i === keys.length - 1
+          ? k.lastBlock === undefined
+          : k.lastBlock !== undefined && keys[i + 1]?.firstBlock === k.lastBlock + 1),
+    );
+  if (!wellFormed) throw corrupted('the node key record is malformed');
+  return keys;
+}
+
 /** Extra operations of the embedded adapter beyond the port. */
 export interface EmbeddedLedgerExtras {
   blockHeader(number: number): Promise<SignedBlockHeader | undefined>;
   backup(dir: string): Promise<LedgerBackup>;
   verifyChain(): Promise<number>;
+  rotateKey(): Promise<NodeKeyRotation>;
+  nodeKeys(): readonly NodeKeyView[];
 }
 
 async function writeGenesis(
@@ -954,9 +1166,14 @@ async function writeGenesis(
 async function checkTip(
   db: Level<string, string>,
   tip: Tip,
-  key: NodeKey,
+  keys: readonly NodeKeyEntry[],
   chainId: string,
 ): Promise<void> {
+  const keyOf = (n: number) => {
+    const key = keyForBlock(keys, n);
+    if (!key) throw corrupted(`no node key is recorded for block ${n}`);
+    return key;
+  };
   const blocks = db.sublevel<string, string>('blocks', UTF8);
   const read = async (n: number): Promise<StoredBlock> => {
     const raw = await blocks.get(blockKey(n));
@@ -969,8 +1186,17 @@ async function checkTip(
   };
   const block = await read(tip.number);
   const parent = tip.number > 0 ? await read(tip.number - 1) : undefined;
-  if (parent) checkBlock(parent, tip.number - 1, parent.header.previousHash, key, chainId);
-  checkBlock(block, tip.number, parent ? blockHash(parent.header) : null, key, chainId);
+  if (parent)
+    checkBlock(parent, tip.number - 1, parent.header.previousHash, keyOf(tip.number - 1), chainId);
+  checkBlock(
+    block,
+    tip.number,
+    parent ? blockHash(parent.header) : null,
+    keyOf(tip.number),
+    chainId,
+  );
+  if ((keys.at(-1) as NodeKeyEntry).firstBlock > tip.number + 1)
+    throw corrupted(`the current node key starts past the tip ${tip.number}`);
   if (blockHash(block.header) !== tip.hash)
     throw corrupted('the tip hash does not match the tip block');
   const next = await blocks.get(blockKey(tip.number + 1));

@@ -62,6 +62,31 @@ export interface LedgerBackup {
   readonly verifiedBlocks: number;
 }
 
+/** One key of an embedded chain and the blocks it signed (gateway/ledger/embedded/node-keys.ts). */
+export interface NodeKeyView {
+  readonly keyId: Digest;
+  readonly algorithm: 'ed25519';
+  readonly publicKey: string;
+  readonly firstBlock: number;
+  readonly lastBlock?: number;
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+}
+
+/** What {@link Ledger.rotateKey} did. */
+export interface NodeKeyRotation {
+  readonly previousKeyId: Digest;
+  readonly keyId: Digest;
+  readonly publicKey: string;
+  /** The rotation block: the last one the previous key signed. */
+  readonly blockNumber: number;
+  readonly time: string;
+  /** Every key of the chain after the rotation, oldest first. */
+  readonly keys: readonly NodeKeyView[];
+  /** The trust file to pin from now on: every key, each with its window. */
+  readonly trust: TrustFile;
+}
+
 export interface CallOptions {
   /** Milliseconds since the epoch after which the call fails with `LEDGER_TIMEOUT`. */
   readonly deadline?: number;
@@ -119,6 +144,14 @@ export interface Ledger {
    *   `LEDGER_CORRUPTED` when the copy fails its check.
    */
   backup?(dir: string): Promise<LedgerBackup>;
+  /**
+   * Rotates the key that signs blocks (embedded adapter only: on Fabric, identities are the
+   * organisations' certificates). The rotation is itself a block, signed by the outgoing key.
+   * @throws LedgerError as a commit does; nothing changed then.
+   */
+  rotateKey?(): Promise<NodeKeyRotation>;
+  /** Every key the chain has been signed with, oldest first (embedded adapter only). */
+  nodeKeys?(): readonly NodeKeyView[];
   info(): Promise<ChainInfo>;
   /** The trust entry a verifier pins for this chain. */
   trust(): TrustFile;

@@ -23,6 +23,8 @@ import type {
   Ledger,
   LedgerBackup,
   LedgerIdentity,
+  NodeKeyRotation,
+  NodeKeyView,
   StoredTransaction,
 } from './ledger';
 import type { LedgerReady, LedgerThreadData, ThreadMethod } from './embedded/thread-protocol';
@@ -53,12 +55,14 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
   readonly kind = 'embedded' as const;
   readonly chainId: string;
   readonly #thread: ThreadCaller;
-  readonly #trust: TrustFile;
+  #trust: TrustFile;
+  #nodeKeys: readonly NodeKeyView[];
 
   constructor(thread: ThreadCaller, ready: LedgerReady) {
     this.#thread = thread;
     this.chainId = ready.chainId;
     this.#trust = ready.trust;
+    this.#nodeKeys = ready.nodeKeys;
   }
 
   #call<T>(method: ThreadMethod, args: readonly unknown[]): Promise<T> {
@@ -111,6 +115,18 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
 
   verifyChain(): Promise<number> {
     return this.#call('verifyChain', []);
+  }
+
+  /** Rotates on the thread; the trust file and the key list served here follow. */
+  async rotateKey(): Promise<NodeKeyRotation> {
+    const rotation = await this.#call<NodeKeyRotation>('rotateKey', []);
+    this.#trust = rotation.trust;
+    this.#nodeKeys = rotation.keys;
+    return rotation;
+  }
+
+  nodeKeys(): readonly NodeKeyView[] {
+    return this.#nodeKeys;
   }
 
   trust(): TrustFile {

@@ -33,6 +33,7 @@ async function serve(port: NonNullable<typeof parentPort>, data: LedgerThreadDat
     ready: true,
     chainId: ledger.chainId,
     trust: ledger.trust(),
+    nodeKeys: ledger.nodeKeys(),
   } satisfies ThreadReady<LedgerReady>);
 }
 

@@ -1,6 +1,6 @@
 /**
  * The embedded node's signing key: Ed25519, created on first start as PKCS#8 PEM with file mode
- * 0600, never rewritten. Its public half goes into the trust file.
+ * 0600, and replaced only by a rotation (node-keys.ts). Its public half goes into the trust file.
  */
 
 import {
@@ -46,34 +46,55 @@ class NodeKeyImpl implements NodeKey {
 }
 
 /**
- * Loads `file`, creating it (mode 0600) when absent.
+ * Writes a new Ed25519 key to `file` (mode 0600, synced; never over an existing file).
+ */
+export async function newNodeKeyFile(file: string): Promise<NodeKey> {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const text = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const handle = await fs.open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return new NodeKeyImpl(privateKey);
+}
+
+/**
+ * Loads the key in `file`; `undefined` when there is no such file.
  * @throws LedgerError `LEDGER_CORRUPTED` when the file exists but holds no Ed25519 private key.
  */
-export async function loadOrCreateNodeKey(
-  file: string,
-): Promise<{ key: NodeKey; created: boolean }> {
-  let pem: string | undefined;
+export async function loadNodeKey(file: string): Promise<NodeKey | undefined> {
+  let pem: string;
   try {
     pem = await fs.readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  if (pem === undefined) {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const text = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, text, { mode: 0o600, flag: 'wx' });
-    return { key: new NodeKeyImpl(privateKey), created: true };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
   try {
     const privateKey = createPrivateKey(pem);
     if (privateKey.asymmetricKeyType !== 'ed25519')
       throw new Error(`key type ${privateKey.asymmetricKeyType}`);
-    return { key: new NodeKeyImpl(privateKey), created: false };
+    return new NodeKeyImpl(privateKey);
   } catch (error) {
     throw new LedgerError(
       'LEDGER_CORRUPTED',
       `node key ${file} is unreadable: ${(error as Error).message}`,
     );
   }
+}
+
+/**
+ * Loads `file`, creating it (mode 0600) when absent.
+ * @throws LedgerError `LEDGER_CORRUPTED` when the file exists but holds no Ed25519 private key.
+ */
+export async function loadOrCreateNodeKey(
+  file: string,
+): Promise<{ key: NodeKey; created: boolean }> {
+  const key = await loadNodeKey(file);
+  if (key) return { key, created: false };
+  return { key: await newNodeKeyFile(file), created: true };
 }

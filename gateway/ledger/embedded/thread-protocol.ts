@@ -4,6 +4,7 @@
  */
 
 import type { TrustFile } from '../../../core/trust';
+import type { NodeKeyView } from '../ledger';
 
 /** What the thread is started with: the embedded ledger's options that are plain data. */
 export interface LedgerThreadData {
@@ -24,6 +25,7 @@ export const THREAD_METHODS = [
   'info',
   'verifyChain',
   'backup',
+  'rotateKey',
   'close',
 ] as const;
 export type ThreadMethod = (typeof THREAD_METHODS)[number];
@@ -32,4 +34,5 @@ export type ThreadMethod = (typeof THREAD_METHODS)[number];
 export interface LedgerReady {
   readonly chainId: string;
   readonly trust: TrustFile;
+  readonly nodeKeys: readonly NodeKeyView[];
 }

@@ -1,0 +1,83 @@
+/**
+ * Rotating the embedded ledger's node key, as the chain itself records it.
+ *
+ * A rotation is a system transaction in a block signed by the outgoing key: its statement names
+ * the chain, the outgoing key and the incoming one, and carries the incoming key's signature over
+ * the statement (proof that the node holds it). Every later block is signed by the incoming key.
+ * The chain therefore says, from block 0, which key signed each block; a trust file gives each
+ * key the window of chain time it signed in (the outgoing key's ends, and the incoming key's
+ * starts, at the rotation block's time), so a receipt from any year checks against one file.
+ */
+
+import { canonicalBytes } from './canonical';
+import type { Digest } from './digest';
+import { keyIdOf, publicKeyFromSpki, verifySignature } from './signature';
+
+/** The system contract and function of a rotation transaction. */
+export const KEY_ROTATION_CONTRACT = '_system';
+export const KEY_ROTATION_FN = 'rotateKey';
+
+export interface KeyRotation {
+  readonly type: 'key-rotation';
+  readonly chainId: string;
+  /** The key that signs the rotation block, and signs no block after it. */
+  readonly previousKeyId: Digest;
+  /** The key that signs every block after the rotation block. */
+  readonly keyId: Digest;
+  readonly algorithm: 'ed25519';
+  /** Base64 SubjectPublicKeyInfo DER of the incoming key. */
+  readonly publicKey: string;
+  /** Chain time of the rotation: its transaction's (and block's) time. */
+  readonly time: string;
+}
+
+/** The exact bytes the incoming key signs (domain separated from block headers). */
+export function keyRotationSigningBytes(rotation: KeyRotation): Uint8Array {
+  return canonicalBytes({ rotation, purpose: 'judicial-evidence/key-rotation/v1' });
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Why the rotation transaction's arguments (`[statement JSON, proof]`) are NOT a valid rotation
+ * away from `expectedPrevious` on `chainId` at `time`; `undefined` when they are. Never throws:
+ * the arguments come from a stored block.
+ */
+export function keyRotationProblem(
+  args: readonly unknown[],
+  expected: { readonly chainId: string; readonly previousKeyId: Digest; readonly time: string },
+): string | undefined {
+  if (args.length !== 2 || typeof args[0] !== 'string' || typeof args[1] !== 'string')
+    return 'a rotation takes two text arguments: the statement and the proof';
+  let rotation: KeyRotation;
+  try {
+    rotation = JSON.parse(args[0]) as KeyRotation;
+  } catch {
+    return 'the rotation statement is not JSON';
+  }
+  if (rotation === null || typeof rotation !== 'object')
+    return 'the rotation statement is not an object';
+  const fields = Object.keys(rotation).sort().join(',');
+  if (fields !== 'algorithm,chainId,keyId,previousKeyId,publicKey,time,type')
+    return `the rotation statement has the fields ${fields}`;
+  if (rotation.type !== 'key-rotation' || rotation.algorithm !== 'ed25519')
+    return 'the rotation statement is not an ed25519 key rotation';
+  if (rotation.chainId !== expected.chainId)
+    return `the rotation names chain ${String(rotation.chainId)}`;
+  if (rotation.previousKeyId !== expected.previousKeyId)
+    return `the rotation is away from ${String(rotation.previousKeyId)}, not from the signing key ${expected.previousKeyId}`;
+  if (rotation.time !== expected.time)
+    return `the rotation time ${String(rotation.time)} is not its transaction's time ${expected.time}`;
+  if (typeof rotation.keyId !== 'string' || !DIGEST.test(rotation.keyId))
+    return 'the incoming key id is malformed';
+  if (rotation.keyId === rotation.previousKeyId) return 'the incoming key is the outgoing key';
+  const publicKey =
+    typeof rotation.publicKey === 'string' ? publicKeyFromSpki(rotation.publicKey) : undefined;
+  if (!publicKey || publicKey.asymmetricKeyType !== 'ed25519')
+    return 'the incoming public key is not an Ed25519 key';
+  if (keyIdOf(Buffer.from(rotation.publicKey, 'base64')) !== rotation.keyId)
+    return 'the incoming key id is not the digest of its public key';
+  if (!verifySignature('ed25519', publicKey, keyRotationSigningBytes(rotation), args[1]))
+    return 'the incoming key did not sign the rotation';
+  return undefined;
+}

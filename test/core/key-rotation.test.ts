@@ -1,0 +1,81 @@
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../core/canonical';
+import {
+  keyRotationProblem,
+  keyRotationSigningBytes,
+  type KeyRotation,
+} from '../../core/key-rotation';
+import { keyIdOf } from '../../core/signature';
+
+function newKey(type: 'ed25519' | 'ec' = 'ed25519') {
+  const { privateKey, publicKey } =
+    type === 'ed25519'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  return { privateKey, keyId: keyIdOf(spki), publicKey: spki.toString('base64') };
+}
+
+const outgoing = newKey();
+const incoming = newKey();
+const expected = {
+  chainId: 'nodeorg-0123456789ab',
+  previousKeyId: outgoing.keyId,
+  time: '2026-05-01T00:00:00.000Z',
+};
+const statement: KeyRotation = {
+  type: 'key-rotation',
+  chainId: expected.chainId,
+  previousKeyId: outgoing.keyId,
+  keyId: incoming.keyId,
+  algorithm: 'ed25519',
+  publicKey: incoming.publicKey,
+  time: expected.time,
+};
+const proofBy = (key: KeyObject, rotation: KeyRotation) =>
+  sign(null, keyRotationSigningBytes(rotation), key).toString('base64');
+
+describe('key rotation statements', () => {
+  it('accepts a statement proven by the incoming key', () => {
+    const args = [canonicalJson(statement), proofBy(incoming.privateKey, statement)];
+    expect(keyRotationProblem(args, expected)).toBeUndefined();
+  });
+
+  it.each([
+    ['another chain', { chainId: 'other-0123456789ab' }, 'names chain'],
+    ['another outgoing key', { previousKeyId: incoming.keyId }, 'not from the signing key'],
+    ['another time', { time: '2027-01-01T00:00:00.000Z' }, 'rotation time'],
+    ['a malformed key id', { keyId: 'sha256:zz' }, 'key id is malformed'],
+    ['the outgoing key again', { keyId: outgoing.keyId }, 'the incoming key is the outgoing key'],
+    ['a key id of another key', { keyId: newKey().keyId }, 'not the digest of its public key'],
+    ['a public key that is not one', { publicKey: 'AAAA' }, 'not an Ed25519 key'],
+    ['an ECDSA key', { publicKey: newKey('ec').publicKey }, 'not an Ed25519 key'],
+    ['another type', { type: 'key-revocation' }, 'not an ed25519 key rotation'],
+  ])('refuses %s', (_name, change, problem) => {
+    const changed = { ...statement, ...change } as KeyRotation;
+    const args = [canonicalJson(changed), proofBy(incoming.privateKey, changed)];
+    expect(keyRotationProblem(args, expected)).toContain(problem);
+  });
+
+  it('refuses a proof by any key but the incoming one, and a proof of another statement', () => {
+    const byOutgoing = [canonicalJson(statement), proofBy(outgoing.privateKey, statement)];
+    expect(keyRotationProblem(byOutgoing, expected)).toContain('did not sign');
+    const other = { ...statement, time: '2026-05-01T00:00:00.001Z' };
+    const ofOther = [canonicalJson(statement), proofBy(incoming.privateKey, other)];
+    expect(keyRotationProblem(ofOther, expected)).toContain('did not sign');
+  });
+
+  it('refuses malformed arguments without throwing', () => {
+    for (const args of [
+      [],
+      ['{}'],
+      [1, 'x'],
+      ['not json', 'x'],
+      ['null', 'x'],
+      [canonicalJson({ ...statement, extra: 1 }), 'x'],
+    ]) {
+      expect(keyRotationProblem(args, expected)).toEqual(expect.any(String));
+    }
+  });
+});
