@@ -37,6 +37,7 @@ import limitsPlugin from './plugins/limits';
 import metricsPlugin from './plugins/metrics';
 import { createMetrics, type NodeMetrics } from './metrics';
 import adminBackupRoutes, { backupSchema } from './routes/admin-backups';
+import adminNodeKeyRoutes from './routes/admin-node-keys';
 import adminPrincipalRoutes from './routes/admin-principals';
 import auditRoutes, { auditEntrySchema } from './routes/audit';
 import adminKeyRoutes from './routes/admin-keys';
@@ -327,6 +328,13 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   // The scheduler starts once the app is ready; event streams end before connections are closed.
   app.addHook('onReady', async () => agreements.start());
   app.addHook('onReady', async () => backups.open());
+  app.addHook('onReady', async () => {
+    // The signing key's age, for alerts on a rotation policy: from its rotation, or block 0.
+    const current = deps.ledger.nodeKeys?.().at(-1);
+    if (!current) return;
+    const since = current.notBefore ?? (await deps.ledger.blockHeader?.(0))?.header.time;
+    if (since !== undefined) metrics.nodeKey.current(Date.parse(since));
+  });
   app.addHook('preClose', async () => agreements.closeStreams());
   // A running backup finishes before anything closes (onClose hooks run last-added first, and
   // plugins' before the app's): preClose runs before all of them.
@@ -344,6 +352,13 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   void app.register(adminKeyRoutes, { prefix: '/v1', keys: deps.keys });
   void app.register(adminPrincipalRoutes, { prefix: '/v1', keys: deps.keys });
   void app.register(adminBackupRoutes, { prefix: '/v1', backups });
+  void app.register(adminNodeKeyRoutes, {
+    prefix: '/v1',
+    ledger: deps.ledger,
+    backups,
+    ...(deps.audit ? { audit: deps.audit } : {}),
+    onRotated: (rotation) => metrics.nodeKey.rotated(Date.parse(rotation.time)),
+  });
   if (deps.audit) void app.register(auditRoutes, { prefix: '/v1', audit: deps.audit });
   void app.register(anchorRoutes, { prefix: '/v1', ledger: deps.ledger, config });
   void app.register(anchoringRoutes, { prefix: '/v1', config });

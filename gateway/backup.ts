@@ -111,6 +111,8 @@ export interface BackupService {
    *   another runs, `LEDGER_CLOSED` once closing.
    */
   start(): BackupView;
+  /** The backup being taken, or `undefined`. */
+  running(): BackupView | undefined;
   /** Every backup of the directory and of this run of the node, newest first. */
   list(): Promise<BackupView[]>;
   /** One backup by id, or `undefined`. */
@@ -253,6 +255,10 @@ class BackupServiceImpl implements BackupService {
     for (const view of completed.slice(this.#keep)) {
       await fs.rm(path.join(this.#dir, view.id), { recursive: true, force: true });
     }
+  }
+
+  running(): BackupView | undefined {
+    return this.#running?.view;
   }
 
   start(): BackupView {

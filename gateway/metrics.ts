@@ -16,6 +16,8 @@
  * | `evidence_backups_total`                 | counter   | `outcome`: completed, failed (backups of this run) |
  * | `evidence_last_backup_timestamp_seconds` | gauge     | when the last completed backup finished (this run's or the folder's), Unix seconds; 0 before the first |
  * | `evidence_last_backup_duration_seconds`  | gauge     | how long the last backup of this run took, completed or failed |
+ * | `evidence_node_key_since_timestamp_seconds` | gauge   | when the node key that signs now started signing (its rotation, or the chain's creation), Unix seconds |
+ * | `evidence_node_key_rotations_total`      | counter   | node key rotations of this run |
  * | `process_*`, `nodejs_*`                  |           | prom-client's default process metrics |
  */
 
@@ -51,8 +53,17 @@ export interface BackupMetrics {
   completedBefore(at: number): void;
 }
 
+/** What the node key routes (routes/admin-node-keys.ts) and the node's start report. */
+export interface NodeKeyMetrics {
+  /** The key that signs now started signing at `since` (epoch ms). */
+  current(since: number): void;
+  /** The key was rotated; the new one signs from `since` (epoch ms). */
+  rotated(since: number): void;
+}
+
 export interface NodeMetrics {
   readonly registry: Registry;
+  readonly nodeKey: NodeKeyMetrics;
   readonly deposits: DepositMetrics;
   readonly anchors: AnchorAgeMetric;
   readonly backups: BackupMetrics;
@@ -171,8 +182,28 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
     registers: [registry],
   });
 
+  // A timestamp, as for backups: an alert on a key older than the policy compares it with time().
+  const nodeKeySince = new Gauge({
+    name: 'evidence_node_key_since_timestamp_seconds',
+    help: 'When the node key that signs blocks now started signing, in Unix seconds',
+    registers: [registry],
+  });
+  const nodeKeyRotations = new Counter({
+    name: 'evidence_node_key_rotations_total',
+    help: 'Node key rotations done by this run of the node',
+    registers: [registry],
+  });
+  nodeKeyRotations.inc(0);
+
   return {
     registry,
+    nodeKey: {
+      current: (since) => nodeKeySince.set(since / 1000),
+      rotated(since) {
+        nodeKeyRotations.inc();
+        nodeKeySince.set(since / 1000);
+      },
+    },
     backups: {
       finished(outcome, seconds, at) {
         backups.inc({ outcome });

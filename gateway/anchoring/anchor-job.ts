@@ -234,6 +234,13 @@ export function checkSubmitted(
   }
 }
 
+/** Whether the block of a target's proof is signed by a key `trust` does not pin for its chain. */
+function signedByUnpinnedKey(submitted: SubmittedAnchor, trust: TrustFile): boolean {
+  const { header, signature } = submitted.proof.block;
+  const chain = trust.chains.find((c) => c.chainId === header.chainId);
+  return chain !== undefined && !chain.keys.some((key) => key.keyId === signature.keyId);
+}
+
 /** Codes that mean the target or this chain misbehaves, not that a network hiccupped. */
 const ALARMING: readonly ErrorCode[] = [
   'ANCHOR_CONFLICT',
@@ -418,7 +425,15 @@ class AnchorJobImpl implements AnchorJob {
     try {
       const trust = state.trust ?? (await this.#pin(state));
       const submitted = await state.target.submit(input, { signal: this.#abort.signal });
-      checkSubmitted(input, submitted, trust);
+      try {
+        checkSubmitted(input, submitted, trust);
+      } catch (error) {
+        // Signed by a key not pinned yet: the target may have rotated its node key since its
+        // trust file was pinned. Fetch it again (new keys are added, none dropped) and check once
+        // more; a key the target itself does not present stays refused.
+        if (!signedByUnpinnedKey(submitted, trust)) throw error;
+        checkSubmitted(input, submitted, await this.#pin(state));
+      }
       const entry: StoredAnchor = {
         target: name,
         targetChainId: submitted.proof.tx.chainId,

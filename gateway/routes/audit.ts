@@ -30,7 +30,7 @@ export const auditEntrySchema = {
     seq: { type: 'integer', minimum: 0 },
     prev: DIGEST,
     hash: DIGEST,
-    type: { type: 'string', enum: ['request', 'gap', 'backup'] },
+    type: { type: 'string', enum: ['request', 'gap', 'backup', 'node-key'] },
     time: { type: 'string' },
     requestId: { type: 'string' },
     method: { type: 'string' },

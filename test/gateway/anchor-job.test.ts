@@ -230,6 +230,27 @@ describe('the anchoring job', () => {
     await h.job.close();
   });
 
+  it('fetches the trust file again when a target signs with a key it rotated to, and pins it', async () => {
+    const h = await harness();
+    expect(h.target.trustCalls).toBe(1);
+    const rotatedKey = makeNodeKey();
+    const rotatedTrust = trustFor('court-chain', rotatedKey, 'Court');
+    h.target.trust = async () => {
+      h.target.trustCalls += 1;
+      return rotatedTrust;
+    };
+    h.target.submit = async (input) => submittedFor(input, rotatedKey);
+    await h.job.runOnce();
+    expect(h.target.trustCalls).toBe(2);
+    expect(h.store.anchors).toHaveLength(1);
+    // The old key stays pinned beside the new one: anchors it signed keep verifying.
+    expect(h.store.trusts.get('court')?.chains[0]?.keys.map((k) => k.keyId)).toEqual([
+      courtKey.keyId,
+      rotatedKey.keyId,
+    ]);
+    await h.job.close();
+  });
+
   it('stores nothing a target answers that does not check out', async () => {
     const h = await harness();
     h.target.submit = async (input) => submittedFor(input, makeNodeKey());
