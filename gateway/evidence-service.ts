@@ -24,6 +24,7 @@ import type {
 } from '../core/evidence-state';
 import type { Receipt } from '../core/receipt';
 import type { TrustFile } from '../core/trust';
+import type { KeyRotationProofs } from '../core/trust-update';
 import type { Principal } from './auth/api-keys';
 import { createGroupCommit, type GroupCommit } from './group-commit';
 import { toHttpError } from './http-errors';
@@ -116,6 +117,8 @@ export interface EvidenceService {
   publicFacts(digest: Digest): Promise<PublicEvidence | undefined>;
   info(): Promise<ChainInfo>;
   trust(): TrustFile;
+  /** The chain's node key rotations with their proofs, oldest first (none on Fabric). */
+  keyRotations(): Promise<KeyRotationProofs>;
   /** True when the ledger answers and deposits are admitted. */
   ready(): Promise<boolean>;
   /** Stops admitting deposits and waits for those already admitted. Does not close the ledger. */
@@ -413,6 +416,12 @@ class EvidenceServiceImpl implements EvidenceService {
 
   trust(): TrustFile {
     return this.#ledger.trust();
+  }
+
+  async keyRotations(): Promise<KeyRotationProofs> {
+    return (
+      (await this.#ledger.keyRotations?.()) ?? { chainId: this.#ledger.chainId, rotations: [] }
+    );
   }
 
   async ready(): Promise<boolean> {

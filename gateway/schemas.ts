@@ -6,6 +6,7 @@
  * serialises exactly the properties listed here and nothing else.
  */
 
+import { keyRotationProofsSchema } from '../core/trust-update';
 import { DIGEST_PATTERN } from '../core/digest';
 import { depositorSchema, evidenceItemSchema, evidenceRecordSchema } from '../core/evidence';
 import { annotationInputSchema } from '../core/evidence-state';
@@ -275,6 +276,7 @@ export const SHARED_SCHEMAS: readonly object[] = [
   annotationInputSchema,
   receiptSchema,
   trustFileSchema,
+  keyRotationProofsSchema,
   attestationSchema,
   annotationSchema,
   evidenceStateSchema,

@@ -38,6 +38,8 @@ export const CLI_CODES = [
   'GATEWAY_ERROR',
   /** The gateway's answer does not have the documented shape, or a receipt is not for the file. */
   'GATEWAY_RESPONSE_INVALID',
+  /** A node's new trust file does not follow from the pinned one by its signed key rotations. */
+  'TRUST_NOT_VOUCHED',
 ] as const;
 export type CliCode = (typeof CLI_CODES)[number];
 
@@ -53,6 +55,7 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   NETWORK_ERROR: EXIT_IO,
   GATEWAY_ERROR: EXIT_IO,
   GATEWAY_RESPONSE_INVALID: EXIT_IO,
+  TRUST_NOT_VOUCHED: EXIT_NOT_VERIFIED,
   // core: validation
   INVALID_JSON: EXIT_INPUT,
   VALIDATION_FAILED: EXIT_INPUT,

@@ -68,6 +68,11 @@ export interface GatewayClient {
    */
   trust(): Promise<string>;
   /**
+   * GET /v1/trust/rotations. The parsed body, unvalidated: the caller checks its shape.
+   * @throws CliError when the request fails or the answer is not JSON.
+   */
+  trustRotations(): Promise<unknown>;
+  /**
    * POST /v1/receipts/upgrade (any API key): the receipt with the gateway's anchor proofs added,
    * parsed but unchecked (the caller compares it with the receipt it sent).
    * @throws CliError `ANCHOR_PENDING` when no anchor covers the receipt's block yet; the
@@ -183,6 +188,19 @@ class GatewayClientImpl implements GatewayClient {
     );
     if (answer.status !== 200) throw gatewayError(answer);
     return answer.text;
+  }
+
+  async trustRotations(): Promise<unknown> {
+    const answer = await this.#request(
+      'v1/trust/rotations',
+      { method: 'GET', headers: { accept: 'application/json' } },
+      LOOKUP_TIMEOUT_MS,
+    );
+    if (answer.status !== 200) throw gatewayError(answer);
+    if (answer.body === undefined) {
+      throw new CliError('GATEWAY_RESPONSE_INVALID', 'the gateway answered with no JSON rotations');
+    }
+    return answer.body;
   }
 
   async dossier(apiKey: string): Promise<unknown> {

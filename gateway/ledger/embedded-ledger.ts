@@ -62,7 +62,8 @@ import {
   keyRotationSigningBytes,
   type KeyRotation,
 } from '../../core/key-rotation';
-import { rootOf } from '../../core/merkle';
+import { buildTree, rootOf } from '../../core/merkle';
+import type { KeyRotationProofs } from '../../core/trust-update';
 import { publicKeyFromSpki, verifySignature } from '../../core/signature';
 import type { TrustFile } from '../../core/trust';
 import { CHAIN_ID_PATTERN } from '../../core/trust';
@@ -158,6 +159,8 @@ const blockKey = (n: number) => n.toString(16).padStart(12, '0');
 /** The store, under the data directory (the node key files: embedded/node-keys.ts). */
 const STORE_DIR = 'ledger';
 const SYSTEM_CONTRACT = '_system';
+/** Keys a chain may have over its life: as many as a trust file lists for a chain. */
+const MAX_NODE_KEYS = 64;
 /** Committed transactions kept in memory for {@link EmbeddedLedgerImpl.transaction}. */
 const RECENT_TRANSACTIONS = 64;
 
@@ -506,6 +509,37 @@ class EmbeddedLedgerImpl implements Ledger {
   }
 
   /**
+   * Every rotation of the chain with what a verifier needs to check it (its transaction and
+   * arguments, the path into its block, the signed block header), oldest first: how a trust file
+   * pinned before a rotation leads to the one served now (core/trust-update.ts).
+   */
+  async keyRotations(): Promise<KeyRotationProofs> {
+    this.#checkOpen();
+    await this.#ensureOpen();
+    const rotations = [];
+    for (const key of this.#keys) {
+      if (key.lastBlock === undefined) continue;
+      const block = await this.#readBlock(key.lastBlock);
+      const txIndex =
+        block?.txs.findIndex(
+          (tx) => tx.header.contract === KEY_ROTATION_CONTRACT && tx.header.fn === KEY_ROTATION_FN,
+        ) ?? -1;
+      if (!block || txIndex < 0)
+        throw corrupted(`block ${key.lastBlock} does not hold the rotation the key record names`);
+      const tx = block.txs[txIndex] as StoredTx;
+      const tree = buildTree(block.txs.map((t) => txLeafHash(t.header)));
+      rotations.push({
+        tx: tx.header,
+        args: [tx.args[0], tx.args[1]] as [string, string],
+        txIndex,
+        txPath: tree.inclusionProof(txIndex).map((hash) => hash.toString('hex')),
+        block: { header: block.header, signature: block.signature },
+      });
+    }
+    return { chainId: this.chainId, rotations };
+  }
+
+  /**
    * Rotates the node key: a new key is made, a block signed by the current key records it
    * (proven by a signature of the new key), and every later block is signed by the new one. The
    * old private key is removed once the block is durable. Deposits wait only for that one block;
@@ -522,6 +556,13 @@ class EmbeddedLedgerImpl implements Ledger {
 
   async #rotate(): Promise<NodeKeyRotation> {
     this.#checkOpen();
+    if (this.#keys.length >= MAX_NODE_KEYS) {
+      throw new StateError(
+        'CONFLICT',
+        `the chain has been signed with ${MAX_NODE_KEYS} keys, as many as a trust file lists; ` +
+          'start a new chain to go on rotating',
+      );
+    }
     // Every block executed before is written (or failed) first: the rotation is not pipelined.
     await this.#writing.catch(() => undefined);
     const epoch = this.#epoch;
@@ -1093,6 +1134,7 @@ export interface EmbeddedLedgerExtras {
   verifyChain(): Promise<number>;
   rotateKey(): Promise<NodeKeyRotation>;
   nodeKeys(): readonly NodeKeyView[];
+  keyRotations(): Promise<KeyRotationProofs>;
 }
 
 async function writeGenesis(

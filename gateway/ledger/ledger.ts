@@ -6,6 +6,7 @@
 import type { SignedBlockHeader, TxHeader } from '../../core/block';
 import type { Digest } from '../../core/digest';
 import type { TrustFile } from '../../core/trust';
+import type { KeyRotationProofs } from '../../core/trust-update';
 import type { StoreCopy } from '../storage/store-copy';
 
 /** Who a transaction is submitted as: the chaincode's client identity. */
@@ -152,6 +153,8 @@ export interface Ledger {
   rotateKey?(): Promise<NodeKeyRotation>;
   /** Every key the chain has been signed with, oldest first (embedded adapter only). */
   nodeKeys?(): readonly NodeKeyView[];
+  /** Every rotation with its proof, oldest first (embedded adapter only; core/trust-update.ts). */
+  keyRotations?(): Promise<KeyRotationProofs>;
   info(): Promise<ChainInfo>;
   /** The trust entry a verifier pins for this chain. */
   trust(): TrustFile;

@@ -14,6 +14,7 @@
 import * as path from 'node:path';
 import type { SignedBlockHeader } from '../../core/block';
 import type { TrustFile } from '../../core/trust';
+import type { KeyRotationProofs } from '../../core/trust-update';
 import { startThread, ThreadCaller } from '../threads/rpc';
 import type { EmbeddedLedgerExtras } from './embedded-ledger';
 import type {
@@ -123,6 +124,10 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
     this.#trust = rotation.trust;
     this.#nodeKeys = rotation.keys;
     return rotation;
+  }
+
+  keyRotations(): Promise<KeyRotationProofs> {
+    return this.#call('keyRotations', []);
   }
 
   nodeKeys(): readonly NodeKeyView[] {

@@ -61,6 +61,23 @@ const publicRoutes: FastifyPluginAsync<PublicRoutesOptions> = async (
     },
     async () => service.trust(),
   );
+
+  app.get(
+    '/trust/rotations',
+    {
+      schema: {
+        tags,
+        summary: "The node key's rotations, each with its proof, oldest first",
+        description:
+          'Each rotation is a block signed by the outgoing key, whose transaction names the ' +
+          'incoming key with its signature. From a trust file pinned before, `evidence trust ' +
+          'update` checks them one by one and accepts the trust file served now only if its ' +
+          'keys are exactly the ones they lead to.',
+        response: { 200: schemaRef('key-rotations'), ...ERROR_RESPONSES },
+      },
+    },
+    async () => service.keyRotations(),
+  );
 };
 
 export default publicRoutes;

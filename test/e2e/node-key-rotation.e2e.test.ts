@@ -4,7 +4,8 @@
  * before the rotation and after; the judge's `evidence verify` (offline) accepts receipts of both
  * keys with the new file and names why the old file refuses a receipt of the new key; only the new
  * private key is left in the data directory; a backup taken after it checks out through the
- * rotation.
+ * rotation. The court's old trust file is brought up to date by `evidence trust update`, which
+ * follows the signed rotation; a file of another chain is not.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -114,6 +115,35 @@ describe('node key rotation on the real node', () => {
       rotation.previousKeyId,
       rotation.keyId,
     ]);
+    // The court's pinned file follows the signed rotation, with no out-of-band comparison.
+    const updated = path.join(dir, 'trust-updated.json');
+    const update = await cli([
+      'trust',
+      'update',
+      oldTrust,
+      '--gateway',
+      node.url,
+      '--out',
+      updated,
+      '--json',
+    ]);
+    expect(update.code, update.stderr).toBe(0);
+    const report = JSON.parse(update.stdout) as { fingerprint: string; added: unknown[] };
+    expect(report.fingerprint).toBe(rotation.trustFingerprint);
+    expect(report.added).toHaveLength(1);
+    // A file that pins another chain is not updated from this one.
+    const foreign = path.join(dir, 'trust-foreign.json');
+    const pinnedBefore = JSON.parse(await fs.readFile(oldTrust, 'utf8')) as TrustFile;
+    const foreignText = JSON.stringify({
+      ...pinnedBefore,
+      chains: [{ ...pinnedBefore.chains[0], chainId: 'another-chain' }],
+    });
+    await fs.writeFile(foreign, foreignText);
+    const refused = await cli(['trust', 'update', foreign, '--gateway', node.url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('TRUST_NOT_VOUCHED');
+    expect(await fs.readFile(foreign, 'utf8')).toBe(foreignText);
+
     const keys = (await (
       await fetch(`${node.url}/v1/admin/node-keys`, { headers: auth(admin) })
     ).json()) as { keys: Array<{ keyId: string; lastBlock?: number; current: boolean }> };
@@ -142,11 +172,13 @@ describe('node key rotation on the real node', () => {
 
     // The judge, offline: both exhibits with the new file; the old file refuses the later one.
     for (const file of [before, after]) {
-      const verified = await cli(
-        ['verify', file, '--receipt', `${file}.receipt.json`, '--trust', newTrust, '--json'],
-        { offline: true },
-      );
-      expect(verified.code, verified.stderr + verified.stdout).toBe(0);
+      for (const trustFile of [newTrust, updated]) {
+        const verified = await cli(
+          ['verify', file, '--receipt', `${file}.receipt.json`, '--trust', trustFile, '--json'],
+          { offline: true },
+        );
+        expect(verified.code, verified.stderr + verified.stdout).toBe(0);
+      }
     }
     const old = await cli(
       ['verify', before, '--receipt', `${before}.receipt.json`, '--trust', oldTrust],

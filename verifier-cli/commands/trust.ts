@@ -3,10 +3,15 @@
  * locally. Fetching over the network proves nothing about who runs the node, so the command prints
  * the fingerprint to be compared with the operator's through another channel.
  * `evidence trust show FILE`: the fingerprint and chains of a local trust file, for that comparison.
+ * `evidence trust update FILE --gateway URL`: takes the node's trust file after a key rotation
+ * only if its signed rotations lead to it from the keys FILE pins (core/trust-update.ts), so the
+ * out-of-band comparison is not needed again.
  */
 
+import { isEvidenceError } from '../../core/errors';
 import { parseJson } from '../../core/schema';
 import { trustFingerprint, type TrustFile } from '../../core/trust';
+import { followKeyRotations, parseKeyRotationProofs } from '../../core/trust-update';
 import { CliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
@@ -26,19 +31,33 @@ const FETCH_OPTIONS = {
 
 const SHOW_OPTIONS = { json: { type: 'boolean' } } as const;
 
+const UPDATE_OPTIONS = {
+  gateway: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 const HELP = `Usage: evidence trust fetch --gateway URL [--out FILE] [--force] [--json]
        evidence trust show FILE [--json]
+       evidence trust update FILE --gateway URL [--out NEW] [--json]
 
 fetch  downloads the gateway's trust file (GET /v1/trust), validates it, prints its fingerprint
        and writes it to FILE (default ${DEFAULT_TRUST_FILE}). An existing different file is kept
        unless --force is given.
 show   prints the fingerprint and pinned chains and keys of a local trust file.
+update after the node rotated its key: fetches its trust file and its key rotations
+       (GET /v1/trust/rotations) and checks each rotation from the keys FILE pins: a block
+       signed by a pinned key, valid at its time, naming the new key with the new key's own
+       signature. Writes the node's keys to NEW (default FILE itself) only if they are exactly
+       the ones the rotations lead to; otherwise exits 1 (TRUST_NOT_VOUCHED) and writes nothing.
+       No out-of-band comparison is needed for a file accepted this way.
 
 A trust file fetched over the network is only as good as the network: compare its fingerprint
 with the one the node's operator publishes through another channel (a court notice, a phone
 call) before relying on it.
 
-Exit status: 0 done, 2 usage error or malformed trust file, 3 file or network error.
+Exit status: 0 done, 1 update not vouched for, 2 usage error or malformed trust file,
+3 file or network error.
 `;
 
 const ADVICE =
@@ -109,11 +128,84 @@ async function showTrust(args: readonly string[], io: CliIo): Promise<ExitStatus
   return EXIT_OK;
 }
 
+async function updateTrust(args: readonly string[], io: CliIo): Promise<ExitStatus> {
+  const { values, positionals } = parseCommandLine(args, UPDATE_OPTIONS);
+  const [shown, ...extra] = positionals;
+  if (shown === undefined) throw usage('trust update needs the pinned trust FILE');
+  if (extra.length > 0) throw usage(`trust update takes one FILE; also got ${extra.join(' ')}`);
+  if (values.gateway === undefined) throw usage('trust update needs --gateway URL');
+  const pinned = await loadTrustFile(io, shown);
+  const client = createGatewayClient(io, parseGatewayUrl(values.gateway));
+  const source = `from ${client.url}`;
+  const offered = validateTrust(
+    parseJson(await client.trust(), `trust file ${source}`),
+    `trust file ${source}`,
+  );
+  let proofs;
+  try {
+    proofs = parseKeyRotationProofs(await client.trustRotations());
+  } catch (error) {
+    if (!isEvidenceError(error)) throw error;
+    throw new CliError(
+      'GATEWAY_RESPONSE_INVALID',
+      `the key rotations ${source} are malformed: ${error.message}`,
+    );
+  }
+  const outcome = followKeyRotations(pinned.trust, offered, proofs);
+  if (!outcome.ok) {
+    throw new CliError(
+      'TRUST_NOT_VOUCHED',
+      `the trust file ${source} does not follow from ${shown}: ${outcome.detail}. ${shown} is unchanged; ` +
+        'pin the new file only after comparing its fingerprint out of band (evidence trust fetch)',
+    );
+  }
+  const fingerprint = trustFingerprint(outcome.trust);
+  const unchanged = fingerprint === pinned.fingerprint;
+  const out = values.out ?? shown;
+  if (!unchanged || out !== shown) {
+    await writeFileAtomic(resolvePath(io, out), out, jsonText(outcome.trust));
+  }
+  const added = outcome.added.map((rotation) => ({
+    keyId: rotation.keyId,
+    previousKeyId: rotation.previousKeyId,
+    time: rotation.time,
+  }));
+  if (values.json === true) {
+    io.stdout(
+      jsonText({
+        gateway: client.url,
+        pinned: shown,
+        file: out,
+        chainId: proofs.chainId,
+        previousFingerprint: pinned.fingerprint,
+        fingerprint,
+        unchanged,
+        added,
+        chains: outcome.trust.chains,
+      }),
+    );
+  } else {
+    const lines = added.map(
+      (a) => `  ${a.time}: ${a.previousKeyId} handed over to ${a.keyId} (signed by the pinned key)`,
+    );
+    io.stdout(
+      (unchanged
+        ? `no new key: ${shown} already pins every key of ${proofs.chainId}\n`
+        : `${added.length} key rotation(s) of ${proofs.chainId} checked from the keys ${shown} pins:\n` +
+          `${lines.join('\n')}\n`) +
+        `fingerprint ${fingerprint}\n${describeTrust(outcome.trust)}` +
+        `${unchanged && out === shown ? 'unchanged' : 'wrote'} ${out}\n`,
+    );
+  }
+  return EXIT_OK;
+}
+
 const SUBCOMMANDS: Readonly<
   Record<string, (args: readonly string[], io: CliIo) => Promise<ExitStatus>>
 > = {
   fetch: fetchTrust,
   show: showTrust,
+  update: updateTrust,
 };
 
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
@@ -128,7 +220,7 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
 
 export const trustCommand: Command = {
   name: 'trust',
-  summary: "fetch a node's trust file, or show a trust file's fingerprint",
+  summary: "fetch a node's trust file, follow its key rotations, or show a trust file",
   help: HELP,
   run,
 };

@@ -26,6 +26,7 @@ export const THREAD_METHODS = [
   'verifyChain',
   'backup',
   'rotateKey',
+  'keyRotations',
   'close',
 ] as const;
 export type ThreadMethod = (typeof THREAD_METHODS)[number];
