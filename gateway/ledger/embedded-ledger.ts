@@ -403,29 +403,32 @@ class EmbeddedLedgerImpl implements Ledger {
 
   /** A signed block header by number, for anchors and cross-checks. */
   async blockHeader(number: number): Promise<SignedBlockHeader | undefined> {
-    const block = await this.#readBlock(number);
+    this.#checkOpen();
+    await this.#ensureOpen();
+    const block = await this.#readBlock(number).catch(rethrowReopening);
     return block ? { header: block.header, signature: block.signature } : undefined;
   }
 
   /** Durable world-state keys under `prefix`, counted by a keys-only scan of at most `limit`. */
   async countState(prefix: string, limit: number): Promise<{ count: number; complete: boolean }> {
-    this.#checkOpen();
-    if (prefix === '') throw new RangeError('requires a non-empty prefix');
-    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-    let count = 0;
-    for await (const _key of this.#state.keys({ gte: prefix, lt: end, limit: limit + 1 })) {
-      count += 1;
-    }
-    return count > limit ? { count: limit, complete: false } : { count, complete: true };
+    const keys = await this.stateKeys(prefix, limit + 1);
+    return keys.length > limit
+      ? { count: limit, complete: false }
+      : { count: keys.length, complete: true };
   }
 
   /** Committed world-state keys under `prefix`, in key order, at most `limit` (keys-only scan). */
   async stateKeys(prefix: string, limit: number): Promise<string[]> {
     this.#checkOpen();
     if (prefix === '') throw new RangeError('requires a non-empty prefix');
+    await this.#ensureOpen();
     const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
     const keys: string[] = [];
-    for await (const key of this.#state.keys({ gte: prefix, lt: end, limit })) keys.push(key);
+    try {
+      for await (const key of this.#state.keys({ gte: prefix, lt: end, limit })) keys.push(key);
+    } catch (error) {
+      rethrowReopening(error);
+    }
     return keys;
   }
 
@@ -952,6 +955,11 @@ class EmbeddedLedgerImpl implements Ledger {
 /** A read that met the store closed: it is being reopened after a failed write. */
 function isNotOpen(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'LEVEL_DATABASE_NOT_OPEN';
+}
+
+/** Rethrows `error`, as {@link reopening} when the store was closed under the read. */
+function rethrowReopening(error: unknown): never {
+  throw isNotOpen(error) ? reopening(error) : error;
 }
 
 function reopening(error: unknown): LedgerError {

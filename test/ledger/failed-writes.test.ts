@@ -105,7 +105,7 @@ describe('a write that failed but landed', () => {
     expect((await ledger.info()).height).toBe(4);
     await ledger.close();
   });
-  it('backs up after a failed write: the store is reopened first, not copied while closed', async () => {
+  it('reads and backs up after a failed write: the store is reopened first, not read while closed', async () => {
     const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
     await ledger.submit('evidence', 'depositBatch', depositArgs('first'), gateway);
     // A write fails, and the reopen before the next one fails too: the store is left closed.
@@ -130,7 +130,11 @@ describe('a write that failed but landed', () => {
     restore();
     restore = undefined;
 
-    // Space is back: the backup reopens the store and copies the durable chain.
+    // Space is back: reads reopen the store first, and the backup copies the durable chain.
+    expect((await ledger.blockHeader(1))?.header.number).toBe(1);
+    expect(await ledger.countState!('evidence:', 10)).toEqual({ count: 1, complete: true });
+    expect(await ledger.stateKeys!('evidence:', 10)).toHaveLength(1);
+    expect(await ledger.verifyChain()).toBe(2);
     const backup = await ledger.backup(path.join(dir, 'backup'));
     expect(backup.height).toBe(2);
     expect(backup.verifiedBlocks).toBe(2);
