@@ -363,7 +363,13 @@ class BackupServiceImpl implements BackupService {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    await this.#running?.done;
+    if (this.#running) {
+      // A backup of a large ledger takes minutes: abandon it rather than hold the stop (its
+      // folder is removed as for any failed backup; the next start takes a new one on schedule).
+      const { ledger } = this.#sources;
+      await ledger.abortBackup?.();
+      await this.#running.done;
+    }
   }
 
   /** The entries of the backup directory; none while it does not exist. */

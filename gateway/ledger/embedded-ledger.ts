@@ -81,7 +81,7 @@ import type {
   StoredTransaction,
 } from './ledger';
 import { Reopener } from '../storage/reopener';
-import { copyStore } from '../storage/store-copy';
+import { copyStore, throwIfStopping } from '../storage/store-copy';
 import { openTextStore, UTF8 } from '../storage/text-store';
 import { loadOrCreateNodeKey, type NodeKey } from './embedded/node-key';
 import {
@@ -204,6 +204,8 @@ class EmbeddedLedgerImpl implements Ledger {
   readonly #rotations = new WeakMap<StoredBlock, readonly NodeKeyEntry[]>();
   /** Rotations and backups, one at a time: a backup copies the key file and the store together. */
   #keyWork: Promise<unknown> = Promise.resolve();
+  /** Abandon the backups asked for and not finished. */
+  readonly #backupAborts = new Set<AbortController>();
   readonly #operator: string | undefined;
   readonly #clock: () => number;
   readonly #contracts: Map<string, Contract>;
@@ -466,7 +468,7 @@ class EmbeddedLedgerImpl implements Ledger {
    * @throws LedgerError `LEDGER_CORRUPTED` at the first bad block, or when the stored key list is
    *   not the one the rotations in the chain give.
    */
-  async verifyChain(): Promise<number> {
+  async verifyChain(signal?: AbortSignal): Promise<number> {
     this.#checkOpen();
     await this.#ensureOpen();
     const first = this.#keys[0] as NodeKeyEntry;
@@ -478,6 +480,7 @@ class EmbeddedLedgerImpl implements Ledger {
     for await (const [key, value] of this.#blocks.iterator()) {
       const block = JSON.parse(value) as StoredBlock;
       if (key !== blockKey(count)) throw corrupted(`block ${count} is missing`);
+      throwIfStopping(signal);
       const signer = keys.at(-1) as NodeKeyEntry;
       checkBlock(block, count, previous, signer, this.chainId);
       for (const tx of block.txs) {
@@ -635,10 +638,19 @@ class EmbeddedLedgerImpl implements Ledger {
 
   backup(dir: string): Promise<LedgerBackup> {
     // The key file and the store must be of the same side of a rotation.
-    return this.#exclusiveKeyWork(() => this.#backup(dir));
+    const abort = new AbortController();
+    this.#backupAborts.add(abort);
+    return this.#exclusiveKeyWork(() => this.#backup(dir, abort.signal)).finally(() =>
+      this.#backupAborts.delete(abort),
+    );
   }
 
-  async #backup(dir: string): Promise<LedgerBackup> {
+  /** Abandons the backups asked for, between two chunks of their copy (the node is stopping). */
+  abortBackup(): void {
+    for (const abort of this.#backupAborts) abort.abort();
+  }
+
+  async #backup(dir: string, signal: AbortSignal): Promise<LedgerBackup> {
     this.#checkOpen();
     // After a failed write the store is reopened first, as for reads: it may be closed.
     await this.#ensureOpen();
@@ -658,7 +670,7 @@ class EmbeddedLedgerImpl implements Ledger {
         { cause: error },
       );
     }
-    const store = await copyStore(this.#db, path.join(dir, STORE_DIR));
+    const store = await copyStore(this.#db, path.join(dir, STORE_DIR), { signal });
     const copy = await openEmbeddedLedger({
       dataDir: dir,
       org: this.#org,
@@ -666,7 +678,7 @@ class EmbeddedLedgerImpl implements Ledger {
       contracts: this.#contractClasses,
     });
     try {
-      const verifiedBlocks = await copy.verifyChain();
+      const verifiedBlocks = await copy.verifyChain(signal);
       const info = await copy.info();
       return {
         store,
@@ -1139,7 +1151,9 @@ async function readRecordedKeys(
 export interface EmbeddedLedgerExtras {
   blockHeader(number: number): Promise<SignedBlockHeader | undefined>;
   backup(dir: string): Promise<LedgerBackup>;
-  verifyChain(): Promise<number>;
+  abortBackup(): void | Promise<void>;
+  /** `signal` (in process only) abandons the check between blocks with `LEDGER_CLOSED`. */
+  verifyChain(signal?: AbortSignal): Promise<number>;
   rotateKey(): Promise<NodeKeyRotation>;
   nodeKeys(): readonly NodeKeyView[];
   keyRotations(): Promise<KeyRotationProofs>;

@@ -145,6 +145,8 @@ export interface Ledger {
    *   `LEDGER_CORRUPTED` when the copy fails its check.
    */
   backup?(dir: string): Promise<LedgerBackup>;
+  /** Abandons a backup being taken (the node is stopping): it fails with `LEDGER_CLOSED`. */
+  abortBackup?(): void | Promise<void>;
   /**
    * Rotates the key that signs blocks (embedded adapter only: on Fabric, identities are the
    * organisations' certificates). The rotation is itself a block, signed by the outgoing key.

@@ -114,6 +114,10 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
     return this.#call('backup', [dir]);
   }
 
+  async abortBackup(): Promise<void> {
+    await this.#call('abortBackup', []).catch(() => undefined);
+  }
+
   verifyChain(): Promise<number> {
     return this.#call('verifyChain', []);
   }

@@ -78,16 +78,22 @@ async function openCopy(location: string, create: boolean): Promise<TextStore> {
 /**
  * Copies every entry of `source` (a root database, so every sublevel comes along) into a new
  * database at `location`.
+ * `signal` abandons the copy between chunks (the node is stopping).
  * @throws LedgerError `LEDGER_UNAVAILABLE` when `location` exists already or cannot be written;
- *   what reading `source` throws.
+ *   `LEDGER_CLOSED` when `signal` aborted it; what reading `source` throws.
  */
-export async function copyStore(source: TextStore, location: string): Promise<StoreCopy> {
+export async function copyStore(
+  source: TextStore,
+  location: string,
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<StoreCopy> {
   const target = await openCopy(location, true);
   const digest = new EntryDigest();
   const iterator = source.iterator();
   let last: [string, string] | undefined;
   try {
     for (;;) {
+      throwIfStopping(options.signal);
       const chunk = await iterator.nextv(CHUNK);
       if (chunk.length === 0) break;
       const batch = target.batch();
@@ -106,6 +112,12 @@ export async function copyStore(source: TextStore, location: string): Promise<St
     await target.close();
   }
   return digest.result();
+}
+
+/** @throws LedgerError `LEDGER_CLOSED` once `signal` is aborted: the node is stopping. */
+export function throwIfStopping(signal: AbortSignal | undefined): void {
+  if (signal?.aborted)
+    throw new LedgerError('LEDGER_CLOSED', 'the node is stopping: the copy was abandoned');
 }
 
 /**

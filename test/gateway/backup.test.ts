@@ -301,6 +301,30 @@ describe('backup service', () => {
     expect((await backups.get(running.id))?.state).toBe('completed');
     expect(() => backups.start()).toThrow(expect.objectContaining({ code: 'LEDGER_CLOSED' }));
   });
+
+  it('abandons the ledger copy when closed: the backup fails LEDGER_CLOSED, its folder removed', async () => {
+    let aborted = false;
+    const stopped = gate();
+    ledger.backup = async (location) => {
+      await fs.mkdir(location, { recursive: true });
+      await stopped.wait;
+      throw new LedgerError('LEDGER_CLOSED', 'the node is stopping: the copy was abandoned');
+    };
+    (ledger as { abortBackup?: () => void }).abortBackup = () => {
+      aborted = true;
+      stopped.open();
+    };
+    const backups = service();
+    const running = backups.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await backups.close();
+    expect(aborted).toBe(true);
+    expect(await backups.get(running.id)).toMatchObject({
+      state: 'failed',
+      error: { code: 'LEDGER_CLOSED' },
+    });
+    expect(await fs.readdir(path.join(dir, 'backups'))).toEqual([]);
+  });
 });
 
 describe('scheduled backups', () => {

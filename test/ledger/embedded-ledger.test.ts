@@ -36,6 +36,17 @@ describe('embedded ledger', () => {
     await ledger.close();
   });
 
+  it('abandons a backup when the node stops, with LEDGER_CLOSED', async () => {
+    const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
+    const backup = ledger.backup(path.join(dir, 'copy'));
+    ledger.abortBackup();
+    await expect(backup).rejects.toMatchObject({ code: 'LEDGER_CLOSED' });
+    // The next one is not affected.
+    const next = await ledger.backup(path.join(dir, 'copy-2'));
+    expect(next.verifiedBlocks).toBe(1);
+    await ledger.close();
+  });
+
   it('commits a batch durably and survives a reopen', async () => {
     let ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
     const batch = buildBatch([record('a'), record('b')]);

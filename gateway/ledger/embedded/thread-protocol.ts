@@ -25,6 +25,7 @@ export const THREAD_METHODS = [
   'info',
   'verifyChain',
   'backup',
+  'abortBackup',
   'rotateKey',
   'keyRotations',
   'close',
