@@ -574,11 +574,14 @@ class EmbeddedLedgerImpl implements Ledger {
     const epoch = this.#epoch;
     const outgoing = this.#key;
     const incoming = await writeNextNodeKey(this.#dataDir).catch((error: unknown) => {
-      throw new LedgerError(
-        'LEDGER_UNAVAILABLE',
-        `cannot write the new node key: ${(error as Error).message}`,
-        { cause: error },
-      );
+      const failed = storageError(error);
+      throw failed.code === 'STORAGE_FULL'
+        ? failed
+        : new LedgerError(
+            'LEDGER_UNAVAILABLE',
+            `cannot write the new node key: ${(error as Error).message}`,
+            { cause: error },
+          );
     });
     if (epoch !== this.#epoch) throw abandoned();
     const time = this.#nextTime();
