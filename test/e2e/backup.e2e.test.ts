@@ -21,6 +21,7 @@ import type { BackupView } from '../../gateway/backup';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import { digestStore } from '../../gateway/storage/store-copy';
 import { ensureBuilt } from '../support/build';
+import { streamDeposits } from '../support/deposit-stream';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
 
 const WRITERS = 8;
@@ -89,27 +90,14 @@ describe('online backup and restore', () => {
     const trust = parseTrustFile(await (await fetch(`${node.url}/v1/trust`)).json()) as TrustFile;
     const auth = (k: string) => ({ authorization: `Bearer ${k}` });
 
-    const acknowledged = await depositBatches(node.url, key, PREFILL_BATCHES);
+    const prefilled = await depositBatches(node.url, key, PREFILL_BATCHES);
 
     // Deposits stream in on WRITERS connections for the whole backup.
-    let stop = false;
-    const writer = async () => {
-      while (!stop) {
-        const item = digestBytes(randomBytes(32));
-        const response = await fetch(`${node.url}/v1/evidence`, {
-          method: 'POST',
-          headers: { ...auth(key), 'content-type': 'application/json' },
-          body: JSON.stringify({ digests: [item.sha256, item.sm3] }),
-        });
-        expect(response.status).toBe(201);
-        await response.arrayBuffer();
-        acknowledged.push(item.sha256);
-      }
-    };
-    const writers = Array.from({ length: WRITERS }, writer);
+    const stream = streamDeposits(node.url, key, WRITERS);
+    const streamed = stream.acknowledged;
     await new Promise((resolve) => setTimeout(resolve, 500));
 
-    const before = acknowledged.length;
+    const before = prefilled.length + streamed.length;
     const started = await fetch(`${node.url}/v1/admin/backups`, {
       method: 'POST',
       headers: auth(admin),
@@ -129,12 +117,11 @@ describe('online backup and restore', () => {
       expect(polled.status).toBe(200);
       backup = (await polled.json()) as BackupView;
     }
-    const after = acknowledged.length;
+    const after = prefilled.length + streamed.length;
     // Deposits acknowledged from here on were made after the snapshot.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    stop = true;
-    await Promise.all(writers);
-    const later = acknowledged.slice(after);
+    await stream.stop();
+    const later = streamed.slice(after - prefilled.length);
 
     expect(backup.state, JSON.stringify(backup.error)).toBe('completed');
     expect(backup.error).toBeNull();
@@ -210,7 +197,7 @@ describe('online backup and restore', () => {
     expect(info.height).toBe(backup.ledger?.height);
 
     // Every one before the backup was asked for; the receipts of one in 20 of the batches'.
-    const checked = acknowledged
+    const checked = [...prefilled, ...streamed]
       .slice(0, before)
       .filter((_, index) => index >= PREFILL_BATCHES * 1000 || index % 20 === 0);
     for (const digest of checked) {

@@ -14,11 +14,11 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestBytes } from '../../core/digest';
 import { parseTrustFile, trustFingerprint, type TrustFile } from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
 import type { BackupView } from '../../gateway/backup';
 import { ensureBuilt } from '../support/build';
+import { streamDeposits } from '../support/deposit-stream';
 import { cli } from '../support/cli-process';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
 
@@ -61,22 +61,8 @@ describe('node key rotation on the real node', () => {
     expect((await cli(['trust', 'fetch', '--gateway', url, '--out', oldTrust])).code).toBe(0);
 
     // Deposits stream in on WRITERS connections around the rotation.
-    const acknowledged: string[] = [];
-    let stop = false;
-    const writer = async () => {
-      while (!stop) {
-        const item = digestBytes(randomBytes(32));
-        const response = await fetch(`${url}/v1/evidence`, {
-          method: 'POST',
-          headers: { ...auth(key), 'content-type': 'application/json' },
-          body: JSON.stringify({ digests: [item.sha256, item.sm3] }),
-        });
-        expect(response.status).toBe(201);
-        await response.arrayBuffer();
-        acknowledged.push(item.sha256);
-      }
-    };
-    const writers = Array.from({ length: WRITERS }, writer);
+    const stream = streamDeposits(url, key, WRITERS);
+    const acknowledged = stream.acknowledged;
     await new Promise((resolve) => setTimeout(resolve, 300));
     const rotated = await fetch(`${url}/v1/admin/node-keys`, {
       method: 'POST',
@@ -91,8 +77,7 @@ describe('node key rotation on the real node', () => {
     };
     const atRotation = acknowledged.length;
     await new Promise((resolve) => setTimeout(resolve, 300));
-    stop = true;
-    await Promise.all(writers);
+    await stream.stop();
     expect(atRotation).toBeGreaterThan(0);
     expect(acknowledged.length).toBeGreaterThan(atRotation);
 

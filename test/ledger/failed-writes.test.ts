@@ -6,7 +6,6 @@
  */
 
 import { promises as fs } from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,16 +16,8 @@ import type { EvidenceRecord } from '../../core/evidence';
 import type { EvidenceState } from '../../core/evidence-state';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import type { LedgerIdentity } from '../../gateway/ledger/ledger';
+import { failBatchWrites, failOpens } from '../support/leveldb-faults';
 import { rejectionOf } from '../support/rejection';
-
-type Method = (...args: unknown[]) => Promise<unknown>;
-const load = createRequire(path.resolve('package.json'));
-const { ChainedBatch } = load('classic-level/chained-batch.js') as {
-  ChainedBatch: { prototype: Record<string, Method> };
-};
-const { ClassicLevel } = load('classic-level') as {
-  ClassicLevel: { prototype: Record<string, Method> };
-};
 
 const gateway: LedgerIdentity = { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' };
 
@@ -55,27 +46,14 @@ describe('a write that failed but landed', () => {
     await ledger.submit('evidence', 'depositBatch', depositArgs('first'), gateway);
 
     // The next write reaches the disk, then reports a full disk.
-    const write = ChainedBatch.prototype._write as Method;
-    ChainedBatch.prototype._write = async function (this: unknown, ...args: unknown[]) {
-      await write.apply(this, args);
-      throw Object.assign(new Error('IO error: 000003.log: No space left on device'), {
-        code: 'LEVEL_IO_ERROR',
-      });
-    };
-    restore = () => (ChainedBatch.prototype._write = write);
+    restore = failBatchWrites({ landed: true });
     const landed = depositArgs('landed');
     const failed = await rejectionOf(ledger.submit('evidence', 'depositBatch', landed, gateway));
     expect((failed as { code: string }).code).toBe('STORAGE_FULL');
     restore();
 
     // The write after it cannot even reopen the store (still no space).
-    const open = ClassicLevel.prototype._open as Method;
-    ClassicLevel.prototype._open = async () => {
-      throw Object.assign(new Error('IO error: MANIFEST: No space left on device'), {
-        code: 'LEVEL_IO_ERROR',
-      });
-    };
-    restore = () => (ClassicLevel.prototype._open = open);
+    restore = failOpens();
     const refused = await rejectionOf(
       ledger.submit('evidence', 'depositBatch', depositArgs('refused'), gateway),
     );
@@ -109,22 +87,12 @@ describe('a write that failed but landed', () => {
     const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
     await ledger.submit('evidence', 'depositBatch', depositArgs('first'), gateway);
     // A write fails, and the reopen before the next one fails too: the store is left closed.
-    const write = ChainedBatch.prototype._write as Method;
-    ChainedBatch.prototype._write = async () => {
-      throw Object.assign(new Error('IO error: 000003.log: No space left on device'), {
-        code: 'LEVEL_IO_ERROR',
-      });
-    };
-    const open = ClassicLevel.prototype._open as Method;
-    restore = () => {
-      ChainedBatch.prototype._write = write;
-      ClassicLevel.prototype._open = open;
-    };
+    const restoreWrites = failBatchWrites();
     await rejectionOf(ledger.submit('evidence', 'depositBatch', depositArgs('lost'), gateway));
-    ClassicLevel.prototype._open = async () => {
-      throw Object.assign(new Error('IO error: MANIFEST: No space left on device'), {
-        code: 'LEVEL_IO_ERROR',
-      });
+    const restoreOpens = failOpens();
+    restore = () => {
+      restoreWrites();
+      restoreOpens();
     };
     await rejectionOf(ledger.submit('evidence', 'depositBatch', depositArgs('refused'), gateway));
     restore();

@@ -6,7 +6,6 @@
 
 import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -20,13 +19,8 @@ import { keyIdOf } from '../../core/signature';
 import { verifyBlockSignature } from '../../core/trust';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import type { LedgerIdentity } from '../../gateway/ledger/ledger';
+import { failBatchWrites } from '../support/leveldb-faults';
 import { rejectionOf } from '../support/rejection';
-
-type Method = (...args: unknown[]) => Promise<unknown>;
-const load = createRequire(path.resolve('package.json'));
-const { ChainedBatch } = load('classic-level/chained-batch.js') as {
-  ChainedBatch: { prototype: Record<string, Method> };
-};
 
 const gateway: LedgerIdentity = { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' };
 const T0 = Date.parse('2026-03-01T08:00:00.000Z');
@@ -253,13 +247,7 @@ describe('node key rotation', () => {
     const ledger = await open();
     const keyId = ledger.nodeKeys()[0]!.keyId;
     const trust = ledger.trust();
-    const write = ChainedBatch.prototype._write as Method;
-    ChainedBatch.prototype._write = async () => {
-      throw Object.assign(new Error('IO error: 000003.log: No space left on device'), {
-        code: 'LEVEL_IO_ERROR',
-      });
-    };
-    restore = () => (ChainedBatch.prototype._write = write);
+    restore = failBatchWrites();
     const failed = (await rejectionOf(ledger.rotateKey())) as { code: string };
     expect(failed.code).toBe('STORAGE_FULL');
     restore();
@@ -277,14 +265,7 @@ describe('node key rotation', () => {
 
   it('adopts a rotation block that reached the disk although its write reported a failure', async () => {
     const ledger = await open();
-    const write = ChainedBatch.prototype._write as Method;
-    ChainedBatch.prototype._write = async function (this: unknown, ...args: unknown[]) {
-      await write.apply(this, args);
-      throw Object.assign(new Error('IO error: 000003.log: No space left on device'), {
-        code: 'LEVEL_IO_ERROR',
-      });
-    };
-    restore = () => (ChainedBatch.prototype._write = write);
+    restore = failBatchWrites({ landed: true });
     await rejectionOf(ledger.rotateKey());
     restore();
     restore = undefined;
@@ -302,54 +283,48 @@ describe('node key rotation', () => {
     expect(await keyIdOfFile(path.join(dir, 'node-key.pem'))).toBe(keys[1]!.keyId);
   });
 
-  it('finds a rotation whose statement was altered in the store', async () => {
+  /** Rotates once, changes the closed store with `edit`, and returns why `verifyChain` refuses it. */
+  async function tamperedAfterRotation(
+    edit: (db: ClassicLevel<string, string>) => Promise<void>,
+  ): Promise<{ code: string; message: string }> {
     const ledger = await open();
     await ledger.rotateKey();
     await ledger.close();
-    // Change the time the stored rotation statement gives.
     const db = new ClassicLevel<string, string>(path.join(dir, 'ledger'), {
       valueEncoding: 'utf8',
     });
-    const blocks = db.sublevel<string, string>('blocks', { valueEncoding: 'utf8' });
-    const key = (1).toString(16).padStart(12, '0');
-    const block = JSON.parse((await blocks.get(key))!) as {
-      txs: Array<{ args: string[] }>;
-    };
-    const statement = JSON.parse(block.txs[0]!.args[0]!) as Record<string, string>;
-    block.txs[0]!.args[0] = canonicalJson({ ...statement, time: '2030-01-01T00:00:00.000Z' });
-    await blocks.put(key, JSON.stringify(block));
+    await edit(db);
     await db.close();
-
     const reopened = await open();
-    const refused = (await rejectionOf(reopened.verifyChain())) as {
-      code: string;
-      message: string;
-    };
+    try {
+      return (await rejectionOf(reopened.verifyChain())) as { code: string; message: string };
+    } finally {
+      await reopened.close();
+    }
+  }
+
+  it('finds a rotation whose statement was altered in the store', async () => {
+    const refused = await tamperedAfterRotation(async (db) => {
+      // Change the time the stored rotation statement gives.
+      const blocks = db.sublevel<string, string>('blocks', { valueEncoding: 'utf8' });
+      const key = (1).toString(16).padStart(12, '0');
+      const block = JSON.parse((await blocks.get(key))!) as { txs: Array<{ args: string[] }> };
+      const statement = JSON.parse(block.txs[0]!.args[0]!) as Record<string, string>;
+      block.txs[0]!.args[0] = canonicalJson({ ...statement, time: '2030-01-01T00:00:00.000Z' });
+      await blocks.put(key, JSON.stringify(block));
+    });
     expect(refused.code).toBe('LEDGER_CORRUPTED');
     expect(refused.message).toContain('key rotation in block 1');
-    await reopened.close();
   });
 
   it('finds a stored key list that is not the one the chain gives', async () => {
-    const ledger = await open();
-    await ledger.rotateKey();
-    await ledger.close();
-    const db = new ClassicLevel<string, string>(path.join(dir, 'ledger'), {
-      valueEncoding: 'utf8',
+    const refused = await tamperedAfterRotation(async (db) => {
+      const meta = db.sublevel<string, string>('meta', { valueEncoding: 'utf8' });
+      const keys = JSON.parse((await meta.get('keys'))!) as Array<Record<string, unknown>>;
+      keys[1] = { ...keys[1], notBefore: '2020-01-01T00:00:00.000Z' };
+      await meta.put('keys', JSON.stringify(keys));
     });
-    const meta = db.sublevel<string, string>('meta', { valueEncoding: 'utf8' });
-    const keys = JSON.parse((await meta.get('keys'))!) as Array<Record<string, unknown>>;
-    keys[1] = { ...keys[1], notBefore: '2020-01-01T00:00:00.000Z' };
-    await meta.put('keys', JSON.stringify(keys));
-    await db.close();
-
-    const reopened = await open();
-    const refused = (await rejectionOf(reopened.verifyChain())) as {
-      code: string;
-      message: string;
-    };
     expect(refused.code).toBe('LEDGER_CORRUPTED');
     expect(refused.message).toContain('stored node keys');
-    await reopened.close();
   });
 });
