@@ -9,26 +9,13 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildBatch } from '../../core/batch';
-import { canonicalJson } from '../../core/canonical';
-import { digestBytes } from '../../core/digest';
-import type { EvidenceRecord } from '../../core/evidence';
 import type { EvidenceState } from '../../core/evidence-state';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
-import type { LedgerIdentity } from '../../gateway/ledger/ledger';
 import { failBatchWrites, failOpens } from '../support/leveldb-faults';
+import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
 import { rejectionOf } from '../support/rejection';
 
-const gateway: LedgerIdentity = { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' };
-
-function depositArgs(content: string): string[] {
-  const d = digestBytes(Buffer.from(content));
-  const records: EvidenceRecord[] = [
-    { digests: [d.sha256, d.sm3!], depositor: { org: 'PlatformOrg', account: 'a-1' } },
-  ];
-  const batch = buildBatch(records);
-  return [canonicalJson({ records: batch.records, root: batch.root })];
-}
+const gateway = GATEWAY_IDENTITY;
 
 describe('a write that failed but landed', () => {
   let dir: string;

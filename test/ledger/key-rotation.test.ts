@@ -10,29 +10,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildBatch } from '../../core/batch';
 import { blockSigningBytes, type BlockHeader, type SignedBlockHeader } from '../../core/block';
 import { canonicalJson } from '../../core/canonical';
-import { digestBytes } from '../../core/digest';
-import type { EvidenceRecord } from '../../core/evidence';
 import { keyIdOf } from '../../core/signature';
 import { verifyBlockSignature } from '../../core/trust';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
-import type { LedgerIdentity } from '../../gateway/ledger/ledger';
 import { failBatchWrites } from '../support/leveldb-faults';
+import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
 import { rejectionOf } from '../support/rejection';
 
-const gateway: LedgerIdentity = { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' };
+const gateway = GATEWAY_IDENTITY;
 const T0 = Date.parse('2026-03-01T08:00:00.000Z');
-
-function depositArgs(content: string): string[] {
-  const d = digestBytes(Buffer.from(content));
-  const records: EvidenceRecord[] = [
-    { digests: [d.sha256, d.sm3!], depositor: { org: 'PlatformOrg', account: 'a-1' } },
-  ];
-  const batch = buildBatch(records);
-  return [canonicalJson({ records: batch.records, root: batch.root })];
-}
 
 async function keyIdOfFile(file: string): Promise<string> {
   const privateKey = createPrivateKey(await fs.readFile(file, 'utf8'));

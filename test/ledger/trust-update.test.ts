@@ -11,7 +11,6 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockSigningBytes, valueDigest, type BlockHeader } from '../../core/block';
 import { canonicalJson } from '../../core/canonical';
-import { digestBytes } from '../../core/digest';
 import { keyRotationSigningBytes, type KeyRotation } from '../../core/key-rotation';
 import { keyIdOf } from '../../core/signature';
 import type { TrustFile } from '../../core/trust';
@@ -21,19 +20,10 @@ import {
   type KeyRotationProof,
   type KeyRotationProofs,
 } from '../../core/trust-update';
-import { buildBatch } from '../../core/batch';
+import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
-import type { LedgerIdentity } from '../../gateway/ledger/ledger';
 
-const gateway: LedgerIdentity = { mspId: 'NodeOrg', id: 'gateway', role: 'gateway' };
-
-function depositArgs(content: string): string[] {
-  const d = digestBytes(Buffer.from(content));
-  const batch = buildBatch([
-    { digests: [d.sha256, d.sm3!], depositor: { org: 'PlatformOrg', account: 'a-1' } },
-  ]);
-  return [canonicalJson({ records: batch.records, root: batch.root })];
-}
+const gateway = GATEWAY_IDENTITY;
 
 function attackerKey() {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
