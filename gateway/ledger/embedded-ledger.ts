@@ -514,6 +514,11 @@ class EmbeddedLedgerImpl implements Ledger {
     return this.#keys;
   }
 
+  /** The trust file and the key list together, for a proxy that keeps copies (threaded-ledger.ts). */
+  keyState(): { trust: TrustFile; nodeKeys: readonly NodeKeyEntry[] } {
+    return { trust: this.trust(), nodeKeys: this.#keys };
+  }
+
   /**
    * Every rotation of the chain with what a verifier needs to check it (its transaction and
    * arguments, the path into its block, the signed block header), oldest first: how a trust file
@@ -1159,6 +1164,7 @@ export interface EmbeddedLedgerExtras {
   verifyChain(signal?: AbortSignal): Promise<number>;
   rotateKey(): Promise<NodeKeyRotation>;
   nodeKeys(): readonly NodeKeyView[];
+  keyState(): { trust: TrustFile; nodeKeys: readonly NodeKeyView[] };
   keyRotations(): Promise<KeyRotationProofs>;
 }
 

@@ -58,6 +58,12 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
   readonly #thread: ThreadCaller;
   #trust: TrustFile;
   #nodeKeys: readonly NodeKeyView[];
+  /**
+   * A rotation failed: its block may still have landed and be adopted by the thread's next write
+   * (embedded-ledger.ts, `#reopen`). Until a write succeeds, the copies above are refreshed after
+   * each one.
+   */
+  #keysUncertain = false;
 
   constructor(thread: ThreadCaller, ready: LedgerReady) {
     this.#thread = thread;
@@ -77,7 +83,33 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
     identity: LedgerIdentity,
     options?: CallOptions,
   ): Promise<Committed<T>> {
-    return this.#call('submit', [contract, fn, args, identity, options]);
+    const submitted = this.#call<Committed<T>>('submit', [contract, fn, args, identity, options]);
+    if (!this.#keysUncertain) return submitted;
+    return submitted.then(
+      async (committed) => {
+        await this.#refreshKeys(true);
+        return committed;
+      },
+      async (error: unknown) => {
+        await this.#refreshKeys(false);
+        throw error;
+      },
+    );
+  }
+
+  /** Copies the thread's trust file and key list; `settled`: a write succeeded since the failure. */
+  async #refreshKeys(settled: boolean): Promise<void> {
+    try {
+      const state = await this.#call<{ trust: TrustFile; nodeKeys: readonly NodeKeyView[] }>(
+        'keyState',
+        [],
+      );
+      this.#trust = state.trust;
+      this.#nodeKeys = state.nodeKeys;
+      if (settled) this.#keysUncertain = false;
+    } catch {
+      // The thread is gone or closing: the next call reports it.
+    }
   }
 
   evaluate<T = unknown>(
@@ -124,10 +156,20 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
 
   /** Rotates on the thread; the trust file and the key list served here follow. */
   async rotateKey(): Promise<NodeKeyRotation> {
-    const rotation = await this.#call<NodeKeyRotation>('rotateKey', []);
+    let rotation: NodeKeyRotation;
+    try {
+      rotation = await this.#call<NodeKeyRotation>('rotateKey', []);
+    } catch (error) {
+      this.#keysUncertain = true;
+      throw error;
+    }
     this.#trust = rotation.trust;
     this.#nodeKeys = rotation.keys;
     return rotation;
+  }
+
+  keyState(): { trust: TrustFile; nodeKeys: readonly NodeKeyView[] } {
+    return { trust: this.#trust, nodeKeys: this.#nodeKeys };
   }
 
   keyRotations(): Promise<KeyRotationProofs> {

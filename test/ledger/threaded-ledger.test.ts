@@ -13,8 +13,10 @@ import { digestBytes, type Digest } from '../../core/digest';
 import { LedgerError, StateError, ValidationError } from '../../core/errors';
 import type { EvidenceRecord } from '../../core/evidence';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
+import type { TrustFile } from '../../core/trust';
 import type { LedgerIdentity } from '../../gateway/ledger/ledger';
-import { openThreadedLedger } from '../../gateway/ledger/threaded-ledger';
+import { openThreadedLedger, ThreadedLedger } from '../../gateway/ledger/threaded-ledger';
+import type { ThreadCaller } from '../../gateway/threads/rpc';
 import { ledgerContractSuite } from '../gateway/contract-suite';
 import { ensureBuilt } from '../support/build';
 import { rejectionOf } from '../support/rejection';
@@ -200,5 +202,71 @@ describe('threaded embedded ledger', () => {
     );
     expect(error).toBeInstanceOf(LedgerError);
     expect((error as LedgerError).code).toBe('LEDGER_UNAVAILABLE');
+  });
+});
+
+describe('the threaded ledger after a failed rotation', () => {
+  /** A thread whose rotation fails although its block landed, adopted at the next write. */
+  function fakeThread() {
+    const a: Digest = `sha256:${'a'.repeat(64)}`;
+    const b: Digest = `sha256:${'b'.repeat(64)}`;
+    const before = { trust: trustWith([a]), nodeKeys: [] };
+    const after = { trust: trustWith([a, b]), nodeKeys: [] };
+    let state = before;
+    let writes = 0;
+    const calls: string[] = [];
+    const thread = {
+      call: async (method: string) => {
+        calls.push(method);
+        if (method === 'rotateKey') throw new LedgerError('STORAGE_FULL', 'no space');
+        if (method === 'submit') {
+          writes += 1;
+          // The first write after the failure adopts the landed rotation block and is abandoned.
+          if (writes === 1) {
+            state = after;
+            throw new LedgerError('LEDGER_UNAVAILABLE', 'abandoned');
+          }
+          return { txId: 'x', blockNumber: 3, time: '', result: null, event: undefined };
+        }
+        if (method === 'keyState') return state;
+        throw new Error(`unexpected ${method}`);
+      },
+      close: async () => undefined,
+    };
+    return { thread, before, after, calls };
+  }
+
+  function trustWith(keyIds: Digest[]): TrustFile {
+    return {
+      type: 'judicial-evidence-trust' as const,
+      version: 1 as const,
+      chains: [
+        {
+          kind: 'embedded' as const,
+          chainId: 'nodeorg-0123456789ab',
+          keys: keyIds.map((keyId) => ({
+            keyId,
+            algorithm: 'ed25519' as const,
+            publicKey: 'AA==',
+          })),
+        },
+      ],
+    };
+  }
+
+  it('serves the trust file the thread adopted, and stops asking once a write succeeded', async () => {
+    const { thread, before, after, calls } = fakeThread();
+    const ledger = new ThreadedLedger(thread as unknown as ThreadCaller, {
+      chainId: 'nodeorg-0123456789ab',
+      trust: before.trust,
+      nodeKeys: [],
+    });
+    await rejectionOf(ledger.rotateKey());
+    expect(ledger.trust()).toEqual(before.trust);
+    await rejectionOf(ledger.submit('evidence', 'depositBatch', [], GATEWAY));
+    expect(ledger.trust()).toEqual(after.trust);
+    await ledger.submit('evidence', 'depositBatch', [], GATEWAY);
+    await ledger.submit('evidence', 'depositBatch', [], GATEWAY);
+    expect(calls.filter((c) => c === 'keyState')).toHaveLength(2);
   });
 });

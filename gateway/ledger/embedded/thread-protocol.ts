@@ -27,6 +27,7 @@ export const THREAD_METHODS = [
   'backup',
   'abortBackup',
   'rotateKey',
+  'keyState',
   'keyRotations',
   'close',
 ] as const;
