@@ -109,6 +109,16 @@ export function mergeTrust(...files: readonly TrustFile[]): TrustFile {
   return { type: TRUST_FILE_TYPE, version: 1, chains: [...chains.values()] };
 }
 
+/**
+ * The window of chain time a pinned key signs in, for people: `valid from T1 until T2`, `valid
+ * from T1`, `valid until T2`, or `''` for a key pinned without one.
+ */
+export function keyWindowText(key: Pick<TrustedKey, 'notBefore' | 'notAfter'>): string {
+  const from = key.notBefore !== undefined ? ` from ${key.notBefore}` : '';
+  const until = key.notAfter !== undefined ? ` until ${key.notAfter}` : '';
+  return from || until ? `valid${from}${until}` : '';
+}
+
 /** Why a signed block header is not vouched for by the trust file. */
 export type BlockSignatureProblem =
   'CHAIN_NOT_TRUSTED' | 'KEY_NOT_TRUSTED' | 'KEY_NOT_VALID_AT_TIME' | 'SIGNATURE_INVALID';
@@ -169,6 +179,12 @@ export function verifyBlockSignature(
     ok: true,
     chain,
     key,
-    detail: `block ${header.number} of ${chain.chainId} signed by pinned key ${key.keyId}${who}`,
+    detail: `block ${header.number} of ${chain.chainId} signed by pinned key ${key.keyId}${who}${windowOf(key)}`,
   };
+}
+
+/** `, valid from … until …` for a key pinned with a window, else `''`. */
+export function windowOf(key: Pick<TrustedKey, 'notBefore' | 'notAfter'>): string {
+  const text = keyWindowText(key);
+  return text ? `, ${text}` : '';
 }

@@ -19,7 +19,7 @@ import { type Digest, type DigestSet, type DigestAlgorithm } from './digest';
 import { isEvidenceError } from './errors';
 import { recordLeafHash, normalizeRecord, primaryDigest } from './evidence';
 import { parseReceipt, type Receipt } from './receipt';
-import { verifyBlockSignature, type TrustFile, type TrustedKey } from './trust';
+import { verifyBlockSignature, windowOf, type TrustFile, type TrustedKey } from './trust';
 
 export const VERDICTS = [
   'VERIFIED',
@@ -350,7 +350,7 @@ export function checkSignature(
   return {
     key,
     ...(chain.operator ? { operator: chain.operator } : {}),
-    detail: `block ${header.number} signed by pinned key ${key.keyId}${who}`,
+    detail: `block ${header.number} signed by pinned key ${key.keyId}${who}${windowOf(key)}`,
   };
 }
 

@@ -5,7 +5,7 @@
 
 import type { Digest } from '../core/digest';
 import { isEvidenceError } from '../core/errors';
-import { parseTrustFile, trustFingerprint, type TrustFile } from '../core/trust';
+import { parseTrustFile, trustFingerprint, type TrustFile, windowOf } from '../core/trust';
 import { CliError, toCliError } from './cli-error';
 import type { CliIo } from './cli-io';
 import { resolvePath } from './command';
@@ -50,11 +50,7 @@ export function describeTrust(trust: TrustFile): string {
       `  chain ${chain.chainId} (${chain.kind})${chain.operator ? `, operated by ${chain.operator}` : ''}`,
     );
     for (const key of chain.keys) {
-      const window =
-        key.notBefore || key.notAfter
-          ? `, valid ${key.notBefore ?? '…'} to ${key.notAfter ?? '…'}`
-          : '';
-      lines.push(`    key ${key.keyId} (${key.algorithm}${window})`);
+      lines.push(`    key ${key.keyId} (${key.algorithm}${windowOf(key)})`);
     }
   }
   if (lines.length === 0) lines.push('  (no chains: this file trusts nothing)');

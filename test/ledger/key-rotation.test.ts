@@ -99,6 +99,13 @@ describe('node key rotation', () => {
     // Blocks of either key check against the new trust file; the old file knows only the old key.
     for (const block of [first, rotationBlock, second])
       expect(verifyBlockSignature(block, trust)).toMatchObject({ ok: true });
+    // What a judge reads: the key and the window it signed in.
+    expect(verifyBlockSignature(first, trust)).toMatchObject({
+      detail: expect.stringContaining(`${oldKeyId}, valid until ${rotation.time}`),
+    });
+    expect(verifyBlockSignature(second, trust)).toMatchObject({
+      detail: expect.stringContaining(`${rotation.keyId}, valid from ${rotation.time}`),
+    });
     expect(verifyBlockSignature(first, before)).toMatchObject({ ok: true });
     expect(verifyBlockSignature(second, before)).toMatchObject({
       ok: false,
