@@ -41,7 +41,9 @@ export interface BackupSources {
   /** `undefined` when there is no anchor store (no anchoring target). */
   readonly anchoring: { copyStore(location: string): Promise<StoreCopy | undefined> };
   /** Absent when the node keeps no audit log. */
-  readonly audit?: { copyTo(location: string): Promise<StoreCopy> };
+  readonly audit?: {
+    copyTo(location: string, options?: { readonly signal?: AbortSignal }): Promise<StoreCopy>;
+  };
   /** The API keys file (`EVIDENCE_KEYS_FILE`); copied as `keys.json`. */
   readonly keysFile: string;
 }
@@ -180,6 +182,8 @@ class BackupServiceImpl implements BackupService {
   readonly #keep: number;
   #timer: NodeJS.Timeout | undefined;
   #running: { view: BackupView; done: Promise<void> } | undefined;
+  /** Aborted when the service closes: the copies that can be abandoned are. */
+  readonly #stopping = new AbortController();
   #failed: BackupView[] = [];
   #lastId = '';
   #closed = false;
@@ -364,8 +368,10 @@ class BackupServiceImpl implements BackupService {
     this.#closed = true;
     clearTimeout(this.#timer);
     if (this.#running) {
-      // A backup of a large ledger takes minutes: abandon it rather than hold the stop (its
-      // folder is removed as for any failed backup; the next start takes a new one on schedule).
+      // A backup of a large ledger (or audit log) takes minutes: abandon it rather than hold the
+      // stop (its folder is removed as for any failed backup; the next start takes a new one on
+      // schedule).
+      this.#stopping.abort();
       const { ledger } = this.#sources;
       await ledger.abortBackup?.();
       await this.#running.done;
@@ -412,7 +418,11 @@ class BackupServiceImpl implements BackupService {
       stores.agreements = await agreements.copyStore(path.join(partial, 'agreements'));
       const anchors = await anchoring.copyStore(path.join(partial, 'anchoring'));
       if (anchors) stores.anchoring = anchors;
-      if (audit) stores.audit = await audit.copyTo(path.join(partial, 'audit'));
+      // The audit log grows with every request (months of them): abandoned too when stopping.
+      if (audit)
+        stores.audit = await audit.copyTo(path.join(partial, 'audit'), {
+          signal: this.#stopping.signal,
+        });
       const files = copied ? ['node-key.pem'] : [];
       if (await copyIfPresent(keysFile, path.join(partial, 'keys.json'))) files.push('keys.json');
       const finishedAt = this.#clock();

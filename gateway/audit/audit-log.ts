@@ -48,9 +48,9 @@ export interface AuditLog {
   status(): Promise<{ head: AuditAnchor; anchor: AuditAnchor; waiting: number; dropped: number }>;
   /**
    * Stores what is queued, then copies the log as of one snapshot into a new store at `location`
-   * (backups, gateway/backup.ts).
+   * (backups, gateway/backup.ts). `signal` abandons the copy between chunks (`LEDGER_CLOSED`).
    */
-  copyTo(location: string): Promise<StoreCopy>;
+  copyTo(location: string, options?: { readonly signal?: AbortSignal }): Promise<StoreCopy>;
   close(): Promise<void>;
 }
 
@@ -214,9 +214,9 @@ class AuditLogImpl implements AuditLog {
     };
   }
 
-  async copyTo(location: string): Promise<StoreCopy> {
+  async copyTo(location: string, options?: { readonly signal?: AbortSignal }): Promise<StoreCopy> {
     await this.flush();
-    return copyStore(this.#db, location);
+    return copyStore(this.#db, location, options);
   }
 
   async close(): Promise<void> {

@@ -302,6 +302,26 @@ describe('backup service', () => {
     expect(() => backups.start()).toThrow(expect.objectContaining({ code: 'LEDGER_CLOSED' }));
   });
 
+  it('abandons the audit copy when closed, as the ledger copy', async () => {
+    const backups = service({
+      audit: {
+        copyTo: async (location, options) => {
+          await fs.mkdir(location);
+          await new Promise((resolve) => options?.signal?.addEventListener('abort', resolve));
+          throw new LedgerError('LEDGER_CLOSED', 'the node is stopping: the copy was abandoned');
+        },
+      },
+    });
+    const running = backups.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await backups.close();
+    expect(await backups.get(running.id)).toMatchObject({
+      state: 'failed',
+      error: { code: 'LEDGER_CLOSED' },
+    });
+    expect(await fs.readdir(path.join(dir, 'backups'))).toEqual([]);
+  });
+
   it('abandons the ledger copy when closed: the backup fails LEDGER_CLOSED, its folder removed', async () => {
     let aborted = false;
     const stopped = gate();

@@ -93,6 +93,35 @@ describe('copyStore', () => {
     expect(copy.entries).toBe(3_000 + 2 * firsts.length);
   });
 
+  it('is abandoned between chunks once its signal is aborted: LEDGER_CLOSED', async () => {
+    await source.batch(
+      Array.from({ length: 3000 }, (_, i) => ({
+        type: 'put' as const,
+        key: `k${String(i).padStart(5, '0')}`,
+        value: 'v',
+      })),
+    );
+    const stopping = new AbortController();
+    let chunks = 0;
+    const iterator = source.iterator.bind(source);
+    // Abort after the first chunk is read: the copy stops before the second.
+    source.iterator = ((options?: object) => {
+      const it = iterator(options as never);
+      const nextv = it.nextv.bind(it);
+      it.nextv = (async (size: number) => {
+        const chunk = await nextv(size);
+        chunks += 1;
+        stopping.abort();
+        return chunk;
+      }) as never;
+      return it;
+    }) as never;
+    await expect(
+      copyStore(source, path.join(dir, 'copy'), { signal: stopping.signal }),
+    ).rejects.toMatchObject({ code: 'LEDGER_CLOSED' });
+    expect(chunks).toBe(1);
+  });
+
   it('copies an empty store', async () => {
     const copy = await copyStore(source, path.join(dir, 'copy'));
     expect(copy).toEqual(await digestStore(path.join(dir, 'copy')));
