@@ -1,7 +1,10 @@
 /**
  * `kill -9` of the real node under a stream of deposits, many times over: no acknowledged deposit
  * is lost, every stored receipt verifies, the chain verifies from its first block, and the store
- * opens cleanly after each crash; the audit log's hash chain is intact after each crash.
+ * opens cleanly after each crash; the audit log's hash chain is intact after each crash. Every
+ * fourth cycle an admin also rotates the node key at a random moment, so the kill lands anywhere
+ * in a rotation too: every rotation answered is durable, the key files are settled on the next
+ * open, and every receipt, of any key, verifies against the final trust file.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -39,13 +42,16 @@ describe('kill -9 under load', () => {
   it(`loses no acknowledged deposit over ${CYCLES} crashes`, async () => {
     const dataDir = path.join(dir, 'data');
     node = await startNode({ dataDir, env: ENV });
-    const key = await createKey(node.url, await adminKey(dataDir), {
+    const admin = await adminKey(dataDir);
+    const key = await createKey(node.url, admin, {
       org: 'PlatformOrg',
       account: 'crash-test',
       role: 'platform',
     });
-    const trust = parseTrustFile(await (await fetch(`${node.url}/v1/trust`)).json());
+    const first = parseTrustFile(await (await fetch(`${node.url}/v1/trust`)).json());
     const acknowledged: string[] = [];
+    let rotationsAnswered = 0;
+    let rotationsAsked = 0;
     let attempted = 0;
     let auditEntries = 0;
 
@@ -71,14 +77,37 @@ describe('kill -9 under load', () => {
         }
       };
       const writers = Array.from({ length: WRITERS }, writer);
+      let rotation: Promise<void> = Promise.resolve();
+      if (cycle % 4 === 3) {
+        rotationsAsked++;
+        // A rotation at a random moment of the load: the kill may land anywhere in it.
+        rotation = new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 500)))
+          .then(() =>
+            fetch(`${url}/v1/admin/node-keys`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${admin}` },
+            }),
+          )
+          .then(async (response) => {
+            if (response.status === 201) rotationsAnswered++;
+            await response.arrayBuffer();
+          })
+          .catch(() => undefined);
+      }
       await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(Math.random() * 600)));
       await node.kill9();
+      await rotation;
       stop = true;
       await Promise.all(writers);
       node = undefined;
 
       const ledger = await openEmbeddedLedger({ dataDir, org: 'NodeOrg' });
       expect(await ledger.verifyChain()).toBeGreaterThan(0);
+      // Every rotation answered is in the chain; the key files are settled by the open.
+      expect(ledger.nodeKeys().length - 1).toBeGreaterThanOrEqual(rotationsAnswered);
+      expect((await fs.readdir(dataDir)).filter((f) => f.startsWith('node-key'))).toEqual([
+        'node-key.pem',
+      ]);
       // The audit log loses at most the entries not yet written, never its chain.
       const audit = await openAuditLog({ dataDir, retentionDays: 183 });
       const verified = await audit.verify();
@@ -89,6 +118,11 @@ describe('kill -9 under load', () => {
     }
 
     node = await startNode({ dataDir, env: ENV });
+    // The trust file now: every key the chain was signed with, the first one still first.
+    const trust = parseTrustFile(await (await fetch(`${node.url}/v1/trust`)).json());
+    const keys = trust.chains[0]!.keys;
+    expect(keys[0]!.keyId).toBe(first.chains[0]!.keys[0]!.keyId);
+    expect(keys.length - 1).toBeGreaterThanOrEqual(rotationsAnswered);
     let found = 0;
     for (const digest of acknowledged) {
       const response = await fetch(`${node.url}/v1/evidence/${digest}/receipt`, {
@@ -100,7 +134,7 @@ describe('kill -9 under load', () => {
       found++;
     }
     console.log(
-      `kill -9 cycles: ${CYCLES}; deposits attempted: ${attempted}; acknowledged: ${acknowledged.length}; found after restarts: ${found}; audit entries (chain intact after every crash): ${auditEntries}`,
+      `kill -9 cycles: ${CYCLES}; deposits attempted: ${attempted}; acknowledged: ${acknowledged.length}; found after restarts: ${found}; audit entries (chain intact after every crash): ${auditEntries}; key rotations asked ${rotationsAsked}, answered ${rotationsAnswered}, in the chain ${keys.length - 1}`,
     );
     expect(acknowledged.length).toBeGreaterThan(CYCLES);
     expect(found).toBe(acknowledged.length);
