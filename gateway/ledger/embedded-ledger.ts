@@ -578,6 +578,15 @@ class EmbeddedLedgerImpl implements Ledger {
     await this.#writing.catch(() => undefined);
     const epoch = this.#epoch;
     const outgoing = this.#key;
+    // The file of the key that signs now must be in place before a new one is written (a rename
+    // that failed after the last rotation is finished here, not left for the next start).
+    const settled = await settleNodeKeyFiles(this.#dataDir, outgoing.keyId).catch(() => undefined);
+    if (settled?.key?.keyId !== outgoing.keyId) {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        `the node key file is not the key that signs now (${outgoing.keyId}); nothing was rotated`,
+      );
+    }
     const incoming = await writeNextNodeKey(this.#dataDir).catch((error: unknown) => {
       const failed = storageError(error);
       throw failed.code === 'STORAGE_FULL'

@@ -208,6 +208,28 @@ describe('node key rotation', () => {
     await ledger.close();
   });
 
+  it('finishes a rename that failed after a rotation before the next rotation writes a key', async () => {
+    let ledger = await open();
+    const oldPem = await fs.readFile(path.join(dir, 'node-key.pem'));
+    const first = await ledger.rotateKey();
+    // As if renaming the new key into place had failed, with the node still running.
+    await fs.rename(path.join(dir, 'node-key.pem'), path.join(dir, 'node-key.next.pem'));
+    await fs.writeFile(path.join(dir, 'node-key.pem'), oldPem, { mode: 0o600 });
+    // The next rotation fails to write its block: the key that signs must survive it.
+    restore = failBatchWrites();
+    await rejectionOf(ledger.rotateKey());
+    restore();
+    restore = undefined;
+    await ledger.close();
+    expect(await keyIdOfFile(path.join(dir, 'node-key.pem'))).toBe(first.keyId);
+    ledger = await open();
+    expect(await ledger.verifyChain()).toBe(2);
+    expect((await deposit(ledger, 'signed by the first rotated key')).signature.keyId).toBe(
+      first.keyId,
+    );
+    await ledger.close();
+  });
+
   it('drops an incoming key the chain never adopted (the node died before the rotation block)', async () => {
     let ledger = await open();
     const keyId = ledger.nodeKeys()[0]!.keyId;
