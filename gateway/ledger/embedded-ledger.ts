@@ -89,6 +89,7 @@ import {
   NODE_KEY_FILE,
   adoptNextNodeKey,
   keyForBlock,
+  removeUnfinishedKeyFiles,
   rotatedKeys,
   sameKeys,
   settleNodeKeyFiles,
@@ -1054,6 +1055,7 @@ export async function openEmbeddedLedger(
 ): Promise<Ledger & EmbeddedLedgerExtras> {
   const db = await openTextStore(path.join(options.dataDir, STORE_DIR), 'ledger store');
   try {
+    await removeUnfinishedKeyFiles(options.dataDir);
     const meta = db.sublevel<string, string>('meta', UTF8);
     const clock = options.clock ?? Date.now;
     const rawChain = await meta.get('chain');

@@ -248,6 +248,21 @@ describe('node key rotation', () => {
     await ledger.close();
   });
 
+  it('drops an incoming key file a crash cut short while it was written', async () => {
+    let ledger = await open();
+    const keyId = ledger.nodeKeys()[0]!.keyId;
+    await ledger.close();
+    const pem = await fs.readFile(path.join(dir, 'node-key.pem'), 'utf8');
+    await fs.writeFile(path.join(dir, 'node-key.next.pem'), pem.slice(0, 40), { mode: 0o600 });
+    // And a whole key that never got linked into place.
+    await fs.writeFile(path.join(dir, 'node-key.next.pem.4242.0a1b2c3d.tmp'), pem, { mode: 0o600 });
+    ledger = await open();
+    expect(await fs.readdir(dir)).toEqual(['ledger', 'node-key.pem']);
+    expect((await deposit(ledger, 'next')).signature.keyId).toBe(keyId);
+    await ledger.rotateKey();
+    await ledger.close();
+  });
+
   it("refuses to open when the key file is not the chain's current key, naming both", async () => {
     const ledger = await open();
     const oldPem = await fs.readFile(path.join(dir, 'node-key.pem'));

@@ -7,6 +7,7 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  randomBytes,
   sign,
   type KeyObject,
 } from 'node:crypto';
@@ -46,21 +47,44 @@ class NodeKeyImpl implements NodeKey {
 }
 
 /**
- * Writes a new Ed25519 key to `file` (mode 0600, synced; never over an existing file).
+ * Writes a new Ed25519 key to `file` (mode 0600, synced; never over an existing file). The key is
+ * written whole to a temporary file first and then linked into place, so a crash never leaves a
+ * `file` cut short.
  */
 export async function newNodeKeyFile(file: string): Promise<NodeKey> {
   const { privateKey } = generateKeyPairSync('ed25519');
   const text = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const handle = await fs.open(file, 'wx', 0o600);
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await fs.open(temporary, 'wx', 0o600);
   try {
     await handle.writeFile(text);
     await handle.sync();
   } finally {
     await handle.close();
   }
+  try {
+    await fs.link(temporary, file);
+  } finally {
+    await fs.rm(temporary, { force: true });
+  }
+  await syncFolder(dir);
   return new NodeKeyImpl(privateKey);
 }
+
+/** Syncs the folder `dir`, so that files created or renamed in it survive a power cut. */
+export async function syncFolder(dir: string): Promise<void> {
+  const folder = await fs.open(dir, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
+}
+
+/** Temporary files of {@link newNodeKeyFile}: a crash may leave one behind. */
+export const UNFINISHED_KEY_FILE = /^node-key\..*\.tmp$/;
 
 /**
  * Loads the key in `file`; `undefined` when there is no such file.

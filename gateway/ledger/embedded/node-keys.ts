@@ -15,7 +15,13 @@ import * as path from 'node:path';
 import type { Digest } from '../../../core/digest';
 import type { TrustedKey } from '../../../core/trust';
 import type { NodeKeyView } from '../ledger';
-import { loadNodeKey, newNodeKeyFile, type NodeKey } from './node-key';
+import {
+  UNFINISHED_KEY_FILE,
+  loadNodeKey,
+  newNodeKeyFile,
+  syncFolder,
+  type NodeKey,
+} from './node-key';
 
 export const NODE_KEY_FILE = 'node-key.pem';
 export const NEXT_NODE_KEY_FILE = 'node-key.next.pem';
@@ -92,11 +98,11 @@ export async function settleNodeKeyFiles(
 ): Promise<{ key: NodeKey | undefined; fileKeyId: Digest | undefined }> {
   const file = path.join(dataDir, NODE_KEY_FILE);
   const nextFile = path.join(dataDir, NEXT_NODE_KEY_FILE);
-  const next = await loadNodeKey(nextFile);
-  if (next !== undefined) {
-    if (next.keyId === currentKeyId) await replaceFile(nextFile, file);
-    else await fs.rm(nextFile, { force: true });
-  }
+  // An unreadable incoming key was cut short by a crash while it was written: the rotation block
+  // is committed only after the file is whole and synced, so the chain never adopted it.
+  const next = await loadNodeKey(nextFile).catch(() => null);
+  if (next?.keyId === currentKeyId) await replaceFile(nextFile, file);
+  else if (next !== undefined) await fs.rm(nextFile, { force: true });
   const key = await loadNodeKey(file);
   return { key: key?.keyId === currentKeyId ? key : undefined, fileKeyId: key?.keyId };
 }
@@ -116,10 +122,17 @@ export async function adoptNextNodeKey(dataDir: string): Promise<void> {
 /** Renames `from` over `to` and syncs the folder, so the rename survives a power cut. */
 async function replaceFile(from: string, to: string): Promise<void> {
   await fs.rename(from, to);
-  const dir = await fs.open(path.dirname(to), 'r');
+  await syncFolder(path.dirname(to));
+}
+
+/** Removes key files a crash left half made (never used: not one block was signed with them). */
+export async function removeUnfinishedKeyFiles(dataDir: string): Promise<void> {
+  let names: string[];
   try {
-    await dir.sync();
-  } finally {
-    await dir.close();
+    names = await fs.readdir(dataDir);
+  } catch {
+    return;
   }
+  for (const name of names.filter((n) => UNFINISHED_KEY_FILE.test(n)))
+    await fs.rm(path.join(dataDir, name), { force: true });
 }
