@@ -129,6 +129,21 @@ describe('evidence verify (offline)', () => {
     );
     expect(run.status).toBe(1);
     expect(run.json<VerifyJson>()).toMatchObject({ verdict: 'UNTRUSTED', code: 'KEY_NOT_TRUSTED' });
+    // In words, with the way out when the node rotated its key.
+    const text = await runCli(
+      [
+        'verify',
+        'agreement.pdf',
+        '--receipt',
+        'agreement.pdf.receipt.json',
+        '--trust',
+        'other-trust.json',
+      ],
+      { cwd: temp.dir },
+    );
+    expect(text.status).toBe(1);
+    expect(text.stdout).toContain('UNTRUSTED (KEY_NOT_TRUSTED)');
+    expect(text.stdout).toContain('evidence trust update');
   });
 
   it('merges several trust files (later files win per chain)', async () => {

@@ -404,6 +404,13 @@ function humanReport(report: Report): string {
       : report.verdict,
   );
   lines.push(VERDICT_MEANING[report.verdict]);
+  if (report.code === 'KEY_NOT_TRUSTED') {
+    // The usual reason after years of use: the node rotated its key since the file was pinned.
+    lines.push(
+      'If the node rotated its key since this trust file was pinned, `evidence trust update ' +
+        'TRUST --gateway URL` brings the file up to date by checking the signed hand-over.',
+    );
+  }
   if (report.verdict === 'VERIFIED' && report.facts) {
     const f = report.facts;
     lines.push(
