@@ -33,6 +33,7 @@ import type { Ledger, LedgerBackup } from './ledger/ledger';
 import type { BackupMetrics } from './metrics';
 import type { DossierBackups, DossierBackupsNotConfigured } from '../core/dossier';
 import type { StoreCopy } from './storage/store-copy';
+import { syncDirectory, writeSynced } from './storage/durable-files';
 
 /** The stores besides the ledger, each copied into a new store at `location`. */
 export interface BackupSources {
@@ -137,26 +138,6 @@ const RETRY_MAX_MS = 300_000;
 
 function idOf(time: number): string {
   return new Date(time).toISOString().replace(/[-:.]/g, '');
-}
-
-/** Writes `text` to `file` (mode 0600) and syncs it. */
-async function writeSynced(file: string, text: string): Promise<void> {
-  const handle = await fs.open(file, 'wx', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function isManifest(value: unknown, id: string): value is BackupManifest {

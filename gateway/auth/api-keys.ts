@@ -28,6 +28,7 @@ import {
   type RequestSignatureAlgorithm,
 } from '../../core/request-signing';
 import { schemaErrors } from '../../core/schema';
+import { writeWhole } from '../storage/durable-files';
 
 /** Roles a principal can have; `gateway` is the node's own identity and never a principal's. */
 export const KEY_ROLES = ROLES.filter(
@@ -585,37 +586,7 @@ class KeyStoreImpl implements KeyStore {
  * mix: temp file in the same directory, fsync, rename, fsync of the directory.
  */
 export async function writeAtomically(file: string, data: string): Promise<void> {
-  const dir = path.dirname(file);
-  const temp = path.join(
-    dir,
-    `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
-  );
-  const handle = await fs.open(temp, 'wx', 0o600);
-  try {
-    try {
-      await handle.writeFile(data, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  await syncDirectory(dir);
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is still atomic.
-  } finally {
-    await handle?.close();
-  }
+  await writeWhole(file, data, { replace: true });
 }
 
 /**

@@ -255,7 +255,9 @@ describe('node key rotation', () => {
     const pem = await fs.readFile(path.join(dir, 'node-key.pem'), 'utf8');
     await fs.writeFile(path.join(dir, 'node-key.next.pem'), pem.slice(0, 40), { mode: 0o600 });
     // And a whole key that never got linked into place.
-    await fs.writeFile(path.join(dir, 'node-key.next.pem.4242.0a1b2c3d.tmp'), pem, { mode: 0o600 });
+    await fs.writeFile(path.join(dir, '.node-key.next.pem.4242.0a1b2c3d4e5f.tmp'), pem, {
+      mode: 0o600,
+    });
     ledger = await open();
     expect(await fs.readdir(dir)).toEqual(['ledger', 'node-key.pem']);
     expect((await deposit(ledger, 'next')).signature.keyId).toBe(keyId);

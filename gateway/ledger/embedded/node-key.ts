@@ -7,7 +7,6 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
-  randomBytes,
   sign,
   type KeyObject,
 } from 'node:crypto';
@@ -17,6 +16,7 @@ import type { Signature } from '../../../core/block';
 import type { Digest } from '../../../core/digest';
 import { LedgerError } from '../../../core/errors';
 import { keyIdOf } from '../../../core/signature';
+import { writeWhole } from '../../storage/durable-files';
 
 export interface NodeKey {
   readonly keyId: Digest;
@@ -47,44 +47,20 @@ class NodeKeyImpl implements NodeKey {
 }
 
 /**
- * Writes a new Ed25519 key to `file` (mode 0600, synced; never over an existing file). The key is
- * written whole to a temporary file first and then linked into place, so a crash never leaves a
- * `file` cut short.
+ * Writes a new Ed25519 key to `file` (mode 0600, synced; never over an existing file). It is
+ * written whole to a temporary file and then linked into place, so a crash never leaves a `file`
+ * cut short (storage/durable-files.ts).
  */
 export async function newNodeKeyFile(file: string): Promise<NodeKey> {
   const { privateKey } = generateKeyPairSync('ed25519');
   const text = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await fs.open(temporary, 'wx', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.link(temporary, file);
-  } finally {
-    await fs.rm(temporary, { force: true });
-  }
-  await syncFolder(dir);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await writeWhole(file, text, { replace: false });
   return new NodeKeyImpl(privateKey);
 }
 
-/** Syncs the folder `dir`, so that files created or renamed in it survive a power cut. */
-export async function syncFolder(dir: string): Promise<void> {
-  const folder = await fs.open(dir, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
-}
-
-/** Temporary files of {@link newNodeKeyFile}: a crash may leave one behind. */
-export const UNFINISHED_KEY_FILE = /^node-key\..*\.tmp$/;
+/** Temporary files of {@link newNodeKeyFile} (storage/durable-files.ts): a crash may leave one. */
+export const UNFINISHED_KEY_FILE = /^\.node-key\..*\.tmp$/;
 
 /**
  * Loads the key in `file`; `undefined` when there is no such file.

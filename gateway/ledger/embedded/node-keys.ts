@@ -15,13 +15,8 @@ import * as path from 'node:path';
 import type { Digest } from '../../../core/digest';
 import type { TrustedKey } from '../../../core/trust';
 import type { NodeKeyView } from '../ledger';
-import {
-  UNFINISHED_KEY_FILE,
-  loadNodeKey,
-  newNodeKeyFile,
-  syncFolder,
-  type NodeKey,
-} from './node-key';
+import { syncDirectory } from '../../storage/durable-files';
+import { UNFINISHED_KEY_FILE, loadNodeKey, newNodeKeyFile, type NodeKey } from './node-key';
 
 export const NODE_KEY_FILE = 'node-key.pem';
 export const NEXT_NODE_KEY_FILE = 'node-key.next.pem';
@@ -122,7 +117,7 @@ export async function adoptNextNodeKey(dataDir: string): Promise<void> {
 /** Renames `from` over `to` and syncs the folder, so the rename survives a power cut. */
 async function replaceFile(from: string, to: string): Promise<void> {
   await fs.rename(from, to);
-  await syncFolder(path.dirname(to));
+  await syncDirectory(path.dirname(to));
 }
 
 /** Removes key files a crash left half made (never used: not one block was signed with them). */
