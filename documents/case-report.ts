@@ -263,12 +263,7 @@ function drawCaseReport(layout: PdfLayout, input: CaseReportInput): void {
       mono: true,
     },
   ]);
-  layout.y += layout.size(8);
-  layout.ensure(layout.size(30));
-  layout.rule();
-  layout.y += layout.size(3);
-  layout.paragraph(LEGAL_NOTE.zh, 7, { color: COLORS.muted });
-  layout.paragraph(LEGAL_NOTE.en, 6.5, { color: COLORS.muted });
+  layout.closingNote(LEGAL_NOTE);
 }
 
 /** The report as an A4 PDF of one or more pages; byte-identical for equal input. */

@@ -282,20 +282,10 @@ function drawDossier(layout: PdfLayout, d: ComplianceDossier): void {
     layout.heading({ zh: '八、数据备份', en: 'Backups' });
     layout.fields(backupFields(d.backups));
   }
-  layout.y += layout.size(8);
-  layout.ensure(layout.size(30));
-  layout.rule();
-  layout.y += layout.size(3);
-  layout.paragraph(
-    '说明：本材料由节点根据其配置、账本与审计日志生成，供人民法院审查存证平台之用（《人民法院在线诉讼规则》第十七条）；其中的摘要与密钥可与受信任文件、收据及公开核验页面相互印证。',
-    7,
-    { color: COLORS.muted },
-  );
-  layout.paragraph(
-    'Note: produced by the node from its configuration, ledger and audit log, for a court examining the platform (Online Litigation Rules art. 17). Its digests and keys can be cross-checked against trust files, receipts and the public verification page.',
-    6.5,
-    { color: COLORS.muted },
-  );
+  layout.closingNote({
+    zh: '说明：本材料由节点根据其配置、账本与审计日志生成，供人民法院审查存证平台之用（《人民法院在线诉讼规则》第十七条）；其中的摘要与密钥可与受信任文件、收据及公开核验页面相互印证。',
+    en: 'Note: produced by the node from its configuration, ledger and audit log, for a court examining the platform (Online Litigation Rules art. 17). Its digests and keys can be cross-checked against trust files, receipts and the public verification page.',
+  });
 }
 
 /**

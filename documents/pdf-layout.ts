@@ -278,6 +278,27 @@ export class PdfLayout {
       .strokeColor(color)
       .stroke();
   }
+
+  /**
+   * The note that closes a document (what it proves and what it does not): a gap of `before`, on
+   * a page with `reserve` left, a rule, then the note in Chinese and in English, muted.
+   */
+  closingNote(
+    note: Label,
+    sizes: { before: number; reserve: number; zh: number; en: number } = {
+      before: 8,
+      reserve: 30,
+      zh: 7,
+      en: 6.5,
+    },
+  ): void {
+    this.y += this.size(sizes.before);
+    this.ensure(this.size(sizes.reserve));
+    this.rule();
+    this.y += this.size(3);
+    this.paragraph(note.zh, sizes.zh, { color: COLORS.muted });
+    this.paragraph(note.en, sizes.en, { color: COLORS.muted });
+  }
 }
 
 export interface TextStyle {

@@ -129,12 +129,7 @@ export function drawVerificationReport(
       layout.checks(model.checks);
       layout.heading(model.environment.title);
       layout.fields(model.environment.fields);
-      layout.y += layout.size(6);
-      layout.ensure(layout.size(40));
-      layout.rule();
-      layout.y += layout.size(3);
-      layout.paragraph(LEGAL_NOTE.zh, 6.8, { color: COLORS.muted });
-      layout.paragraph(LEGAL_NOTE.en, 6.3, { color: COLORS.muted });
+      layout.closingNote(LEGAL_NOTE, { before: 6, reserve: 40, zh: 6.8, en: 6.3 });
     },
   );
 }
