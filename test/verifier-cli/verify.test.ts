@@ -115,32 +115,14 @@ describe('evidence verify (offline)', () => {
 
   it('answers UNTRUSTED (exit 1) against a trust file pinning another key', async () => {
     temp.write('other-trust.json', JSON.stringify(trustFor('test-chain', makeNodeKey())));
-    const run = await runCli(
-      [
-        'verify',
-        'agreement.pdf',
-        '--receipt',
-        'agreement.pdf.receipt.json',
-        '--trust',
-        'other-trust.json',
-        '--json',
-      ],
-      { cwd: temp.dir },
-    );
+    const args = ['verify', 'agreement.pdf', '--receipt', 'agreement.pdf.receipt.json'];
+    const run = await runCli([...args, '--trust', 'other-trust.json', '--json'], {
+      cwd: temp.dir,
+    });
     expect(run.status).toBe(1);
     expect(run.json<VerifyJson>()).toMatchObject({ verdict: 'UNTRUSTED', code: 'KEY_NOT_TRUSTED' });
     // In words, with the way out when the node rotated its key.
-    const text = await runCli(
-      [
-        'verify',
-        'agreement.pdf',
-        '--receipt',
-        'agreement.pdf.receipt.json',
-        '--trust',
-        'other-trust.json',
-      ],
-      { cwd: temp.dir },
-    );
+    const text = await runCli([...args, '--trust', 'other-trust.json'], { cwd: temp.dir });
     expect(text.status).toBe(1);
     expect(text.stdout).toContain('UNTRUSTED (KEY_NOT_TRUSTED)');
     expect(text.stdout).toContain('evidence trust update');
