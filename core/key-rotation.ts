@@ -9,13 +9,20 @@
  * starts, at the rotation block's time), so a receipt from any year checks against one file.
  */
 
+import { valueDigest, type TxHeader } from './block';
 import { canonicalBytes } from './canonical';
 import type { Digest } from './digest';
 import { keyIdOf, publicKeyFromSpki, verifySignature } from './signature';
 
-/** The system contract and function of a rotation transaction. */
-export const KEY_ROTATION_CONTRACT = '_system';
+/** The ledger's own transactions (its genesis, key rotations), never a chaincode's. */
+export const SYSTEM_CONTRACT = '_system';
+/** The function of a rotation transaction, in {@link SYSTEM_CONTRACT}. */
 export const KEY_ROTATION_FN = 'rotateKey';
+
+/** Whether a transaction is a key rotation. */
+export function isKeyRotation(tx: Pick<TxHeader, 'contract' | 'fn'>): boolean {
+  return tx.contract === SYSTEM_CONTRACT && tx.fn === KEY_ROTATION_FN;
+}
 
 export interface KeyRotation {
   readonly type: 'key-rotation';
@@ -37,6 +44,25 @@ export function keyRotationSigningBytes(rotation: KeyRotation): Uint8Array {
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Why the transaction `header` with `args`, signed (as its block) by `previousKeyId`, is NOT a
+ * valid key rotation on `chainId`: not a rotation at all, arguments other than the ones its
+ * header names, or a statement {@link keyRotationProblem} refuses; `undefined` when it is one.
+ * Never throws. The one check of a stored rotation, for the ledger's own chain check and for a
+ * verifier following rotations (trust-update.ts).
+ */
+export function rotationTxProblem(
+  header: TxHeader,
+  args: readonly unknown[],
+  expected: { readonly chainId: string; readonly previousKeyId: Digest },
+): string | undefined {
+  if (!isKeyRotation(header))
+    return `it is a ${header.contract}.${header.fn} transaction, not a key rotation`;
+  if (valueDigest([...args]) !== header.argsDigest)
+    return 'its statement is not the one its transaction names';
+  return keyRotationProblem(args, { ...expected, time: header.time });
+}
 
 /**
  * Why the rotation transaction's arguments (`[statement JSON, proof]`) are NOT a valid rotation

@@ -11,17 +11,11 @@
  * accepted only if its keys are exactly the ones this walk arrives at. Pure; never throws.
  */
 
+import { inclusionPathProblem, txLeafHash, type SignedBlockHeader, type TxHeader } from './block';
 import {
-  inclusionPathProblem,
-  txLeafHash,
-  valueDigest,
-  type SignedBlockHeader,
-  type TxHeader,
-} from './block';
-import {
-  KEY_ROTATION_CONTRACT,
   KEY_ROTATION_FN,
-  keyRotationProblem,
+  SYSTEM_CONTRACT,
+  rotationTxProblem,
   type KeyRotation,
 } from './key-rotation';
 import { signedBlockHeaderSchema, txHeaderSchema } from './receipt';
@@ -70,7 +64,7 @@ export const keyRotationProofsSchema = {
             ...txHeaderSchema,
             properties: {
               ...txHeaderSchema.properties,
-              contract: { const: KEY_ROTATION_CONTRACT },
+              contract: { const: SYSTEM_CONTRACT },
               fn: { const: KEY_ROTATION_FN },
             },
           },
@@ -144,8 +138,6 @@ export function followKeyRotations(
     lastBlock = block.header.number;
     if (block.header.chainId !== chainId || tx.chainId !== chainId)
       return refuse(`${at} is of another chain`);
-    if (tx.contract !== KEY_ROTATION_CONTRACT || tx.fn !== KEY_ROTATION_FN)
-      return refuse(`${at} is a ${tx.contract}.${tx.fn} transaction, not a key rotation`);
     const working: TrustFile = {
       type: TRUST_FILE_TYPE,
       version: 1,
@@ -161,12 +153,9 @@ export function followKeyRotations(
       block.header.dataHash,
     );
     if (path) return refuse(`${at}: its transaction is not under the block's data hash (${path})`);
-    if (valueDigest([...proof.args]) !== tx.argsDigest)
-      return refuse(`${at}: its statement is not the one its transaction names`);
-    const problem = keyRotationProblem(proof.args, {
+    const problem = rotationTxProblem(tx, proof.args, {
       chainId,
       previousKeyId: block.signature.keyId,
-      time: tx.time,
     });
     if (problem) return refuse(`${at}: ${problem}`);
     const rotation = JSON.parse(proof.args[0]) as KeyRotation;

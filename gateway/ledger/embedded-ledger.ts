@@ -56,10 +56,11 @@ import {
 } from '../../core/errors';
 import { canonicalJson } from '../../core/canonical';
 import {
-  KEY_ROTATION_CONTRACT,
   KEY_ROTATION_FN,
-  keyRotationProblem,
+  SYSTEM_CONTRACT,
+  isKeyRotation,
   keyRotationSigningBytes,
+  rotationTxProblem,
   type KeyRotation,
 } from '../../core/key-rotation';
 import { buildTree, rootOf } from '../../core/merkle';
@@ -159,7 +160,6 @@ interface ChainMeta {
 const blockKey = (n: number) => n.toString(16).padStart(12, '0');
 /** The store, under the data directory (the node key files: embedded/node-keys.ts). */
 const STORE_DIR = 'ledger';
-const SYSTEM_CONTRACT = '_system';
 /** Keys a chain may have over its life: as many as a trust file lists for a chain. */
 const MAX_NODE_KEYS = 64;
 /** Committed transactions kept in memory for {@link EmbeddedLedgerImpl.transaction}. */
@@ -485,16 +485,11 @@ class EmbeddedLedgerImpl implements Ledger {
       const signer = keys.at(-1) as NodeKeyEntry;
       checkBlock(block, count, previous, signer, this.chainId);
       for (const tx of block.txs) {
-        if (tx.header.contract !== KEY_ROTATION_CONTRACT || tx.header.fn !== KEY_ROTATION_FN)
-          continue;
-        const problem =
-          valueDigest([...tx.args]) !== tx.header.argsDigest
-            ? 'the arguments are not the ones its header names'
-            : keyRotationProblem(tx.args, {
-                chainId: this.chainId,
-                previousKeyId: signer.keyId,
-                time: tx.header.time,
-              });
+        if (!isKeyRotation(tx.header)) continue;
+        const problem = rotationTxProblem(tx.header, tx.args, {
+          chainId: this.chainId,
+          previousKeyId: signer.keyId,
+        });
         if (problem) throw corrupted(`the key rotation in block ${count} is invalid: ${problem}`);
         const rotation = JSON.parse(tx.args[0] as string) as KeyRotation;
         keys = rotatedKeys(keys, rotation, count, tx.header.time);
@@ -532,10 +527,7 @@ class EmbeddedLedgerImpl implements Ledger {
     for (const key of this.#keys) {
       if (key.lastBlock === undefined) continue;
       const block = await this.#readBlock(key.lastBlock);
-      const txIndex =
-        block?.txs.findIndex(
-          (tx) => tx.header.contract === KEY_ROTATION_CONTRACT && tx.header.fn === KEY_ROTATION_FN,
-        ) ?? -1;
+      const txIndex = block?.txs.findIndex((tx) => isKeyRotation(tx.header)) ?? -1;
       if (!block || txIndex < 0)
         throw corrupted(`block ${key.lastBlock} does not hold the rotation the key record names`);
       const tx = block.txs[txIndex] as StoredTx;
@@ -610,20 +602,9 @@ class EmbeddedLedgerImpl implements Ledger {
       time,
     };
     const args = [canonicalJson(rotation), incoming.sign(keyRotationSigningBytes(rotation)).value];
-    const header: TxHeader = {
-      type: 'tx',
-      txId: randomBytes(32).toString('hex'),
-      chainId: this.chainId,
-      time,
-      creator: { mspId: this.#org, id: 'node', role: 'admin' },
-      contract: KEY_ROTATION_CONTRACT,
-      fn: KEY_ROTATION_FN,
-      argsDigest: valueDigest(args),
-      resultDigest: valueDigest(null),
-      writesDigest: valueDigest([]),
-      eventsDigest: valueDigest(null),
-    };
-    const block = this.#seal({ header, args, result: 'null', writes: [], event: null });
+    const block = this.#seal(
+      systemTx({ chainId: this.chainId, org: this.#org }, KEY_ROTATION_FN, args, time),
+    );
     const keys = rotatedKeys(this.#keys, incoming, block.header.number, time);
     this.#rotations.set(block, keys);
     this.#key = incoming;
@@ -1179,31 +1160,44 @@ export interface EmbeddedLedgerExtras {
   keyRotations(): Promise<KeyRotationProofs>;
 }
 
+/**
+ * A transaction of the ledger itself ({@link SYSTEM_CONTRACT}: the genesis, key rotations), by
+ * the node as admin of its organisation, with no result, writes or event.
+ */
+function systemTx(
+  chain: { readonly chainId: string; readonly org: string },
+  fn: string,
+  args: readonly string[],
+  time: string,
+): StoredTx {
+  return {
+    header: {
+      type: 'tx',
+      txId: randomBytes(32).toString('hex'),
+      chainId: chain.chainId,
+      time,
+      creator: { mspId: chain.org, id: 'node', role: 'admin' },
+      contract: SYSTEM_CONTRACT,
+      fn,
+      argsDigest: valueDigest([...args]),
+      resultDigest: valueDigest(null),
+      writesDigest: valueDigest([]),
+      eventsDigest: valueDigest(null),
+    },
+    args: [...args],
+    result: 'null',
+    writes: [],
+    event: null,
+  };
+}
+
 async function writeGenesis(
   db: Level<string, string>,
   key: NodeKey,
   chain: ChainMeta,
 ): Promise<void> {
-  const header0: TxHeader = {
-    type: 'tx',
-    txId: randomBytes(32).toString('hex'),
-    chainId: chain.chainId,
-    time: chain.createdAt,
-    creator: { mspId: chain.org, id: 'node', role: 'admin' },
-    contract: SYSTEM_CONTRACT,
-    fn: 'genesis',
-    argsDigest: valueDigest([chain.chainId, chain.org, chain.keyId]),
-    resultDigest: valueDigest(null),
-    writesDigest: valueDigest([]),
-    eventsDigest: valueDigest(null),
-  };
-  const tx: StoredTx = {
-    header: header0,
-    args: [chain.chainId, chain.org, chain.keyId],
-    result: 'null',
-    writes: [],
-    event: null,
-  };
+  const tx = systemTx(chain, 'genesis', [chain.chainId, chain.org, chain.keyId], chain.createdAt);
+  const header0 = tx.header;
   const header: BlockHeader = {
     type: 'block',
     chainId: chain.chainId,

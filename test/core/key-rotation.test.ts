@@ -1,9 +1,13 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../core/canonical';
+import { valueDigest, type TxHeader } from '../../core/block';
 import {
+  KEY_ROTATION_FN,
+  SYSTEM_CONTRACT,
   keyRotationProblem,
   keyRotationSigningBytes,
+  rotationTxProblem,
   type KeyRotation,
 } from '../../core/key-rotation';
 import { keyIdOf } from '../../core/signature';
@@ -77,5 +81,39 @@ describe('key rotation statements', () => {
     ]) {
       expect(keyRotationProblem(args, expected)).toEqual(expect.any(String));
     }
+  });
+
+  it('checks a stored rotation transaction: what it is, its argument digest, then its statement', () => {
+    const args = [canonicalJson(statement), proofBy(incoming.privateKey, statement)];
+    const header: TxHeader = {
+      type: 'tx',
+      txId: '0'.repeat(64),
+      chainId: expected.chainId,
+      time: expected.time,
+      creator: { mspId: 'NodeOrg', id: 'node', role: 'admin' },
+      contract: SYSTEM_CONTRACT,
+      fn: KEY_ROTATION_FN,
+      argsDigest: valueDigest(args),
+      resultDigest: valueDigest(null),
+      writesDigest: valueDigest([]),
+      eventsDigest: valueDigest(null),
+    };
+    const { chainId, previousKeyId } = expected;
+    expect(rotationTxProblem(header, args, { chainId, previousKeyId })).toBeUndefined();
+    expect(
+      rotationTxProblem({ ...header, fn: 'genesis' }, args, { chainId, previousKeyId }),
+    ).toContain('not a key rotation');
+    expect(
+      rotationTxProblem(header, [args[0]!, proofBy(outgoing.privateKey, statement)], {
+        chainId,
+        previousKeyId,
+      }),
+    ).toContain('not the one its transaction names');
+    expect(
+      rotationTxProblem({ ...header, time: '2026-05-02T00:00:00.000Z' }, args, {
+        chainId,
+        previousKeyId,
+      }),
+    ).toContain('rotation time');
   });
 });
