@@ -78,6 +78,7 @@ import type {
   LedgerBackup,
   LedgerIdentity,
   NodeKeyRotation,
+  NodeKeyState,
   NodeKeyView,
   StoredTransaction,
 } from './ledger';
@@ -511,7 +512,7 @@ class EmbeddedLedgerImpl implements Ledger {
   }
 
   /** The trust file and the key list together, for a proxy that keeps copies (threaded-ledger.ts). */
-  keyState(): { trust: TrustFile; nodeKeys: readonly NodeKeyEntry[] } {
+  keyState(): NodeKeyState {
     return { trust: this.trust(), nodeKeys: this.#keys };
   }
 
@@ -1156,7 +1157,7 @@ export interface EmbeddedLedgerExtras {
   verifyChain(signal?: AbortSignal): Promise<number>;
   rotateKey(): Promise<NodeKeyRotation>;
   nodeKeys(): readonly NodeKeyView[];
-  keyState(): { trust: TrustFile; nodeKeys: readonly NodeKeyView[] };
+  keyState(): NodeKeyState;
   keyRotations(): Promise<KeyRotationProofs>;
 }
 

@@ -74,6 +74,12 @@ export interface NodeKeyView {
   readonly notAfter?: string;
 }
 
+/** The trust file of an embedded chain and its keys, as of the last durable block. */
+export interface NodeKeyState {
+  readonly trust: TrustFile;
+  readonly nodeKeys: readonly NodeKeyView[];
+}
+
 /** What {@link Ledger.rotateKey} did. */
 export interface NodeKeyRotation {
   readonly previousKeyId: Digest;

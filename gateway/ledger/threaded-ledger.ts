@@ -25,6 +25,7 @@ import type {
   LedgerBackup,
   LedgerIdentity,
   NodeKeyRotation,
+  NodeKeyState,
   NodeKeyView,
   StoredTransaction,
 } from './ledger';
@@ -100,10 +101,7 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
   /** Copies the thread's trust file and key list; `settled`: a write succeeded since the failure. */
   async #refreshKeys(settled: boolean): Promise<void> {
     try {
-      const state = await this.#call<{ trust: TrustFile; nodeKeys: readonly NodeKeyView[] }>(
-        'keyState',
-        [],
-      );
+      const state = await this.#call<NodeKeyState>('keyState', []);
       this.#trust = state.trust;
       this.#nodeKeys = state.nodeKeys;
       if (settled) this.#keysUncertain = false;
@@ -168,7 +166,7 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
     return rotation;
   }
 
-  keyState(): { trust: TrustFile; nodeKeys: readonly NodeKeyView[] } {
+  keyState(): NodeKeyState {
     return { trust: this.#trust, nodeKeys: this.#nodeKeys };
   }
 

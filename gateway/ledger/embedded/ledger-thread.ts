@@ -32,8 +32,7 @@ async function serve(port: NonNullable<typeof parentPort>, data: LedgerThreadDat
   port.postMessage({
     ready: true,
     chainId: ledger.chainId,
-    trust: ledger.trust(),
-    nodeKeys: ledger.nodeKeys(),
+    ...ledger.keyState(),
   } satisfies ThreadReady<LedgerReady>);
 }
 

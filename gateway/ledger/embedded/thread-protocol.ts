@@ -3,8 +3,7 @@
  * ./ledger-thread.ts) say to each other, over the calls of gateway/threads/rpc.ts.
  */
 
-import type { TrustFile } from '../../../core/trust';
-import type { NodeKeyView } from '../ledger';
+import type { NodeKeyState } from '../ledger';
 
 /** What the thread is started with: the embedded ledger's options that are plain data. */
 export interface LedgerThreadData {
@@ -33,9 +32,7 @@ export const THREAD_METHODS = [
 ] as const;
 export type ThreadMethod = (typeof THREAD_METHODS)[number];
 
-/** What the thread says once its ledger is open. */
-export interface LedgerReady {
+/** What the thread says once its ledger is open: its chain, trust file and keys. */
+export interface LedgerReady extends NodeKeyState {
   readonly chainId: string;
-  readonly trust: TrustFile;
-  readonly nodeKeys: readonly NodeKeyView[];
 }
