@@ -415,25 +415,33 @@ class EmbeddedLedgerImpl implements Ledger {
 
   /** Durable world-state keys under `prefix`, counted by a keys-only scan of at most `limit`. */
   async countState(prefix: string, limit: number): Promise<{ count: number; complete: boolean }> {
-    const keys = await this.stateKeys(prefix, limit + 1);
-    return keys.length > limit
-      ? { count: limit, complete: false }
-      : { count: keys.length, complete: true };
+    let count = 0;
+    await this.#scanState(prefix, limit + 1, () => (count += 1));
+    return count > limit ? { count: limit, complete: false } : { count, complete: true };
   }
 
   /** Committed world-state keys under `prefix`, in key order, at most `limit` (keys-only scan). */
   async stateKeys(prefix: string, limit: number): Promise<string[]> {
+    const keys: string[] = [];
+    await this.#scanState(prefix, limit, (key) => keys.push(key));
+    return keys;
+  }
+
+  /**
+   * Visits the durable world-state keys under `prefix`, in key order, at most `limit`, without
+   * keeping them (a count of a million keys holds none); after a failed write the store is
+   * reopened first.
+   */
+  async #scanState(prefix: string, limit: number, visit: (key: string) => void): Promise<void> {
     this.#checkOpen();
     if (prefix === '') throw new RangeError('requires a non-empty prefix');
     await this.#ensureOpen();
     const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-    const keys: string[] = [];
     try {
-      for await (const key of this.#state.keys({ gte: prefix, lt: end, limit })) keys.push(key);
+      for await (const key of this.#state.keys({ gte: prefix, lt: end, limit })) visit(key);
     } catch (error) {
       rethrowReopening(error);
     }
-    return keys;
   }
 
   async info(): Promise<ChainInfo> {
