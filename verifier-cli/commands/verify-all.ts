@@ -10,7 +10,6 @@
  * item never stops the others.
  */
 
-import { promises as fs } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import type { DigestSet } from '../../core/digest';
 import type { CheckCode, ProvenFacts } from '../../core/verify';
@@ -185,6 +184,8 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
 
   const items: Item[] = [];
   const paired = new Set<string>();
+  // The regular files listed already: whether a receipt is there needs no other look at the disk.
+  const listed = new Set(receiptRoot === undefined ? files : receiptNames);
   for (const file of files) {
     // Receipts (and their upgrade backups) are not exhibits; with --receipts, those in DIR still
     // are not.
@@ -194,11 +195,7 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     const receiptPath = join(receiptRoot ?? root, receiptRelative);
     const receiptShown = display(settings.receipts ?? settings.dir, receiptRelative);
     const fileShown = display(settings.dir, file);
-    const exists = await fs
-      .stat(receiptPath)
-      .then((stat) => stat.isFile())
-      .catch(() => false);
-    if (!exists) {
+    if (!listed.has(receiptRelative)) {
       items.push({ file, receipt: null, verdict: 'NO_RECEIPT' });
       continue;
     }
