@@ -44,7 +44,7 @@ export interface AuditEvent {
    * `request` for an HTTP request; `gap` when entries were dropped under overload; `backup` when
    * a backup of the node finished, asked for or scheduled (a backup holds the node key): `params`
    * `{ id, state }` (`completed` or `failed`), and `code` when it failed; `node-key` when the node
-   * key was rotated: `params` `{ keyId, previousKeyId, block }` (the rotation block).
+   * key was rotated: `params` `{ keyId, algorithm, previousKeyId, block }` (the rotation block).
    */
   readonly type: 'request' | 'gap' | 'backup' | 'node-key';
   /** When the request (or backup) completed, RFC 3339 UTC. */

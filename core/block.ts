@@ -47,8 +47,19 @@ export interface BlockHeader {
   readonly time: string;
 }
 
-export const SIGNATURE_ALGORITHMS = ['ed25519', 'ecdsa-p256-sha256'] as const;
+export const SIGNATURE_ALGORITHMS = ['ed25519', 'ecdsa-p256-sha256', 'sm2-sm3'] as const;
 export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
+
+/**
+ * What an embedded node may sign its blocks with: Ed25519 (RFC 8032), or SM2 with SM3 (GB/T
+ * 32918, GM/T 0003, signer ID {@link DEFAULT_SM2_USER_ID}) where national (GM) cryptography is
+ * required.
+ */
+export const NODE_KEY_ALGORITHMS = ['ed25519', 'sm2-sm3'] as const;
+export type NodeKeyAlgorithm = (typeof NODE_KEY_ALGORITHMS)[number];
+
+/** GM/T 0009-2012's default signer ID, the one SM2 block signatures compute Z with. */
+export const DEFAULT_SM2_USER_ID = '1234567812345678';
 
 export interface Signature {
   readonly algorithm: SignatureAlgorithm;

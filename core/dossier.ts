@@ -170,7 +170,8 @@ export interface ComplianceDossier {
 /**
  * The algorithms and standards of this software, for the gateway to list (marking `inUse`):
  * SHA-256 and SM3 digests, RFC 9162 Merkle trees, RFC 8785 canonical JSON, Ed25519 and ECDSA P-256
- * signatures, and SM2 where a Fabric network uses national (GM) cryptography.
+ * signatures, and SM2 (node keys of `sm2-sm3`, and Fabric networks that use national (GM)
+ * cryptography).
  */
 export const KNOWN_ALGORITHMS: readonly Omit<DossierAlgorithm, 'inUse'>[] = [
   {
@@ -213,7 +214,9 @@ export const KNOWN_ALGORITHMS: readonly Omit<DossierAlgorithm, 'inUse'>[] = [
     id: 'sm2',
     name: 'SM2',
     standard: 'GB/T 32918-2016 / GM/T 0003-2012',
-    purpose: '国密签名（使用国密的 Fabric 网络）/ GM signatures where the Fabric network uses them',
+    purpose:
+      '国密签名：嵌入式账本区块签名（SM2 节点密钥）及使用国密的 Fabric 网络 / GM signatures: ' +
+      'embedded ledger block signatures (SM2 node keys) and Fabric networks that use them',
   },
 ];
 

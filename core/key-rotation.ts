@@ -9,10 +9,10 @@
  * starts, at the rotation block's time), so a receipt from any year checks against one file.
  */
 
-import { valueDigest, type TxHeader } from './block';
+import { NODE_KEY_ALGORITHMS, valueDigest, type NodeKeyAlgorithm, type TxHeader } from './block';
 import { canonicalBytes } from './canonical';
 import type { Digest } from './digest';
-import { keyIdOf, publicKeyFromSpki, verifySignature } from './signature';
+import { keyIdOf, nodeKeyAlgorithmOf, publicKeyFromSpki, verifySignature } from './signature';
 
 /** The ledger's own transactions (its genesis, key rotations), never a chaincode's. */
 export const SYSTEM_CONTRACT = '_system';
@@ -31,7 +31,8 @@ export interface KeyRotation {
   readonly previousKeyId: Digest;
   /** The key that signs every block after the rotation block. */
   readonly keyId: Digest;
-  readonly algorithm: 'ed25519';
+  /** What the incoming key signs with (a rotation may change it: Ed25519 to SM2, or back). */
+  readonly algorithm: NodeKeyAlgorithm;
   /** Base64 SubjectPublicKeyInfo DER of the incoming key. */
   readonly publicKey: string;
   /** Chain time of the rotation: its transaction's (and block's) time. */
@@ -86,8 +87,9 @@ export function keyRotationProblem(
   const fields = Object.keys(rotation).sort().join(',');
   if (fields !== 'algorithm,chainId,keyId,previousKeyId,publicKey,time,type')
     return `the rotation statement has the fields ${fields}`;
-  if (rotation.type !== 'key-rotation' || rotation.algorithm !== 'ed25519')
-    return 'the rotation statement is not an ed25519 key rotation';
+  if (rotation.type !== 'key-rotation') return 'the statement is not a key rotation';
+  if (!(NODE_KEY_ALGORITHMS as readonly unknown[]).includes(rotation.algorithm))
+    return `the rotation names the algorithm ${String(rotation.algorithm)}, not one of ${NODE_KEY_ALGORITHMS.join(', ')}`;
   if (rotation.chainId !== expected.chainId)
     return `the rotation names chain ${String(rotation.chainId)}`;
   if (rotation.previousKeyId !== expected.previousKeyId)
@@ -99,11 +101,11 @@ export function keyRotationProblem(
   if (rotation.keyId === rotation.previousKeyId) return 'the incoming key is the outgoing key';
   const publicKey =
     typeof rotation.publicKey === 'string' ? publicKeyFromSpki(rotation.publicKey) : undefined;
-  if (!publicKey || publicKey.asymmetricKeyType !== 'ed25519')
-    return 'the incoming public key is not an Ed25519 key';
+  if (!publicKey || nodeKeyAlgorithmOf(publicKey) !== rotation.algorithm)
+    return `the incoming public key is not a key for ${rotation.algorithm}`;
   if (keyIdOf(Buffer.from(rotation.publicKey, 'base64')) !== rotation.keyId)
     return 'the incoming key id is not the digest of its public key';
-  if (!verifySignature('ed25519', publicKey, keyRotationSigningBytes(rotation), args[1]))
+  if (!verifySignature(rotation.algorithm, publicKey, keyRotationSigningBytes(rotation), args[1]))
     return 'the incoming key did not sign the rotation';
   return undefined;
 }

@@ -29,7 +29,8 @@ import { createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto
 import { sm2 } from 'sm-crypto-v2';
 import { formatDigest, sha256, type Digest } from './digest';
 import type { FieldError } from './errors';
-import { isLowS, keyIdOf, verifySignature } from './signature';
+import { DEFAULT_SM2_USER_ID } from './block';
+import { SM2_SPKI_PREFIX, isLowS, keyIdOf, sm2PointOfSpki, verifySignature } from './signature';
 
 export const REQUEST_SIGNATURE_SCHEME = 'EVIDENCE-REQUEST-V1';
 
@@ -45,7 +46,7 @@ export const REQUEST_SIGNATURE_ALGORITHMS = ['ed25519', 'ecdsa-p256-sha256', 'sm
 export type RequestSignatureAlgorithm = (typeof REQUEST_SIGNATURE_ALGORITHMS)[number];
 
 /** GM/T 0009-2012 default signer ID, used when a key registers none. */
-export const DEFAULT_SM2_USER_ID = '1234567812345678';
+export { DEFAULT_SM2_USER_ID };
 
 export const KEY_ID_PATTERN = '^sha256:[0-9a-f]{64}$';
 export const NONCE_PATTERN = '^[A-Za-z0-9_-]{16,128}$';
@@ -55,12 +56,6 @@ export const TIMESTAMP_PATTERN = '^[1-9][0-9]{0,14}$';
 export const SM2_USER_ID_PATTERN = '^[\\x21-\\x7e]{1,64}$';
 /** Standard base64 of at most 1 KiB of signature. */
 const SIGNATURE_PATTERN = /^[A-Za-z0-9+/]{4,1400}={0,2}$/;
-
-/** SubjectPublicKeyInfo prefix of an SM2 key: id-ecPublicKey, sm2p256v1, uncompressed point. */
-const SM2_SPKI_PREFIX = Buffer.from(
-  '3059301306072a8648ce3d020106082a811ccf5501822d03420004',
-  'hex',
-);
 
 /** The parts of a request that its signature covers. */
 export interface RequestParts {
@@ -149,9 +144,7 @@ export function parseRequestPublicKey(
       ? text.toLowerCase()
       : (() => {
           const der = derOf(text);
-          if (!der || der.length !== SM2_SPKI_PREFIX.length + 64) return undefined;
-          if (!der.subarray(0, SM2_SPKI_PREFIX.length).equals(SM2_SPKI_PREFIX)) return undefined;
-          return `04${der.subarray(SM2_SPKI_PREFIX.length).toString('hex')}`;
+          return der ? sm2PointOfSpki(der) : undefined;
         })();
     if (!point || !sm2Point(point))
       return bad('must be an SM2 public key (SPKI or 04 + X + Y hex)');

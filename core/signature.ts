@@ -1,12 +1,15 @@
 /**
  * Signature verification over pinned public keys. Pure: keys arrive as bytes from a trust file.
- * Ed25519 (RFC 8032) for node keys; ECDSA P-256 with SHA-256 as Fabric uses it, where a signature
- * must also be in low-S form.
+ * Ed25519 (RFC 8032) and SM2 with SM3 (GB/T 32918, GM/T 0003, signer ID
+ * {@link DEFAULT_SM2_USER_ID}) for node keys; ECDSA P-256 with SHA-256 as Fabric uses it, where a
+ * signature must also be in low-S form. ECDSA and SM2 signatures are DER and must be in its one
+ * canonical encoding, so that no byte of a signature can change without failing the check.
  */
 
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { sm2 } from 'sm-crypto-v2';
 import { formatDigest, sha256, type Digest } from './digest';
-import type { SignatureAlgorithm } from './block';
+import { DEFAULT_SM2_USER_ID, type NodeKeyAlgorithm, type SignatureAlgorithm } from './block';
 
 /** `sha256:` of a key's SubjectPublicKeyInfo DER: how receipts and trust files name keys. */
 export function keyIdOf(spkiDer: Uint8Array): Digest {
@@ -38,11 +41,82 @@ export function publicKeyFromSpki(spkiBase64: string): KeyObject | undefined {
 }
 
 const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+const SM2_N = BigInt('0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123');
 
 /** True when a DER ECDSA signature has S <= n/2 (Fabric rejects high-S signatures). */
 export function isLowS(derSignature: Uint8Array): boolean {
   const parsed = parseDerEcdsa(derSignature);
   return parsed !== undefined && parsed.s <= P256_N / 2n;
+}
+
+/**
+ * True when `sig` is `SEQUENCE { INTEGER r, INTEGER s }` in DER's one encoding (minimal lengths
+ * and integers, nothing after) with 1 <= r, s < `n`.
+ */
+export function isCanonicalDerSignature(sig: Uint8Array, n: bigint): boolean {
+  const parsed = parseDerEcdsa(sig);
+  if (!parsed) return false;
+  const { r, s } = parsed;
+  if (r < 1n || r >= n || s < 1n || s >= n) return false;
+  const integer = (value: bigint): string => {
+    let hex = value.toString(16);
+    if (hex.length % 2) hex = `0${hex}`;
+    if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+    return `02${(hex.length / 2).toString(16).padStart(2, '0')}${hex}`;
+  };
+  const body = integer(r) + integer(s);
+  const encoded = `30${(body.length / 2).toString(16).padStart(2, '0')}${body}`;
+  return Buffer.from(sig).toString('hex') === encoded;
+}
+
+/** SubjectPublicKeyInfo prefix of an SM2 key: id-ecPublicKey, sm2p256v1, an uncompressed point. */
+export const SM2_SPKI_PREFIX = Buffer.from(
+  '3059301306072a8648ce3d020106082a811ccf5501822d03420004',
+  'hex',
+);
+
+/** The point of an SM2 SubjectPublicKeyInfo as hex (`04` + X + Y); `undefined` for any other. */
+export function sm2PointOfSpki(der: Uint8Array): string | undefined {
+  const bytes = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+  if (bytes.length !== SM2_SPKI_PREFIX.length + 64) return undefined;
+  if (!bytes.subarray(0, SM2_SPKI_PREFIX.length).equals(SM2_SPKI_PREFIX)) return undefined;
+  return `04${bytes.subarray(SM2_SPKI_PREFIX.length).toString('hex')}`;
+}
+
+/** SM2 points with their precomputed tables (a verification then costs ~1/7): bounded. */
+const sm2Points = new Map<string, ReturnType<typeof sm2.precomputePublicKey> | null>();
+
+/** The SM2 point of `key`, ready to verify with; `undefined` when `key` is not an SM2 key. */
+function sm2KeyOf(key: KeyObject): ReturnType<typeof sm2.precomputePublicKey> | undefined {
+  let spki: Uint8Array;
+  try {
+    spki = key.export({ format: 'der', type: 'spki' });
+  } catch {
+    return undefined;
+  }
+  const point = sm2PointOfSpki(spki);
+  if (point === undefined) return undefined;
+  let ready = sm2Points.get(point);
+  if (ready === undefined) {
+    try {
+      ready = sm2.verifyPublicKey(point) ? sm2.precomputePublicKey(point) : null;
+    } catch {
+      ready = null;
+    }
+    if (sm2Points.size >= PARSED_KEYS_MAX)
+      sm2Points.delete(sm2Points.keys().next().value as string);
+    sm2Points.set(point, ready);
+  }
+  return ready ?? undefined;
+}
+
+/**
+ * The algorithm a node's public key signs blocks with: `ed25519` or `sm2-sm3`; `undefined` for
+ * any other key.
+ */
+export function nodeKeyAlgorithmOf(key: KeyObject): NodeKeyAlgorithm | undefined {
+  if (key.asymmetricKeyType === 'ed25519') return 'ed25519';
+  return sm2KeyOf(key) !== undefined ? 'sm2-sm3' : undefined;
 }
 
 function parseDerEcdsa(sig: Uint8Array): { r: bigint; s: bigint } | undefined {
@@ -85,6 +159,18 @@ export function verifySignature(
           isLowS(signature) &&
           cryptoVerify('sha256', data, key, signature)
         );
+      case 'sm2-sm3': {
+        const point = sm2KeyOf(key);
+        return (
+          point !== undefined &&
+          isCanonicalDerSignature(signature, SM2_N) &&
+          sm2.doVerifySignature(new Uint8Array(data), signature.toString('hex'), point, {
+            hash: true,
+            der: true,
+            userId: DEFAULT_SM2_USER_ID,
+          })
+        );
+      }
       default:
         return false;
     }

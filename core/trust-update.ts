@@ -164,12 +164,15 @@ export function followKeyRotations(
       key === outgoing && key.notAfter === undefined ? { ...key, notAfter: tx.time } : key,
     );
     const incoming = keys.find((key) => key.keyId === rotation.keyId);
-    if (incoming && incoming.publicKey !== rotation.publicKey)
-      return refuse(`${at}: the incoming key id is pinned with another public key`);
+    if (
+      incoming &&
+      (incoming.publicKey !== rotation.publicKey || incoming.algorithm !== rotation.algorithm)
+    )
+      return refuse(`${at}: the incoming key id is pinned with another public key or algorithm`);
     if (!incoming) {
       keys.push({
         keyId: rotation.keyId,
-        algorithm: 'ed25519',
+        algorithm: rotation.algorithm,
         publicKey: rotation.publicKey,
         notBefore: tx.time,
       });

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_ANCHOR_HEADERS } from '../core/anchor';
+import { NODE_KEY_ALGORITHMS, type NodeKeyAlgorithm } from '../core/block';
 import { MAX_BATCH_RECORDS } from '../core/batch';
 import { ValidationError, type FieldError } from '../core/errors';
 import { NAME_PATTERN } from '../core/evidence';
@@ -60,6 +61,14 @@ export interface Config {
    * HTTP thread itself.
    */
   readonly ledgerThread: LedgerThread;
+  /**
+   * What new node keys sign blocks with: `ed25519` (RFC 8032) or `sm2-sm3` (SM2 with SM3, GB/T
+   * 32918 / GM/T 0003, for deployments that must use national cryptography). It sets the first
+   * key of a new chain (Ed25519 when unset) and the incoming key of a rotation that names none
+   * (the current key's algorithm when unset); a chain's existing key is never changed but by a
+   * rotation.
+   */
+  readonly nodeKeyAlgorithm: NodeKeyAlgorithm | undefined;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimit: number;
   /** Items per `POST /v1/evidence/batch` request. */
@@ -144,6 +153,7 @@ export const DEFAULT_CONFIG = {
   chainId: undefined,
   ledger: 'embedded',
   ledgerThread: 'worker',
+  nodeKeyAlgorithm: undefined,
   bodyLimit: 1_048_576,
   batchMaxItems: 1000,
   groupCommitMax: 1000,
@@ -191,6 +201,7 @@ export const CONFIG_VARIABLES: Readonly<Record<Key, string>> = {
   chainId: 'CHAIN_ID',
   ledger: 'LEDGER',
   ledgerThread: 'LEDGER_THREAD',
+  nodeKeyAlgorithm: 'NODE_KEY_ALGORITHM',
   bodyLimit: 'BODY_LIMIT',
   batchMaxItems: 'BATCH_MAX_ITEMS',
   groupCommitMax: 'GROUP_COMMIT_MAX',
@@ -399,6 +410,7 @@ const PARSERS: Readonly<Record<Key, Parser>> = {
   chainId: text(CHAIN_ID_PATTERN, 'an identifier (letters, digits, . _ @ -)'),
   ledger: oneOf(['embedded'], { fabric: 'fabric is not available in this build' }),
   ledgerThread: oneOf(LEDGER_THREADS),
+  nodeKeyAlgorithm: oneOf(NODE_KEY_ALGORITHMS),
   bodyLimit: integer(1024, 100 * 1_048_576),
   batchMaxItems: integer(1, MAX_BATCH_RECORDS),
   groupCommitMax: integer(1, MAX_BATCH_RECORDS),

@@ -86,7 +86,11 @@ class DossierBuilderImpl implements DossierBuilder {
     const { config, ledger } = this.#sources;
     const trust = ledger.trust().chains.find((chain) => chain.chainId === ledger.chainId);
     const keys = trust?.keys ?? [];
-    const algorithmsInUse = new Set([...ALWAYS_IN_USE, ...keys.map((key) => key.algorithm)]);
+    // The list names SM2 `sm2` (its signatures here are always with SM3).
+    const algorithmsInUse = new Set([
+      ...ALWAYS_IN_USE,
+      ...keys.map((key) => (key.algorithm === 'sm2-sm3' ? 'sm2' : key.algorithm)),
+    ]);
     const version = softwareVersion();
     const codeDigest = await this.#buildDigest();
     const [chain, anchors, audit, backups] = await Promise.all([

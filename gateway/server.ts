@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import type { NodeKeyAlgorithm } from '../core/block';
 import { isEvidenceError } from '../core/errors';
 import { openAuditLog, type AuditLog } from './audit/audit-log';
 import { openKeyStore } from './auth/api-keys';
@@ -24,6 +25,8 @@ export type OpenLedger = (options: {
   dataDir: string;
   org: string;
   chainId?: string;
+  /** What new node keys sign with (`EVIDENCE_NODE_KEY_ALGORITHM`); embedded ledger only. */
+  nodeKeyAlgorithm?: NodeKeyAlgorithm;
   /** Where an embedded ledger runs (`EVIDENCE_LEDGER_THREAD`); other adapters ignore it. */
   thread: LedgerThread;
   /**
@@ -104,6 +107,7 @@ export async function startNode(config: Config, options: StartOptions): Promise<
     dataDir: config.dataDir,
     org: config.org,
     ...(config.chainId === undefined ? {} : { chainId: config.chainId }),
+    ...(config.nodeKeyAlgorithm === undefined ? {} : { nodeKeyAlgorithm: config.nodeKeyAlgorithm }),
     thread: config.ledgerThread,
     onFailure: (error) => failed(error),
   });

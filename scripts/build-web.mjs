@@ -4,6 +4,7 @@
 //
 // What core needs from Node is provided for the browser, and nothing else gets in:
 //   node:crypto             -> web/crypto-shim.ts (SHA-256, SM3, Ed25519, ECDSA P-256; noble)
+//                              (SM2 signatures: sm-crypto-v2, bundled as it is, also on noble)
 //   Buffer                  -> the `buffer` package, injected (web/buffer-global.ts)
 //   core/schema-compiler.ts -> web/schema-compiler.ts: validators Ajv compiles HERE, at build time,
 //                              from core's own schemas and options (the page's Content-Security-

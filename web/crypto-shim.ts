@@ -7,7 +7,8 @@
  * - the one-shot `hash(algorithm, bytes | text, outputEncoding)` (digest.ts), over `createHash`;
  * - `createPublicKey({ key: der, format: 'der', type: 'spki' })` (signature.ts): a SubjectPublicKeyInfo
  *   (RFC 5280 §4.1.2.7) parsed strictly, its key type and curve exposed as Node's `KeyObject`
- *   does (`asymmetricKeyType`, `asymmetricKeyDetails.namedCurve`);
+ *   does (`asymmetricKeyType`, `asymmetricKeyDetails.namedCurve`), and `export` of its DER (SM2
+ *   keys, which core verifies with sm-crypto-v2 in the browser as in Node);
  * - `verify(algorithm, data, key, signature)` (signature.ts): Ed25519 (RFC 8032, strict: noble's
  *   `zip215: false`, as OpenSSL) and ECDSA P-256 with SHA-256 over a DER signature (FIPS 186-4;
  *   high-S accepted here as by OpenSSL: core itself requires low-S for Fabric).
@@ -101,6 +102,8 @@ export interface KeyObject {
   readonly asymmetricKeyDetails: { readonly namedCurve?: string };
   /** The raw public key: 32 bytes (Ed25519) or a SEC1 point (EC). */
   readonly raw: Uint8Array;
+  /** Node's `export({ format: 'der', type: 'spki' })`: the SubjectPublicKeyInfo it was read from. */
+  export(options: { format: 'der'; type: 'spki' }): Uint8Array;
 }
 
 // DER encodings of the object identifiers, without tag and length.
@@ -116,6 +119,11 @@ class Der {
 
   get done(): boolean {
     return this.#offset === this.bytes.length;
+  }
+
+  /** How many bytes were read. */
+  get offset(): number {
+    return this.#offset;
   }
 
   /** The next TLV with tag `tag`: its contents. Definite, minimal lengths only (DER). */
@@ -150,7 +158,13 @@ const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 /** Parses SubjectPublicKeyInfo DER. @throws Error when it is not one. */
 function parseSpki(der: Uint8Array): KeyObject {
   // OpenSSL's d2i reads the first structure and ignores bytes after it; so does this.
-  const spki = new Der(new Der(der).read(0x30));
+  const outer = new Der(der);
+  const spki = new Der(outer.read(0x30));
+  const whole = der.slice(0, outer.offset);
+  const exported = (options: { format: 'der'; type: 'spki' }): Uint8Array => {
+    if (options.format !== 'der' || options.type !== 'spki') throw new Error('only SPKI DER');
+    return whole.slice();
+  };
   const algorithm = new Der(spki.read(0x30));
   const bitString = spki.read(0x03);
   if (!spki.done) throw new Error('SPKI: trailing fields');
@@ -160,13 +174,25 @@ function parseSpki(der: Uint8Array): KeyObject {
   if (oid === OID_ED25519) {
     if (!algorithm.done) throw new Error('SPKI: Ed25519 takes no parameters');
     if (raw.length !== 32) throw new Error('SPKI: an Ed25519 key is 32 bytes');
-    return { type: 'public', asymmetricKeyType: 'ed25519', asymmetricKeyDetails: {}, raw };
+    return {
+      type: 'public',
+      asymmetricKeyType: 'ed25519',
+      asymmetricKeyDetails: {},
+      raw,
+      export: exported,
+    };
   }
   if (oid === OID_EC_PUBLIC_KEY) {
     const curve = hexOf(algorithm.read(0x06));
     if (!algorithm.done) throw new Error('SPKI: trailing EC parameters');
     if (curve !== OID_PRIME256V1) {
-      return { type: 'public', asymmetricKeyType: 'ec', asymmetricKeyDetails: {}, raw };
+      return {
+        type: 'public',
+        asymmetricKeyType: 'ec',
+        asymmetricKeyDetails: {},
+        raw,
+        export: exported,
+      };
     }
     p256.Point.fromBytes(raw); // throws unless the point is on the curve, as OpenSSL does
     return {
@@ -174,9 +200,16 @@ function parseSpki(der: Uint8Array): KeyObject {
       asymmetricKeyType: 'ec',
       asymmetricKeyDetails: { namedCurve: 'prime256v1' },
       raw,
+      export: exported,
     };
   }
-  return { type: 'public', asymmetricKeyType: 'other', asymmetricKeyDetails: {}, raw };
+  return {
+    type: 'public',
+    asymmetricKeyType: 'other',
+    asymmetricKeyDetails: {},
+    raw,
+    export: exported,
+  };
 }
 
 /**

@@ -39,9 +39,11 @@ import type { Contract } from 'fabric-contract-api';
 import {
   blockHash,
   blockSigningBytes,
+  NODE_KEY_ALGORITHMS,
   txLeafHash,
   valueDigest,
   type BlockHeader,
+  type NodeKeyAlgorithm,
   type SignedBlockHeader,
   type TxHeader,
 } from '../../core/block';
@@ -119,6 +121,11 @@ export interface EmbeddedLedgerOptions {
   readonly clock?: () => number;
   /** Contract classes to host; default the chaincode package's. */
   readonly contracts?: ReadonlyArray<new () => Contract>;
+  /**
+   * What new node keys sign with: the first key of a new chain (default `ed25519`) and the
+   * incoming key of a rotation that names none (default: the current key's algorithm).
+   */
+  readonly nodeKeyAlgorithm?: NodeKeyAlgorithm;
 }
 
 interface StoredTx {
@@ -214,6 +221,7 @@ class EmbeddedLedgerImpl implements Ledger {
   readonly #contractClasses: ReadonlyArray<new () => Contract>;
   readonly #dataDir: string;
   readonly #org: string;
+  readonly #nodeKeyAlgorithm: NodeKeyAlgorithm | undefined;
   /** The durable tip: the last block whose synced write completed. */
   #tip: Tip;
   /** The executed tip: `#tip` plus the blocks executed and waiting for their write. */
@@ -252,6 +260,7 @@ class EmbeddedLedgerImpl implements Ledger {
     operator: string | undefined;
     clock: () => number;
     contracts: ReadonlyArray<new () => Contract>;
+    nodeKeyAlgorithm: NodeKeyAlgorithm | undefined;
   }) {
     this.#db = init.db;
     this.#meta = init.db.sublevel<string, string>('meta', UTF8);
@@ -276,6 +285,7 @@ class EmbeddedLedgerImpl implements Ledger {
     this.#clock = init.clock;
     this.#dataDir = init.dataDir;
     this.#org = init.org;
+    this.#nodeKeyAlgorithm = init.nodeKeyAlgorithm;
     this.#contractClasses = init.contracts;
     this.#contracts = new Map(
       init.contracts.map((Ctor) => {
@@ -559,15 +569,15 @@ class EmbeddedLedgerImpl implements Ledger {
    * a backup in progress finishes first.
    * @throws LedgerError as a commit does (`STORAGE_FULL`, `LEDGER_UNAVAILABLE`...): nothing changed.
    */
-  rotateKey(): Promise<NodeKeyRotation> {
+  rotateKey(algorithm?: NodeKeyAlgorithm): Promise<NodeKeyRotation> {
     return this.#exclusiveKeyWork(() => {
-      const rotated = this.#executing.then(() => this.#rotate());
+      const rotated = this.#executing.then(() => this.#rotate(algorithm));
       this.#executing = rotated.catch(() => undefined);
       return rotated;
     });
   }
 
-  async #rotate(): Promise<NodeKeyRotation> {
+  async #rotate(asked: NodeKeyAlgorithm | undefined): Promise<NodeKeyRotation> {
     this.#checkOpen();
     if (this.#keys.length >= MAX_NODE_KEYS) {
       throw new StateError(
@@ -589,7 +599,8 @@ class EmbeddedLedgerImpl implements Ledger {
         `the node key file is not the key that signs now (${outgoing.keyId}); nothing was rotated`,
       );
     }
-    const incoming = await writeNextNodeKey(this.#dataDir).catch((error: unknown) => {
+    const algorithm = asked ?? this.#nodeKeyAlgorithm ?? outgoing.algorithm;
+    const incoming = await writeNextNodeKey(this.#dataDir, algorithm).catch((error: unknown) => {
       const failed = storageError(error);
       throw failed.code === 'STORAGE_FULL'
         ? failed
@@ -606,7 +617,7 @@ class EmbeddedLedgerImpl implements Ledger {
       chainId: this.chainId,
       previousKeyId: outgoing.keyId,
       keyId: incoming.keyId,
-      algorithm: 'ed25519',
+      algorithm: incoming.algorithm,
       publicKey: incoming.publicKey,
       time,
     };
@@ -629,6 +640,7 @@ class EmbeddedLedgerImpl implements Ledger {
     return {
       previousKeyId: outgoing.keyId,
       keyId: incoming.keyId,
+      algorithm: incoming.algorithm,
       publicKey: incoming.publicKey,
       blockNumber: block.header.number,
       time,
@@ -1056,7 +1068,10 @@ export async function openEmbeddedLedger(
     if (rawChain === undefined) {
       // A new chain: an incoming key left by anything before it means nothing.
       await fs.rm(path.join(options.dataDir, NEXT_NODE_KEY_FILE), { force: true });
-      ({ key } = await loadOrCreateNodeKey(path.join(options.dataDir, NODE_KEY_FILE)));
+      ({ key } = await loadOrCreateNodeKey(
+        path.join(options.dataDir, NODE_KEY_FILE),
+        options.nodeKeyAlgorithm ?? 'ed25519',
+      ));
       const chainId = options.chainId ?? `${options.org.toLowerCase()}-${key.keyId.slice(7, 19)}`;
       if (!new RegExp(CHAIN_ID_PATTERN).test(chainId)) {
         throw new LedgerError(
@@ -1110,6 +1125,7 @@ export async function openEmbeddedLedger(
       operator: options.operator,
       clock,
       contracts: options.contracts ?? defaultContracts,
+      nodeKeyAlgorithm: options.nodeKeyAlgorithm,
     });
   } catch (error) {
     await db.close().catch(() => undefined);
@@ -1119,7 +1135,7 @@ export async function openEmbeddedLedger(
 
 /** The chain's first key, from block 0 on. */
 function firstKeyEntry(key: NodeKey): NodeKeyEntry {
-  return { keyId: key.keyId, algorithm: 'ed25519', publicKey: key.publicKey, firstBlock: 0 };
+  return { keyId: key.keyId, algorithm: key.algorithm, publicKey: key.publicKey, firstBlock: 0 };
 }
 
 /**
@@ -1147,6 +1163,7 @@ async function readRecordedKeys(
     keys.every(
       (k, i) =>
         typeof k?.keyId === 'string' &&
+        (NODE_KEY_ALGORITHMS as readonly unknown[]).includes(k.algorithm) &&
         typeof k.publicKey === 'string' &&
         (i === keys.length - 1
           ? k.lastBlock === undefined
@@ -1163,7 +1180,7 @@ export interface EmbeddedLedgerExtras {
   abortBackup(): void | Promise<void>;
   /** `signal` (in process only) abandons the check between blocks with `LEDGER_CLOSED`. */
   verifyChain(signal?: AbortSignal): Promise<number>;
-  rotateKey(): Promise<NodeKeyRotation>;
+  rotateKey(algorithm?: NodeKeyAlgorithm): Promise<NodeKeyRotation>;
   nodeKeys(): readonly NodeKeyView[];
   keyState(): NodeKeyState;
   keyRotations(): Promise<KeyRotationProofs>;

@@ -3,7 +3,7 @@
  * gateway talks only to this; the shared contract test suite runs against every adapter.
  */
 
-import type { SignedBlockHeader, TxHeader } from '../../core/block';
+import type { NodeKeyAlgorithm, SignedBlockHeader, TxHeader } from '../../core/block';
 import type { Digest } from '../../core/digest';
 import type { TrustFile } from '../../core/trust';
 import type { KeyRotationProofs } from '../../core/trust-update';
@@ -66,7 +66,7 @@ export interface LedgerBackup {
 /** One key of an embedded chain and the blocks it signed (gateway/ledger/embedded/node-keys.ts). */
 export interface NodeKeyView {
   readonly keyId: Digest;
-  readonly algorithm: 'ed25519';
+  readonly algorithm: NodeKeyAlgorithm;
   readonly publicKey: string;
   readonly firstBlock: number;
   readonly lastBlock?: number;
@@ -84,6 +84,7 @@ export interface NodeKeyState {
 export interface NodeKeyRotation {
   readonly previousKeyId: Digest;
   readonly keyId: Digest;
+  readonly algorithm: NodeKeyAlgorithm;
   readonly publicKey: string;
   /** The rotation block: the last one the previous key signed. */
   readonly blockNumber: number;
@@ -156,9 +157,11 @@ export interface Ledger {
   /**
    * Rotates the key that signs blocks (embedded adapter only: on Fabric, identities are the
    * organisations' certificates). The rotation is itself a block, signed by the outgoing key.
+   * `algorithm` is what the incoming key signs with (default: the configured one, else the
+   * current key's).
    * @throws LedgerError as a commit does; nothing changed then.
    */
-  rotateKey?(): Promise<NodeKeyRotation>;
+  rotateKey?(algorithm?: NodeKeyAlgorithm): Promise<NodeKeyRotation>;
   /** Every key the chain has been signed with, oldest first (embedded adapter only). */
   nodeKeys?(): readonly NodeKeyView[];
   /** Every rotation with its proof, oldest first (embedded adapter only; core/trust-update.ts). */

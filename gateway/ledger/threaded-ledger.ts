@@ -12,7 +12,7 @@
  */
 
 import * as path from 'node:path';
-import type { SignedBlockHeader } from '../../core/block';
+import type { NodeKeyAlgorithm, SignedBlockHeader } from '../../core/block';
 import type { TrustFile } from '../../core/trust';
 import type { KeyRotationProofs } from '../../core/trust-update';
 import { startThread, ThreadCaller } from '../threads/rpc';
@@ -153,10 +153,13 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
   }
 
   /** Rotates on the thread; the trust file and the key list served here follow. */
-  async rotateKey(): Promise<NodeKeyRotation> {
+  async rotateKey(algorithm?: NodeKeyAlgorithm): Promise<NodeKeyRotation> {
     let rotation: NodeKeyRotation;
     try {
-      rotation = await this.#call<NodeKeyRotation>('rotateKey', []);
+      rotation = await this.#call<NodeKeyRotation>(
+        'rotateKey',
+        algorithm === undefined ? [] : [algorithm],
+      );
     } catch (error) {
       this.#keysUncertain = true;
       throw error;

@@ -3,13 +3,14 @@
  * the current one. What a rotation writes and what verifiers need: docs/operations.md.
  */
 
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { NODE_KEY_ALGORITHMS, type NodeKeyAlgorithm } from '../../core/block';
 import { StateError } from '../../core/errors';
 import { trustFingerprint } from '../../core/trust';
 import type { AuditLog } from '../audit/audit-log';
 import type { BackupService } from '../backup';
 import type { Ledger, NodeKeyRotation, NodeKeyView } from '../ledger/ledger';
-import { ERROR_RESPONSES, schemaRef } from '../schemas';
+import { ERROR_RESPONSES, OPTIONAL_BODY, schemaRef } from '../schemas';
 import { SECURITY } from './security';
 
 export interface AdminNodeKeyRoutesOptions {
@@ -28,7 +29,7 @@ const nodeKeySchema = {
   required: ['keyId', 'algorithm', 'publicKey', 'firstBlock', 'current'],
   properties: {
     keyId: { type: 'string', pattern: DIGEST },
-    algorithm: { type: 'string', enum: ['ed25519'] },
+    algorithm: { type: 'string', enum: [...NODE_KEY_ALGORITHMS] },
     publicKey: { type: 'string', description: 'base64 SubjectPublicKeyInfo DER' },
     firstBlock: { type: 'integer', minimum: 0, description: 'the first block it signed' },
     lastBlock: {
@@ -71,6 +72,7 @@ const rotationSchema = {
   required: [
     'previousKeyId',
     'keyId',
+    'algorithm',
     'publicKey',
     'blockNumber',
     'time',
@@ -81,6 +83,7 @@ const rotationSchema = {
   properties: {
     previousKeyId: { type: 'string', pattern: DIGEST },
     keyId: { type: 'string', pattern: DIGEST },
+    algorithm: { type: 'string', enum: [...NODE_KEY_ALGORITHMS] },
     publicKey: { type: 'string' },
     blockNumber: {
       type: 'integer',
@@ -91,6 +94,21 @@ const rotationSchema = {
     keys: { type: 'array', items: nodeKeySchema },
     trust: schemaRef('trust-file'),
     trustFingerprint: { type: 'string', pattern: DIGEST },
+  },
+} as const;
+
+/** `POST /v1/admin/node-keys`: nothing, `{}`, or the incoming key's algorithm. */
+const rotationRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    algorithm: {
+      type: 'string',
+      enum: [...NODE_KEY_ALGORITHMS],
+      description:
+        'what the new key signs with: `ed25519`, or `sm2-sm3` (SM2 with SM3, GB/T 32918); ' +
+        'default `EVIDENCE_NODE_KEY_ALGORITHM`, else the current key’s',
+    },
   },
 } as const;
 
@@ -111,7 +129,10 @@ const adminNodeKeyRoutes: FastifyPluginAsync<AdminNodeKeyRoutesOptions> = async 
     const { nodeKeys: list, rotateKey: rotate } = ledger;
     if (!list || !rotate)
       throw new StateError('NOT_FOUND', `a ${ledger.kind} ledger has no node key of its own`);
-    return { list: () => list.call(ledger), rotate: () => rotate.call(ledger) };
+    return {
+      list: () => list.call(ledger),
+      rotate: (algorithm?: NodeKeyAlgorithm) => rotate.call(ledger, algorithm),
+    };
   };
 
   app.get(
@@ -131,9 +152,13 @@ const adminNodeKeyRoutes: FastifyPluginAsync<AdminNodeKeyRoutesOptions> = async 
     }),
   );
 
-  app.post(
+  app.post<{ Body: { algorithm?: NodeKeyAlgorithm } }>(
     '/admin/node-keys',
     {
+      // No body reads as `{}`.
+      preValidation: async (request: FastifyRequest) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
       schema: {
         tags,
         summary: 'Rotate the node key: a new key signs every block after this one',
@@ -142,12 +167,15 @@ const adminNodeKeyRoutes: FastifyPluginAsync<AdminNodeKeyRoutesOptions> = async 
           'every later block is signed by the new key, and the old private key is removed. The ' +
           'trust file changes: verifiers pin the one returned (it keeps the old key, valid up ' +
           'to the rotation, so every earlier receipt still verifies). 409 `BACKUP_RUNNING` ' +
-          'while a backup is being taken.',
+          'while a backup is being taken. The body may name the new key’s algorithm, so a ' +
+          'chain signed with Ed25519 can move to SM2 (or back) without a new chain.',
         security: SECURITY,
+        body: rotationRequestSchema,
+        [OPTIONAL_BODY]: true as const,
         response: { 201: rotationSchema, ...ERROR_RESPONSES },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const keys = nodeKeys();
       const running = backups.running();
       if (running) {
@@ -156,11 +184,12 @@ const adminNodeKeyRoutes: FastifyPluginAsync<AdminNodeKeyRoutesOptions> = async 
           `backup ${running.id} is being taken; rotate the key once it is done`,
         );
       }
-      const rotation = await keys.rotate();
+      const rotation = await keys.rotate(request.body.algorithm);
       audit?.append({
         type: 'node-key',
         params: {
           keyId: rotation.keyId,
+          algorithm: rotation.algorithm,
           previousKeyId: rotation.previousKeyId,
           block: String(rotation.blockNumber),
         },

@@ -11,6 +11,7 @@ import {
   type KeyRotation,
 } from '../../core/key-rotation';
 import { keyIdOf } from '../../core/signature';
+import { newSm2Key } from '../support/sm2';
 
 function newKey(type: 'ed25519' | 'ec' = 'ed25519') {
   const { privateKey, publicKey } =
@@ -39,6 +40,13 @@ const statement: KeyRotation = {
 };
 const proofBy = (key: KeyObject, rotation: KeyRotation) =>
   sign(null, keyRotationSigningBytes(rotation), key).toString('base64');
+const sm2Incoming = newSm2Key();
+const sm2Statement: KeyRotation = {
+  ...statement,
+  keyId: sm2Incoming.keyId,
+  algorithm: 'sm2-sm3',
+  publicKey: sm2Incoming.publicKey,
+};
 
 describe('key rotation statements', () => {
   it('accepts a statement proven by the incoming key', () => {
@@ -53,13 +61,34 @@ describe('key rotation statements', () => {
     ['a malformed key id', { keyId: 'sha256:zz' }, 'key id is malformed'],
     ['the outgoing key again', { keyId: outgoing.keyId }, 'the incoming key is the outgoing key'],
     ['a key id of another key', { keyId: newKey().keyId }, 'not the digest of its public key'],
-    ['a public key that is not one', { publicKey: 'AAAA' }, 'not an Ed25519 key'],
-    ['an ECDSA key', { publicKey: newKey('ec').publicKey }, 'not an Ed25519 key'],
-    ['another type', { type: 'key-revocation' }, 'not an ed25519 key rotation'],
+    ['a public key that is not one', { publicKey: 'AAAA' }, 'not a key for ed25519'],
+    ['an ECDSA key', { publicKey: newKey('ec').publicKey }, 'not a key for ed25519'],
+    [
+      'an SM2 key said to be Ed25519',
+      { publicKey: sm2Incoming.publicKey },
+      'not a key for ed25519',
+    ],
+    ['an Ed25519 key said to be SM2', { algorithm: 'sm2-sm3' }, 'not a key for sm2-sm3'],
+    [
+      'an algorithm nodes do not sign with',
+      { algorithm: 'ecdsa-p256-sha256' },
+      'names the algorithm',
+    ],
+    ['another type', { type: 'key-revocation' }, 'not a key rotation'],
   ])('refuses %s', (_name, change, problem) => {
     const changed = { ...statement, ...change } as KeyRotation;
     const args = [canonicalJson(changed), proofBy(incoming.privateKey, changed)];
     expect(keyRotationProblem(args, expected)).toContain(problem);
+  });
+
+  it('accepts a rotation to an SM2 key proven by it, with the default signer ID only', () => {
+    const bytes = keyRotationSigningBytes(sm2Statement);
+    const args = [canonicalJson(sm2Statement), sm2Incoming.sign(bytes)];
+    expect(keyRotationProblem(args, expected)).toBeUndefined();
+    const otherId = [canonicalJson(sm2Statement), sm2Incoming.sign(bytes, 'another-signer')];
+    expect(keyRotationProblem(otherId, expected)).toContain('did not sign');
+    const byEd25519 = [canonicalJson(sm2Statement), proofBy(incoming.privateKey, sm2Statement)];
+    expect(keyRotationProblem(byEd25519, expected)).toContain('did not sign');
   });
 
   it('refuses a proof by any key but the incoming one, and a proof of another statement', () => {

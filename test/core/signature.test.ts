@@ -6,9 +6,21 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { SignatureAlgorithm } from '../../core/block';
-import { isLowS, keyIdOf, publicKeyFromSpki, verifySignature } from '../../core/signature';
+import {
+  isCanonicalDerSignature,
+  isLowS,
+  keyIdOf,
+  nodeKeyAlgorithmOf,
+  publicKeyFromSpki,
+  verifySignature,
+} from '../../core/signature';
+import { newSm2Key } from '../support/sm2';
 
 /** Order of the P-256 group (SEC 2 §2.4.2), written out here independently of core. */
 const N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
@@ -132,6 +144,8 @@ describe('verifySignature', () => {
     }
   });
 
+  const sm2Key = newSm2Key();
+  const sm2Public = publicKeyFromSpki(sm2Key.publicKey) as KeyObject;
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const x25519 = generateKeyPairSync('x25519');
   const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
@@ -142,6 +156,7 @@ describe('verifySignature', () => {
     ['P-384', p384.publicKey],
     ['RSA', rsa.publicKey],
     ['X25519', x25519.publicKey],
+    ['SM2', sm2Public],
   ];
   const garbage: readonly string[] = [
     '',
@@ -157,7 +172,13 @@ describe('verifySignature', () => {
     randomBytes(4096).toString('base64'),
     'A'.repeat(100_001),
   ];
-  const algorithms = ['ed25519', 'ecdsa-p256-sha256', 'rsa-sha256', ''] as SignatureAlgorithm[];
+  const algorithms = [
+    'ed25519',
+    'ecdsa-p256-sha256',
+    'sm2-sm3',
+    'rsa-sha256',
+    '',
+  ] as SignatureAlgorithm[];
 
   it('never throws and never accepts garbage, whatever the key and algorithm', () => {
     for (const [, key] of keys) {
@@ -184,6 +205,16 @@ describe('verifySignature', () => {
     expect(verifySignature('ecdsa-p256-sha256', p384.publicKey, message, p384Signature)).toBe(
       false,
     );
+  });
+
+  it('refuses an SM2 signature under another algorithm, and other signatures under sm2-sm3', () => {
+    const sm2Signature = sm2Key.sign(message);
+    expect(verifySignature('sm2-sm3', sm2Public, message, sm2Signature)).toBe(true);
+    expect(verifySignature('ecdsa-p256-sha256', sm2Public, message, sm2Signature)).toBe(false);
+    expect(verifySignature('ed25519', sm2Public, message, sm2Signature)).toBe(false);
+    expect(verifySignature('sm2-sm3', ec.publicKey, message, ecSignature)).toBe(false);
+    expect(verifySignature('sm2-sm3', ed.publicKey, message, edSignature)).toBe(false);
+    expect(verifySignature('sm2-sm3', p384.publicKey, message, sm2Signature)).toBe(false);
   });
 
   it('refuses an EC key on another 256-bit curve under ecdsa-p256-sha256', () => {
@@ -227,5 +258,119 @@ describe('publicKeyFromSpki and keyIdOf', () => {
 
   it('names a key by the sha256 of its SPKI DER', () => {
     expect(keyIdOf(spki)).toBe(`sha256:${createHash('sha256').update(spki).digest('hex')}`);
+  });
+});
+
+/** Order of the SM2 group (GB/T 32918.5 §2), written out here independently of core. */
+const SM2_N = BigInt('0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123');
+
+describe('SM2 signatures (sm2-sm3)', () => {
+  const key = newSm2Key();
+  const publicKey = publicKeyFromSpki(key.publicKey) as KeyObject;
+  const data = Buffer.from('block header bytes, signed with SM2');
+
+  /** (r, s) of a DER signature, read naively. */
+  function rs(base64: string): { r: bigint; s: bigint } {
+    const der = Buffer.from(base64, 'base64');
+    const rLength = der[3] as number;
+    const r = BigInt(`0x${der.subarray(4, 4 + rLength).toString('hex')}`);
+    const s = BigInt(`0x${der.subarray(6 + rLength).toString('hex')}`);
+    return { r, s };
+  }
+
+  it('accepts a signature with the default signer ID, and no other', () => {
+    const signature = key.sign(data);
+    expect(verifySignature('sm2-sm3', publicKey, data, signature)).toBe(true);
+    expect(verifySignature('sm2-sm3', publicKey, Buffer.from('other'), signature)).toBe(false);
+    expect(verifySignature('sm2-sm3', publicKey, data, key.sign(data, 'ALICE123@YAHOO.COM'))).toBe(
+      false,
+    );
+    expect(verifySignature('sm2-sm3', publicKey, data, newSm2Key().sign(data))).toBe(false);
+  });
+
+  it('tells an SM2 key from the others by its SubjectPublicKeyInfo', () => {
+    expect(nodeKeyAlgorithmOf(publicKey)).toBe('sm2-sm3');
+    expect(nodeKeyAlgorithmOf(ed.publicKey)).toBe('ed25519');
+    expect(nodeKeyAlgorithmOf(ec.publicKey)).toBeUndefined();
+    const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey;
+    expect(nodeKeyAlgorithmOf(k1)).toBeUndefined();
+  });
+
+  it('refuses every encoding of (r, s) but the one DER allows, and (r, s) out of range', () => {
+    const signature = key.sign(data);
+    const { r, s } = rs(signature);
+    expect(derSignature(r, s).toString('base64')).toBe(signature);
+    // r with one more leading zero byte: the same integers, a longer encoding.
+    const padded = (value: bigint): Buffer => {
+      const minimal = derInteger(value);
+      const body = Buffer.concat([Buffer.of(0), minimal.subarray(2)]);
+      return Buffer.concat([Buffer.of(0x02, body.length), body]);
+    };
+    const longR = Buffer.concat([padded(r), derInteger(s)]);
+    const nonMinimal = Buffer.concat([Buffer.of(0x30, longR.length), longR]);
+    const outOfRange = derSignature(r, s + SM2_N);
+    for (const bad of [nonMinimal, outOfRange, derSignature(0n, s), derSignature(r, 0n)]) {
+      expect(isCanonicalDerSignature(bad, SM2_N)).toBe(false);
+      expect(verifySignature('sm2-sm3', publicKey, data, bad.toString('base64'))).toBe(false);
+    }
+    expect(isCanonicalDerSignature(Buffer.from(signature, 'base64'), SM2_N)).toBe(true);
+  });
+
+  it('refuses every single flipped bit of a signature', () => {
+    const signature = Buffer.from(key.sign(data), 'base64');
+    for (let bit = 0; bit < signature.length * 8; bit++) {
+      const flipped = Buffer.from(signature);
+      flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (1 << (bit & 7));
+      expect(verifySignature('sm2-sm3', publicKey, data, flipped.toString('base64'))).toBe(false);
+    }
+  });
+
+  describe('against OpenSSL (GM/T 0003 with distid, an implementation of its own)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sm2-openssl-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const openssl = (args: readonly string[]): string =>
+      execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    const dataFile = path.join(dir, 'data.bin');
+    writeFileSync(dataFile, data);
+
+    it('accepts what OpenSSL signs with the default signer ID, and refuses another ID', () => {
+      const pair = generateKeyPairSync('ec', { namedCurve: 'SM2' });
+      writeFileSync(
+        path.join(dir, 'key.pem'),
+        pair.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+      );
+      const spki = pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+      const signWith = (id: string): string => {
+        const out = path.join(dir, `sig-${id}.der`);
+        openssl(
+          ['pkeyutl', '-sign', '-in', dataFile, '-rawin', '-digest', 'sm3', '-inkey'].concat([
+            'key.pem',
+            '-pkeyopt',
+            `distid:${id}`,
+            '-out',
+            out,
+          ]),
+        );
+        return execFileSync('base64', ['-w0', out], { encoding: 'utf8' });
+      };
+      const pinned = publicKeyFromSpki(spki) as KeyObject;
+      expect(verifySignature('sm2-sm3', pinned, data, signWith('1234567812345678'))).toBe(true);
+      expect(verifySignature('sm2-sm3', pinned, data, signWith('8765432187654321'))).toBe(false);
+    });
+
+    it('has OpenSSL accept what core accepts', () => {
+      const signature = key.sign(data);
+      writeFileSync(
+        path.join(dir, 'pub.pem'),
+        `-----BEGIN PUBLIC KEY-----\n${key.publicKey}\n-----END PUBLIC KEY-----\n`,
+      );
+      writeFileSync(path.join(dir, 'sig.der'), Buffer.from(signature, 'base64'));
+      const verified = openssl(
+        ['pkeyutl', '-verify', '-in', dataFile, '-rawin', '-digest', 'sm3']
+          .concat(['-pubin', '-inkey', 'pub.pem', '-sigfile', 'sig.der'])
+          .concat(['-pkeyopt', 'distid:1234567812345678']),
+      );
+      expect(verified).toContain('Signature Verified Successfully');
+    });
   });
 });

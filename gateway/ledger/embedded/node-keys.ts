@@ -12,6 +12,7 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { NodeKeyAlgorithm } from '../../../core/block';
 import type { Digest } from '../../../core/digest';
 import type { TrustedKey } from '../../../core/trust';
 import type { NodeKeyView } from '../ledger';
@@ -41,7 +42,11 @@ export function keyForBlock(
 /** The keys after rotating from the current one to `incoming` in block `block` at `time`. */
 export function rotatedKeys(
   keys: readonly NodeKeyEntry[],
-  incoming: { readonly keyId: Digest; readonly publicKey: string },
+  incoming: {
+    readonly keyId: Digest;
+    readonly algorithm: NodeKeyAlgorithm;
+    readonly publicKey: string;
+  },
   block: number,
   time: string,
 ): NodeKeyEntry[] {
@@ -52,7 +57,7 @@ export function rotatedKeys(
     { ...current, lastBlock: block, notAfter: time },
     {
       keyId: incoming.keyId,
-      algorithm: 'ed25519',
+      algorithm: incoming.algorithm,
       publicKey: incoming.publicKey,
       firstBlock: block + 1,
       notBefore: time,
@@ -75,7 +80,15 @@ export function trustedKeys(keys: readonly NodeKeyEntry[]): TrustedKey[] {
 export function sameKeys(a: readonly NodeKeyEntry[], b: readonly NodeKeyEntry[]): boolean {
   const text = (keys: readonly NodeKeyEntry[]) =>
     JSON.stringify(
-      keys.map((k) => [k.keyId, k.publicKey, k.firstBlock, k.lastBlock, k.notBefore, k.notAfter]),
+      keys.map((k) => [
+        k.keyId,
+        k.algorithm,
+        k.publicKey,
+        k.firstBlock,
+        k.lastBlock,
+        k.notBefore,
+        k.notAfter,
+      ]),
     );
   return text(a) === text(b);
 }
@@ -102,11 +115,17 @@ export async function settleNodeKeyFiles(
   return { key: key?.keyId === currentKeyId ? key : undefined, fileKeyId: key?.keyId };
 }
 
-/** Writes a new key to `node-key.next.pem` (replacing one left by a rotation that failed). */
-export async function writeNextNodeKey(dataDir: string): Promise<NodeKey> {
+/**
+ * Writes a new key for `algorithm` to `node-key.next.pem` (replacing one left by a rotation that
+ * failed).
+ */
+export async function writeNextNodeKey(
+  dataDir: string,
+  algorithm: NodeKeyAlgorithm,
+): Promise<NodeKey> {
   const nextFile = path.join(dataDir, NEXT_NODE_KEY_FILE);
   await fs.rm(nextFile, { force: true });
-  return newNodeKeyFile(nextFile);
+  return newNodeKeyFile(nextFile, algorithm);
 }
 
 /** The rotation block is durable: the incoming key becomes `node-key.pem`. */

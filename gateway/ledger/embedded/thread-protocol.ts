@@ -3,6 +3,7 @@
  * ./ledger-thread.ts) say to each other, over the calls of gateway/threads/rpc.ts.
  */
 
+import type { NodeKeyAlgorithm } from '../../../core/block';
 import type { NodeKeyState } from '../ledger';
 
 /** What the thread is started with: the embedded ledger's options that are plain data. */
@@ -11,6 +12,7 @@ export interface LedgerThreadData {
   readonly org: string;
   readonly chainId?: string;
   readonly operator?: string;
+  readonly nodeKeyAlgorithm?: NodeKeyAlgorithm;
 }
 
 /** The ledger operations the thread serves, by name; `close` is the last call. */
