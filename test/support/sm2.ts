@@ -6,6 +6,7 @@
 
 import { sm2 } from 'sm-crypto-v2';
 import { DEFAULT_SM2_USER_ID } from '../../core/block';
+import type { Digest } from '../../core/digest';
 import { SM2_SPKI_PREFIX, keyIdOf } from '../../core/signature';
 
 export interface TestSm2Key {
@@ -13,7 +14,7 @@ export interface TestSm2Key {
   readonly point: string;
   /** Base64 SubjectPublicKeyInfo DER. */
   readonly publicKey: string;
-  readonly keyId: string;
+  readonly keyId: Digest;
   /** Base64 DER signature of `data`, Z computed with `userId` (the default one if none). */
   sign(data: Uint8Array, userId?: string): string;
 }

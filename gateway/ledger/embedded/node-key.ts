@@ -22,7 +22,7 @@ import { sm2 } from 'sm-crypto-v2';
 import { DEFAULT_SM2_USER_ID, type NodeKeyAlgorithm, type Signature } from '../../../core/block';
 import type { Digest } from '../../../core/digest';
 import { LedgerError } from '../../../core/errors';
-import { keyIdOf, sm2PointOfSpki } from '../../../core/signature';
+import { SM2_SPKI_PREFIX, keyIdOf } from '../../../core/signature';
 import { writeWhole } from '../../storage/durable-files';
 
 export interface NodeKey {
@@ -71,13 +71,11 @@ class Sm2NodeKey extends NodeKeyBase {
   /** The public point, `04` + X + Y, which Z is computed from. */
   readonly #point: string;
 
-  constructor(privateKey: KeyObject) {
-    const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-    super(spki);
-    const point = sm2PointOfSpki(spki);
-    if (point === undefined) throw new Error('not an SM2 key');
+  constructor(scalar: string) {
+    const point = sm2.getPublicKeyFromPrivateKey(scalar);
+    super(Buffer.concat([SM2_SPKI_PREFIX, Buffer.from(point.slice(2), 'hex')]));
+    this.#scalar = scalar;
     this.#point = point;
-    this.#scalar = sm2ScalarOf(privateKey.export({ format: 'der', type: 'sec1' }));
   }
 
   protected signature(data: Uint8Array): string {
@@ -91,32 +89,78 @@ class Sm2NodeKey extends NodeKeyBase {
   }
 }
 
-/**
- * The private scalar of a SEC 1 (RFC 5915) ECPrivateKey: `SEQUENCE { INTEGER 1, OCTET STRING d,
- * ... }`, as OpenSSL exports it for a 256-bit curve.
- */
-function sm2ScalarOf(sec1: Buffer): string {
-  // 30 len(1 or 2 bytes) 02 01 01 04 20 <32 bytes>
-  const start = sec1[1] === 0x81 ? 3 : 2;
-  const head = sec1.subarray(start, start + 5).toString('hex');
-  if (sec1[0] !== 0x30 || head !== '0201010420') throw new Error('not a SEC 1 EC private key');
-  return sec1.subarray(start + 5, start + 5 + 32).toString('hex');
+/** One DER element: its tag and its contents. */
+interface Tlv {
+  readonly tag: number;
+  readonly contents: Buffer;
 }
 
-/** The node key held by `privateKey`; throws for a key of another kind. */
-function nodeKeyOf(privateKey: KeyObject): NodeKey {
-  if (privateKey.asymmetricKeyType === 'ed25519') return new Ed25519NodeKey(privateKey);
-  if (
-    privateKey.asymmetricKeyType === 'ec' &&
-    privateKey.asymmetricKeyDetails?.namedCurve === 'SM2'
-  ) {
-    return new Sm2NodeKey(privateKey);
+/** The DER elements one after another in `bytes` (definite lengths of up to two bytes). */
+function derElements(bytes: Buffer): Tlv[] {
+  const elements: Tlv[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const tag = bytes[at] as number;
+    let length = bytes[at + 1];
+    let start = at + 2;
+    if (length === undefined) throw new Error('DER cut short');
+    if (length & 0x80) {
+      const count = length & 0x7f;
+      if (count < 1 || count > 2) throw new Error('DER length not supported');
+      length = 0;
+      for (let i = 0; i < count; i++) length = length * 256 + (bytes[start + i] ?? NaN);
+      start += count;
+    }
+    const end = start + length;
+    if (!(end <= bytes.length)) throw new Error('DER cut short');
+    elements.push({ tag, contents: bytes.subarray(start, end) });
+    at = end;
   }
-  const curve = privateKey.asymmetricKeyDetails?.namedCurve;
-  throw new Error(
-    `key type ${String(privateKey.asymmetricKeyType)}${curve ? ` (${curve})` : ''} is neither Ed25519 nor SM2`,
-  );
+  return elements;
 }
+
+const OID_ED25519 = '2b6570'; // 1.3.101.112, RFC 8410
+const OID_EC_PUBLIC_KEY = '2a8648ce3d0201'; // 1.2.840.10045.2.1, RFC 5480
+const OID_SM2 = '2a811ccf5501822d'; // 1.2.156.10197.1.301, GM/T 0006
+
+/**
+ * The node key in a PKCS#8 PEM; throws for a key of another kind. SM2 keys are read here, not by
+ * Node: OpenSSL gives a parsed SM2 private key a type Node's key export does not handle (it stops
+ * the process), so only the scalar is taken, from PrivateKeyInfo (RFC 5208) and ECPrivateKey
+ * (RFC 5915): `SEQUENCE { 0, SEQUENCE { ecPublicKey, sm2p256v1 }, OCTET STRING { SEQUENCE { 1,
+ * OCTET STRING d, ... } } }`.
+ */
+function nodeKeyOfPem(pem: string): NodeKey {
+  const body = /^-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----\s*$/.exec(
+    pem.trim(),
+  );
+  if (!body) throw new Error('not a PKCS#8 PEM private key');
+  const info = derElements(Buffer.from((body[1] as string).replace(/\s+/g, ''), 'base64'));
+  const fields = info.length === 1 && info[0]?.tag === 0x30 ? derElements(info[0].contents) : [];
+  const [version, algorithm, privateKey] = fields;
+  if (version?.tag !== 0x02 || algorithm?.tag !== 0x30 || privateKey?.tag !== 0x04)
+    throw new Error('not a PKCS#8 private key');
+  const oids = derElements(algorithm.contents).map((e) => e.contents.toString('hex'));
+  if (oids[0] === OID_ED25519) {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+    return new Ed25519NodeKey(key);
+  }
+  if (oids[0] !== OID_EC_PUBLIC_KEY || oids[1] !== OID_SM2)
+    throw new Error('the key is neither Ed25519 nor SM2');
+  const ec = derElements(privateKey.contents);
+  const inner = ec.length === 1 && ec[0]?.tag === 0x30 ? derElements(ec[0].contents) : [];
+  const scalar = inner[1];
+  if (inner[0]?.contents.toString('hex') !== '01' || scalar?.tag !== 0x04)
+    throw new Error('not an EC private key');
+  const d = BigInt(`0x${scalar.contents.toString('hex') || '0'}`);
+  if (scalar.contents.length !== 32 || d < 1n || d >= SM2_N - 1n)
+    throw new Error('the SM2 private scalar is out of range');
+  return new Sm2NodeKey(scalar.contents.toString('hex'));
+}
+
+/** Order of the SM2 group; a private scalar is in [1, n - 2]. */
+const SM2_N = BigInt('0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123');
 
 /**
  * Writes a new key for `algorithm` to `file` (mode 0600, synced; never over an existing file). It
@@ -127,12 +171,14 @@ export async function newNodeKeyFile(
   file: string,
   algorithm: NodeKeyAlgorithm = 'ed25519',
 ): Promise<NodeKey> {
+  // Node makes an SM2 key as an EC key (which it can export); read back, it is checked like any
+  // key file, by the reader the node opens it with.
   const { privateKey } =
     algorithm === 'sm2-sm3'
       ? generateKeyPairSync('ec', { namedCurve: 'SM2' })
       : generateKeyPairSync('ed25519');
-  const key = nodeKeyOf(privateKey);
   const text = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const key = nodeKeyOfPem(text);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await writeWhole(file, text, { replace: false });
   return key;
@@ -155,7 +201,7 @@ export async function loadNodeKey(file: string): Promise<NodeKey | undefined> {
     throw error;
   }
   try {
-    return nodeKeyOf(createPrivateKey(pem));
+    return nodeKeyOfPem(pem);
   } catch (error) {
     throw new LedgerError(
       'LEDGER_CORRUPTED',
