@@ -48,6 +48,8 @@ describe('the public verification page in Chromium', () => {
   let content: Buffer;
   let digests: DigestSet;
   let big: Buffer;
+  let admin: string;
+  let depositor: string;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -58,8 +60,8 @@ describe('the public verification page in Chromium', () => {
     ensureBuilt();
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-verify-page-'));
     node = await startNode({ dataDir: path.join(dir, 'data') });
-    const admin = await adminKey(node.dataDir);
-    const depositor = await createKey(node.url, admin, {
+    admin = await adminKey(node.dataDir);
+    depositor = await createKey(node.url, admin, {
       org: 'PlatformOrg',
       account: 'lawyer-1',
       role: 'depositor',
@@ -257,6 +259,56 @@ describe('the public verification page in Chromium', () => {
       expect(await label.count()).toBe(1);
       expect((await label.textContent())?.trim()).not.toBe('');
     }
+  }, 60_000);
+
+  it('verifies a block signed with SM2 in the page, and refuses the signature changed', async () => {
+    // The node moves to an SM2 key (GB/T 32918) by a rotation; the next deposit's block is SM2.
+    const rotated = await fetch(`${node.url}/v1/admin/node-keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ algorithm: 'sm2-sm3' }),
+    });
+    expect(rotated.status).toBe(201);
+    const sm2Content = Buffer.concat([Buffer.from('国密 SM2 exhibit\n'), randomBytes(2048)]);
+    const sm2Digests = digestBytes(sm2Content);
+    const response = await fetch(`${node.url}/v1/evidence`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${depositor}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ digests: [sm2Digests.sha256, sm2Digests.sm3], evidenceType: 'other' }),
+    });
+    expect(response.status).toBe(201);
+    const receipt = ((await response.json()) as { receipt: Receipt }).receipt;
+    expect(receipt.proof.block.signature.algorithm).toBe('sm2-sm3');
+    const signature = Buffer.from(receipt.proof.block.signature.value, 'base64');
+    signature[signature.length - 5] = (signature[signature.length - 5] as number) ^ 0x10;
+    const tampered = structuredClone(receipt);
+    (tampered.proof.block.signature as { value: string }).value = signature.toString('base64');
+    const sm2Dir = path.join(dir, 'sm2');
+    await fs.mkdir(sm2Dir);
+    const at = (name: string) => path.join(sm2Dir, name);
+    await fs.writeFile(at('exhibit.bin'), sm2Content);
+    await fs.writeFile(at('exhibit.bin.receipt.json'), JSON.stringify(receipt));
+    await fs.writeFile(at('tampered.receipt.json'), JSON.stringify(tampered));
+    await fs.writeFile(at('trust.json'), await (await fetch(`${node.url}/v1/trust`)).text());
+
+    await open();
+    await page.setInputFiles('#file-input', at('exhibit.bin'));
+    await page.setInputFiles('#trust-input', at('trust.json'));
+    await page.setInputFiles('#receipt-input', at('exhibit.bin.receipt.json'));
+    await page.locator('#verdict[data-verdict="VERIFIED"]').waitFor();
+    expect(await checkRows()).toEqual([
+      ['receipt', 'pass'],
+      ['digest', 'pass'],
+      ['inclusion', 'pass'],
+      ['transaction', 'pass'],
+      ['block', 'pass'],
+      ['signature', 'pass'],
+    ]);
+    await page.setInputFiles('#receipt-input', at('tampered.receipt.json'));
+    await page.locator('#verdict[data-verdict="PROOF_INVALID"]').waitFor();
+    await expect(
+      page.locator('#checks-body tr[data-step="signature"]').textContent(),
+    ).resolves.toContain('SIGNATURE_INVALID');
   }, 60_000);
 
   it('sent no file, made only GETs to the node itself, and broke no policy', () => {

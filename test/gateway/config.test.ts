@@ -121,6 +121,21 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('takes the node key algorithm for new keys, unset by default, and names a bad one', () => {
+    expect(loadConfig({}).nodeKeyAlgorithm).toBeUndefined();
+    expect(loadConfig({ EVIDENCE_NODE_KEY_ALGORITHM: 'sm2-sm3' }).nodeKeyAlgorithm).toBe('sm2-sm3');
+    expect(loadConfig({ EVIDENCE_NODE_KEY_ALGORITHM: 'ed25519' }).nodeKeyAlgorithm).toBe('ed25519');
+    const error = configError(() => loadConfig({ EVIDENCE_NODE_KEY_ALGORITHM: 'sm2' }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.fields).toEqual([
+      expect.objectContaining({
+        path: '/nodeKeyAlgorithm',
+        rule: 'enum',
+        message: expect.stringMatching(/EVIDENCE_NODE_KEY_ALGORITHM.*ed25519, sm2-sm3/),
+      }),
+    ]);
+  });
+
   it('derives the keys file from the data directory', () => {
     expect(loadConfig({ EVIDENCE_DATA_DIR: '/srv/node' }).keysFile).toBe('/srv/node/keys.json');
   });

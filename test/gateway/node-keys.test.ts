@@ -132,6 +132,52 @@ describe('node key routes', () => {
     );
   });
 
+  it('rotates to the algorithm the body names: an SM2 key whose receipts verify', async () => {
+    const before = await deposit();
+    const response = await postJson(app, '/v1/admin/node-keys', admin, { algorithm: 'sm2-sm3' });
+    expect(response.statusCode, response.body).toBe(201);
+    const rotation = response.json() as RotationBody & { algorithm: string };
+    expect(rotation.algorithm).toBe('sm2-sm3');
+    expect(rotation.trust.chains[0]!.keys.map((k) => k.algorithm)).toEqual(['ed25519', 'sm2-sm3']);
+    const after = await deposit();
+    expect(after.receipt.proof.block.signature).toMatchObject({
+      algorithm: 'sm2-sm3',
+      keyId: rotation.keyId,
+    });
+    for (const deposited of [before, after])
+      expect(verdictOf(deposited, rotation.trust).verdict).toBe('VERIFIED');
+    // Another byte in the SM2 signature of the receipt's block: refused.
+    const signature = Buffer.from(after.receipt.proof.block.signature.value, 'base64');
+    signature[signature.length - 1] = (signature[signature.length - 1] as number) ^ 0x01;
+    const tampered = structuredClone(after.receipt) as Receipt & {
+      proof: { block: { signature: { value: string } } };
+    };
+    tampered.proof.block.signature.value = signature.toString('base64');
+    expect(verdictOf({ file: after.file, receipt: tampered }, rotation.trust).verdict).not.toBe(
+      'VERIFIED',
+    );
+    await audit.flush();
+    const entries = await audit.read(0, 100);
+    expect(entries.find((e) => e.type === 'node-key')).toMatchObject({
+      params: { keyId: rotation.keyId, algorithm: 'sm2-sm3' },
+    });
+  });
+
+  it.each([
+    [{ algorithm: 'rsa' }, '/algorithm'],
+    [{ algorithm: 'ecdsa-p256-sha256' }, '/algorithm'],
+    [{ algorithm: 25519 }, '/algorithm'],
+    [{ keyType: 'sm2' }, '/keyType'],
+  ])('refuses the body %j with 400 naming %s, nothing rotated', async (body, path) => {
+    const response = await postJson(app, '/v1/admin/node-keys', admin, body);
+    expect(response.statusCode).toBe(400);
+    const error = response.json() as { code: string; fields: Array<{ path: string }> };
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.fields.length).toBeGreaterThan(0);
+    expect(error.fields.map((f) => f.path)).toEqual(error.fields.map(() => path));
+    expect(ledger.nodeKeys!()).toHaveLength(1);
+  });
+
   it('refuses while a backup is being taken: 409 BACKUP_RUNNING, nothing rotated', async () => {
     const backups = app.backups as { running: () => unknown };
     backups.running = () => ({ id: '20261128T080000000Z' });

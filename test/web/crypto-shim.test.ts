@@ -84,6 +84,26 @@ describe('createPublicKey', () => {
     expect(read(rsa).asymmetricKeyType).toBe('other');
   });
 
+  it('gives back the SubjectPublicKeyInfo of any key it read, as Node exports it (SM2 keys)', () => {
+    const sm2 = spkiOf(nodeCrypto.generateKeyPairSync('ec', { namedCurve: 'SM2' }).publicKey);
+    const ed = spkiOf(nodeCrypto.generateKeyPairSync('ed25519').publicKey);
+    for (const der of [sm2, ed]) {
+      const read = shim.createPublicKey({ key: der, format: 'der', type: 'spki' });
+      const node = nodeCrypto.createPublicKey({ key: der, format: 'der', type: 'spki' });
+      expect(Buffer.from(read.export({ format: 'der', type: 'spki' }))).toEqual(
+        node.export({ format: 'der', type: 'spki' }),
+      );
+    }
+    // Node (OpenSSL 3) names no type for an SM2 key; the shim calls it an EC key of a curve it
+    // does not verify with. Either way core tells SM2 keys by their SubjectPublicKeyInfo.
+    const read = shim.createPublicKey({ key: sm2, format: 'der', type: 'spki' });
+    expect(read.asymmetricKeyDetails.namedCurve).toBeUndefined();
+    // Bytes after the structure are not part of what it exports.
+    const trailing = Buffer.concat([ed, Buffer.of(0, 1, 2)]);
+    const withTrailing = shim.createPublicKey({ key: trailing, format: 'der', type: 'spki' });
+    expect(Buffer.from(withTrailing.export({ format: 'der', type: 'spki' }))).toEqual(ed);
+  });
+
   it('refuses what Node refuses: garbage, truncation, a point off the curve', () => {
     const ec = spkiOf(nodeCrypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey);
     const offCurve = Buffer.from(ec);
