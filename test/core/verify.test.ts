@@ -23,17 +23,16 @@ import {
 const TIME = '2026-11-28T10:00:00.000Z';
 const CODES = Object.keys(CHECK_CODES) as CheckCode[];
 
-const fixture = makeFixture(3, {
-  time: TIME,
-  item: {
-    evidenceType: 'video',
-    mediaType: 'video/mp4',
-    size: 101,
-    identityCommitment: digestBytes(Buffer.from('salt-1 identity')).sha256,
-    metadataCommitment: digestBytes(Buffer.from('salt-2 metadata')).sha256,
-    process: { token: 'deal-42', phase: 'before' },
-  },
-});
+const ITEM = {
+  evidenceType: 'video',
+  mediaType: 'video/mp4',
+  size: 101,
+  identityCommitment: digestBytes(Buffer.from('salt-1 identity')).sha256,
+  metadataCommitment: digestBytes(Buffer.from('salt-2 metadata')).sha256,
+  process: { token: 'deal-42', phase: 'before' },
+} as const;
+const fixture = makeFixture(3, { time: TIME, item: ITEM });
+const fixtureOfEd25519 = fixture;
 
 function receiptOf(f: Fixture, index = 0): Receipt {
   const receipt = f.receipts[index];
@@ -372,78 +371,86 @@ function mutations(root: Json): Mutation[] {
   return out;
 }
 
-describe('verifyReceipt against mutated receipts', () => {
-  const original = asJson(receiptOf(fixture)) as unknown as Json;
-  const fileDigests = digestBytes(fileOf(fixture));
-  const all = mutations(original);
+describe.each(['ed25519', 'sm2-sm3'] as const)(
+  'verifyReceipt against mutated receipts, %s',
+  (alg) => {
+    const fixture =
+      alg === 'ed25519'
+        ? fixtureOfEd25519
+        : makeFixture(3, { time: TIME, item: ITEM, key: makeNodeKey(alg) });
+    const original = asJson(receiptOf(fixture)) as unknown as Json;
+    const fileDigests = digestBytes(fileOf(fixture));
+    const all = mutations(original);
 
-  it('generates many distinct mutations, none of them a no-op', () => {
-    expect(all.length).toBeGreaterThan(250);
-    const originalText = canonicalJson(original);
-    for (const m of all) expect(canonicalJson(m.value), m.label).not.toBe(originalText);
-  });
+    it('generates many distinct mutations, none of them a no-op', () => {
+      expect(all.length).toBeGreaterThan(250);
+      const originalText = canonicalJson(original);
+      for (const m of all) expect(canonicalJson(m.value), m.label).not.toBe(originalText);
+    });
 
-  it('never verifies a mutated receipt, and fails each with a known check code', () => {
-    const seen = new Map<CheckCode, number>();
-    for (const { label, value } of all) {
-      for (const options of [{ fileDigests }, {}]) {
-        const verdict = verifyReceipt(value, fixture.trust, options);
-        expect(verdict.verdict, label).not.toBe('VERIFIED');
-        const code = failureCode(verdict);
-        seen.set(code, (seen.get(code) ?? 0) + 1);
-      }
-    }
-    for (const code of seen.keys()) expect(CODES).toContain(code);
-    // The generator reaches every step of the algorithm.
-    expect([...seen.keys()].sort()).toEqual(
-      expect.arrayContaining([
-        'BLOCK_MISMATCH',
-        'DIGEST_MISMATCH',
-        'INCLUSION_INVALID',
-        'KEY_NOT_TRUSTED',
-        'RECEIPT_MALFORMED',
-        'RECORD_NOT_NORMAL',
-        'RESULT_MISMATCH',
-        'SIGNATURE_INVALID',
-        'TX_MISMATCH',
-        'TX_NOT_IN_BLOCK',
-      ]),
-    );
-  });
-
-  it('never verifies a receipt with one byte of its JSON text replaced', () => {
-    const small = makeFixture(1, { otherTxs: 0 });
-    const text = JSON.stringify(receiptOf(small));
-    const digests = digestBytes(fileOf(small));
-    expect(verifyReceipt(JSON.parse(text), small.trust, { fileDigests: digests }).verdict).toBe(
-      'VERIFIED',
-    );
-    const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
-    let rejectedAtParse = 0;
-    let rejectedByVerifier = 0;
-    for (let i = 0; i < text.length; i++) {
-      const original = text[i] as string;
-      const spread = printable[(i * 31) % printable.length] as string;
-      const replacements = new Set([sibling(original), spread === original ? '~' : spread]);
-      for (const char of replacements) {
-        if (char === original) continue;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(replaceAt(text, i, char));
-        } catch {
-          rejectedAtParse += 1;
-          continue;
+    it('never verifies a mutated receipt, and fails each with a known check code', () => {
+      const seen = new Map<CheckCode, number>();
+      for (const { label, value } of all) {
+        for (const options of [{ fileDigests }, {}]) {
+          const verdict = verifyReceipt(value, fixture.trust, options);
+          expect(verdict.verdict, label).not.toBe('VERIFIED');
+          const code = failureCode(verdict);
+          seen.set(code, (seen.get(code) ?? 0) + 1);
         }
-        const verdict = verifyReceipt(parsed, small.trust, { fileDigests: digests });
-        expect(verdict.verdict, `byte ${i}: ${original} -> ${char}`).not.toBe('VERIFIED');
-        failureCode(verdict);
-        rejectedByVerifier += 1;
       }
-    }
-    expect(rejectedByVerifier).toBeGreaterThan(text.length);
-    expect(rejectedAtParse).toBeGreaterThan(0);
-  });
-});
+      for (const code of seen.keys()) expect(CODES).toContain(code);
+      // The generator reaches every step of the algorithm.
+      expect([...seen.keys()].sort()).toEqual(
+        expect.arrayContaining([
+          'BLOCK_MISMATCH',
+          'DIGEST_MISMATCH',
+          'INCLUSION_INVALID',
+          'KEY_NOT_TRUSTED',
+          'RECEIPT_MALFORMED',
+          'RECORD_NOT_NORMAL',
+          'RESULT_MISMATCH',
+          'SIGNATURE_INVALID',
+          'TX_MISMATCH',
+          'TX_NOT_IN_BLOCK',
+        ]),
+      );
+    });
+
+    it('never verifies a receipt with one byte of its JSON text replaced', () => {
+      const small = makeFixture(1, { otherTxs: 0, key: makeNodeKey(alg) });
+      expect(receiptOf(small).proof.block.signature.algorithm).toBe(alg);
+      const text = JSON.stringify(receiptOf(small));
+      const digests = digestBytes(fileOf(small));
+      expect(verifyReceipt(JSON.parse(text), small.trust, { fileDigests: digests }).verdict).toBe(
+        'VERIFIED',
+      );
+      const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
+      let rejectedAtParse = 0;
+      let rejectedByVerifier = 0;
+      for (let i = 0; i < text.length; i++) {
+        const original = text[i] as string;
+        const spread = printable[(i * 31) % printable.length] as string;
+        const replacements = new Set([sibling(original), spread === original ? '~' : spread]);
+        for (const char of replacements) {
+          if (char === original) continue;
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(replaceAt(text, i, char));
+          } catch {
+            rejectedAtParse += 1;
+            continue;
+          }
+          const verdict = verifyReceipt(parsed, small.trust, { fileDigests: digests });
+          expect(verdict.verdict, `byte ${i}: ${original} -> ${char}`).not.toBe('VERIFIED');
+          failureCode(verdict);
+          rejectedByVerifier += 1;
+        }
+      }
+      expect(rejectedByVerifier).toBeGreaterThan(text.length);
+      expect(rejectedAtParse).toBeGreaterThan(0);
+    });
+  },
+);
 
 describe('verifyReceipt against mutated anchored receipts', () => {
   const anchored = makeAnchoredFixture(1, { distance: 2 });

@@ -7,7 +7,7 @@
  * submits until released, close. A chaincode error writes nothing, as on a real ledger.
  */
 
-import { randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { buildBatch, type BatchArgs, type BatchResult } from '../../core/batch';
 import {
   blockHash,
@@ -276,12 +276,10 @@ export class FakeLedger implements Ledger {
       txCount: 1,
       time: tx.time,
     };
-    const signature = sign(null, blockSigningBytes(header), this.#key.privateKey).toString(
-      'base64',
-    );
+    const signature = this.#key.sign(blockSigningBytes(header));
     const block: SignedBlockHeader = {
       header,
-      signature: { algorithm: 'ed25519', keyId: this.#key.keyId, value: signature },
+      signature: { algorithm: this.#key.algorithm, keyId: this.#key.keyId, value: signature },
     };
     this.#blocks.push(block);
     return block;

@@ -1,11 +1,12 @@
 /**
- * Builds genuine, signed receipts in memory for tests: a fresh Ed25519 node key, one batch, one
+ * Builds genuine, signed receipts in memory for tests: a fresh node key (Ed25519, or SM2 when
+ * asked), one batch, one
  * transaction, one block. Independent of the gateway and the ledger, so verifier tests do not
  * depend on them. {@link makeAnchoredFixture} adds a hash-chained evidence chain around that block
  * and a second, "court" chain whose block records an anchor of it.
  */
 
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { buildBatch } from '../../core/batch';
 import type { AnchorProof, AnchorRecord, RecordedAnchorResult } from '../../core/anchor';
 import {
@@ -14,6 +15,7 @@ import {
   txLeafHash,
   valueDigest,
   type BlockHeader,
+  type NodeKeyAlgorithm,
   type SignedBlockHeader,
   type TxHeader,
 } from '../../core/block';
@@ -24,18 +26,30 @@ import { buildTree } from '../../core/merkle';
 import type { Receipt } from '../../core/receipt';
 import { keyIdOf } from '../../core/signature';
 import { mergeTrust, type TrustFile } from '../../core/trust';
+import { newSm2Key } from './sm2';
 
 export interface NodeKey {
-  readonly privateKey: KeyObject;
-  readonly publicKey: KeyObject;
+  readonly algorithm: NodeKeyAlgorithm;
   readonly spki: Buffer;
   readonly keyId: ReturnType<typeof keyIdOf>;
+  /** Base64 signature of `data`, as a block's. */
+  sign(data: Uint8Array): string;
 }
 
-export function makeNodeKey(): NodeKey {
+export function makeNodeKey(algorithm: NodeKeyAlgorithm = 'ed25519'): NodeKey {
+  if (algorithm === 'sm2-sm3') {
+    const sm2 = newSm2Key();
+    const spki = Buffer.from(sm2.publicKey, 'base64');
+    return { algorithm, spki, keyId: sm2.keyId, sign: (data) => sm2.sign(data) };
+  }
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const spki = publicKey.export({ format: 'der', type: 'spki' });
-  return { privateKey, publicKey, spki, keyId: keyIdOf(spki) };
+  return {
+    algorithm,
+    spki,
+    keyId: keyIdOf(spki),
+    sign: (data) => sign(null, data, privateKey).toString('base64'),
+  };
 }
 
 export function trustFor(chainId: string, key: NodeKey, operator = 'Test node'): TrustFile {
@@ -47,7 +61,9 @@ export function trustFor(chainId: string, key: NodeKey, operator = 'Test node'):
         kind: 'embedded',
         chainId,
         operator,
-        keys: [{ keyId: key.keyId, algorithm: 'ed25519', publicKey: key.spki.toString('base64') }],
+        keys: [
+          { keyId: key.keyId, algorithm: key.algorithm, publicKey: key.spki.toString('base64') },
+        ],
       },
     ],
   };
@@ -125,7 +141,7 @@ export function makeFixture(
     txCount: txs.length,
     time,
   };
-  const signature = sign(null, blockSigningBytes(header), key.privateKey).toString('base64');
+  const signature = key.sign(blockSigningBytes(header));
   const receipts: Receipt[] = batch.records.map((record, leafIndex) => ({
     type: 'judicial-evidence-receipt',
     version: 1,
@@ -143,7 +159,10 @@ export function makeFixture(
       result,
       txIndex,
       txPath: txTree.inclusionProof(txIndex).map((h) => Buffer.from(h).toString('hex')),
-      block: { header, signature: { algorithm: 'ed25519', keyId: key.keyId, value: signature } },
+      block: {
+        header,
+        signature: { algorithm: key.algorithm, keyId: key.keyId, value: signature },
+      },
     },
   }));
   return { files, receipts, trust: trustFor(chainId, key), key };
@@ -151,8 +170,8 @@ export function makeFixture(
 
 /** Signs `header` with `key` (Ed25519), as a node signs its blocks. */
 export function signBlock(header: BlockHeader, key: NodeKey): SignedBlockHeader {
-  const value = sign(null, blockSigningBytes(header), key.privateKey).toString('base64');
-  return { header, signature: { algorithm: 'ed25519', keyId: key.keyId, value } };
+  const value = key.sign(blockSigningBytes(header));
+  return { header, signature: { algorithm: key.algorithm, keyId: key.keyId, value } };
 }
 
 function addSeconds(time: string, seconds: number): string {
