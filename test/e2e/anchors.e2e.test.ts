@@ -1,7 +1,7 @@
 /**
- * Cross-chain anchors end to end, with two real node processes: a court node (CourtOrg), where
- * the admin creates an `anchor` principal for the evidence node, and an evidence node
- * (PlatformOrg) that anchors its tip there. Files are deposited and receipts upgraded with the
+ * Cross-chain anchors end to end, with two real node processes: a court node (CourtOrg, its chain
+ * signed with SM2), where the admin creates an `anchor` principal for the evidence node, and an
+ * evidence node (PlatformOrg, Ed25519) that anchors its tip there. Files are deposited and receipts upgraded with the
  * real CLI; receipts are verified offline inside `unshare -n`. Then the court node goes away for
  * a while and comes back on the same data directory: anchoring resumes, and receipts deposited
  * during the outage upgrade and verify (no gap in the header chains). Finally a contradicting
@@ -65,7 +65,16 @@ describe('cross-chain anchors between two nodes, end to end', () => {
   it('anchors, upgrades and verifies offline, resumes after an outage without a gap, and records a fork', async () => {
     // The court node, and an `anchor` principal on it for the evidence node.
     const courtDir = path.join(dir, 'court');
-    court = await startNode({ dataDir: courtDir, env: { EVIDENCE_ORG: 'CourtOrg' } });
+    // The court's chain signs with SM2 (courts' chains use national cryptography); the
+    // evidence node's with Ed25519: anchors are checked across the two algorithms.
+    court = await startNode({
+      dataDir: courtDir,
+      env: { EVIDENCE_ORG: 'CourtOrg', EVIDENCE_NODE_KEY_ALGORITHM: 'sm2-sm3' },
+    });
+    const courtTrust = (await (await fetch(`${court.url}/v1/trust`)).json()) as {
+      chains: Array<{ keys: Array<{ algorithm: string }> }>;
+    };
+    expect(courtTrust.chains[0]!.keys.map((k) => k.algorithm)).toEqual(['sm2-sm3']);
     const courtPort = new URL(court.url).port;
     const courtUrl = court.url;
     const anchorKey = await createKey(court.url, await adminKey(courtDir), {
@@ -245,6 +254,8 @@ describe('cross-chain anchors between two nodes, end to end', () => {
       ) as Receipt;
       const anchor = receipt.anchors?.[0];
       expect(anchor?.targetChainId).toBe(courtChain);
+      expect(anchor?.anchorTx.block.signature.algorithm).toBe('sm2-sm3');
+      expect(receipt.proof.block.signature.algorithm).toBe('ed25519');
       const anchored = anchor?.anchorTx.result.anchor.blockNumber ?? -1;
       expect(anchored).toBe(receipt.ledger.blockNumber + (anchor?.headers.length ?? 0));
       expect(anchor?.headers.map((h) => h.number)).toEqual(
