@@ -178,6 +178,37 @@ export function rowsOf(figures: Figures): Row[] {
       target: null,
       pass: null,
     });
+    const { sm2 } = verification;
+    rows.push({
+      id: 'sm2-verify-in-process',
+      figure: 'receipts verified in process, SM2 node key (1/s)',
+      value: round(sm2.receiptsPerSecond, 0),
+      unit: '1/s',
+      reference: `Ed25519 node key ${sm2.ed25519ReceiptsPerSecond.toFixed(0)}/s`,
+      ratio: round(sm2.receiptsPerSecond / sm2.ed25519ReceiptsPerSecond, 3),
+      target: null,
+      pass: null,
+    });
+    rows.push({
+      id: 'sm2-sign-block',
+      figure: 'one block signature, SM2 node key (µs)',
+      value: round(sm2.signMicros, 1),
+      unit: 'µs',
+      reference: `Ed25519 ${sm2.ed25519SignMicros.toFixed(1)} µs`,
+      ratio: round(sm2.signMicros / sm2.ed25519SignMicros, 2),
+      target: null,
+      pass: null,
+    });
+    rows.push({
+      id: 'sm2-small-batches',
+      figure: 'deposits in process, 32-record transactions, SM2 node key (digests/s)',
+      value: round(sm2.smallBatchDigestsPerSecond, 0),
+      unit: '1/s',
+      reference: `Ed25519 node key ${sm2.ed25519SmallBatchDigestsPerSecond.toFixed(0)}/s`,
+      ratio: round(sm2.smallBatchDigestsPerSecond / sm2.ed25519SmallBatchDigestsPerSecond, 3),
+      target: null,
+      pass: null,
+    });
     rows.push({
       id: 'verify-cli',
       figure: 'evidence verify, one receipt (wall s)',

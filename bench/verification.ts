@@ -3,25 +3,42 @@
  * (file digests given, so every step runs), against the Ed25519 signature checks per second that
  * dominate it; and the wall time of `evidence verify FILE --receipt R --trust T` for one receipt,
  * against `node -e ''` (the start-up any Node CLI pays).
+ *
+ * SM2 node keys (`sm2-sm3`), against Ed25519 in the same run: receipts verified per second, the
+ * time to sign one block, and deposits per second in process with 32-record transactions (what
+ * 64 connections of single deposits make, where a block's signature weighs most per deposit).
  */
 
 import { randomBytes, verify as verifySignature } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { blockSigningBytes } from '../core/block';
+import { blockSigningBytes, type NodeKeyAlgorithm } from '../core/block';
 import { digestBytes, type Digest } from '../core/digest';
 import type { Receipt } from '../core/receipt';
 import { publicKeyFromSpki } from '../core/signature';
 import { parseTrustFile } from '../core/trust';
 import { verifyReceipt } from '../core/verify';
-import { createEvidenceService } from '../gateway/evidence-service';
+import { createEvidenceService, type EvidenceService } from '../gateway/evidence-service';
 import { openEmbeddedLedger } from '../gateway/ledger/embedded-ledger';
+import { loadNodeKey } from '../gateway/ledger/embedded/node-key';
 import type { BenchConfig } from './config';
 import { median, run } from './processes';
+
+export interface Sm2Figures {
+  readonly receiptsPerSecond: number;
+  readonly ed25519ReceiptsPerSecond: number;
+  /** Median microseconds to sign one block header. */
+  readonly signMicros: number;
+  readonly ed25519SignMicros: number;
+  /** In process, 32-record transactions one after another, alternating rounds; medians. */
+  readonly smallBatchDigestsPerSecond: number;
+  readonly ed25519SmallBatchDigestsPerSecond: number;
+}
 
 export interface VerificationFigures {
   readonly receiptsPerSecond: number;
   readonly signatureChecksPerSecond: number;
+  readonly sm2: Sm2Figures;
   /** Median wall seconds of `evidence verify` for one receipt, and of `node -e ''`. */
   readonly cliVerifySeconds: number;
   readonly nodeStartSeconds: number;
@@ -35,6 +52,146 @@ function rate(count: number, fn: () => void): number {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
+const PRINCIPAL = {
+  keyId: 'bench',
+  org: 'BenchPlatform',
+  account: 'bench',
+  role: 'platform',
+} as const;
+
+/** `count` items of fresh random digests. */
+function randomItems(count: number): Array<{ digests: [Digest, Digest] }> {
+  return Array.from({ length: count }, () => {
+    const other = digestBytes(randomBytes(32));
+    return { digests: [other.sha256, other.sm3 as Digest] };
+  });
+}
+
+/** A fresh embedded ledger in `dir` whose key is of `algorithm`, with its evidence service. */
+async function openNode(dir: string, algorithm: NodeKeyAlgorithm) {
+  const ledger = await openEmbeddedLedger({
+    dataDir: dir,
+    org: 'BenchNode',
+    nodeKeyAlgorithm: algorithm,
+  });
+  const service: EvidenceService = createEvidenceService({
+    ledger,
+    org: 'BenchNode',
+    groupCommitMax: 1000,
+    groupCommitDelayMs: 0,
+    submitTimeoutMs: 60_000,
+  });
+  return {
+    ledger,
+    service,
+    close: async () => {
+      await service.close();
+      await ledger.close();
+    },
+  };
+}
+
+/**
+ * The receipt of `content` deposited with 999 others on a fresh node of `algorithm` (a batch of a
+ * realistic size, so its inclusion path has the usual length), and the node's trust file.
+ */
+async function receiptFrom(dir: string, algorithm: NodeKeyAlgorithm, content: Buffer) {
+  const digests = digestBytes(content);
+  const node = await openNode(dir, algorithm);
+  try {
+    const [mine] = await node.service.depositMany(
+      [{ digests: [digests.sha256, digests.sm3 as Digest] }, ...randomItems(999)],
+      PRINCIPAL,
+    );
+    if (!mine || !('receipt' in mine)) throw new Error('the bench deposit failed');
+    const receipt: Receipt = mine.receipt;
+    const trust = parseTrustFile(node.ledger.trust());
+    const once = verifyReceipt(receipt, trust, { fileDigests: digests });
+    if (once.verdict !== 'VERIFIED') throw new Error(`the bench receipt gave ${once.verdict}`);
+    return { receipt, trust, digests };
+  } finally {
+    await node.close();
+  }
+}
+
+/** A function giving microseconds per block signature by the node key in `dataDir`. */
+async function signMicros(dataDir: string, header: Receipt['proof']['block']['header']) {
+  const key = await loadNodeKey(path.join(dataDir, 'node-key.pem'));
+  if (!key) throw new Error('no node key');
+  const bytes = blockSigningBytes(header);
+  return (count: number) => 1e6 / rate(count, () => key.sign(bytes));
+}
+
+/** Digests per second in process: `rounds` 32-record transactions, one after another. */
+async function smallBatches(node: Awaited<ReturnType<typeof openNode>>, rounds: number) {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) await node.service.depositMany(randomItems(32), PRINCIPAL);
+  return (rounds * 32) / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+/** SM2 against Ed25519 node keys, measured in alternating rounds (medians). */
+async function measureSm2(
+  dir: string,
+  config: BenchConfig,
+  ed25519: {
+    receipt: Receipt;
+    trust: ReturnType<typeof parseTrustFile>;
+    digests: ReturnType<typeof digestBytes>;
+  },
+  log: (line: string) => void,
+): Promise<Sm2Figures> {
+  const sm2 = await receiptFrom(path.join(dir, 'sm2'), 'sm2-sm3', randomBytes(4096));
+  const verifyRate = (r: typeof sm2, count: number) =>
+    rate(count, () => verifyReceipt(r.receipt, r.trust, { fileDigests: r.digests }));
+  // SM2 verification is ~10x slower: fewer of them, so a round takes about as long.
+  const sm2Count = Math.max(50, Math.ceil(config.verifications / 20));
+  verifyRate(sm2, Math.ceil(sm2Count / 10));
+  const signEd = await signMicros(path.join(dir, 'node'), ed25519.receipt.proof.block.header);
+  const signSm2 = await signMicros(path.join(dir, 'sm2'), sm2.receipt.proof.block.header);
+  const samples = {
+    sm2: [] as number[],
+    ed: [] as number[],
+    signSm2: [] as number[],
+    signEd: [] as number[],
+    smallSm2: [] as number[],
+    smallEd: [] as number[],
+  };
+  const edNode = await openNode(path.join(dir, 'small-ed25519'), 'ed25519');
+  const sm2Node = await openNode(path.join(dir, 'small-sm2'), 'sm2-sm3');
+  try {
+    const rounds = config.smoke ? 5 : 150;
+    await smallBatches(edNode, Math.ceil(rounds / 5));
+    await smallBatches(sm2Node, Math.ceil(rounds / 5));
+    for (let round = 0; round < 3; round++) {
+      samples.ed.push(verifyRate(ed25519, config.verifications / 4));
+      samples.sm2.push(verifyRate(sm2, sm2Count));
+      samples.signEd.push(signEd(sm2Count));
+      samples.signSm2.push(signSm2(sm2Count));
+      samples.smallEd.push(await smallBatches(edNode, rounds));
+      samples.smallSm2.push(await smallBatches(sm2Node, rounds));
+    }
+  } finally {
+    await edNode.close();
+    await sm2Node.close();
+  }
+  const figures: Sm2Figures = {
+    receiptsPerSecond: median(samples.sm2),
+    ed25519ReceiptsPerSecond: median(samples.ed),
+    signMicros: median(samples.signSm2),
+    ed25519SignMicros: median(samples.signEd),
+    smallBatchDigestsPerSecond: median(samples.smallSm2),
+    ed25519SmallBatchDigestsPerSecond: median(samples.smallEd),
+  };
+  log(
+    `verification, SM2 node key: ${figures.receiptsPerSecond.toFixed(0)} receipts/s ` +
+      `(Ed25519 ${figures.ed25519ReceiptsPerSecond.toFixed(0)}), block signature ` +
+      `${figures.signMicros.toFixed(0)} µs (Ed25519 ${figures.ed25519SignMicros.toFixed(0)}), ` +
+      `32-record transactions ${figures.smallBatchDigestsPerSecond.toFixed(0)} digests/s ` +
+      `(Ed25519 ${figures.ed25519SmallBatchDigestsPerSecond.toFixed(0)})`,
+  );
+  return figures;
+}
+
 /** Measures the verification figures with a receipt from a fresh embedded ledger. */
 export async function measureVerification(
   config: BenchConfig,
@@ -43,38 +200,9 @@ export async function measureVerification(
   const dir = await fs.mkdtemp(path.join(config.workDir, 'bench-verify-'));
   try {
     const content = randomBytes(4096);
-    const digests = digestBytes(content);
-    const ledger = await openEmbeddedLedger({ dataDir: path.join(dir, 'node'), org: 'BenchNode' });
-    const service = createEvidenceService({
-      ledger,
-      org: 'BenchNode',
-      groupCommitMax: 1000,
-      groupCommitDelayMs: 0,
-      submitTimeoutMs: 60_000,
-    });
-    const principal = {
-      keyId: 'bench',
-      org: 'BenchPlatform',
-      account: 'bench',
-      role: 'platform',
-    } as const;
-    // A receipt from a batch of a realistic size, so its inclusion path has the usual length.
-    const others = Array.from({ length: 999 }, () => {
-      const other = digestBytes(randomBytes(32));
-      return { digests: [other.sha256, other.sm3 as Digest] };
-    });
-    const [mine] = await service.depositMany(
-      [{ digests: [digests.sha256, digests.sm3 as Digest] }, ...others],
-      principal,
-    );
-    if (!mine || !('receipt' in mine)) throw new Error('the bench deposit failed');
-    const receipt: Receipt = mine.receipt;
-    const trust = parseTrustFile(ledger.trust());
-    await service.close();
-    await ledger.close();
+    const ed25519 = await receiptFrom(path.join(dir, 'node'), 'ed25519', content);
+    const { receipt, trust, digests } = ed25519;
 
-    const once = verifyReceipt(receipt, trust, { fileDigests: digests });
-    if (once.verdict !== 'VERIFIED') throw new Error(`the bench receipt gave ${once.verdict}`);
     rate(Math.ceil(config.verifications / 10), () =>
       verifyReceipt(receipt, trust, { fileDigests: digests }),
     );
@@ -118,9 +246,11 @@ export async function measureVerification(
       }
       cli.push(verified.seconds);
     }
+    const sm2 = await measureSm2(dir, config, ed25519, log);
     const figures = {
       receiptsPerSecond,
       signatureChecksPerSecond,
+      sm2,
       cliVerifySeconds: median(cli),
       nodeStartSeconds: median(bare),
       cliRuns: config.cliRuns,

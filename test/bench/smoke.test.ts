@@ -20,6 +20,9 @@ const ROWS = [
   'deposit-batch-rate',
   'deposit-batch-ack-rate',
   'verify-in-process',
+  'sm2-verify-in-process',
+  'sm2-sign-block',
+  'sm2-small-batches',
   'verify-cli',
   'scale-deposit-rate',
   'scale-read-latency',
@@ -78,6 +81,10 @@ describe('npm run bench (BENCH_SMOKE=1)', () => {
         true,
       );
     }
+    // The SM2 rows compare a node of each key, both measured in this run.
+    const sm2 = results.figures.verification?.sm2;
+    expect(sm2?.receiptsPerSecond).toBeGreaterThan(0);
+    expect(sm2?.ed25519SmallBatchDigestsPerSecond).toBeGreaterThan(0);
     expect(results.figures.http?.single.node.failed).toBe(0);
     expect(results.figures.http?.batch.node.failed).toBe(0);
     expect(results.figures.http?.batchAck.node.failed).toBe(0);
