@@ -371,11 +371,18 @@ describe('agreement routes in the OpenAPI document', () => {
     await t.close();
   });
 
-  it('lists the bodies of check-due and enforcement as optional, and every other body as required', async () => {
-    const optional = ['POST /v1/agreements/{id}/check-due', 'POST /v1/agreements/{id}/enforcement'];
+  it('lists the bodies of check-due, enforcement and a key rotation as optional, every other as required', async () => {
+    const optional = [
+      'POST /v1/admin/node-keys',
+      'POST /v1/agreements/{id}/check-due',
+      'POST /v1/agreements/{id}/enforcement',
+    ];
     const withBody = [...operations].filter(([, operation]) => operation.requestBody);
     expect(
-      withBody.filter(([, operation]) => operation.requestBody?.required !== true).map(([k]) => k),
+      withBody
+        .filter(([, operation]) => operation.requestBody?.required !== true)
+        .map(([k]) => k)
+        .sort(),
     ).toEqual(optional);
     for (const [name, operation] of withBody) {
       expect(operation.requestBody?.required, name).toBe(!optional.includes(name));
