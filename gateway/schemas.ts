@@ -309,6 +309,14 @@ export const ERROR_RESPONSES = {
  */
 export const OPTIONAL_BODY = 'x-optional-body';
 
+/**
+ * `preValidation` of a route marked {@link OPTIONAL_BODY}: a request without a body is read as `{}`.
+ * A body that is there is validated as it is (`null` is not an object, and is refused).
+ */
+export async function noBodyAsEmpty(request: { body: unknown }): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}
+
 declare module 'fastify' {
   interface FastifySchema {
     readonly [OPTIONAL_BODY]?: true;

@@ -3,14 +3,14 @@
  * the current one. What a rotation writes and what verifiers need: docs/operations.md.
  */
 
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { NODE_KEY_ALGORITHMS, type NodeKeyAlgorithm } from '../../core/block';
 import { StateError } from '../../core/errors';
 import { trustFingerprint } from '../../core/trust';
 import type { AuditLog } from '../audit/audit-log';
 import type { BackupService } from '../backup';
 import type { Ledger, NodeKeyRotation, NodeKeyView } from '../ledger/ledger';
-import { ERROR_RESPONSES, OPTIONAL_BODY, schemaRef } from '../schemas';
+import { ERROR_RESPONSES, OPTIONAL_BODY, noBodyAsEmpty, schemaRef } from '../schemas';
 import { SECURITY } from './security';
 
 export interface AdminNodeKeyRoutesOptions {
@@ -155,10 +155,7 @@ const adminNodeKeyRoutes: FastifyPluginAsync<AdminNodeKeyRoutesOptions> = async 
   app.post<{ Body: { algorithm?: NodeKeyAlgorithm } }>(
     '/admin/node-keys',
     {
-      // No body reads as `{}`.
-      preValidation: async (request: FastifyRequest) => {
-        if (request.body === undefined || request.body === null) request.body = {};
-      },
+      preValidation: noBodyAsEmpty,
       schema: {
         tags,
         summary: 'Rotate the node key: a new key signs every block after this one',

@@ -32,7 +32,7 @@ import {
   transitionedSchema,
 } from '../agreement-schemas';
 import type { AgreementService, PaymentInput } from '../agreement-service';
-import { ERROR_RESPONSES, OPTIONAL_BODY, schemaRef } from '../schemas';
+import { ERROR_RESPONSES, OPTIONAL_BODY, noBodyAsEmpty, schemaRef } from '../schemas';
 import { SECURITY } from './security';
 
 /** Roles that act on agreements as parties, creators or courts (the chaincode decides which). */
@@ -88,14 +88,9 @@ const agreementRoutes: FastifyPluginAsync<AgreementRoutesOptions> = async (
   const { agreements, heartbeatMs } = options;
   const tags = ['agreements'];
 
-  /** Routes whose body is optional (their schema is marked OPTIONAL_BODY): no body reads as `{}`. */
-  const optionalBody = async (request: FastifyRequest) => {
-    if (request.body === undefined || request.body === null) request.body = {};
-  };
-
   const transitionRoute = (summary: string, body: object, roles: readonly KeyRole[]) => ({
     onRequest: app.requireRoles(...roles),
-    ...(body === emptyBodySchema ? { preValidation: optionalBody } : {}),
+    ...(body === emptyBodySchema ? { preValidation: noBodyAsEmpty } : {}),
     schema: {
       tags,
       summary,
@@ -295,7 +290,7 @@ const agreementRoutes: FastifyPluginAsync<AgreementRoutesOptions> = async (
     '/agreements/:id/enforcement',
     {
       onRequest: app.requireRoles(...AGREEMENT_ACTOR_ROLES),
-      preValidation: optionalBody,
+      preValidation: noBodyAsEmpty,
       schema: {
         tags,
         summary: 'Request enforcement of a defaulted agreement (a creditor party)',

@@ -168,6 +168,8 @@ describe('node key routes', () => {
     [{ algorithm: 'ecdsa-p256-sha256' }, '/algorithm'],
     [{ algorithm: 25519 }, '/algorithm'],
     [{ keyType: 'sm2' }, '/keyType'],
+    [null, ''],
+    [['sm2-sm3'], ''],
   ])('refuses the body %j with 400 naming %s, nothing rotated', async (body, path) => {
     const response = await postJson(app, '/v1/admin/node-keys', admin, body);
     expect(response.statusCode).toBe(400);
