@@ -117,6 +117,15 @@ describe('a node signing with SM2 from its first start', () => {
     expect(JSON.parse(refused.stdout)).toMatchObject({ verdict: 'PROOF_INVALID' });
     expect(refused.stdout).toContain('SIGNATURE_INVALID');
 
+    // The compliance dossier says which signature algorithm the node uses.
+    const dossier = (await (
+      await fetch(`${node.url}/v1/admin/dossier`, {
+        headers: { authorization: `Bearer ${admin}` },
+      })
+    ).json()) as { algorithms: Array<{ id: string; inUse: boolean }> };
+    const inUse = (id: string) => dossier.algorithms.find((a) => a.id === id)?.inUse;
+    expect([inUse('sm2'), inUse('sm3'), inUse('ed25519')]).toEqual([true, true, false]);
+
     // A backup of the SM2 chain checks out offline.
     const backup = await fetch(`${node.url}/v1/admin/backups`, {
       method: 'POST',
