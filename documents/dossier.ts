@@ -9,7 +9,7 @@ import {
   type ComplianceDossier,
   type DossierAnchorTarget,
 } from '../core/dossier';
-import { clip, formatTime, type Label } from './labels';
+import { clip, formatTime, signatureAlgorithmName, type Label } from './labels';
 import { COLORS, renderPdf, type Field, type PdfLayout } from './pdf-layout';
 
 export const DOSSIER_TITLE: Label = {
@@ -53,7 +53,7 @@ function nodeFields(d: ComplianceDossier): Field[] {
       .join(' ');
     fields.push({
       label: { zh: `节点密钥 ${i + 1}`, en: `Key ${i + 1}` },
-      value: `${key.keyId}  ${key.algorithm}${window ? `  ${window}` : ''}`,
+      value: `${key.keyId}  ${signatureAlgorithmName(key.algorithm)}${window ? `  ${window}` : ''}`,
       mono: true,
     });
   });

@@ -5,6 +5,7 @@
  * and check marks.
  */
 
+import type { SignatureAlgorithm } from '../core/block';
 import type { VerdictName } from '../core/verify';
 
 /**
@@ -99,6 +100,18 @@ export const REPORT_TITLE: Label = {
 };
 
 export const CHECKS_TITLE: Label = { zh: '五、核验步骤', en: 'Checks' };
+
+/** Signature algorithms as a reader knows them: the name and the standard. */
+export const SIGNATURE_ALGORITHM_NAMES: Readonly<Record<SignatureAlgorithm, string>> = {
+  ed25519: 'Ed25519 (RFC 8032)',
+  'ecdsa-p256-sha256': 'ECDSA P-256 / SHA-256 (FIPS 186-4)',
+  'sm2-sm3': 'SM2 / SM3 国密 (GB/T 32918)',
+};
+
+/** The reader's name of `algorithm`; the identifier itself for one this table does not know. */
+export function signatureAlgorithmName(algorithm: string): string {
+  return (SIGNATURE_ALGORITHM_NAMES as Record<string, string | undefined>)[algorithm] ?? algorithm;
+}
 
 /** Names of the verification steps (core's, the CLI's `online`, and anchors). */
 export const STEP_LABELS: Readonly<Record<string, Label>> = {

@@ -26,6 +26,7 @@ import {
   clip,
   formatSize,
   formatTime,
+  signatureAlgorithmName,
   type CheckStatus,
   type Label,
   type ReportVerdictName,
@@ -236,7 +237,7 @@ function signatureSection(
     if (verified && signer) {
       fields.push({
         label: { zh: '区块签名方', en: 'Block signed by' },
-        value: `${signer.operator ?? receipt.ledger.chainId} · ${signature.algorithm} · 签名有效 / signature valid`,
+        value: `${signer.operator ?? receipt.ledger.chainId} · ${signatureAlgorithmName(signature.algorithm)} · 签名有效 / signature valid`,
       });
       fields.push({
         label: { zh: '签名密钥', en: 'Signing key' },
@@ -246,7 +247,7 @@ function signatureSection(
     } else {
       fields.push({
         label: { zh: '区块签名方', en: 'Block signed by' },
-        value: `${signature.algorithm} · 未经核验 / not verified`,
+        value: `${signatureAlgorithmName(signature.algorithm)} · 未经核验 / not verified`,
         tone: 'muted',
       });
       fields.push({

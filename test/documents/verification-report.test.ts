@@ -105,6 +105,22 @@ describe('renderVerificationReportPdf', () => {
     expect(text).toContain('无：该收据不含锚定证明');
   });
 
+  it('names the signature algorithm as a reader knows it: Ed25519, and SM2 for an SM2 node', async () => {
+    const { flat } = await renderChecked('verified-ed25519-name', input());
+    expect(flat).toContain(squash('Ed25519 (RFC 8032)'));
+    const sm2 = makeFixture([content], { key: makeNodeKey('sm2-sm3') });
+    const sm2Receipt = sm2.receipts[0] as Receipt;
+    const verdict = verifyReceipt(sm2Receipt, sm2.trust, { fileDigests });
+    expect(verdict.verdict).toBe('VERIFIED');
+    const rendered = await renderChecked(
+      'verified-sm2',
+      input({ verdict, receipt: sm2Receipt, trust: sm2.trust }),
+    );
+    expect(rendered.flat).toContain(squash('SM2 / SM3 国密 (GB/T 32918)'));
+    expect(rendered.flat).toContain(sm2.key.keyId);
+    expect(rendered.text).toContain('签名有效');
+  });
+
   it('masks the depositor name, the account and the ID number in the file name', async () => {
     const { text, flat } = await renderChecked('verified-masking', input());
     expect(text).toContain('张某');
