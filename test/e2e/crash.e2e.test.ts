@@ -3,8 +3,9 @@
  * is lost, every stored receipt verifies, the chain verifies from its first block, and the store
  * opens cleanly after each crash; the audit log's hash chain is intact after each crash. Every
  * fourth cycle an admin also rotates the node key at a random moment, so the kill lands anywhere
- * in a rotation too: every rotation answered is durable, the key files are settled on the next
- * open, and every receipt, of any key, verifies against the final trust file.
+ * in a rotation too (to SM2 and back, alternately): every rotation answered is durable, the key
+ * files are settled on the next open, and every receipt, of any key, verifies against the final
+ * trust file.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -52,6 +53,7 @@ describe('kill -9 under load', () => {
     const acknowledged: string[] = [];
     let rotationsAnswered = 0;
     let rotationsAsked = 0;
+    let currentAlgorithm = 'ed25519';
     let attempted = 0;
     let auditEntries = 0;
 
@@ -83,9 +85,14 @@ describe('kill -9 under load', () => {
         // A rotation at a random moment of the load: the kill may land anywhere in it.
         rotation = new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 500)))
           .then(() =>
+            // To SM2 and back, alternately: an SM2 key file is written, renamed and settled
+            // by a crash as an Ed25519 one is.
             fetch(`${url}/v1/admin/node-keys`, {
               method: 'POST',
-              headers: { authorization: `Bearer ${admin}` },
+              headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+              body: JSON.stringify({
+                algorithm: currentAlgorithm === 'ed25519' ? 'sm2-sm3' : 'ed25519',
+              }),
             }),
           )
           .then(async (response) => {
@@ -105,6 +112,7 @@ describe('kill -9 under load', () => {
       expect(await ledger.verifyChain()).toBeGreaterThan(0);
       // Every rotation answered is in the chain; the key files are settled by the open.
       expect(ledger.nodeKeys().length - 1).toBeGreaterThanOrEqual(rotationsAnswered);
+      currentAlgorithm = ledger.nodeKeys().at(-1)!.algorithm;
       expect((await fs.readdir(dataDir)).filter((f) => f.startsWith('node-key'))).toEqual([
         'node-key.pem',
       ]);
@@ -123,6 +131,10 @@ describe('kill -9 under load', () => {
     const keys = trust.chains[0]!.keys;
     expect(keys[0]!.keyId).toBe(first.chains[0]!.keys[0]!.keyId);
     expect(keys.length - 1).toBeGreaterThanOrEqual(rotationsAnswered);
+    // Rotations alternate the algorithm, to SM2 first.
+    expect(keys.map((k) => k.algorithm)).toEqual(
+      keys.map((_, i) => (i % 2 === 1 ? 'sm2-sm3' : 'ed25519')),
+    );
     let found = 0;
     for (const digest of acknowledged) {
       const response = await fetch(`${node.url}/v1/evidence/${digest}/receipt`, {

@@ -115,7 +115,9 @@ describe('node key rotation on the real node', () => {
     expect(update.code, update.stderr).toBe(0);
     const report = JSON.parse(update.stdout) as { fingerprint: string; added: unknown[] };
     expect(report.fingerprint).toBe(rotation.trustFingerprint);
-    expect(report.added).toHaveLength(1);
+    expect(report.added).toEqual([
+      expect.objectContaining({ keyId: rotation.keyId, algorithm: 'ed25519' }),
+    ]);
     // A file that pins another chain is not updated from this one.
     const foreign = path.join(dir, 'trust-foreign.json');
     const pinnedBefore = JSON.parse(await fs.readFile(oldTrust, 'utf8')) as TrustFile;

@@ -167,6 +167,7 @@ async function updateTrust(args: readonly string[], io: CliIo): Promise<ExitStat
   }
   const added = outcome.added.map((rotation) => ({
     keyId: rotation.keyId,
+    algorithm: rotation.algorithm,
     previousKeyId: rotation.previousKeyId,
     time: rotation.time,
   }));
@@ -186,7 +187,8 @@ async function updateTrust(args: readonly string[], io: CliIo): Promise<ExitStat
     );
   } else {
     const lines = added.map(
-      (a) => `  ${a.time}: ${a.previousKeyId} handed over to ${a.keyId} (signed by the pinned key)`,
+      (a) =>
+        `  ${a.time}: ${a.previousKeyId} handed over to ${a.keyId} (${a.algorithm}; signed by the pinned key)`,
     );
     io.stdout(
       (unchanged
