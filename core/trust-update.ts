@@ -169,6 +169,14 @@ export function followKeyRotations(
       (incoming.publicKey !== rotation.publicKey || incoming.algorithm !== rotation.algorithm)
     )
       return refuse(`${at}: the incoming key id is pinned with another public key or algorithm`);
+    // Whoever holds a compromised key can sign a rotation to a key of their own, at any time: a
+    // key it hands over to is pinned only out of band (one pinned already stays as it was).
+    if (!incoming && signed.key.compromisedSince !== undefined) {
+      return refuse(
+        `${at} is signed by ${signed.key.keyId}, which the pinned file marks compromised since ` +
+          `${signed.key.compromisedSince}: pin the node's new key out of band`,
+      );
+    }
     if (!incoming) {
       keys.push({
         keyId: rotation.keyId,
@@ -193,8 +201,19 @@ export function followKeyRotations(
           .join(', ')})`,
     );
   }
-  // Only the keys change: the operator's name and the rest stay as they were pinned.
-  const updated: TrustedChain = { ...known, keys: target.keys };
+  // Only the keys change: the operator's name and the rest stay as they were pinned, and so do
+  // the compromise marks the pinned file gave its keys (no node sets or clears them).
+  const marks = new Map(
+    known.keys.flatMap((k) => (k.compromisedSince ? [[k.keyId, k.compromisedSince]] : [])),
+  );
+  const updated: TrustedChain = {
+    ...known,
+    keys: target.keys.map((key) => {
+      const { compromisedSince: _offered, ...offeredKey } = key;
+      const mark = marks.get(key.keyId);
+      return mark !== undefined ? { ...offeredKey, compromisedSince: mark } : offeredKey;
+    }),
+  };
   return {
     ok: true,
     trust: {

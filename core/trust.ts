@@ -26,6 +26,14 @@ export interface TrustedKey {
   readonly notBefore?: string;
   /** RFC 3339; blocks after this time are not vouched for by this key. */
   readonly notAfter?: string;
+  /**
+   * RFC 3339, set by whoever keeps the file (a court), never by a node: from this time on the key
+   * may have been in other hands. Whoever holds it can sign a block with any time, so its
+   * signature then proves nothing by itself: a block it signed counts only if an anchor, signed
+   * by a key not marked so, shows the block existed by this time (core/verify.ts). Rotations it
+   * signed are not followed (core/trust-update.ts).
+   */
+  readonly compromisedSince?: string;
 }
 
 export interface TrustedEmbeddedChain {
@@ -44,7 +52,8 @@ export interface TrustFile {
   readonly chains: readonly TrustedChain[];
 }
 
-const TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$';
+/** RFC 3339 in UTC, as trust files write times. */
+export const TRUST_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$';
 export const CHAIN_ID_PATTERN = NAME_PATTERN;
 
 export const trustFileSchema = {
@@ -78,8 +87,9 @@ export const trustFileSchema = {
                 keyId: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
                 algorithm: { type: 'string', enum: [...SIGNATURE_ALGORITHMS] },
                 publicKey: { type: 'string', pattern: '^[A-Za-z0-9+/]+={0,2}$', maxLength: 4096 },
-                notBefore: { type: 'string', pattern: TIME_PATTERN },
-                notAfter: { type: 'string', pattern: TIME_PATTERN },
+                notBefore: { type: 'string', pattern: TRUST_TIME_PATTERN },
+                notAfter: { type: 'string', pattern: TRUST_TIME_PATTERN },
+                compromisedSince: { type: 'string', pattern: TRUST_TIME_PATTERN },
               },
             },
           },
@@ -183,8 +193,12 @@ export function verifyBlockSignature(
   };
 }
 
-/** `, valid from … until …` for a key pinned with a window, else `''`. */
-export function windowOf(key: Pick<TrustedKey, 'notBefore' | 'notAfter'>): string {
+/** `, valid from … until …` for a key pinned with a window, else `''`; and a compromise mark. */
+export function windowOf(
+  key: Pick<TrustedKey, 'notBefore' | 'notAfter' | 'compromisedSince'>,
+): string {
   const text = keyWindowText(key);
-  return text ? `, ${text}` : '';
+  const compromised =
+    key.compromisedSince !== undefined ? `, marked compromised since ${key.compromisedSince}` : '';
+  return `${text ? `, ${text}` : ''}${compromised}`;
 }

@@ -44,6 +44,7 @@ export const CHECK_CODES = {
   CHAIN_NOT_TRUSTED: 'UNTRUSTED',
   KEY_NOT_TRUSTED: 'UNTRUSTED',
   KEY_NOT_VALID_AT_TIME: 'UNTRUSTED',
+  KEY_COMPROMISED: 'UNTRUSTED',
   NOT_ON_CHAIN: 'NOT_ON_CHAIN',
   ANCHOR_CHAIN_BROKEN: 'PROOF_INVALID',
   ANCHOR_HASH_MISMATCH: 'PROOF_INVALID',
@@ -183,7 +184,12 @@ export function verifyReceipt(
     if (required === true || (Array.isArray(required) && required.length > 0)) {
       pass('anchor', checkRequiredAnchors(anchors, required as true | readonly string[]));
     }
-    const earliest = earliestAnchor(anchors);
+    if (signer.key.compromisedSince !== undefined) {
+      const before = checkCompromisedKey(signer.key, signer.key.compromisedSince, anchors, trust);
+      pass('signature', before.detail);
+      facts = { ...facts, existedBy: before.anchoredAt };
+    }
+    const earliest = earliestAnchor(independentAnchors(anchors, trust));
     if (earliest !== undefined) facts = { ...facts, earliestAnchor: earliest };
     return { verdict: 'VERIFIED', checks, facts, anchors };
   } catch (error) {
@@ -397,6 +403,49 @@ function checkRequiredAnchors(
     );
   }
   return `anchors required on ${required.join(', ')}: present`;
+}
+
+/**
+ * The anchors whose time is independent evidence: signed by a key the trust file does not mark
+ * compromised (whoever holds a compromised key can sign a block with any time).
+ */
+function independentAnchors(anchors: readonly AnchorFact[], trust: TrustFile): AnchorFact[] {
+  return anchors.filter((anchor) => {
+    const chain = trust.chains.find((c) => c.chainId === anchor.targetChainId);
+    const key = chain?.keys.find((k) => k.keyId === anchor.keyId);
+    return key !== undefined && key.compromisedSince === undefined;
+  });
+}
+
+/**
+ * Step 5, for a block signed by a key the trust file marks compromised since `since`: the block's
+ * own time proves nothing, so an independent anchor (see {@link independentAnchors}) must show
+ * the block existed by `since`. Returns the earliest such anchor and the detail line.
+ */
+function checkCompromisedKey(
+  key: TrustedKey,
+  since: string,
+  anchors: readonly AnchorFact[],
+  trust: TrustFile,
+): { anchoredAt: string; detail: string } {
+  const limit = Date.parse(since);
+  const before = independentAnchors(anchors, trust)
+    .filter((anchor) => Date.parse(anchor.anchoredAt) <= limit)
+    .sort((a, b) => Date.parse(a.anchoredAt) - Date.parse(b.anchoredAt))[0];
+  if (!before) {
+    fail(
+      'signature',
+      'KEY_COMPROMISED',
+      `key ${key.keyId} is marked compromised since ${since}: its signature proves nothing by ` +
+        `itself, and no anchor by an uncompromised key shows the block existed by then`,
+    );
+  }
+  return {
+    anchoredAt: before.anchoredAt,
+    detail:
+      `key ${key.keyId} is marked compromised since ${since}; the block existed by ` +
+      `${before.anchoredAt}, before it, by its anchor on ${before.targetChainId}`,
+  };
 }
 
 function earliestAnchor(anchors: readonly AnchorFact[]): string | undefined {

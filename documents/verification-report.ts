@@ -244,6 +244,16 @@ function signatureSection(
         value: signer.keyId,
         mono: true,
       });
+      const compromisedSince = chain?.keys.find((k) => k.keyId === signer.keyId)?.compromisedSince;
+      if (compromisedSince !== undefined) {
+        fields.push({
+          label: { zh: '密钥泄露标记', en: 'Key compromise' },
+          value:
+            `受信任文件标记该密钥自 ${formatTime(compromisedSince)} 起可能泄露；存证时间以此前的锚定为准 / ` +
+            `marked compromised since then: the time proven is the anchor's, from before it`,
+          tone: 'bad',
+        });
+      }
     } else {
       fields.push({
         label: { zh: '区块签名方', en: 'Block signed by' },

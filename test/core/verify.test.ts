@@ -4,7 +4,7 @@ import { canonicalJson } from '../../core/canonical';
 import { digestBytes, type DigestSet } from '../../core/digest';
 import type { Receipt } from '../../core/receipt';
 import type { TrustFile, TrustedKey } from '../../core/trust';
-import { mergeTrust } from '../../core/trust';
+import { mergeTrust, parseTrustFile } from '../../core/trust';
 import {
   CHECK_CODES,
   VERDICTS,
@@ -451,6 +451,78 @@ describe.each(['ed25519', 'sm2-sm3'] as const)(
     });
   },
 );
+
+describe('verifyReceipt with a key the trust file marks compromised', () => {
+  // Evidence block at 10:00:00, anchored on the court chain at 10:10:00 (the fixture's times).
+  const anchored = makeAnchoredFixture(1, { time: TIME });
+  const file = anchored.files[0] as Buffer;
+  const fileDigests = digestBytes(file);
+  const marked = (trust: TrustFile, chainId: string, since: string): TrustFile => ({
+    ...trust,
+    chains: trust.chains.map((chain) =>
+      chain.chainId === chainId
+        ? { ...chain, keys: chain.keys.map((key) => ({ ...key, compromisedSince: since })) }
+        : chain,
+    ),
+  });
+  const evidenceChain = anchored.receipts[0]!.ledger.chainId;
+
+  it('refuses a block the key signed when nothing independent dates it, whatever time it claims', () => {
+    const trust = marked(anchored.trust, evidenceChain, '2026-12-01T00:00:00.000Z');
+    const verdict = verifyReceipt(anchored.plain[0], trust, { fileDigests });
+    expect(failureCode(verdict)).toBe('KEY_COMPROMISED');
+    expect(verdict.verdict).toBe('UNTRUSTED');
+    expect(verdict.checks.at(-1)?.detail).toContain('compromised since 2026-12-01');
+  });
+
+  it('accepts it when an anchor by an uncompromised key shows the block existed by then', () => {
+    const trust = marked(anchored.trust, evidenceChain, '2026-12-01T00:00:00.000Z');
+    const verdict = verifyReceipt(anchored.receipts[0], trust, { fileDigests });
+    expect(verdict.verdict, JSON.stringify(verdict.checks)).toBe('VERIFIED');
+    // What is proven is the anchor's time, not the time the compromised key signed.
+    expect(verdict.facts?.existedBy).toBe('2026-11-28T10:10:00.000Z');
+    expect(verdict.checks.filter((c) => c.step === 'signature').at(-1)?.detail).toContain(
+      `by its anchor on ${anchored.courtChainId}`,
+    );
+  });
+
+  it('refuses it when the anchor came after the compromise began', () => {
+    const trust = marked(anchored.trust, evidenceChain, '2026-11-28T10:05:00.000Z');
+    const verdict = verifyReceipt(anchored.receipts[0], trust, { fileDigests });
+    expect(failureCode(verdict)).toBe('KEY_COMPROMISED');
+  });
+
+  it('does not count an anchor signed by a key marked compromised', () => {
+    const both = marked(
+      marked(anchored.trust, evidenceChain, '2026-12-01T00:00:00.000Z'),
+      anchored.courtChainId,
+      '2026-12-01T00:00:00.000Z',
+    );
+    expect(failureCode(verifyReceipt(anchored.receipts[0], both, { fileDigests }))).toBe(
+      'KEY_COMPROMISED',
+    );
+    // With the evidence key trusted, the receipt verifies, but that anchor dates nothing.
+    const courtOnly = marked(anchored.trust, anchored.courtChainId, '2026-12-01T00:00:00.000Z');
+    const verdict = verifyReceipt(anchored.receipts[0], courtOnly, { fileDigests });
+    expect(verdict.verdict).toBe('VERIFIED');
+    expect(verdict.facts?.earliestAnchor).toBeUndefined();
+    expect(verifyReceipt(anchored.receipts[0], anchored.trust).facts?.earliestAnchor).toBe(
+      '2026-11-28T10:10:00.000Z',
+    );
+  });
+
+  it('reads the mark from a trust file, and refuses one that is not a time', () => {
+    const trust = marked(anchored.trust, evidenceChain, '2026-12-01T00:00:00Z');
+    expect(parseTrustFile(JSON.parse(JSON.stringify(trust)))).toEqual(trust);
+    const bad = marked(anchored.trust, evidenceChain, 'yesterday');
+    expect(() => parseTrustFile(bad)).toThrow(
+      expect.objectContaining({
+        code: 'TRUST_MALFORMED',
+        fields: [expect.objectContaining({ path: '/chains/0/keys/0/compromisedSince' })],
+      }),
+    );
+  });
+});
 
 describe('verifyReceipt against mutated anchored receipts', () => {
   const anchored = makeAnchoredFixture(1, { distance: 2 });

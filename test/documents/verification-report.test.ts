@@ -121,6 +121,37 @@ describe('renderVerificationReportPdf', () => {
     expect(rendered.text).toContain('签名有效');
   });
 
+  it("says when the signing key is marked compromised and the time proven is the anchor's", async () => {
+    const anchored = makeAnchoredFixture([content], { time: '2026-11-28T10:00:00.000Z' });
+    const trust = {
+      ...anchored.trust,
+      chains: anchored.trust.chains.map((chain, i) =>
+        i === 0
+          ? {
+              ...chain,
+              keys: chain.keys.map((k) => ({ ...k, compromisedSince: '2026-12-01T00:00:00Z' })),
+            }
+          : chain,
+      ),
+    };
+    const anchoredReceipt = anchored.receipts[0] as Receipt;
+    const verdict = verifyReceipt(anchoredReceipt, trust, { fileDigests });
+    expect(verdict.verdict).toBe('VERIFIED');
+    const { text, flat } = await renderChecked(
+      'verified-compromised-key',
+      input({
+        verdict,
+        receipt: anchoredReceipt,
+        trust,
+        trustFingerprint: trustFingerprint(trust),
+      }),
+    );
+    expect(text).toContain('密钥泄露标记');
+    expect(flat).toContain(squash('marked compromised since then'));
+    // The anchor's time (10:10) is on the report.
+    expect(text).toContain('北京时间 2026-11-28 18:10:00');
+  });
+
   it('masks the depositor name, the account and the ID number in the file name', async () => {
     const { text, flat } = await renderChecked('verified-masking', input());
     expect(text).toContain('张某');

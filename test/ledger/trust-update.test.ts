@@ -69,6 +69,34 @@ describe('following key rotations', () => {
     expect(followKeyRotations(now, now, proofs)).toMatchObject({ ok: true, trust: now, added: [] });
   });
 
+  const markFirstKey = (trust: TrustFile, since: string): TrustFile => ({
+    ...trust,
+    chains: trust.chains.map((chain) => ({
+      ...chain,
+      keys: chain.keys.map((key, i) => (i === 0 ? { ...key, compromisedSince: since } : key)),
+    })),
+  });
+
+  it('follows no rotation signed by a key the pinned file marks compromised', () => {
+    const outcome = followKeyRotations(markFirstKey(first, '2020-01-01T00:00:00Z'), now, proofs);
+    expect(outcome).toMatchObject({ ok: false });
+    expect(!outcome.ok && outcome.detail).toContain('marks compromised since 2020-01-01');
+  });
+
+  it("keeps the pinned file's compromise marks, and takes none from the node", () => {
+    // The middle file's first key signed no rotation after middle, so its mark stops nothing.
+    const pinned = markFirstKey(middle, '2020-01-01T00:00:00Z');
+    const outcome = followKeyRotations(pinned, markFirstKey(now, '2000-01-01T00:00:00Z'), proofs);
+    expect(outcome.ok).toBe(true);
+    const keys = outcome.ok ? outcome.trust.chains[0]!.keys : [];
+    expect(keys.map((k) => k.compromisedSince)).toEqual([
+      '2020-01-01T00:00:00Z',
+      undefined,
+      undefined,
+    ]);
+    expect(keys.map((k) => k.keyId)).toEqual(now.chains[0]!.keys.map((k) => k.keyId));
+  });
+
   it('keeps the other chains of the pinned file and the operator it pinned', () => {
     const court: TrustFile['chains'][number] = { ...first.chains[0]!, chainId: 'court-chain' };
     const pinned: TrustFile = {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseTrustFile, trustFingerprint } from '../../core/trust';
-import { makeNodeKey, trustFor } from '../support/receipt-factory';
+import { makeAnchoredFixture, makeNodeKey, trustFor } from '../support/receipt-factory';
 import {
   deadUrl,
   runCli,
@@ -142,5 +142,122 @@ describe('evidence trust show', () => {
     const run = await runCli(['trust', 'show', 'local.json', '--json'], { cwd: temp.dir });
     expect(run.status).toBe(0);
     expect(run.json()).toEqual({ file: 'local.json', fingerprint, chains: trust.chains });
+  });
+});
+
+describe('evidence trust compromise', () => {
+  // Evidence block at 10:00, anchored on the court chain at 10:10 (the fixture's times).
+  const anchored = makeAnchoredFixture(1, { time: '2026-11-28T10:00:00.000Z' });
+  const keyId = anchored.key.keyId;
+  beforeEach(() => {
+    temp.write('exhibit.bin', anchored.files[0]!);
+    temp.write('plain.receipt.json', JSON.stringify(anchored.plain[0]));
+    temp.write('anchored.receipt.json', JSON.stringify(anchored.receipts[0]));
+    temp.write('both.json', JSON.stringify(anchored.trust));
+  });
+  const verify = (receipt: string, trustFile: string) =>
+    runCli(['verify', 'exhibit.bin', '--receipt', receipt, '--trust', trustFile, '--json'], {
+      cwd: temp.dir,
+    });
+
+  it('marks the key; a receipt it signed then verifies only with an anchor from before', async () => {
+    expect((await verify('plain.receipt.json', 'both.json')).status).toBe(0);
+    const run = await runCli(
+      ['trust', 'compromise', 'both.json', '--key', keyId, '--since', '2026-12-01T00:00:00Z'],
+      { cwd: temp.dir },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`marked compromised since 2026-12-01T00:00:00Z`);
+    const marked = parseTrustFile(JSON.parse(readFileSync(join(temp.dir, 'both.json'), 'utf8')));
+    expect(marked.chains[0]!.keys[0]!.compromisedSince).toBe('2026-12-01T00:00:00Z');
+    expect(run.stdout).toContain(`fingerprint ${trustFingerprint(marked)}`);
+
+    const plain = await verify('plain.receipt.json', 'both.json');
+    expect(plain.status).toBe(1);
+    expect(plain.json<{ verdict: string; code: string }>()).toMatchObject({
+      verdict: 'UNTRUSTED',
+      code: 'KEY_COMPROMISED',
+    });
+    const told = await runCli(
+      ['verify', 'exhibit.bin', '--receipt', 'plain.receipt.json', '--trust', 'both.json'],
+      { cwd: temp.dir },
+    );
+    expect(told.stdout).toContain('UNTRUSTED (KEY_COMPROMISED)');
+    expect(told.stdout).toContain('evidence upgrade');
+    const withAnchor = await verify('anchored.receipt.json', 'both.json');
+    expect(withAnchor.status, withAnchor.stdout).toBe(0);
+    expect(withAnchor.json<{ facts: { existedBy: string } }>().facts.existedBy).toBe(
+      '2026-11-28T10:10:00.000Z',
+    );
+
+    // The anchor is from after the compromise began: refused too.
+    const earlier = await runCli(
+      [
+        'trust',
+        'compromise',
+        'both.json',
+        '--key',
+        keyId,
+        '--since',
+        '2026-11-28T10:05:00Z',
+        '--json',
+      ],
+      { cwd: temp.dir },
+    );
+    expect(earlier.json()).toMatchObject({
+      compromisedSince: '2026-11-28T10:05:00Z',
+      previousCompromisedSince: '2026-12-01T00:00:00Z',
+    });
+    expect((await verify('anchored.receipt.json', 'both.json')).status).toBe(1);
+
+    // Cleared: as before.
+    const cleared = await runCli(['trust', 'compromise', 'both.json', '--key', keyId, '--clear'], {
+      cwd: temp.dir,
+    });
+    expect(cleared.status).toBe(0);
+    expect(readFileSync(join(temp.dir, 'both.json'), 'utf8')).toBe(
+      `${JSON.stringify(anchored.trust, null, 2)}\n`,
+    );
+    expect((await verify('plain.receipt.json', 'both.json')).status).toBe(0);
+  });
+
+  it('writes --out and leaves the pinned file as it was', async () => {
+    const before = readFileSync(join(temp.dir, 'both.json'), 'utf8');
+    const run = await runCli(
+      [
+        'trust',
+        'compromise',
+        'both.json',
+        '--key',
+        keyId,
+        '--since',
+        '2026-12-01T00:00:00Z',
+      ].concat(['--out', 'marked.json']),
+      { cwd: temp.dir },
+    );
+    expect(run.status).toBe(0);
+    expect(readFileSync(join(temp.dir, 'both.json'), 'utf8')).toBe(before);
+    expect(existsSync(join(temp.dir, 'marked.json'))).toBe(true);
+  });
+
+  it.each([
+    [['--since', '2026-12-01T00:00:00Z'], '--key'],
+    [['--key', 'sha256:' + '0'.repeat(64), '--since', '2026-12-01T00:00:00Z'], 'pins no key'],
+    [['--key', 'KEY', '--since', '2026-12-01 00:00'], 'RFC 3339'],
+    [['--key', 'KEY', '--since', '2026-12-01T00:00:00+08:00'], 'RFC 3339'],
+    [['--key', 'KEY', '--since', '2026-13-45T00:00:00Z'], 'RFC 3339'],
+    [['--key', 'KEY'], 'either --since TIME or --clear'],
+    [['--key', 'KEY', '--since', '2026-12-01T00:00:00Z', '--clear'], 'either'],
+  ])('exits 2 (USAGE) for %j and writes nothing', async (options, message) => {
+    const before = readFileSync(join(temp.dir, 'both.json'), 'utf8');
+    const args = options.map((o) => (o === 'KEY' ? keyId : o));
+    const run = await runCli(['trust', 'compromise', 'both.json', ...args, '--json'], {
+      cwd: temp.dir,
+    });
+    expect(run.status).toBe(2);
+    const error = run.json<{ error: { code: string; message: string } }>().error;
+    expect(error.code).toBe('USAGE');
+    expect(error.message).toContain(message);
+    expect(readFileSync(join(temp.dir, 'both.json'), 'utf8')).toBe(before);
   });
 });

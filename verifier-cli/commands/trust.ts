@@ -6,11 +6,19 @@
  * `evidence trust update FILE --gateway URL`: takes the node's trust file after a key rotation
  * only if its signed rotations lead to it from the keys FILE pins (core/trust-update.ts), so the
  * out-of-band comparison is not needed again.
+ * `evidence trust compromise FILE --key ID --since TIME`: the court's decision that a pinned key
+ * may have been in other hands from TIME on (`compromisedSince`, core/trust.ts): from then on
+ * blocks it signed count only when an anchor dates them before TIME.
  */
 
 import { isEvidenceError } from '../../core/errors';
 import { parseJson } from '../../core/schema';
-import { trustFingerprint, type TrustFile } from '../../core/trust';
+import {
+  TRUST_TIME_PATTERN,
+  trustFingerprint,
+  type TrustFile,
+  type TrustedKey,
+} from '../../core/trust';
 import { followKeyRotations, parseKeyRotationProofs } from '../../core/trust-update';
 import { CliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
@@ -37,9 +45,18 @@ const UPDATE_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+const COMPROMISE_OPTIONS = {
+  key: { type: 'string' },
+  since: { type: 'string' },
+  clear: { type: 'boolean' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 const HELP = `Usage: evidence trust fetch --gateway URL [--out FILE] [--force] [--json]
        evidence trust show FILE [--json]
        evidence trust update FILE --gateway URL [--out NEW] [--json]
+       evidence trust compromise FILE --key KEY_ID (--since TIME | --clear) [--out NEW] [--json]
 
 fetch  downloads the gateway's trust file (GET /v1/trust), validates it, prints its fingerprint
        and writes it to FILE (default ${DEFAULT_TRUST_FILE}). An existing different file is kept
@@ -51,6 +68,14 @@ update after the node rotated its key: fetches its trust file and its key rotati
        signature. Writes the node's keys to NEW (default FILE itself) only if they are exactly
        the ones the rotations lead to; otherwise exits 1 (TRUST_NOT_VOUCHED) and writes nothing.
        No out-of-band comparison is needed for a file accepted this way.
+compromise
+       marks a pinned key as possibly in other hands from TIME on (RFC 3339 UTC, e.g.
+       2026-11-20T00:00:00Z), when its theft is known or suspected. Whoever holds the key can
+       sign a block with any time, so from then on a receipt whose block it signed verifies
+       only if an anchor, signed by a key not so marked, shows the block existed before TIME
+       (otherwise UNTRUSTED, KEY_COMPROMISED), and trust update follows no rotation it signed.
+       --clear removes the mark. Writes NEW (default FILE itself). The mark is the keeper's:
+       no node sets it, and trust update keeps it.
 
 A trust file fetched over the network is only as good as the network: compare its fingerprint
 with the one the node's operator publishes through another channel (a court notice, a phone
@@ -202,12 +227,77 @@ async function updateTrust(args: readonly string[], io: CliIo): Promise<ExitStat
   return EXIT_OK;
 }
 
+async function compromiseKey(args: readonly string[], io: CliIo): Promise<ExitStatus> {
+  const { values, positionals } = parseCommandLine(args, COMPROMISE_OPTIONS);
+  const [shown, ...extra] = positionals;
+  if (shown === undefined) throw usage('trust compromise needs the pinned trust FILE');
+  if (extra.length > 0) throw usage(`trust compromise takes one FILE; also got ${extra.join(' ')}`);
+  if (values.key === undefined) throw usage('trust compromise needs --key KEY_ID');
+  if ((values.since === undefined) === (values.clear !== true))
+    throw usage('trust compromise needs either --since TIME or --clear');
+  const since = values.since;
+  if (
+    since !== undefined &&
+    (!new RegExp(TRUST_TIME_PATTERN).test(since) || Number.isNaN(Date.parse(since)))
+  ) {
+    throw usage(
+      `--since ${since} is not a time in RFC 3339 UTC, e.g. 2026-11-20T00:00:00Z (Z, no offset)`,
+    );
+  }
+  const pinned = await loadTrustFile(io, shown);
+  let found: { chainId: string; key: TrustedKey } | undefined;
+  const chains = pinned.trust.chains.map((chain) => ({
+    ...chain,
+    keys: chain.keys.map((key) => {
+      if (key.keyId !== values.key) return key;
+      found = { chainId: chain.chainId, key };
+      const { compromisedSince: _previous, ...rest } = key;
+      return since === undefined ? rest : { ...rest, compromisedSince: since };
+    }),
+  }));
+  if (!found) throw usage(`${shown} pins no key ${values.key}`);
+  const trust = validateTrust({ ...pinned.trust, chains }, shown);
+  const fingerprint = trustFingerprint(trust);
+  const out = values.out ?? shown;
+  await writeFileAtomic(resolvePath(io, out), out, jsonText(trust));
+  const previous = found.key.compromisedSince;
+  if (values.json === true) {
+    io.stdout(
+      jsonText({
+        pinned: shown,
+        file: out,
+        chainId: found.chainId,
+        keyId: values.key,
+        compromisedSince: since ?? null,
+        previousCompromisedSince: previous ?? null,
+        previousFingerprint: pinned.fingerprint,
+        fingerprint,
+      }),
+    );
+  } else {
+    const what =
+      since === undefined
+        ? `key ${values.key} of ${found.chainId} is no longer marked compromised`
+        : `key ${values.key} of ${found.chainId} marked compromised since ${since}: blocks it ` +
+          'signed count only if an anchor dates them before then';
+    io.stdout(
+      `${what}${previous !== undefined ? ` (it was marked since ${previous})` : ''}
+` +
+        `fingerprint ${fingerprint}
+${describeTrust(trust)}wrote ${out}
+`,
+    );
+  }
+  return EXIT_OK;
+}
+
 const SUBCOMMANDS: Readonly<
   Record<string, (args: readonly string[], io: CliIo) => Promise<ExitStatus>>
 > = {
   fetch: fetchTrust,
   show: showTrust,
   update: updateTrust,
+  compromise: compromiseKey,
 };
 
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
@@ -222,7 +312,8 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
 
 export const trustCommand: Command = {
   name: 'trust',
-  summary: "fetch a node's trust file, follow its key rotations, or show a trust file",
+  summary:
+    "fetch a node's trust file, follow its key rotations, show a trust file, or mark a key compromised",
   help: HELP,
   run,
 };

@@ -411,6 +411,13 @@ function humanReport(report: Report): string {
         'TRUST --gateway URL` brings the file up to date by checking the signed hand-over.',
     );
   }
+  if (report.code === 'KEY_COMPROMISED') {
+    lines.push(
+      'The trust file marks the signing key compromised: only an anchor on an independent chain, ' +
+        'from before the compromise, dates this block. `evidence upgrade RECEIPT --gateway URL` ' +
+        'adds the anchors the node has; pin the anchoring chain too.',
+    );
+  }
   if (report.verdict === 'VERIFIED' && report.facts) {
     const f = report.facts;
     lines.push(
