@@ -23,6 +23,7 @@ import { chromium, type BrowserContext, type Page, type Request } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestBytes, type DigestSet } from '../../core/digest';
 import type { Receipt } from '../../core/receipt';
+import type { TrustFile } from '../../core/trust';
 import { ensureBuilt } from '../support/build';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
 import { fontConfig } from '../support/fonts';
@@ -309,6 +310,24 @@ describe('the public verification page in Chromium', () => {
     await expect(
       page.locator('#checks-body tr[data-step="signature"]').textContent(),
     ).resolves.toContain('SIGNATURE_INVALID');
+
+    // A court's file that marks the SM2 key compromised: without an anchor, UNTRUSTED.
+    const pinned = JSON.parse(await fs.readFile(at('trust.json'), 'utf8')) as TrustFile;
+    const signer = receipt.proof.block.signature.keyId;
+    const compromised: TrustFile = {
+      ...pinned,
+      chains: pinned.chains.map((chain) => ({
+        ...chain,
+        keys: chain.keys.map((k) =>
+          k.keyId === signer ? { ...k, compromisedSince: '2026-01-01T00:00:00Z' } : k,
+        ),
+      })),
+    };
+    await fs.writeFile(at('compromised.json'), JSON.stringify(compromised));
+    await page.setInputFiles('#receipt-input', at('exhibit.bin.receipt.json'));
+    await page.setInputFiles('#trust-input', at('compromised.json'));
+    await page.locator('#verdict[data-verdict="UNTRUSTED"]').waitFor();
+    await expect(page.locator('#checks-body').textContent()).resolves.toContain('KEY_COMPROMISED');
   }, 60_000);
 
   it('sent no file, made only GETs to the node itself, and broke no policy', () => {
