@@ -11,27 +11,24 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Level } from 'level';
 import type { Digest } from '../core/digest';
-import type { Principal } from '../gateway/auth/api-keys';
-import { createEvidenceService, type EvidenceService } from '../gateway/evidence-service';
+import type { EvidenceService } from '../gateway/evidence-service';
 import { openThreadedLedger } from '../gateway/ledger/threaded-ledger';
-import type { Ledger } from '../gateway/ledger/ledger';
 import type { BenchConfig } from './config';
 import { median } from './processes';
 import { measureStorageCeiling, type StorageCeiling } from './storage-ceiling';
-import { createItemSource, type ItemSource } from './workload';
+import {
+  BENCH_PRINCIPAL as PRINCIPAL,
+  createItemSource,
+  storeOver,
+  type ItemSource,
+  type Store,
+} from './workload';
 
 const BATCH = 1000;
 /** depositMany calls kept running at once while filling and measuring (keeps the pipeline fed). */
 const CONCURRENT_BATCHES = 4;
 /** Blocks written again for the storage engine's ceiling (200,000 records in the full run). */
 const CEILING_BLOCKS = 200;
-
-const PRINCIPAL: Principal = {
-  keyId: 'bench',
-  org: 'BenchPlatform',
-  account: 'bench',
-  role: 'platform',
-};
 
 export interface DepositFigure {
   readonly digestsPerSecond: number;
@@ -65,31 +62,14 @@ export interface ScaleFigures {
   readonly storageCeiling: StorageCeiling;
 }
 
-interface Store {
-  readonly ledger: Ledger;
-  readonly service: EvidenceService;
-  close(): Promise<void>;
-}
-
 async function openStore(dataDir: string): Promise<Store> {
   // As the node opens it: the embedded ledger on its own thread.
-  const ledger = await openThreadedLedger({ dataDir, org: 'BenchNode' });
-  const service = createEvidenceService({
-    ledger,
-    org: 'BenchNode',
+  return storeOver(await openThreadedLedger({ dataDir, org: 'BenchNode' }), {
     groupCommitMax: BATCH,
     groupCommitDelayMs: 2,
     submitTimeoutMs: 120_000,
     maxQueued: BATCH * CONCURRENT_BATCHES * 2,
   });
-  return {
-    ledger,
-    service,
-    close: async () => {
-      await service.close();
-      await ledger.close();
-    },
-  };
 }
 
 /** Time and CPU spent depositing, summed over runs. */

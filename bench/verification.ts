@@ -18,11 +18,11 @@ import type { Receipt } from '../core/receipt';
 import { publicKeyFromSpki } from '../core/signature';
 import { parseTrustFile } from '../core/trust';
 import { verifyReceipt } from '../core/verify';
-import { createEvidenceService, type EvidenceService } from '../gateway/evidence-service';
 import { openEmbeddedLedger } from '../gateway/ledger/embedded-ledger';
 import { loadNodeKey } from '../gateway/ledger/embedded/node-key';
 import type { BenchConfig } from './config';
 import { median, run } from './processes';
+import { BENCH_PRINCIPAL, createItemSource, storeOver, type Store } from './workload';
 
 export interface Sm2Figures {
   readonly receiptsPerSecond: number;
@@ -52,43 +52,20 @@ function rate(count: number, fn: () => void): number {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-const PRINCIPAL = {
-  keyId: 'bench',
-  org: 'BenchPlatform',
-  account: 'bench',
-  role: 'platform',
-} as const;
-
-/** `count` items of fresh random digests. */
-function randomItems(count: number): Array<{ digests: [Digest, Digest] }> {
-  return Array.from({ length: count }, () => {
-    const other = digestBytes(randomBytes(32));
-    return { digests: [other.sha256, other.sm3 as Digest] };
-  });
-}
+const items = createItemSource();
 
 /** A fresh embedded ledger in `dir` whose key is of `algorithm`, with its evidence service. */
-async function openNode(dir: string, algorithm: NodeKeyAlgorithm) {
+async function openNode(dir: string, algorithm: NodeKeyAlgorithm): Promise<Store> {
   const ledger = await openEmbeddedLedger({
     dataDir: dir,
     org: 'BenchNode',
     nodeKeyAlgorithm: algorithm,
   });
-  const service: EvidenceService = createEvidenceService({
-    ledger,
-    org: 'BenchNode',
+  return storeOver(ledger, {
     groupCommitMax: 1000,
     groupCommitDelayMs: 0,
     submitTimeoutMs: 60_000,
   });
-  return {
-    ledger,
-    service,
-    close: async () => {
-      await service.close();
-      await ledger.close();
-    },
-  };
 }
 
 /**
@@ -100,8 +77,8 @@ async function receiptFrom(dir: string, algorithm: NodeKeyAlgorithm, content: Bu
   const node = await openNode(dir, algorithm);
   try {
     const [mine] = await node.service.depositMany(
-      [{ digests: [digests.sha256, digests.sm3 as Digest] }, ...randomItems(999)],
-      PRINCIPAL,
+      [{ digests: [digests.sha256, digests.sm3 as Digest] }, ...items.take(999)],
+      BENCH_PRINCIPAL,
     );
     if (!mine || !('receipt' in mine)) throw new Error('the bench deposit failed');
     const receipt: Receipt = mine.receipt;
@@ -123,9 +100,9 @@ async function signMicros(dataDir: string, header: Receipt['proof']['block']['he
 }
 
 /** Digests per second in process: `rounds` 32-record transactions, one after another. */
-async function smallBatches(node: Awaited<ReturnType<typeof openNode>>, rounds: number) {
+async function smallBatches(node: Store, rounds: number) {
   const started = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) await node.service.depositMany(randomItems(32), PRINCIPAL);
+  for (let i = 0; i < rounds; i++) await node.service.depositMany(items.take(32), BENCH_PRINCIPAL);
   return (rounds * 32) / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 

@@ -6,6 +6,44 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
+import {
+  createEvidenceService,
+  type EvidenceService,
+  type EvidenceServiceOptions,
+} from '../gateway/evidence-service';
+import type { Principal } from '../gateway/auth/api-keys';
+import type { Ledger } from '../gateway/ledger/ledger';
+
+/** Who the in-process figures deposit as. */
+export const BENCH_PRINCIPAL: Principal = {
+  keyId: 'bench',
+  org: 'BenchPlatform',
+  account: 'bench',
+  role: 'platform',
+};
+
+/** A ledger with the evidence service over it, as the node runs them, closed together. */
+export interface Store {
+  readonly ledger: Ledger;
+  readonly service: EvidenceService;
+  close(): Promise<void>;
+}
+
+/** The evidence service of organisation `BenchNode` over `ledger`, with `options`. */
+export function storeOver(
+  ledger: Ledger,
+  options: Omit<EvidenceServiceOptions, 'ledger' | 'org'>,
+): Store {
+  const service = createEvidenceService({ ledger, org: 'BenchNode', ...options });
+  return {
+    ledger,
+    service,
+    close: async () => {
+      await service.close();
+      await ledger.close();
+    },
+  };
+}
 
 export interface ItemSource {
   /** One evidence item as the deposit API takes it. */

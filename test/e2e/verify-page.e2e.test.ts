@@ -152,6 +152,16 @@ describe('the public verification page in Chromium', () => {
     return found;
   };
 
+  /** The rows of a receipt that verified: each step of core's verification passed. */
+  const EVERY_CHECK_PASSED = [
+    ['receipt', 'pass'],
+    ['digest', 'pass'],
+    ['inclusion', 'pass'],
+    ['transaction', 'pass'],
+    ['block', 'pass'],
+    ['signature', 'pass'],
+  ];
+
   const digestShown = (algorithm: string) =>
     page.locator(`#file-digests dd[data-algorithm="${algorithm}"]`).textContent();
 
@@ -176,14 +186,7 @@ describe('the public verification page in Chromium', () => {
     await page.locator('#lookup[data-state="on-chain"]').waitFor();
     await page.setInputFiles('#receipt-input', files['agreement.pdf.receipt.json'] as string);
     await page.locator('#verdict[data-verdict="VERIFIED"]').waitFor();
-    expect(await checkRows()).toEqual([
-      ['receipt', 'pass'],
-      ['digest', 'pass'],
-      ['inclusion', 'pass'],
-      ['transaction', 'pass'],
-      ['block', 'pass'],
-      ['signature', 'pass'],
-    ]);
+    expect(await checkRows()).toEqual(EVERY_CHECK_PASSED);
     await expect(page.locator('#trust-source').textContent()).resolves.toContain(
       'a court should pin its own',
     );
@@ -297,14 +300,7 @@ describe('the public verification page in Chromium', () => {
     await page.setInputFiles('#trust-input', at('trust.json'));
     await page.setInputFiles('#receipt-input', at('exhibit.bin.receipt.json'));
     await page.locator('#verdict[data-verdict="VERIFIED"]').waitFor();
-    expect(await checkRows()).toEqual([
-      ['receipt', 'pass'],
-      ['digest', 'pass'],
-      ['inclusion', 'pass'],
-      ['transaction', 'pass'],
-      ['block', 'pass'],
-      ['signature', 'pass'],
-    ]);
+    expect(await checkRows()).toEqual(EVERY_CHECK_PASSED);
     await page.setInputFiles('#receipt-input', at('tampered.receipt.json'));
     await page.locator('#verdict[data-verdict="PROOF_INVALID"]').waitFor();
     await expect(

@@ -155,6 +155,8 @@ describe('evidence trust compromise', () => {
     temp.write('anchored.receipt.json', JSON.stringify(anchored.receipts[0]));
     temp.write('both.json', JSON.stringify(anchored.trust));
   });
+  const compromise = (...options: string[]) =>
+    runCli(['trust', 'compromise', 'both.json', ...options], { cwd: temp.dir });
   const verify = (receipt: string, trustFile: string) =>
     runCli(['verify', 'exhibit.bin', '--receipt', receipt, '--trust', trustFile, '--json'], {
       cwd: temp.dir,
@@ -162,10 +164,7 @@ describe('evidence trust compromise', () => {
 
   it('marks the key; a receipt it signed then verifies only with an anchor from before', async () => {
     expect((await verify('plain.receipt.json', 'both.json')).status).toBe(0);
-    const run = await runCli(
-      ['trust', 'compromise', 'both.json', '--key', keyId, '--since', '2026-12-01T00:00:00Z'],
-      { cwd: temp.dir },
-    );
+    const run = await compromise('--key', keyId, '--since', '2026-12-01T00:00:00Z');
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain(`marked compromised since 2026-12-01T00:00:00Z`);
     const marked = parseTrustFile(JSON.parse(readFileSync(join(temp.dir, 'both.json'), 'utf8')));
@@ -181,7 +180,7 @@ describe('evidence trust compromise', () => {
     const told = await runCli(
       ['verify', 'exhibit.bin', '--receipt', 'plain.receipt.json', '--trust', 'both.json'],
       { cwd: temp.dir },
-    );
+    ); // without --json: the advice is for people
     expect(told.stdout).toContain('UNTRUSTED (KEY_COMPROMISED)');
     expect(told.stdout).toContain('evidence upgrade');
     const withAnchor = await verify('anchored.receipt.json', 'both.json');
@@ -191,19 +190,7 @@ describe('evidence trust compromise', () => {
     );
 
     // The anchor is from after the compromise began: refused too.
-    const earlier = await runCli(
-      [
-        'trust',
-        'compromise',
-        'both.json',
-        '--key',
-        keyId,
-        '--since',
-        '2026-11-28T10:05:00Z',
-        '--json',
-      ],
-      { cwd: temp.dir },
-    );
+    const earlier = await compromise('--key', keyId, '--since', '2026-11-28T10:05:00Z', '--json');
     expect(earlier.json()).toMatchObject({
       compromisedSince: '2026-11-28T10:05:00Z',
       previousCompromisedSince: '2026-12-01T00:00:00Z',
@@ -211,9 +198,7 @@ describe('evidence trust compromise', () => {
     expect((await verify('anchored.receipt.json', 'both.json')).status).toBe(1);
 
     // Cleared: as before.
-    const cleared = await runCli(['trust', 'compromise', 'both.json', '--key', keyId, '--clear'], {
-      cwd: temp.dir,
-    });
+    const cleared = await compromise('--key', keyId, '--clear');
     expect(cleared.status).toBe(0);
     expect(readFileSync(join(temp.dir, 'both.json'), 'utf8')).toBe(
       `${JSON.stringify(anchored.trust, null, 2)}\n`,
@@ -223,17 +208,13 @@ describe('evidence trust compromise', () => {
 
   it('writes --out and leaves the pinned file as it was', async () => {
     const before = readFileSync(join(temp.dir, 'both.json'), 'utf8');
-    const run = await runCli(
-      [
-        'trust',
-        'compromise',
-        'both.json',
-        '--key',
-        keyId,
-        '--since',
-        '2026-12-01T00:00:00Z',
-      ].concat(['--out', 'marked.json']),
-      { cwd: temp.dir },
+    const run = await compromise(
+      '--key',
+      keyId,
+      '--since',
+      '2026-12-01T00:00:00Z',
+      '--out',
+      'marked.json',
     );
     expect(run.status).toBe(0);
     expect(readFileSync(join(temp.dir, 'both.json'), 'utf8')).toBe(before);
@@ -251,9 +232,7 @@ describe('evidence trust compromise', () => {
   ])('exits 2 (USAGE) for %j and writes nothing', async (options, message) => {
     const before = readFileSync(join(temp.dir, 'both.json'), 'utf8');
     const args = options.map((o) => (o === 'KEY' ? keyId : o));
-    const run = await runCli(['trust', 'compromise', 'both.json', ...args, '--json'], {
-      cwd: temp.dir,
-    });
+    const run = await compromise(...args, '--json');
     expect(run.status).toBe(2);
     const error = run.json<{ error: { code: string; message: string } }>().error;
     expect(error.code).toBe('USAGE');
