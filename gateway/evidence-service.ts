@@ -112,6 +112,18 @@ export interface EvidenceService {
   /** The key's history, or `undefined` when the digest was never deposited. */
   history(digest: Digest, principal: Principal): Promise<readonly HistoryEntry[] | undefined>;
   receipt(digest: Digest, principal: Principal): Promise<Receipt | undefined>;
+  /**
+   * The receipts of deposit transaction `txId` (what `?receipts=none` acknowledged): of the
+   * records `principal` deposited in it, or all of them for a court or an admin; `undefined` when
+   * there is no such deposit transaction or none of its records is the principal's.
+   */
+  transactionReceipts(
+    txId: string,
+    principal: Principal,
+  ): Promise<
+    | { readonly txId: string; readonly blockNumber: number; readonly receipts: Receipt[] }
+    | undefined
+  >;
   /** @throws chaincode errors: `FORBIDDEN` (not a court), `EVIDENCE_NOT_FOUND`, `VALIDATION_FAILED`. */
   annotate(digest: Digest, input: AnnotationInput, principal: Principal): Promise<Annotation>;
   publicFacts(digest: Digest): Promise<PublicEvidence | undefined>;
@@ -374,6 +386,19 @@ class EvidenceServiceImpl implements EvidenceService {
 
   receipt(digest: Digest, principal: Principal): Promise<Receipt | undefined> {
     return this.#receipts.receiptFor(digest, principal);
+  }
+
+  async transactionReceipts(
+    txId: string,
+    principal: Principal,
+  ): Promise<
+    | { readonly txId: string; readonly blockNumber: number; readonly receipts: Receipt[] }
+    | undefined
+  > {
+    const all = principal.role === 'court' || principal.role === 'admin';
+    const found = await this.#receipts.receiptsOf(txId, principal, all);
+    if (!found || found.receipts.length === 0) return undefined;
+    return { txId, ...found };
   }
 
   async annotate(

@@ -44,6 +44,17 @@ export interface Receipts {
    * @throws LedgerError `LEDGER_CORRUPTED` when the chain's data does not assemble into a receipt.
    */
   receiptFor(digest: Digest, requester?: ReceiptRequester): Promise<Receipt | undefined>;
+  /**
+   * The receipts of deposit transaction `txId`, in leaf order: of the records `requester`
+   * deposited in it, or of all its records when `all` (courts, admins). `undefined` when there is
+   * no such transaction, or it is not a deposit.
+   * @throws LedgerError `LEDGER_CORRUPTED` when the transaction does not assemble into receipts.
+   */
+  receiptsOf(
+    txId: string,
+    requester: ReceiptRequester,
+    all: boolean,
+  ): Promise<{ readonly blockNumber: number; readonly receipts: Receipt[] } | undefined>;
 }
 
 export interface ReceiptsOptions {
@@ -207,8 +218,35 @@ class ReceiptsImpl implements Receipts {
     return receiptAt(batch, placement.leafIndex, stored);
   }
 
-  /** The deposit transaction `txId` and the batch its arguments hold, checked against each other. */
-  #rebuild(txId: string): Promise<Rebuilt> {
+  async receiptsOf(
+    txId: string,
+    requester: ReceiptRequester,
+    all: boolean,
+  ): Promise<{ readonly blockNumber: number; readonly receipts: Receipt[] } | undefined> {
+    let rebuilt: Rebuilt;
+    if (this.#rebuilt.has(txId)) {
+      rebuilt = await this.#rebuild(txId);
+    } else {
+      const stored = await this.#ledger.transaction(txId);
+      const { header } = stored ?? {};
+      if (!stored || header?.contract !== EVIDENCE_CONTRACT || header.fn !== 'depositBatch')
+        return undefined;
+      rebuilt = await this.#rebuild(txId, stored);
+    }
+    const { stored, batch } = rebuilt;
+    const receipts: Receipt[] = [];
+    batch.records.forEach((record, index) => {
+      if (all || sameDepositor(record.depositor, requester))
+        receipts.push(receiptAt(batch, index, stored));
+    });
+    return { blockNumber: stored.blockNumber, receipts };
+  }
+
+  /**
+   * The deposit transaction `txId` (`stored` when it was read already) and the batch its
+   * arguments hold, checked against each other.
+   */
+  #rebuild(txId: string, stored?: StoredTransaction): Promise<Rebuilt> {
     const cached = this.#rebuilt.get(txId);
     if (cached) {
       this.#rebuilt.delete(txId);
@@ -216,11 +254,11 @@ class ReceiptsImpl implements Receipts {
       return cached;
     }
     const rebuilding = (async () => {
-      const stored = await this.#ledger.transaction(txId);
-      if (!stored) throw corrupted(`transaction ${txId} cannot be read`);
-      const batch = batchOfTransaction(stored);
-      checkTransaction(batch, stored);
-      return { stored, batch };
+      const tx = stored ?? (await this.#ledger.transaction(txId));
+      if (!tx) throw corrupted(`transaction ${txId} cannot be read`);
+      const batch = batchOfTransaction(tx);
+      checkTransaction(batch, tx);
+      return { stored: tx, batch };
     })();
     this.#remember(txId, rebuilding);
     rebuilding.catch(() => this.#rebuilt.delete(txId));

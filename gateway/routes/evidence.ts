@@ -5,6 +5,7 @@
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { StateError, ValidationError, AccessError } from '../../core/errors';
+import { MAX_BATCH_RECORDS } from '../../core/batch';
 import type { Digest } from '../../core/digest';
 import type { AnnotationInput } from '../../core/evidence-state';
 import { KEY_ROLES, type KeyRole, type Principal } from '../auth/api-keys';
@@ -186,6 +187,48 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
       if (!receipt)
         throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
       return receipt;
+    },
+  );
+
+  app.get<{ Params: { txId: string } }>(
+    '/transactions/:txId/receipts',
+    {
+      onRequest: app.requireRoles(...DEPOSIT_ROLES),
+      schema: {
+        tags,
+        summary: 'The receipts of a deposit transaction, as `?receipts=none` acknowledged it',
+        description:
+          'The receipts, in leaf order, of the records the caller deposited in the ' +
+          'transaction (every record for a court or an admin): one request for what a ' +
+          'batch acknowledged without receipts, instead of one per digest. 404 `NOT_FOUND` ' +
+          'when there is no such deposit transaction or none of its records is the caller’s.',
+        security: SECURITY,
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['txId'],
+          properties: { txId: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['txId', 'blockNumber', 'receipts'],
+            properties: {
+              txId: { type: 'string' },
+              blockNumber: { type: 'integer', minimum: 0 },
+              receipts: { type: 'array', maxItems: MAX_BATCH_RECORDS, items: schemaRef('receipt') },
+            },
+          },
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request) => {
+      const { txId } = request.params;
+      const found = await service.transactionReceipts(txId, principalOf(request));
+      if (!found) throw new StateError('NOT_FOUND', `no deposit of yours in transaction ${txId}`);
+      return found;
     },
   );
 

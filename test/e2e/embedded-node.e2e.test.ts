@@ -9,6 +9,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestBytes } from '../../core/digest';
 import { ensureBuilt } from '../support/build';
 import { cli } from '../support/cli-process';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
@@ -126,6 +127,54 @@ describe('embedded node, end to end', () => {
     expect(items.filter((item) => item.verdict !== 'VERIFIED')).toEqual([
       expect.objectContaining({ file: 'chat-log.txt', verdict: 'MISMATCH' }),
     ]);
+  }, 120_000);
+
+  it('acknowledges a bulk deposit without receipts, then gives them by transaction; all verify offline', async () => {
+    const dataDir = path.join(dir, 'data');
+    node = await startNode({ dataDir });
+    const key = await createKey(node.url, await adminKey(dataDir), {
+      org: 'PlatformOrg',
+      account: 'bulk-platform',
+      role: 'platform',
+    });
+    const bulkDir = path.join(dir, 'bulk');
+    await fs.mkdir(bulkDir);
+    const contents = Array.from({ length: 300 }, (_, i) => randomBytes(200 + i));
+    const items = contents.map((content) => {
+      const digests = digestBytes(content);
+      return { digests: [digests.sha256, digests.sm3] };
+    });
+    const acked = await fetch(`${node.url}/v1/evidence/batch?receipts=none`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ items }),
+    });
+    expect(acked.status).toBe(200);
+    const { results } = (await acked.json()) as { results: { digest: string; txId: string }[] };
+    const txIds = [...new Set(results.map((r) => r.txId))];
+    const byDigest = new Map<string, Json>();
+    for (const txId of txIds) {
+      const response = await fetch(`${node.url}/v1/transactions/${txId}/receipts`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(response.status).toBe(200);
+      for (const receipt of ((await response.json()) as { receipts: Json[] }).receipts)
+        byDigest.set(((receipt.record as Json).digests as string[])[0]!, receipt);
+    }
+    expect(byDigest.size).toBe(contents.length);
+    for (const [index, content] of contents.entries()) {
+      const name = path.join(bulkDir, `exhibit-${index}.bin`);
+      await fs.writeFile(name, content);
+      const receipt = byDigest.get(results[index]!.digest);
+      await fs.writeFile(`${name}.receipt.json`, JSON.stringify(receipt));
+    }
+    await node.stop();
+    node = undefined;
+    const all = await cli(['verify-all', bulkDir, '--trust', trustFile, '--json'], {
+      offline: true,
+    });
+    expect(all.code, all.stderr + all.stdout).toBe(0);
+    expect((JSON.parse(all.stdout) as Json).counts).toEqual({ VERIFIED: contents.length });
   }, 120_000);
 
   it('gives MISMATCH for one changed byte in the file', async () => {

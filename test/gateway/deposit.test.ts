@@ -247,6 +247,45 @@ describe('POST /v1/evidence/batch', () => {
     }
   });
 
+  it('gives the receipts of a transaction receipts=none acknowledged in one request', async () => {
+    const files = Array.from({ length: 4 }, () => randomBytes(64));
+    const acked = await postJson(t.app, '/v1/evidence/batch?receipts=none', key, {
+      items: files.map((file) => itemFor(file)),
+    });
+    const { results } = acked.json() as { results: { digest: string; txId: string }[] };
+    const txId = results[0]!.txId;
+    const response = await getWith(t.app, `/v1/transactions/${txId}/receipts`, key);
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json() as { txId: string; blockNumber: number; receipts: Receipt[] };
+    expect(body.txId).toBe(txId);
+    expect(body.receipts.map((r) => r.record.digests[0])).toEqual(results.map((r) => r.digest));
+    body.receipts.forEach((receipt, index) => {
+      expect(receipt.ledger).toMatchObject({ txId, blockNumber: body.blockNumber });
+      expectVerified(t, receipt, files[index]);
+    });
+    // Another depositor has no receipt there; a court sees every one.
+    const other = await t.keyFor('depositor', 'LawOrg', 'lawyer-2');
+    const refused = await getWith(t.app, `/v1/transactions/${txId}/receipts`, other);
+    expect(refused.statusCode).toBe(404);
+    expect(refused.json()).toMatchObject({ code: 'NOT_FOUND' });
+    const court = await t.keyFor('court', 'CourtOrg', 'judge-1');
+    const seen = await getWith(t.app, `/v1/transactions/${txId}/receipts`, court);
+    expect((seen.json() as { receipts: unknown[] }).receipts).toHaveLength(4);
+    // No such transaction; a malformed id; no key.
+    expect(
+      (await getWith(t.app, `/v1/transactions/${'0'.repeat(64)}/receipts`, key)).statusCode,
+    ).toBe(404);
+    const malformed = await getWith(t.app, '/v1/transactions/not-a-tx/receipts', key);
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      fields: [expect.objectContaining({ path: '/txId' })],
+    });
+    expect(
+      (await t.app.inject({ method: 'GET', url: `/v1/transactions/${txId}/receipts` })).statusCode,
+    ).toBe(401);
+  });
+
   it('refuses an unknown receipts mode with 400 naming it, depositing nothing', async () => {
     const response = await postJson(t.app, '/v1/evidence/batch?receipts=some', key, {
       items: [itemFor()],

@@ -49,6 +49,40 @@ describe('receipts', () => {
     });
   });
 
+  it("receiptsOf gives a transaction's receipts: the requester's, or all of them", async () => {
+    const ledger = new FakeLedger();
+    const lawyer = { org: 'PlatformOrg', account: 'lawyer-1', role: 'depositor' };
+    const records = [
+      record(),
+      record('OtherOrg', 'x'),
+      record(),
+      record('PlatformOrg', 'lawyer-2'),
+    ];
+    const { batch, committed } = await depositOn(ledger, records);
+    // From the chain alone (a fresh cache), and again from the cache forBatch fills.
+    for (const receipts of [createReceipts(ledger, { gatewayIdentity: GATEWAY }), undefined]) {
+      const from = receipts ?? createReceipts(ledger, { gatewayIdentity: GATEWAY });
+      if (!receipts) await from.forBatch(batch, committed);
+      const own = await from.receiptsOf(committed.txId, lawyer, false);
+      expect(own?.blockNumber).toBe(committed.blockNumber);
+      expect(own?.receipts.map((r) => r.inclusion.leafIndex)).toEqual([0, 2]);
+      for (const receipt of own?.receipts ?? [])
+        expect(verifyReceipt(receipt, ledger.trust()).verdict).toBe('VERIFIED');
+      const every = await from.receiptsOf(committed.txId, lawyer, true);
+      expect(every?.receipts.map((r) => r.record)).toEqual(batch.records);
+    }
+    const receipts = createReceipts(ledger, { gatewayIdentity: GATEWAY });
+    expect(await receipts.receiptsOf('0'.repeat(64), lawyer, true)).toBeUndefined();
+    // A transaction that is not a deposit has no receipts (and is no corruption).
+    const annotated = await ledger.submit(
+      'evidence',
+      'annotate',
+      [batch.records[0]!.digests[0]!, canonicalJson({ kind: 'note' })],
+      { mspId: 'CourtOrg', id: 'judge', role: 'court' },
+    );
+    expect(await receipts.receiptsOf(annotated.txId, lawyer, true)).toBeUndefined();
+  });
+
   it('receiptFor rebuilds, from the chain alone, the receipt forBatch gave', async () => {
     const ledger = new FakeLedger();
     const receipts = createReceipts(ledger, { gatewayIdentity: GATEWAY });
