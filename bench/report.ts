@@ -209,6 +209,17 @@ export function rowsOf(figures: Figures): Row[] {
       target: null,
       pass: null,
     });
+    const { receiptsLater } = verification;
+    rows.push({
+      id: 'receipts-later',
+      figure: `receipts of acknowledged deposits, by transaction, in process (1/s)`,
+      value: round(receiptsLater.byTransactionPerSecond, 0),
+      unit: '1/s',
+      reference: `one digest at a time ${receiptsLater.byDigestPerSecond.toFixed(0)}/s (${receiptsLater.receipts.toLocaleString('en')} receipts a round)`,
+      ratio: round(receiptsLater.byTransactionPerSecond / receiptsLater.byDigestPerSecond, 2),
+      target: null,
+      pass: null,
+    });
     rows.push({
       id: 'verify-cli',
       figure: 'evidence verify, one receipt (wall s)',

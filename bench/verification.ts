@@ -18,6 +18,7 @@ import type { Receipt } from '../core/receipt';
 import { publicKeyFromSpki } from '../core/signature';
 import { parseTrustFile } from '../core/trust';
 import { verifyReceipt } from '../core/verify';
+import { createEvidenceService, type EvidenceService } from '../gateway/evidence-service';
 import { openEmbeddedLedger } from '../gateway/ledger/embedded-ledger';
 import { loadNodeKey } from '../gateway/ledger/embedded/node-key';
 import type { BenchConfig } from './config';
@@ -35,10 +36,24 @@ export interface Sm2Figures {
   readonly ed25519SmallBatchDigestsPerSecond: number;
 }
 
+/**
+ * Receipts given later for deposits acknowledged without them (`?receipts=none`), in process
+ * through the evidence service: by transaction (`GET /v1/transactions/:txId/receipts`) against
+ * one digest at a time (`GET /v1/evidence/:digest/receipt`); alternating rounds, medians. Later
+ * means from a service that has not just committed them (a fresh one over the same ledger, as
+ * after a restart): nothing of those transactions is cached.
+ */
+export interface ReceiptsLaterFigures {
+  readonly byTransactionPerSecond: number;
+  readonly byDigestPerSecond: number;
+  readonly receipts: number;
+}
+
 export interface VerificationFigures {
   readonly receiptsPerSecond: number;
   readonly signatureChecksPerSecond: number;
   readonly sm2: Sm2Figures;
+  readonly receiptsLater: ReceiptsLaterFigures;
   /** Median wall seconds of `evidence verify` for one receipt, and of `node -e ''`. */
   readonly cliVerifySeconds: number;
   readonly nodeStartSeconds: number;
@@ -169,6 +184,81 @@ async function measureSm2(
   return figures;
 }
 
+/** Receipts later, by transaction against by digest (see {@link ReceiptsLaterFigures}). */
+async function measureReceiptsLater(
+  dir: string,
+  config: BenchConfig,
+  log: (line: string) => void,
+): Promise<ReceiptsLaterFigures> {
+  const node = await openNode(dir, 'ed25519');
+  try {
+    const batches = config.smoke ? 2 : 5;
+    const acknowledge = async () => {
+      const acks: Array<{ digest: Digest; txId: string }> = [];
+      for (let b = 0; b < batches; b++) {
+        const results = await node.service.depositMany(items.take(1000), BENCH_PRINCIPAL, {
+          receipts: false,
+        });
+        for (const result of results) if ('txId' in result) acks.push(result);
+      }
+      return acks;
+    };
+    /** Receipts per second of `work` done by a fresh service over the node's ledger. */
+    const rateOf = async (count: number, work: (service: EvidenceService) => Promise<void>) => {
+      const service = createEvidenceService({
+        ledger: node.ledger,
+        org: 'BenchNode',
+        groupCommitMax: 1000,
+        groupCommitDelayMs: 0,
+        submitTimeoutMs: 60_000,
+      });
+      try {
+        const started = process.hrtime.bigint();
+        await work(service);
+        return count / (Number(process.hrtime.bigint() - started) / 1e9);
+      } finally {
+        await service.close();
+      }
+    };
+    const byDigest: number[] = [];
+    const byTransaction: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      const one = await acknowledge();
+      byDigest.push(
+        await rateOf(one.length, async (service) => {
+          for (const ack of one) {
+            if (!(await service.receipt(ack.digest, BENCH_PRINCIPAL)))
+              throw new Error('a receipt is missing');
+          }
+        }),
+      );
+      const other = await acknowledge();
+      byTransaction.push(
+        await rateOf(other.length, async (service) => {
+          let given = 0;
+          for (const txId of new Set(other.map((ack) => ack.txId))) {
+            const found = await service.transactionReceipts(txId, BENCH_PRINCIPAL);
+            given += found?.receipts.length ?? 0;
+          }
+          if (given !== other.length) throw new Error(`${given} receipts for ${other.length}`);
+        }),
+      );
+    }
+    const figures = {
+      byTransactionPerSecond: median(byTransaction),
+      byDigestPerSecond: median(byDigest),
+      receipts: batches * 1000,
+    };
+    log(
+      `receipts later: ${figures.byTransactionPerSecond.toFixed(0)}/s by transaction, ` +
+        `${figures.byDigestPerSecond.toFixed(0)}/s one digest at a time`,
+    );
+    return figures;
+  } finally {
+    await node.close();
+  }
+}
+
 /** Measures the verification figures with a receipt from a fresh embedded ledger. */
 export async function measureVerification(
   config: BenchConfig,
@@ -224,10 +314,12 @@ export async function measureVerification(
       cli.push(verified.seconds);
     }
     const sm2 = await measureSm2(dir, config, ed25519, log);
+    const receiptsLater = await measureReceiptsLater(path.join(dir, 'later'), config, log);
     const figures = {
       receiptsPerSecond,
       signatureChecksPerSecond,
       sm2,
+      receiptsLater,
       cliVerifySeconds: median(cli),
       nodeStartSeconds: median(bare),
       cliRuns: config.cliRuns,
