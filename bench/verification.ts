@@ -68,6 +68,7 @@ function rate(count: number, fn: () => void): number {
 }
 
 const items = createItemSource();
+const SERVICE_OPTIONS = { groupCommitMax: 1000, groupCommitDelayMs: 0, submitTimeoutMs: 60_000 };
 
 /** A fresh embedded ledger in `dir` whose key is of `algorithm`, with its evidence service. */
 async function openNode(dir: string, algorithm: NodeKeyAlgorithm): Promise<Store> {
@@ -76,11 +77,7 @@ async function openNode(dir: string, algorithm: NodeKeyAlgorithm): Promise<Store
     org: 'BenchNode',
     nodeKeyAlgorithm: algorithm,
   });
-  return storeOver(ledger, {
-    groupCommitMax: 1000,
-    groupCommitDelayMs: 0,
-    submitTimeoutMs: 60_000,
-  });
+  return storeOver(ledger, SERVICE_OPTIONS);
 }
 
 /**
@@ -208,9 +205,7 @@ async function measureReceiptsLater(
       const service = createEvidenceService({
         ledger: node.ledger,
         org: 'BenchNode',
-        groupCommitMax: 1000,
-        groupCommitDelayMs: 0,
-        submitTimeoutMs: 60_000,
+        ...SERVICE_OPTIONS,
       });
       try {
         const started = process.hrtime.bigint();
