@@ -317,6 +317,24 @@ describe('SM2 signatures (sm2-sm3)', () => {
     expect(isCanonicalDerSignature(Buffer.from(signature, 'base64'), SM2_N)).toBe(true);
   });
 
+  it('refuses a key whose point is not on the SM2 curve, in Node and in the check itself', () => {
+    const off = Buffer.from(key.publicKey, 'base64');
+    off[off.length - 1] = (off[off.length - 1] as number) ^ 1;
+    expect(publicKeyFromSpki(off.toString('base64'))).toBeUndefined();
+    // The browser's key reader checks no point but P-256's (web/crypto-shim.ts): core's own SM2
+    // check refuses the point, as a key read that way presents it.
+    const asTheShimReadsIt = {
+      asymmetricKeyType: 'ec',
+      asymmetricKeyDetails: {},
+      export: () => off,
+    } as unknown as KeyObject;
+    expect(nodeKeyAlgorithmOf(asTheShimReadsIt)).toBeUndefined();
+    expect(verifySignature('sm2-sm3', asTheShimReadsIt, data, key.sign(data))).toBe(false);
+    const genuine = Buffer.from(key.publicKey, 'base64');
+    const genuineAsShim = { ...asTheShimReadsIt, export: () => genuine } as unknown as KeyObject;
+    expect(verifySignature('sm2-sm3', genuineAsShim, data, key.sign(data))).toBe(true);
+  });
+
   it('refuses every single flipped bit of a signature', () => {
     const signature = Buffer.from(key.sign(data), 'base64');
     for (let bit = 0; bit < signature.length * 8; bit++) {
