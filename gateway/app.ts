@@ -333,7 +333,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     const current = deps.ledger.nodeKeys?.().at(-1);
     if (!current) return;
     const since = current.notBefore ?? (await deps.ledger.blockHeader?.(0))?.header.time;
-    if (since !== undefined) metrics.nodeKey.current(Date.parse(since));
+    if (since !== undefined) metrics.nodeKey.current(Date.parse(since), current);
   });
   app.addHook('preClose', async () => agreements.closeStreams());
   // A running backup finishes before anything closes (onClose hooks run last-added first, and
@@ -357,7 +357,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     ledger: deps.ledger,
     backups,
     ...(deps.audit ? { audit: deps.audit } : {}),
-    onRotated: (rotation) => metrics.nodeKey.rotated(Date.parse(rotation.time)),
+    onRotated: (rotation) => metrics.nodeKey.rotated(Date.parse(rotation.time), rotation),
   });
   if (deps.audit) void app.register(auditRoutes, { prefix: '/v1', audit: deps.audit });
   void app.register(anchorRoutes, { prefix: '/v1', ledger: deps.ledger, config });

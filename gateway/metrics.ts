@@ -18,6 +18,7 @@
  * | `evidence_last_backup_duration_seconds`  | gauge     | how long the last backup of this run took, completed or failed |
  * | `evidence_node_key_since_timestamp_seconds` | gauge   | when the node key that signs now started signing (its rotation, or the chain's creation), Unix seconds |
  * | `evidence_node_key_rotations_total`      | counter   | node key rotations of this run |
+ * | `evidence_node_key_info`                 | gauge     | `key_id`, `algorithm` (ed25519, sm2-sm3) of the key that signs now; value 1 |
  * | `process_*`, `nodejs_*`                  |           | prom-client's default process metrics |
  */
 
@@ -54,11 +55,17 @@ export interface BackupMetrics {
 }
 
 /** What the node key routes (routes/admin-node-keys.ts) and the node's start report. */
+/** Which key signs now, for `evidence_node_key_info`. */
+export interface SigningKey {
+  readonly keyId: string;
+  readonly algorithm: string;
+}
+
 export interface NodeKeyMetrics {
-  /** The key that signs now started signing at `since` (epoch ms). */
-  current(since: number): void;
-  /** The key was rotated; the new one signs from `since` (epoch ms). */
-  rotated(since: number): void;
+  /** `key` signs now, since `since` (epoch ms). */
+  current(since: number, key: SigningKey): void;
+  /** The key was rotated; `key` signs from `since` (epoch ms). */
+  rotated(since: number, key: SigningKey): void;
 }
 
 export interface NodeMetrics {
@@ -194,14 +201,29 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
     registers: [registry],
   });
   nodeKeyRotations.inc(0);
+  // One series, for the key that signs now: a policy alert on the algorithm reads its label.
+  const nodeKeyInfo = new Gauge({
+    name: 'evidence_node_key_info',
+    help: 'The node key that signs blocks now (value 1): its key id and algorithm',
+    labelNames: ['key_id', 'algorithm'],
+    registers: [registry],
+  });
+  const signingKey = (key: SigningKey) => {
+    nodeKeyInfo.reset();
+    nodeKeyInfo.set({ key_id: key.keyId, algorithm: key.algorithm }, 1);
+  };
 
   return {
     registry,
     nodeKey: {
-      current: (since) => nodeKeySince.set(since / 1000),
-      rotated(since) {
+      current(since, key) {
+        nodeKeySince.set(since / 1000);
+        signingKey(key);
+      },
+      rotated(since, key) {
         nodeKeyRotations.inc();
         nodeKeySince.set(since / 1000);
+        signingKey(key);
       },
     },
     backups: {

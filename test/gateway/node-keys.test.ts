@@ -63,6 +63,10 @@ describe('node key routes', () => {
     verifyReceipt(deposited.receipt, trust, { fileDigests: digestBytes(deposited.file) });
 
   it('lists the one key of a new chain, current, with the fingerprint of the trust file served', async () => {
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(
+      /^evidence_node_key_info\{key_id="sha256:[0-9a-f]{64}",algorithm="ed25519"\} 1$/m,
+    );
     const response = await getWith(app, '/v1/admin/node-keys', admin);
     expect(response.statusCode).toBe(200);
     const trust = (await getWith(app, '/v1/trust', admin)).json() as TrustFile;
@@ -127,6 +131,10 @@ describe('node key routes', () => {
     });
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain('evidence_node_key_rotations_total 1');
+    // One info series, for the key that signs now.
+    expect(metrics.split('\n').filter((l) => l.startsWith('evidence_node_key_info{'))).toEqual([
+      `evidence_node_key_info{key_id="${rotation.keyId}",algorithm="ed25519"} 1`,
+    ]);
     expect(metrics).toContain(
       `evidence_node_key_since_timestamp_seconds ${Date.parse(rotation.time) / 1000}`,
     );
@@ -161,6 +169,10 @@ describe('node key routes', () => {
     expect(entries.find((e) => e.type === 'node-key')).toMatchObject({
       params: { keyId: rotation.keyId, algorithm: 'sm2-sm3' },
     });
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain(
+      `evidence_node_key_info{key_id="${rotation.keyId}",algorithm="sm2-sm3"} 1`,
+    );
   });
 
   it.each([
