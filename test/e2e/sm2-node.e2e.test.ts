@@ -112,6 +112,10 @@ describe('a node signing with SM2 from its first start', () => {
     ).json()) as { algorithms: Array<{ id: string; inUse: boolean }> };
     const inUse = (id: string) => dossier.algorithms.find((a) => a.id === id)?.inUse;
     expect([inUse('sm2'), inUse('sm3'), inUse('ed25519')]).toEqual([true, true, false]);
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    expect(metrics).toContain(
+      `evidence_node_key_info{key_id="${trust.chains[0]!.keys[0]!.keyId}",algorithm="sm2-sm3"} 1`,
+    );
 
     // A backup of the SM2 chain checks out offline.
     const backup = await fetch(`${node.url}/v1/admin/backups`, {
