@@ -30,7 +30,16 @@ import { sm2 } from 'sm-crypto-v2';
 import { formatDigest, sha256, type Digest } from './digest';
 import type { FieldError } from './errors';
 import { DEFAULT_SM2_USER_ID } from './block';
-import { SM2_SPKI_PREFIX, isLowS, keyIdOf, sm2PointOfSpki, verifySignature } from './signature';
+import {
+  P256_N,
+  SM2_SPKI_PREFIX,
+  derSignature,
+  isLowS,
+  keyIdOf,
+  parseDerSignature,
+  sm2PointOfSpki,
+  verifySignature,
+} from './signature';
 
 export const REQUEST_SIGNATURE_SCHEME = 'EVIDENCE-REQUEST-V1';
 
@@ -230,29 +239,12 @@ export type RequestSigner =
       readonly userId?: string;
     };
 
-const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
-
-function derInteger(value: bigint): Buffer {
-  let hex = value.toString(16);
-  if (hex.length % 2) hex = `0${hex}`;
-  if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
-  const bytes = Buffer.from(hex, 'hex');
-  return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);
-}
-
 /** Rewrites a DER ECDSA P-256 signature with S replaced by n - S when S is high. */
 export function toLowS(der: Uint8Array): Buffer {
   const buffer = Buffer.from(der);
-  if (isLowS(buffer)) return buffer;
-  // SEQUENCE { INTEGER r, INTEGER s }, short-form lengths (P-256 signatures are < 128 bytes).
-  const rLength = buffer[3] as number;
-  const r = BigInt(`0x${buffer.subarray(4, 4 + rLength).toString('hex')}`);
-  const sStart = 4 + rLength + 2;
-  const s = BigInt(
-    `0x${buffer.subarray(sStart, sStart + (buffer[sStart - 1] as number)).toString('hex')}`,
-  );
-  const body = Buffer.concat([derInteger(r), derInteger(P256_N - s)]);
-  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+  const parsed = parseDerSignature(buffer);
+  if (!parsed || isLowS(buffer)) return buffer;
+  return derSignature(parsed.r, P256_N - parsed.s);
 }
 
 /** Signs a canonical request string; returns the base64 signature. */

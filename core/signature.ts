@@ -40,12 +40,27 @@ export function publicKeyFromSpki(spkiBase64: string): KeyObject | undefined {
   return key;
 }
 
-const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
-const SM2_N = BigInt('0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123');
+/** Order of the P-256 group (SEC 2). */
+export const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+/** Order of the SM2 group (GB/T 32918.5). */
+export const SM2_N = BigInt('0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123');
+
+/** DER `SEQUENCE { INTEGER r, INTEGER s }` of non-negative `r` and `s` below 2^256. */
+export function derSignature(r: bigint, s: bigint): Buffer {
+  const integer = (value: bigint): Buffer => {
+    let hex = value.toString(16);
+    if (hex.length % 2) hex = `0${hex}`;
+    if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+    const bytes = Buffer.from(hex, 'hex');
+    return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);
+  };
+  const body = Buffer.concat([integer(r), integer(s)]);
+  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+}
 
 /** True when a DER ECDSA signature has S <= n/2 (Fabric rejects high-S signatures). */
-export function isLowS(derSignature: Uint8Array): boolean {
-  const parsed = parseDerEcdsa(derSignature);
+export function isLowS(signature: Uint8Array): boolean {
+  const parsed = parseDerSignature(signature);
   return parsed !== undefined && parsed.s <= P256_N / 2n;
 }
 
@@ -54,19 +69,11 @@ export function isLowS(derSignature: Uint8Array): boolean {
  * and integers, nothing after) with 1 <= r, s < `n`.
  */
 export function isCanonicalDerSignature(sig: Uint8Array, n: bigint): boolean {
-  const parsed = parseDerEcdsa(sig);
+  const parsed = parseDerSignature(sig);
   if (!parsed) return false;
   const { r, s } = parsed;
   if (r < 1n || r >= n || s < 1n || s >= n) return false;
-  const integer = (value: bigint): string => {
-    let hex = value.toString(16);
-    if (hex.length % 2) hex = `0${hex}`;
-    if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
-    return `02${(hex.length / 2).toString(16).padStart(2, '0')}${hex}`;
-  };
-  const body = integer(r) + integer(s);
-  const encoded = `30${(body.length / 2).toString(16).padStart(2, '0')}${body}`;
-  return Buffer.from(sig).toString('hex') === encoded;
+  return derSignature(r, s).equals(sig);
 }
 
 /** SubjectPublicKeyInfo prefix of an SM2 key: id-ecPublicKey, sm2p256v1, an uncompressed point. */
@@ -119,7 +126,12 @@ export function nodeKeyAlgorithmOf(key: KeyObject): NodeKeyAlgorithm | undefined
   return sm2KeyOf(key) !== undefined ? 'sm2-sm3' : undefined;
 }
 
-function parseDerEcdsa(sig: Uint8Array): { r: bigint; s: bigint } | undefined {
+/**
+ * `r` and `s` of a DER `SEQUENCE { INTEGER r, INTEGER s }` with short-form lengths (ECDSA and SM2
+ * signatures over 256-bit groups); `undefined` for anything else. Not strict about minimal
+ * integers: {@link isCanonicalDerSignature} is.
+ */
+export function parseDerSignature(sig: Uint8Array): { r: bigint; s: bigint } | undefined {
   // SEQUENCE { INTEGER r, INTEGER s }, short-form lengths only (P-256 signatures are < 128 bytes).
   if (sig.length < 8 || sig[0] !== 0x30 || sig[1] !== sig.length - 2) return undefined;
   let offset = 2;

@@ -22,7 +22,7 @@ import { sm2 } from 'sm-crypto-v2';
 import { DEFAULT_SM2_USER_ID, type NodeKeyAlgorithm, type Signature } from '../../../core/block';
 import type { Digest } from '../../../core/digest';
 import { LedgerError } from '../../../core/errors';
-import { SM2_SPKI_PREFIX, keyIdOf } from '../../../core/signature';
+import { SM2_N, SM2_SPKI_PREFIX, keyIdOf } from '../../../core/signature';
 import { writeWhole } from '../../storage/durable-files';
 
 export interface NodeKey {
@@ -154,13 +154,11 @@ function nodeKeyOfPem(pem: string): NodeKey {
   if (inner[0]?.contents.toString('hex') !== '01' || scalar?.tag !== 0x04)
     throw new Error('not an EC private key');
   const d = BigInt(`0x${scalar.contents.toString('hex') || '0'}`);
+  // A private scalar is in [1, n - 2] (GB/T 32918.1).
   if (scalar.contents.length !== 32 || d < 1n || d >= SM2_N - 1n)
     throw new Error('the SM2 private scalar is out of range');
   return new Sm2NodeKey(scalar.contents.toString('hex'));
 }
-
-/** Order of the SM2 group; a private scalar is in [1, n - 2]. */
-const SM2_N = BigInt('0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123');
 
 /**
  * Writes a new key for `algorithm` to `file` (mode 0600, synced; never over an existing file). It
