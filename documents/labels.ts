@@ -5,7 +5,7 @@
  * and check marks.
  */
 
-import type { SignatureAlgorithm } from '../core/block';
+import { knownSignatureAlgorithm } from '../core/algorithms';
 import type { VerdictName } from '../core/verify';
 
 /**
@@ -101,16 +101,13 @@ export const REPORT_TITLE: Label = {
 
 export const CHECKS_TITLE: Label = { zh: '五、核验步骤', en: 'Checks' };
 
-/** Signature algorithms as a reader knows them: the name and the standard. */
-export const SIGNATURE_ALGORITHM_NAMES: Readonly<Record<SignatureAlgorithm, string>> = {
-  ed25519: 'Ed25519 (RFC 8032)',
-  'ecdsa-p256-sha256': 'ECDSA P-256 / SHA-256 (FIPS 186-4)',
-  'sm2-sm3': 'SM2 / SM3 国密 (GB/T 32918)',
-};
-
-/** The reader's name of `algorithm`; the identifier itself for one this table does not know. */
+/**
+ * A signature algorithm as a reader knows it: its name and standard, as the compliance dossier
+ * lists them; the identifier itself for one the dossier does not list.
+ */
 export function signatureAlgorithmName(algorithm: string): string {
-  return (SIGNATURE_ALGORITHM_NAMES as Record<string, string | undefined>)[algorithm] ?? algorithm;
+  const known = knownSignatureAlgorithm(algorithm);
+  return known ? `${known.name} (${known.standard})` : algorithm;
 }
 
 /** Names of the verification steps (core's, the CLI's `online`, and anchors). */

@@ -20,6 +20,7 @@ import type { Digest } from '../core/digest';
 import {
   DOSSIER_TYPE,
   KNOWN_ALGORITHMS,
+  knownSignatureAlgorithm,
   type ComplianceDossier,
   type DossierAnchorTarget,
   type DossierAudit,
@@ -86,10 +87,9 @@ class DossierBuilderImpl implements DossierBuilder {
     const { config, ledger } = this.#sources;
     const trust = ledger.trust().chains.find((chain) => chain.chainId === ledger.chainId);
     const keys = trust?.keys ?? [];
-    // The list names SM2 `sm2` (its signatures here are always with SM3).
     const algorithmsInUse = new Set([
       ...ALWAYS_IN_USE,
-      ...keys.map((key) => (key.algorithm === 'sm2-sm3' ? 'sm2' : key.algorithm)),
+      ...keys.map((key) => knownSignatureAlgorithm(key.algorithm)?.id ?? key.algorithm),
     ]);
     const version = softwareVersion();
     const codeDigest = await this.#buildDigest();

@@ -116,7 +116,7 @@ describe('renderVerificationReportPdf', () => {
       'verified-sm2',
       input({ verdict, receipt: sm2Receipt, trust: sm2.trust }),
     );
-    expect(rendered.flat).toContain(squash('SM2 / SM3 国密 (GB/T 32918)'));
+    expect(rendered.flat).toContain(squash('SM2 (GB/T 32918-2016 / GM/T 0003-2012)'));
     expect(rendered.flat).toContain(sm2.key.keyId);
     expect(rendered.text).toContain('签名有效');
   });
