@@ -36,6 +36,7 @@ import {
   identityOf,
   placementFor,
   type Receipts,
+  type TransactionReceipts,
 } from './receipts';
 
 /** Outcome of one deposit, as the API reports it. */
@@ -114,16 +115,14 @@ export interface EvidenceService {
   receipt(digest: Digest, principal: Principal): Promise<Receipt | undefined>;
   /**
    * The receipts of deposit transaction `txId` (what `?receipts=none` acknowledged): of the
-   * records `principal` deposited in it, or all of them for a court or an admin; `undefined` when
-   * there is no such deposit transaction or none of its records is the principal's.
+   * records `principal` deposited in it, or all of them with `options.all`; `undefined` when there
+   * is no such deposit transaction or none of them is asked for.
    */
   transactionReceipts(
     txId: string,
     principal: Principal,
-  ): Promise<
-    | { readonly txId: string; readonly blockNumber: number; readonly receipts: Receipt[] }
-    | undefined
-  >;
+    options: { readonly all: boolean },
+  ): Promise<TransactionReceipts | undefined>;
   /** @throws chaincode errors: `FORBIDDEN` (not a court), `EVIDENCE_NOT_FOUND`, `VALIDATION_FAILED`. */
   annotate(digest: Digest, input: AnnotationInput, principal: Principal): Promise<Annotation>;
   publicFacts(digest: Digest): Promise<PublicEvidence | undefined>;
@@ -391,14 +390,10 @@ class EvidenceServiceImpl implements EvidenceService {
   async transactionReceipts(
     txId: string,
     principal: Principal,
-  ): Promise<
-    | { readonly txId: string; readonly blockNumber: number; readonly receipts: Receipt[] }
-    | undefined
-  > {
-    const all = principal.role === 'court' || principal.role === 'admin';
-    const found = await this.#receipts.receiptsOf(txId, principal, all);
-    if (!found || found.receipts.length === 0) return undefined;
-    return { txId, ...found };
+    options: { readonly all: boolean },
+  ): Promise<TransactionReceipts | undefined> {
+    const found = await this.#receipts.receiptsOf(txId, principal, options.all);
+    return found && found.receipts.length > 0 ? found : undefined;
   }
 
   async annotate(

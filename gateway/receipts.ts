@@ -30,6 +30,13 @@ export interface ReceiptRequester extends Depositor {
   readonly role: string;
 }
 
+/** Receipts of one deposit transaction, in leaf order. */
+export interface TransactionReceipts {
+  readonly txId: string;
+  readonly blockNumber: number;
+  readonly receipts: Receipt[];
+}
+
 export interface Receipts {
   /**
    * The receipts of `batch`'s records once `committed` (its transaction) is durable: the stored
@@ -54,7 +61,7 @@ export interface Receipts {
     txId: string,
     requester: ReceiptRequester,
     all: boolean,
-  ): Promise<{ readonly blockNumber: number; readonly receipts: Receipt[] } | undefined>;
+  ): Promise<TransactionReceipts | undefined>;
 }
 
 export interface ReceiptsOptions {
@@ -222,7 +229,7 @@ class ReceiptsImpl implements Receipts {
     txId: string,
     requester: ReceiptRequester,
     all: boolean,
-  ): Promise<{ readonly blockNumber: number; readonly receipts: Receipt[] } | undefined> {
+  ): Promise<TransactionReceipts | undefined> {
     let rebuilt: Rebuilt;
     if (this.#rebuilt.has(txId)) {
       rebuilt = await this.#rebuild(txId);
@@ -239,7 +246,7 @@ class ReceiptsImpl implements Receipts {
       if (all || sameDepositor(record.depositor, requester))
         receipts.push(receiptAt(batch, index, stored));
     });
-    return { blockNumber: stored.blockNumber, receipts };
+    return { txId, blockNumber: stored.blockNumber, receipts };
   }
 
   /**

@@ -15,7 +15,8 @@ import { complianceDossierSchema } from '../../core/dossier';
 import type { Digest } from '../../core/digest';
 import { AccessError, StateError } from '../../core/errors';
 import { certificateNumber } from '../../documents/certificate';
-import { KEY_ROLES, type KeyRole } from '../auth/api-keys';
+import { KEY_ROLES } from '../auth/api-keys';
+import { ANY_DEPOSITOR_ROLES } from './evidence';
 import type { Config } from '../config';
 import { nodeNameOf, type DossierBuilder } from '../dossier';
 import type { EvidenceService } from '../evidence-service';
@@ -23,9 +24,6 @@ import type { PdfRenderer } from '../pdf/pdf-renderer';
 import { ERROR_RESPONSES, digestParamsSchema, schemaRef } from '../schemas';
 import { SECURITY } from './security';
 import { VERIFY_PAGE_PATH } from './verify-page';
-
-/** Roles that may have the certificate of any depositor's receipt. */
-export const CERTIFICATE_ANY_ROLES: readonly KeyRole[] = ['court', 'admin'];
 
 export interface DocumentRoutesOptions {
   readonly service: EvidenceService;
@@ -81,7 +79,7 @@ const documentRoutes: FastifyPluginAsync<DocumentRoutesOptions> = async (
         throw new StateError('EVIDENCE_NOT_FOUND', `${request.params.digest} is not on chain`);
       const { depositor } = receipt.record;
       const own = depositor.org === principal.org && depositor.account === principal.account;
-      if (!own && !CERTIFICATE_ANY_ROLES.includes(principal.role)) {
+      if (!own && !ANY_DEPOSITOR_ROLES.includes(principal.role)) {
         throw new AccessError(
           'FORBIDDEN',
           'a certificate is issued to the depositor of the evidence, a court or an admin',

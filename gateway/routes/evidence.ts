@@ -18,6 +18,11 @@ import { SECURITY } from './security';
 export const DEPOSIT_ROLES: readonly KeyRole[] = ['depositor', 'platform', 'court', 'admin'];
 /** Roles that may annotate evidence (the chaincode checks again). */
 export const ANNOTATE_ROLES: readonly KeyRole[] = ['court'];
+/**
+ * Roles that may have any depositor's receipts in a listing or a document (a transaction's
+ * receipts, a deposit certificate); others have their own.
+ */
+export const ANY_DEPOSITOR_ROLES: readonly KeyRole[] = ['court', 'admin'];
 
 export interface EvidenceRoutesOptions {
   readonly service: EvidenceService;
@@ -226,7 +231,10 @@ const evidenceRoutes: FastifyPluginAsync<EvidenceRoutesOptions> = async (
     },
     async (request) => {
       const { txId } = request.params;
-      const found = await service.transactionReceipts(txId, principalOf(request));
+      const principal = principalOf(request);
+      const found = await service.transactionReceipts(txId, principal, {
+        all: ANY_DEPOSITOR_ROLES.includes(principal.role),
+      });
       if (!found) throw new StateError('NOT_FOUND', `no deposit of yours in transaction ${txId}`);
       return found;
     },
