@@ -184,12 +184,14 @@ export function verifyReceipt(
     if (required === true || (Array.isArray(required) && required.length > 0)) {
       pass('anchor', checkRequiredAnchors(anchors, required as true | readonly string[]));
     }
-    if (signer.key.compromisedSince !== undefined) {
-      const before = checkCompromisedKey(signer.key, signer.key.compromisedSince, anchors, trust);
+    const independent = independentAnchors(anchors, trust);
+    const { compromisedSince } = signer.key;
+    if (compromisedSince !== undefined) {
+      const before = checkCompromisedKey(signer.key.keyId, compromisedSince, independent);
       pass('signature', before.detail);
       facts = { ...facts, existedBy: before.anchoredAt };
     }
-    const earliest = earliestAnchor(independentAnchors(anchors, trust));
+    const earliest = earliestAnchor(independent);
     if (earliest !== undefined) facts = { ...facts, earliestAnchor: earliest };
     return { verdict: 'VERIFIED', checks, facts, anchors };
   } catch (error) {
@@ -418,32 +420,32 @@ function independentAnchors(anchors: readonly AnchorFact[], trust: TrustFile): A
 }
 
 /**
- * Step 5, for a block signed by a key the trust file marks compromised since `since`: the block's
- * own time proves nothing, so an independent anchor (see {@link independentAnchors}) must show
- * the block existed by `since`. Returns the earliest such anchor and the detail line.
+ * Step 5, for a block signed by key `keyId`, which the trust file marks compromised since
+ * `since`: the block's own time proves nothing, so one of the `independent` anchors (see
+ * {@link independentAnchors}) must show the block existed by `since`. Returns the earliest such
+ * anchor's time and the detail line.
  */
 function checkCompromisedKey(
-  key: TrustedKey,
+  keyId: string,
   since: string,
-  anchors: readonly AnchorFact[],
-  trust: TrustFile,
+  independent: readonly AnchorFact[],
 ): { anchoredAt: string; detail: string } {
   const limit = Date.parse(since);
-  const before = independentAnchors(anchors, trust)
+  const before = independent
     .filter((anchor) => Date.parse(anchor.anchoredAt) <= limit)
     .sort((a, b) => Date.parse(a.anchoredAt) - Date.parse(b.anchoredAt))[0];
   if (!before) {
     fail(
       'signature',
       'KEY_COMPROMISED',
-      `key ${key.keyId} is marked compromised since ${since}: its signature proves nothing by ` +
+      `key ${keyId} is marked compromised since ${since}: its signature proves nothing by ` +
         `itself, and no anchor by an uncompromised key shows the block existed by then`,
     );
   }
   return {
     anchoredAt: before.anchoredAt,
     detail:
-      `key ${key.keyId} is marked compromised since ${since}; the block existed by ` +
+      `key ${keyId} is marked compromised since ${since}; the block existed by ` +
       `${before.anchoredAt}, before it, by its anchor on ${before.targetChainId}`,
   };
 }
