@@ -22,7 +22,13 @@ import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import { digestStore } from '../../gateway/storage/store-copy';
 import { ensureBuilt } from '../support/build';
 import { streamDeposits } from '../support/deposit-stream';
-import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
+import {
+  adminKey,
+  createKey,
+  startNode,
+  takeBackup,
+  type NodeProcess,
+} from '../support/node-process';
 
 const WRITERS = 8;
 
@@ -321,19 +327,7 @@ describe.skipIf(!isRoot && process.env.CI !== 'true')(
       // About 1.7 KB of ledger entries per record: 3,000 records do not fit in 1 MiB.
       await depositBatches(node.url, key, 3);
 
-      const started = await fetch(`${node.url}/v1/admin/backups`, {
-        method: 'POST',
-        headers: auth(admin),
-      });
-      expect(started.status).toBe(202);
-      let backup = (await started.json()) as BackupView;
-      const deadline = Date.now() + 60_000;
-      while (backup.state === 'running' && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        backup = (await (
-          await fetch(`${node.url}/v1/admin/backups/${backup.id}`, { headers: auth(admin) })
-        ).json()) as BackupView;
-      }
+      const backup = await takeBackup(node.url, admin);
       expect(backup.state).toBe('failed');
       expect(backup.error?.code, backup.error?.message).toBe('STORAGE_FULL');
       expect(await fs.readdir(backupDir)).toEqual([]);

@@ -16,11 +16,16 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrustFile, trustFingerprint, type TrustFile } from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
-import type { BackupView } from '../../gateway/backup';
 import { ensureBuilt } from '../support/build';
 import { streamDeposits } from '../support/deposit-stream';
 import { cli } from '../support/cli-process';
-import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
+import {
+  adminKey,
+  createKey,
+  startNode,
+  takeBackup,
+  type NodeProcess,
+} from '../support/node-process';
 
 const WRITERS = 4;
 const ENV = { EVIDENCE_RATE_LIMIT_MAX: '1000000' };
@@ -180,20 +185,8 @@ describe('node key rotation on the real node', () => {
     expect(stale.stdout).toContain('KEY_NOT_TRUSTED');
 
     // A backup after the rotation: its own check and check-backup follow the chain through it.
-    const started = await fetch(`${node.url}/v1/admin/backups`, {
-      method: 'POST',
-      headers: auth(admin),
-    });
-    expect(started.status).toBe(202);
-    const { id } = (await started.json()) as BackupView;
-    let backup: BackupView;
-    for (;;) {
-      backup = (await (
-        await fetch(`${node.url}/v1/admin/backups/${id}`, { headers: auth(admin) })
-      ).json()) as BackupView;
-      if (backup.state !== 'running') break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const backup = await takeBackup(node.url, admin);
+    const { id } = backup;
     expect(backup.state).toBe('completed');
     const check = spawnSync(
       process.execPath,

@@ -19,7 +19,13 @@ import type { TrustFile } from '../../core/trust';
 import { ensureBuilt } from '../support/build';
 import { opensslVerifiesSm2 } from '../support/openssl-sm2';
 import { cli } from '../support/cli-process';
-import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
+import {
+  adminKey,
+  createKey,
+  startNode,
+  takeBackup,
+  type NodeProcess,
+} from '../support/node-process';
 
 describe('a node signing with SM2 from its first start', () => {
   let dir: string;
@@ -118,20 +124,7 @@ describe('a node signing with SM2 from its first start', () => {
     );
 
     // A backup of the SM2 chain checks out offline.
-    const backup = await fetch(`${node.url}/v1/admin/backups`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}` },
-    });
-    expect(backup.status).toBe(202);
-    const { id } = (await backup.json()) as { id: string };
-    let state = 'running';
-    for (let i = 0; i < 200 && state === 'running'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const view = await fetch(`${node.url}/v1/admin/backups/${id}`, {
-        headers: { authorization: `Bearer ${admin}` },
-      });
-      state = ((await view.json()) as { state: string }).state;
-    }
+    const { id, state } = await takeBackup(node.url, admin);
     expect(state).toBe('completed');
     const check = execFileSync(
       process.execPath,

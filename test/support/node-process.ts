@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { BackupView } from '../../gateway/backup';
 
 export interface NodeProcess {
   readonly url: string;
@@ -101,4 +102,27 @@ export async function createKey(
   if (response.status !== 201)
     throw new Error(`creating a key: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { key: string }).key;
+}
+
+/**
+ * Asks the node at `url` for a backup (`POST /v1/admin/backups`, 202) and polls it until it is no
+ * longer running (at most `timeoutMs`); returns its last view.
+ */
+export async function takeBackup(
+  url: string,
+  admin: string,
+  timeoutMs = 60_000,
+): Promise<BackupView> {
+  const headers = { authorization: `Bearer ${admin}` };
+  const started = await fetch(`${url}/v1/admin/backups`, { method: 'POST', headers });
+  if (started.status !== 202)
+    throw new Error(`asking for a backup: ${started.status} ${await started.text()}`);
+  let backup = (await started.json()) as BackupView;
+  const deadline = Date.now() + timeoutMs;
+  while (backup.state === 'running' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const polled = await fetch(`${url}/v1/admin/backups/${backup.id}`, { headers });
+    backup = (await polled.json()) as BackupView;
+  }
+  return backup;
 }
