@@ -23,6 +23,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Buffer } from 'buffer';
+import { DerReader, OID } from '../core/der';
 import { createSm3 } from './sm3';
 
 interface Hasher {
@@ -106,72 +107,23 @@ export interface KeyObject {
   export(options: { format: 'der'; type: 'spki' }): Uint8Array;
 }
 
-// DER encodings of the object identifiers, without tag and length.
-const OID_ED25519 = '2b6570'; // 1.3.101.112, RFC 8410
-const OID_EC_PUBLIC_KEY = '2a8648ce3d0201'; // 1.2.840.10045.2.1, RFC 5480
-const OID_PRIME256V1 = '2a8648ce3d030107'; // 1.2.840.10045.3.1.7, RFC 5480
-
-/** A DER reader over `bytes`; every read checks its bounds. */
-class Der {
-  #offset = 0;
-
-  constructor(readonly bytes: Uint8Array) {}
-
-  get done(): boolean {
-    return this.#offset === this.bytes.length;
-  }
-
-  /** How many bytes were read. */
-  get offset(): number {
-    return this.#offset;
-  }
-
-  /** The next TLV with tag `tag`: its contents. Definite, minimal lengths only (DER). */
-  read(tag: number): Uint8Array {
-    const at = this.#offset;
-    if (this.bytes[at] !== tag) throw new Error(`DER: expected tag ${tag} at ${at}`);
-    let length = this.bytes[at + 1];
-    let start = at + 2;
-    if (length === undefined) throw new Error('DER: truncated');
-    if (length & 0x80) {
-      const count = length & 0x7f;
-      if (count === 0 || count > 2) throw new Error('DER: unsupported length');
-      length = 0;
-      for (let i = 0; i < count; i++) {
-        const byte = this.bytes[start + i];
-        if (byte === undefined) throw new Error('DER: truncated');
-        length = length * 256 + byte;
-      }
-      if (length < 0x80 || (count === 2 && length < 0x100))
-        throw new Error('DER: non-minimal length');
-      start += count;
-    }
-    const end = start + length;
-    if (end > this.bytes.length) throw new Error('DER: truncated');
-    this.#offset = end;
-    return this.bytes.subarray(start, end);
-  }
-}
-
-const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
-
 /** Parses SubjectPublicKeyInfo DER. @throws Error when it is not one. */
 function parseSpki(der: Uint8Array): KeyObject {
   // OpenSSL's d2i reads the first structure and ignores bytes after it; so does this.
-  const outer = new Der(der);
-  const spki = new Der(outer.read(0x30));
+  const outer = new DerReader(der);
+  const spki = new DerReader(outer.read(0x30));
   const whole = der.slice(0, outer.offset);
   const exported = (options: { format: 'der'; type: 'spki' }): Uint8Array => {
     if (options.format !== 'der' || options.type !== 'spki') throw new Error('only SPKI DER');
     return whole.slice();
   };
-  const algorithm = new Der(spki.read(0x30));
+  const algorithm = new DerReader(spki.read(0x30));
   const bitString = spki.read(0x03);
   if (!spki.done) throw new Error('SPKI: trailing fields');
   if (bitString[0] !== 0) throw new Error('SPKI: unused bits in the key');
   const raw = bitString.subarray(1);
-  const oid = hexOf(algorithm.read(0x06));
-  if (oid === OID_ED25519) {
+  const oid = algorithm.readOid();
+  if (oid === OID.ed25519) {
     if (!algorithm.done) throw new Error('SPKI: Ed25519 takes no parameters');
     if (raw.length !== 32) throw new Error('SPKI: an Ed25519 key is 32 bytes');
     return {
@@ -182,10 +134,10 @@ function parseSpki(der: Uint8Array): KeyObject {
       export: exported,
     };
   }
-  if (oid === OID_EC_PUBLIC_KEY) {
-    const curve = hexOf(algorithm.read(0x06));
+  if (oid === OID.ecPublicKey) {
+    const curve = algorithm.readOid();
     if (!algorithm.done) throw new Error('SPKI: trailing EC parameters');
-    if (curve !== OID_PRIME256V1) {
+    if (curve !== OID.prime256v1) {
       return {
         type: 'public',
         asymmetricKeyType: 'ec',

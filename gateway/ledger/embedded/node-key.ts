@@ -20,6 +20,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sm2 } from 'sm-crypto-v2';
 import { DEFAULT_SM2_USER_ID, type NodeKeyAlgorithm, type Signature } from '../../../core/block';
+import { DerReader, OID } from '../../../core/der';
 import type { Digest } from '../../../core/digest';
 import { LedgerError } from '../../../core/errors';
 import { SM2_N, SM2_SPKI_PREFIX, keyIdOf } from '../../../core/signature';
@@ -89,40 +90,6 @@ class Sm2NodeKey extends NodeKeyBase {
   }
 }
 
-/** One DER element: its tag and its contents. */
-interface Tlv {
-  readonly tag: number;
-  readonly contents: Buffer;
-}
-
-/** The DER elements one after another in `bytes` (definite lengths of up to two bytes). */
-function derElements(bytes: Buffer): Tlv[] {
-  const elements: Tlv[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const tag = bytes[at] as number;
-    let length = bytes[at + 1];
-    let start = at + 2;
-    if (length === undefined) throw new Error('DER cut short');
-    if (length & 0x80) {
-      const count = length & 0x7f;
-      if (count < 1 || count > 2) throw new Error('DER length not supported');
-      length = 0;
-      for (let i = 0; i < count; i++) length = length * 256 + (bytes[start + i] ?? NaN);
-      start += count;
-    }
-    const end = start + length;
-    if (!(end <= bytes.length)) throw new Error('DER cut short');
-    elements.push({ tag, contents: bytes.subarray(start, end) });
-    at = end;
-  }
-  return elements;
-}
-
-const OID_ED25519 = '2b6570'; // 1.3.101.112, RFC 8410
-const OID_EC_PUBLIC_KEY = '2a8648ce3d0201'; // 1.2.840.10045.2.1, RFC 5480
-const OID_SM2 = '2a811ccf5501822d'; // 1.2.156.10197.1.301, GM/T 0006
-
 /**
  * The node key in a PKCS#8 PEM; throws for a key of another kind. SM2 keys are read here, not by
  * Node: OpenSSL gives a parsed SM2 private key a type Node's key export does not handle (it stops
@@ -135,29 +102,28 @@ function nodeKeyOfPem(pem: string): NodeKey {
     pem.trim(),
   );
   if (!body) throw new Error('not a PKCS#8 PEM private key');
-  const info = derElements(Buffer.from((body[1] as string).replace(/\s+/g, ''), 'base64'));
-  const fields = info.length === 1 && info[0]?.tag === 0x30 ? derElements(info[0].contents) : [];
-  const [version, algorithm, privateKey] = fields;
-  if (version?.tag !== 0x02 || algorithm?.tag !== 0x30 || privateKey?.tag !== 0x04)
-    throw new Error('not a PKCS#8 private key');
-  const oids = derElements(algorithm.contents).map((e) => e.contents.toString('hex'));
-  if (oids[0] === OID_ED25519) {
+  const der = new DerReader(Buffer.from((body[1] as string).replace(/\s+/g, ''), 'base64'));
+  const info = new DerReader(der.read(0x30));
+  if (!der.done) throw new Error('bytes after the private key');
+  info.read(0x02); // version
+  const algorithm = new DerReader(info.read(0x30));
+  const oid = algorithm.readOid();
+  if (oid === OID.ed25519) {
     const key = createPrivateKey(pem);
     if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
     return new Ed25519NodeKey(key);
   }
-  if (oids[0] !== OID_EC_PUBLIC_KEY || oids[1] !== OID_SM2)
+  if (oid !== OID.ecPublicKey || algorithm.readOid() !== OID.sm2p256v1)
     throw new Error('the key is neither Ed25519 nor SM2');
-  const ec = derElements(privateKey.contents);
-  const inner = ec.length === 1 && ec[0]?.tag === 0x30 ? derElements(ec[0].contents) : [];
-  const scalar = inner[1];
-  if (inner[0]?.contents.toString('hex') !== '01' || scalar?.tag !== 0x04)
-    throw new Error('not an EC private key');
-  const d = BigInt(`0x${scalar.contents.toString('hex') || '0'}`);
+  const ecPrivateKey = new DerReader(new DerReader(info.read(0x04)).read(0x30));
+  if (Buffer.from(ecPrivateKey.read(0x02)).toString('hex') !== '01')
+    throw new Error('not an EC private key (version 1)');
+  const scalar = Buffer.from(ecPrivateKey.read(0x04));
+  const d = BigInt(`0x${scalar.toString('hex') || '0'}`);
   // A private scalar is in [1, n - 2] (GB/T 32918.1).
-  if (scalar.contents.length !== 32 || d < 1n || d >= SM2_N - 1n)
+  if (scalar.length !== 32 || d < 1n || d >= SM2_N - 1n)
     throw new Error('the SM2 private scalar is out of range');
-  return new Sm2NodeKey(scalar.contents.toString('hex'));
+  return new Sm2NodeKey(scalar.toString('hex'));
 }
 
 /**
