@@ -11,8 +11,13 @@
  *   verified) evidence block up to the anchored block, the anchor transaction on the target chain,
  *   its place in a target block, and that block's signature under a key pinned in the trust file.
  *
- * The AnchorProof JSON Schema is in `receipt.ts`, next to the transaction and block header schemas
- * it reuses (this module imports only types from there, so the two do not form an import cycle).
+ * A receipt may also carry a **time stamp** ({@link TimestampAnchorProof}): an RFC 3161 token of a
+ * trusted time-stamp authority over an evidence block's header hash (core/timestamp.ts). It is
+ * checked the same way up to the anchored block, then by the authority's pinned key instead of a
+ * chain's, and dates the evidence by the authority's clock.
+ *
+ * The anchor JSON Schemas are in `receipt.ts`, next to the transaction and block header schemas
+ * they reuse (this module imports only types from there, so the two do not form an import cycle).
  */
 
 import {
@@ -27,7 +32,22 @@ import {
 import type { Digest } from './digest';
 import type { AnchorErrorCode } from './errors';
 import type { Receipt } from './receipt';
-import { CHAIN_ID_PATTERN, verifyBlockSignature, type TrustFile } from './trust';
+import { keyIdOf, publicKeyFromSpki } from './signature';
+import {
+  checkTimestampSignature,
+  parseTimestampToken,
+  timestampAlgorithmOf,
+  TimestampFormatError,
+  type TimestampToken,
+} from './timestamp';
+import { OID } from './der';
+import {
+  CHAIN_ID_PATTERN,
+  verifyBlockSignature,
+  type TrustedKey,
+  type TrustedTimestampAuthority,
+  type TrustFile,
+} from './trust';
 
 /**
  * Why `recordAnchor` refused an anchor. The refusal commits a fork record; see {@link AnchorFork}.
@@ -164,15 +184,54 @@ export interface AnchorProof {
   };
 }
 
+/** `kind` of a time-stamp anchor. */
+export const TIMESTAMP_ANCHOR_KIND = 'rfc3161-timestamp';
+/** Longest base64 token a receipt may carry (a token with a certificate chain is 3-8 KB). */
+export const MAX_TIMESTAMP_TOKEN_CHARS = 65_536;
+
+/**
+ * Proof, carried in a receipt's `anchors`, that the receipt's evidence block is an ancestor of a
+ * block whose header hash a trusted time-stamp authority stamped (RFC 3161): the token's message
+ * imprint is SHA-256 over the block header's canonical bytes, i.e. the block's own hash.
+ */
+export interface TimestampAnchorProof {
+  readonly kind: typeof TIMESTAMP_ANCHOR_KIND;
+  /** The authority, as the trust file names it (an entry of kind `rfc3161`). */
+  readonly authority: string;
+  /** As in {@link AnchorProof}: headers up to the stamped block; empty when it is the receipt's. */
+  readonly headers: readonly BlockHeader[];
+  /** The DER `TimeStampToken`, base64. */
+  readonly token: string;
+}
+
+/** Either kind of anchor a receipt carries. */
+export type ReceiptAnchor = AnchorProof | TimestampAnchorProof;
+
+/** The chain or authority an anchor is on (its name in the trust file). */
+export function anchorSourceOf(anchor: ReceiptAnchor): string {
+  return anchor.kind === TIMESTAMP_ANCHOR_KIND ? anchor.authority : anchor.targetChainId;
+}
+
 /** What a verified anchor establishes. */
 export interface AnchorFact {
+  /** `chain`: an anchor on another chain; `timestamp`: a trusted time stamp. */
+  readonly kind: 'chain' | 'timestamp';
+  /** The chain, or the time-stamp authority, as the trust file names it. */
   readonly targetChainId: string;
-  /** Time of the target block: the evidence existed no later than this, by the target's clock. */
+  /**
+   * The evidence existed no later than this: the target block's time by the target's clock, or
+   * the time stamp's `genTime` plus the accuracy the authority claims.
+   */
   readonly anchoredAt: string;
-  /** Who runs the target chain, from the trust file. */
+  /** Who runs the target chain or authority, from the trust file. */
   readonly operator?: string;
-  readonly targetBlockNumber: number;
-  readonly txId: string;
+  /** Chain anchors: the target block and the anchoring transaction. */
+  readonly targetBlockNumber?: number;
+  readonly txId?: string;
+  /** Time stamps: the authority's serial number (hex), `genTime` and accuracy. */
+  readonly serialNumber?: string;
+  readonly genTime?: string;
+  readonly accuracyMs?: number;
   readonly keyId: Digest;
   /** The evidence-chain block the anchor names (the receipt's block or a descendant). */
   readonly sourceBlockNumber: number;
@@ -329,7 +388,8 @@ function fail(code: AnchorCheckCode, message: string): never {
  *   `ANCHOR_NOT_DESCENDANT` (b), `ANCHOR_PROOF_INVALID` (c, or a bad signature in d),
  *   `ANCHOR_UNTRUSTED` (d: target chain or key not pinned, key not valid then, self-anchor).
  */
-export function checkAnchor(receipt: Receipt, proof: AnchorProof, trust: TrustFile): AnchorFact {
+export function checkAnchor(receipt: Receipt, proof: ReceiptAnchor, trust: TrustFile): AnchorFact {
+  if (proof.kind === TIMESTAMP_ANCHOR_KIND) return checkTimestampAnchor(receipt, proof, trust);
   const evidence = receipt.proof.block.header;
   const anchored = checkHeaderChain(evidence, proof.headers);
   const record = checkAnchorRecord(evidence, anchored, proof.anchorTx.result.anchor);
@@ -346,6 +406,7 @@ export function checkAnchor(receipt: Receipt, proof: AnchorProof, trust: TrustFi
     );
   }
   return {
+    kind: 'chain',
     targetChainId: proof.targetChainId,
     anchoredAt: block.header.time,
     ...(signed.chain.operator ? { operator: signed.chain.operator } : {}),
@@ -458,4 +519,160 @@ function checkAnchorTx(proof: AnchorProof): void {
     );
   }
   if (problem) fail('ANCHOR_PROOF_INVALID', `the anchor transaction path is invalid (${problem})`);
+}
+
+/**
+ * Checks a time-stamp anchor: (a) the header chain as for chain anchors; (b) the token's imprint
+ * is SHA-256 and equals the hash of the last header (the receipt's block's when there are no
+ * headers); (c) the token is well formed, its signed attributes name a `TSTInfo` and carry its
+ * digest; (d) the trust file pins the authority (kind `rfc3161`), and one of its keys, valid at
+ * `genTime`, signed the token. Pure and synchronous; requires what {@link checkAnchor} does.
+ * @throws AnchorCheckError `ANCHOR_CHAIN_BROKEN` (a), `ANCHOR_HASH_MISMATCH` (b),
+ *   `ANCHOR_PROOF_INVALID` (c, or a signature no pinned key makes), `ANCHOR_UNTRUSTED` (d: the
+ *   authority is not pinned, the token names a key it does not pin, or the key was not valid then).
+ */
+export function checkTimestampAnchor(
+  receipt: Receipt,
+  proof: TimestampAnchorProof,
+  trust: TrustFile,
+): AnchorFact {
+  const evidence = receipt.proof.block.header;
+  const anchored = checkHeaderChain(evidence, proof.headers);
+  const der = Buffer.from(proof.token, 'base64');
+  if (der.toString('base64') !== proof.token) {
+    fail('ANCHOR_PROOF_INVALID', 'the time stamp token is not canonical base64');
+  }
+  let token: TimestampToken;
+  try {
+    token = parseTimestampToken(der);
+  } catch (error) {
+    if (error instanceof TimestampFormatError) fail('ANCHOR_PROOF_INVALID', error.message);
+    throw error;
+  }
+  if (token.imprintAlgorithm !== OID.sha256) {
+    fail('ANCHOR_HASH_MISMATCH', 'the time stamp is not of a SHA-256 imprint');
+  }
+  const stamped = blockHash(anchored);
+  const imprint = `sha256:${Buffer.from(token.imprint).toString('hex')}`;
+  if (imprint !== stamped) {
+    fail(
+      'ANCHOR_HASH_MISMATCH',
+      `the time stamp is of ${imprint}, not of block ${anchored.number} (${stamped})`,
+    );
+  }
+  const authority = trust.chains.find(
+    (entry): entry is TrustedTimestampAuthority =>
+      entry.kind === 'rfc3161' && entry.chainId === proof.authority,
+  );
+  if (!authority) {
+    fail('ANCHOR_UNTRUSTED', `the trust file pins no time-stamp authority ${proof.authority}`);
+  }
+  const key = signingKeyOf(token, authority);
+  const at = Date.parse(token.genTime);
+  if (
+    (key.notBefore !== undefined && at < Date.parse(key.notBefore)) ||
+    (key.notAfter !== undefined && at > Date.parse(key.notAfter))
+  ) {
+    fail(
+      'ANCHOR_UNTRUSTED',
+      `key ${key.keyId} of ${authority.chainId} was not valid at ${token.genTime}`,
+    );
+  }
+  return {
+    kind: 'timestamp',
+    targetChainId: authority.chainId,
+    anchoredAt: new Date(at + token.accuracyMs).toISOString(),
+    ...(authority.operator ? { operator: authority.operator } : {}),
+    serialNumber: token.serialNumber,
+    genTime: token.genTime,
+    accuracyMs: token.accuracyMs,
+    keyId: key.keyId,
+    sourceBlockNumber: anchored.number,
+  };
+}
+
+/**
+ * The pinned key of `authority` that signed `token`.
+ * @throws AnchorCheckError `ANCHOR_PROOF_INVALID` when the token's algorithm is not accepted or
+ *   its signed attributes do not bind its content, or when no pinned key verifies the signature
+ *   and the token does not show another key; `ANCHOR_UNTRUSTED` when it carries certificates and
+ *   none is of a pinned key (the authority signed with a key the trust file does not pin).
+ */
+function signingKeyOf(token: TimestampToken, authority: TrustedTimestampAuthority): TrustedKey {
+  const algorithm = timestampAlgorithmOf(token);
+  if (!algorithm) {
+    fail(
+      'ANCHOR_PROOF_INVALID',
+      'the time stamp is signed with an algorithm this verifier does not accept',
+    );
+  }
+  let problem: string | undefined;
+  for (const key of authority.keys) {
+    if (key.algorithm !== algorithm) continue;
+    const publicKey = publicKeyFromSpki(key.publicKey);
+    if (!publicKey || keyIdOf(Buffer.from(key.publicKey, 'base64')) !== key.keyId) continue;
+    const outcome = checkTimestampSignature(token, publicKey);
+    if (outcome === undefined) return key;
+    if (outcome !== 'SIGNATURE') problem = outcome;
+  }
+  if (problem === 'CONTENT_TYPE' || problem === 'MESSAGE_DIGEST') {
+    fail('ANCHOR_PROOF_INVALID', "the time stamp's signed attributes do not bind its content");
+  }
+  const pinned = new Set(authority.keys.map((key) => key.keyId));
+  const shown = token.certificateKeys.map((spki) => keyIdOf(spki));
+  if (shown.length > 0 && !shown.some((keyId) => pinned.has(keyId))) {
+    fail(
+      'ANCHOR_UNTRUSTED',
+      `the time stamp is signed by a key of ${authority.chainId} the trust file does not pin (${shown[0]})`,
+    );
+  }
+  return fail(
+    'ANCHOR_PROOF_INVALID',
+    `the time stamp's signature verifies under no ${algorithm} key pinned for ${authority.chainId}`,
+  );
+}
+
+/** What an anchor says of itself, unchecked: for showing a receipt's anchors before a verdict. */
+export interface AnchorClaim {
+  readonly kind: AnchorFact['kind'];
+  /** The chain or authority, as the anchor names it. */
+  readonly source: string;
+  /** The evidence block anchored (the receipt's, or the last header's). */
+  readonly sourceBlockNumber: number;
+  /** Chain anchors: the block on the target chain. */
+  readonly targetBlockNumber?: number;
+  /** The target block's time, or the time stamp's `genTime`; absent for an unreadable token. */
+  readonly anchoredAt?: string;
+  readonly headers: number;
+}
+
+/** What `anchor`, carried by `receipt`, claims; nothing is verified. Never throws. */
+export function anchorClaimOf(receipt: Receipt, anchor: ReceiptAnchor): AnchorClaim {
+  const last = anchor.headers[anchor.headers.length - 1];
+  const sourceBlockNumber = last?.number ?? receipt.ledger.blockNumber;
+  const headers = anchor.headers.length;
+  if (anchor.kind === TIMESTAMP_ANCHOR_KIND) {
+    let anchoredAt: string | undefined;
+    try {
+      anchoredAt = parseTimestampToken(Buffer.from(anchor.token, 'base64')).genTime;
+    } catch {
+      anchoredAt = undefined;
+    }
+    return {
+      kind: 'timestamp',
+      source: anchor.authority,
+      sourceBlockNumber,
+      ...(anchoredAt ? { anchoredAt } : {}),
+      headers,
+    };
+  }
+  const { block } = anchor.anchorTx;
+  return {
+    kind: 'chain',
+    source: anchor.targetChainId,
+    sourceBlockNumber: anchor.anchorTx.result.anchor.blockNumber,
+    targetBlockNumber: block.header.number,
+    anchoredAt: block.header.time,
+    headers,
+  };
 }

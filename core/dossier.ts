@@ -11,7 +11,7 @@
  */
 
 import type { KnownAlgorithm } from './algorithms';
-import type { SignatureAlgorithm } from './block';
+import type { PinnedKeyAlgorithm } from './signature';
 import { SIGNATURE_ALGORITHMS } from './block';
 import type { Digest } from './digest';
 import { validateOrThrow } from './schema';
@@ -43,7 +43,7 @@ export interface DossierOrganisation {
 
 export interface DossierKey {
   readonly keyId: Digest;
-  readonly algorithm: SignatureAlgorithm;
+  readonly algorithm: PinnedKeyAlgorithm;
   readonly notBefore?: string;
   readonly notAfter?: string;
 }

@@ -6,7 +6,13 @@
  * from the evidence block to the anchored block (one block header each).
  */
 
-import { MAX_ANCHOR_HEADERS, recordedAnchorResultSchema, type AnchorProof } from './anchor';
+import {
+  MAX_ANCHOR_HEADERS,
+  MAX_TIMESTAMP_TOKEN_CHARS,
+  recordedAnchorResultSchema,
+  TIMESTAMP_ANCHOR_KIND,
+  type ReceiptAnchor,
+} from './anchor';
 import type { BatchResult } from './batch';
 import type { SignedBlockHeader, TxHeader } from './block';
 import { SIGNATURE_ALGORITHMS } from './block';
@@ -51,8 +57,11 @@ export interface Receipt {
   readonly inclusion: InclusionPath;
   readonly ledger: LedgerFacts;
   readonly proof: EmbeddedProof;
-  /** Anchors on other chains, added by `upgrade`; absent in a fresh receipt. */
-  readonly anchors?: readonly AnchorProof[];
+  /**
+   * Anchors on other chains (added by `upgrade`) and time stamps of trusted time-stamp
+   * authorities (added by `timestamp`); absent in a fresh receipt.
+   */
+  readonly anchors?: readonly ReceiptAnchor[];
 }
 
 /** Most anchors one receipt may carry. */
@@ -166,6 +175,32 @@ export const anchorProofSchema = {
   },
 } as const;
 
+/** A time-stamp anchor (`core/anchor.ts`): an RFC 3161 token over an evidence block's hash. */
+export const timestampAnchorSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'authority', 'headers', 'token'],
+  properties: {
+    kind: { const: TIMESTAMP_ANCHOR_KIND },
+    authority: { type: 'string', pattern: CHAIN_ID_PATTERN },
+    headers: { type: 'array', maxItems: MAX_ANCHOR_HEADERS, items: blockHeaderSchema },
+    token: {
+      type: 'string',
+      minLength: 4,
+      maxLength: MAX_TIMESTAMP_TOKEN_CHARS,
+      pattern: '^[A-Za-z0-9+/]+={0,2}$',
+    },
+  },
+} as const;
+
+/** Either kind of anchor, told apart by `kind` (so a refusal names the fields of that kind). */
+export const receiptAnchorSchema = {
+  type: 'object',
+  if: { required: ['kind'], properties: { kind: { const: TIMESTAMP_ANCHOR_KIND } } },
+  then: timestampAnchorSchema,
+  else: anchorProofSchema,
+} as const;
+
 export const receiptSchema = {
   $id: 'receipt',
   type: 'object',
@@ -212,7 +247,12 @@ export const receiptSchema = {
       },
     },
     // Optional, so receipts issued before anchoring stay valid. Equal proofs twice are refused.
-    anchors: { type: 'array', maxItems: MAX_ANCHORS, uniqueItems: true, items: anchorProofSchema },
+    anchors: {
+      type: 'array',
+      maxItems: MAX_ANCHORS,
+      uniqueItems: true,
+      items: receiptAnchorSchema,
+    },
   },
 } as const;
 
@@ -231,9 +271,9 @@ export function parseReceipt(value: unknown): Receipt {
  * Checks a parsed anchor proof's shape (e.g. before `upgrade` adds it to a receipt).
  * @throws ValidationError `RECEIPT_MALFORMED` naming every bad field.
  */
-export function parseAnchorProof(value: unknown): AnchorProof {
-  return validateOrThrow<AnchorProof>(
-    anchorProofSchema,
+export function parseAnchorProof(value: unknown): ReceiptAnchor {
+  return validateOrThrow<ReceiptAnchor>(
+    receiptAnchorSchema,
     value,
     'anchor proof',
     'RECEIPT_MALFORMED',

@@ -9,7 +9,12 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { sm2 } from 'sm-crypto-v2';
 import { formatDigest, sha256, type Digest } from './digest';
-import { DEFAULT_SM2_USER_ID, type NodeKeyAlgorithm, type SignatureAlgorithm } from './block';
+import {
+  DEFAULT_SM2_USER_ID,
+  SIGNATURE_ALGORITHMS,
+  type NodeKeyAlgorithm,
+  type SignatureAlgorithm,
+} from './block';
 
 /** `sha256:` of a key's SubjectPublicKeyInfo DER: how receipts and trust files name keys. */
 export function keyIdOf(spkiDer: Uint8Array): Digest {
@@ -150,6 +155,22 @@ export function parseDerSignature(sig: Uint8Array): { r: bigint; s: bigint } | u
 }
 
 /**
+ * What a time-stamp authority's key may sign RFC 3161 tokens with (core/timestamp.ts): RSA PKCS#1
+ * v1.5 with SHA-256 (most TSAs), ECDSA P-256 with SHA-256, SM2 with SM3.
+ */
+export const TIMESTAMP_ALGORITHMS = ['rsa-pkcs1-sha256', 'ecdsa-p256-sha256', 'sm2-sm3'] as const;
+export type TimestampAlgorithm = (typeof TIMESTAMP_ALGORITHMS)[number];
+
+/** Every algorithm a trust file may pin a key for: blocks' and time-stamp authorities'. */
+export const PINNED_KEY_ALGORITHMS = [
+  ...new Set([...SIGNATURE_ALGORITHMS, ...TIMESTAMP_ALGORITHMS]),
+] as readonly (SignatureAlgorithm | TimestampAlgorithm)[];
+export type PinnedKeyAlgorithm = SignatureAlgorithm | TimestampAlgorithm;
+
+/** Smallest RSA modulus accepted, in bits. */
+export const RSA_MIN_BITS = 2048;
+
+/**
  * Verifies `signatureBase64` over `data` with `key`. Never throws: malformed input is `false`.
  */
 export function verifySignature(
@@ -160,7 +181,27 @@ export function verifySignature(
 ): boolean {
   try {
     const signature = Buffer.from(signatureBase64, 'base64');
-    if (signature.length === 0 || signature.toString('base64') !== signatureBase64) return false;
+    if (signature.toString('base64') !== signatureBase64) return false;
+    return verifySignatureBytes(algorithm, key, data, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verifies `signature` over `data` with `key`. ECDSA signatures must be low-S (Fabric's rule)
+ * unless `lowS: false` (CMS signatures, e.g. time stamps, are made without that rule). Never
+ * throws: malformed input is `false`.
+ */
+export function verifySignatureBytes(
+  algorithm: PinnedKeyAlgorithm,
+  key: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+  options: { readonly lowS?: boolean } = {},
+): boolean {
+  try {
+    if (signature.length === 0) return false;
     switch (algorithm) {
       case 'ed25519':
         return key.asymmetricKeyType === 'ed25519' && cryptoVerify(null, data, key, signature);
@@ -168,7 +209,14 @@ export function verifySignature(
         return (
           key.asymmetricKeyType === 'ec' &&
           key.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
-          isLowS(signature) &&
+          isCanonicalDerSignature(signature, P256_N) &&
+          (options.lowS === false || isLowS(signature)) &&
+          cryptoVerify('sha256', data, key, signature)
+        );
+      case 'rsa-pkcs1-sha256':
+        return (
+          key.asymmetricKeyType === 'rsa' &&
+          (key.asymmetricKeyDetails?.modulusLength ?? 0) >= RSA_MIN_BITS &&
           cryptoVerify('sha256', data, key, signature)
         );
       case 'sm2-sm3': {
@@ -176,11 +224,12 @@ export function verifySignature(
         return (
           point !== undefined &&
           isCanonicalDerSignature(signature, SM2_N) &&
-          sm2.doVerifySignature(new Uint8Array(data), signature.toString('hex'), point, {
-            hash: true,
-            der: true,
-            userId: DEFAULT_SM2_USER_ID,
-          })
+          sm2.doVerifySignature(
+            new Uint8Array(data),
+            Buffer.from(signature).toString('hex'),
+            point,
+            { hash: true, der: true, userId: DEFAULT_SM2_USER_ID },
+          )
         );
       }
       default:

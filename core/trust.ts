@@ -7,19 +7,21 @@ import { canonicalBytes } from './canonical';
 import { formatDigest, sha256, type Digest } from './digest';
 import { NAME_PATTERN } from './evidence';
 import { validateOrThrow } from './schema';
+import { blockSigningBytes, type SignedBlockHeader } from './block';
 import {
-  blockSigningBytes,
-  SIGNATURE_ALGORITHMS,
-  type SignatureAlgorithm,
-  type SignedBlockHeader,
-} from './block';
-import { keyIdOf, publicKeyFromSpki, verifySignature } from './signature';
+  keyIdOf,
+  PINNED_KEY_ALGORITHMS,
+  publicKeyFromSpki,
+  verifySignature,
+  type PinnedKeyAlgorithm,
+} from './signature';
 
 export const TRUST_FILE_TYPE = 'judicial-evidence-trust';
 
 export interface TrustedKey {
   readonly keyId: Digest;
-  readonly algorithm: SignatureAlgorithm;
+  /** What the key signs with: a block signature's algorithm, or a time-stamp authority's. */
+  readonly algorithm: PinnedKeyAlgorithm;
   /** Base64 SubjectPublicKeyInfo DER. */
   readonly publicKey: string;
   /** RFC 3339; blocks before this time are not vouched for by this key. */
@@ -44,7 +46,23 @@ export interface TrustedEmbeddedChain {
   readonly keys: readonly TrustedKey[];
 }
 
-export type TrustedChain = TrustedEmbeddedChain;
+/**
+ * An RFC 3161 time-stamp authority a court accepts (core/timestamp.ts): its keys sign time-stamp
+ * tokens, not blocks. `chainId` is the name receipts give it (an anchor's `authority`); it shares
+ * the chains' name space so that one list serves anchors, requirements and compromise marks.
+ */
+export interface TrustedTimestampAuthority {
+  readonly kind: 'rfc3161';
+  readonly chainId: string;
+  /** Who runs the authority, for people reading a report. */
+  readonly operator?: string;
+  readonly keys: readonly TrustedKey[];
+}
+
+export type TrustedChain = TrustedEmbeddedChain | TrustedTimestampAuthority;
+
+/** What the trust file's entries can be. */
+export const TRUSTED_KINDS = ['embedded', 'rfc3161'] as const;
 
 export interface TrustFile {
   readonly type: typeof TRUST_FILE_TYPE;
@@ -72,7 +90,7 @@ export const trustFileSchema = {
         additionalProperties: false,
         required: ['kind', 'chainId', 'keys'],
         properties: {
-          kind: { const: 'embedded' },
+          kind: { type: 'string', enum: [...TRUSTED_KINDS] },
           chainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
           operator: { type: 'string', maxLength: 256 },
           keys: {
@@ -85,7 +103,7 @@ export const trustFileSchema = {
               required: ['keyId', 'algorithm', 'publicKey'],
               properties: {
                 keyId: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
-                algorithm: { type: 'string', enum: [...SIGNATURE_ALGORITHMS] },
+                algorithm: { type: 'string', enum: [...PINNED_KEY_ALGORITHMS] },
                 publicKey: { type: 'string', pattern: '^[A-Za-z0-9+/]+={0,2}$', maxLength: 4096 },
                 notBefore: { type: 'string', pattern: TRUST_TIME_PATTERN },
                 notAfter: { type: 'string', pattern: TRUST_TIME_PATTERN },
@@ -159,7 +177,7 @@ export function verifyBlockSignature(
     problem,
     detail,
   });
-  const chain = trust.chains.find((c) => c.chainId === header.chainId);
+  const chain = trust.chains.find((c) => c.kind === 'embedded' && c.chainId === header.chainId);
   if (!chain)
     return refuse('CHAIN_NOT_TRUSTED', `the trust file does not name chain ${header.chainId}`);
   const key = chain.keys.find(

@@ -379,9 +379,25 @@ export function checkAnchorProof(receipt: Receipt, index: number, trust: TrustFi
 }
 
 function anchorDetail(index: number, fact: AnchorFact): string {
+  return `anchor ${index}: ${anchorFactText(fact)}`;
+}
+
+/**
+ * One line for people on what a verified anchor shows: `block 7 anchored on court-chain (Court)
+ * in block 3 at T`, or `block 7 time-stamped by tsa (Authority) at T (accuracy 1000 ms, serial
+ * 0a): no later than T'`.
+ */
+export function anchorFactText(fact: AnchorFact): string {
   const who = fact.operator ? ` (${fact.operator})` : '';
+  if (fact.kind === 'timestamp') {
+    return (
+      `block ${fact.sourceBlockNumber} time-stamped by ${fact.targetChainId}${who} at ` +
+      `${fact.genTime} (accuracy ${fact.accuracyMs ?? 0} ms, serial ${fact.serialNumber}): ` +
+      `no later than ${fact.anchoredAt}`
+    );
+  }
   return (
-    `anchor ${index}: block ${fact.sourceBlockNumber} anchored on ${fact.targetChainId}${who} ` +
+    `block ${fact.sourceBlockNumber} anchored on ${fact.targetChainId}${who} ` +
     `in block ${fact.targetBlockNumber} at ${fact.anchoredAt}`
   );
 }

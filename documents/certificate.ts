@@ -8,6 +8,7 @@
  * re-issued and compared byte for byte.
  */
 
+import { anchorClaimOf } from '../core/anchor';
 import { blockHash } from '../core/block';
 import { canonicalBytes } from '../core/canonical';
 import { sha256 } from '../core/digest';
@@ -109,10 +110,18 @@ function chainFields(receipt: Receipt): Field[] {
       value: proof.block.signature.keyId,
       mono: true,
     },
-    ...(receipt.anchors ?? []).slice(0, 4).map((anchor, i): Field => ({
-      label: { zh: `锚定 ${i + 1}`, en: `Anchor ${i + 1}` },
-      value: `${anchor.targetChainId} 区块 block #${anchor.anchorTx.block.header.number}，${formatTime(anchor.anchorTx.block.header.time)}（收据所载 as carried by the receipt）`,
-    })),
+    ...(receipt.anchors ?? []).slice(0, 4).map((anchor, i): Field => {
+      const claim = anchorClaimOf(receipt, anchor);
+      const where =
+        claim.kind === 'timestamp'
+          ? `${claim.source} 可信时间戳 trusted time stamp`
+          : `${claim.source} 区块 block #${claim.targetBlockNumber}`;
+      const when = claim.anchoredAt ? `，${formatTime(claim.anchoredAt)}` : '';
+      return {
+        label: { zh: `锚定 ${i + 1}`, en: `Anchor ${i + 1}` },
+        value: `${where}${when}（收据所载 as carried by the receipt）`,
+      };
+    }),
   ];
 }
 

@@ -292,6 +292,15 @@ function signatureSection(
 /** One verified anchor: which independent chain vouches for the evidence block, and since when. */
 function anchorField(anchor: AnchorFact, index: number): Field {
   const operator = anchor.operator ? `（${anchor.operator}）` : '';
+  if (anchor.kind === 'timestamp') {
+    return {
+      label: { zh: `时间戳 ${index + 1}`, en: `Time stamp ${index + 1}` },
+      value:
+        `${anchor.targetChainId}${operator} 可信时间戳 trusted time stamp (RFC 3161)，` +
+        `${formatTime(anchor.genTime ?? anchor.anchoredAt)}（误差 accuracy ${anchor.accuracyMs ?? 0} ms）；` +
+        `覆盖存证区块 covers evidence block #${anchor.sourceBlockNumber}；serial ${anchor.serialNumber}`,
+    };
+  }
   return {
     label: { zh: `锚定 ${index + 1}`, en: `Anchor ${index + 1}` },
     value:

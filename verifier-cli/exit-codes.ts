@@ -40,6 +40,10 @@ export const CLI_CODES = [
   'GATEWAY_RESPONSE_INVALID',
   /** A node's new trust file does not follow from the pinned one by its signed key rotations. */
   'TRUST_NOT_VOUCHED',
+  /** A time-stamp authority answered with an HTTP error or with something not RFC 3161. */
+  'TSA_ERROR',
+  /** A time-stamp authority refused to stamp (its RFC 3161 status is not "granted"). */
+  'TIMESTAMP_REFUSED',
 ] as const;
 export type CliCode = (typeof CLI_CODES)[number];
 
@@ -56,6 +60,8 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   GATEWAY_ERROR: EXIT_IO,
   GATEWAY_RESPONSE_INVALID: EXIT_IO,
   TRUST_NOT_VOUCHED: EXIT_NOT_VERIFIED,
+  TSA_ERROR: EXIT_IO,
+  TIMESTAMP_REFUSED: EXIT_NOT_VERIFIED,
   // core: validation
   INVALID_JSON: EXIT_INPUT,
   VALIDATION_FAILED: EXIT_INPUT,

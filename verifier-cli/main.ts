@@ -16,6 +16,7 @@ import { depositCommand } from './commands/deposit';
 import { dossierCommand } from './commands/dossier';
 import { hashCommand } from './commands/hash';
 import { inspectCommand } from './commands/inspect';
+import { timestampCommand } from './commands/timestamp';
 import { trustCommand } from './commands/trust';
 import { upgradeCommand } from './commands/upgrade';
 import { verifyCommand } from './commands/verify';
@@ -32,6 +33,7 @@ export const COMMANDS: readonly Command[] = [
   verifyCommand,
   verifyAllCommand,
   upgradeCommand,
+  timestampCommand,
   inspectCommand,
   trustCommand,
   auditCommand,

@@ -271,7 +271,13 @@ class GatewayClientImpl implements GatewayClient {
   }
 }
 
-function networkError(url: URL, timeoutMs: number, error: unknown): CliError {
+/** A failed call to `url` (`what`: who was called, for the message) as a `NETWORK_ERROR`. */
+export function networkError(
+  url: URL,
+  timeoutMs: number,
+  error: unknown,
+  what = 'the gateway',
+): CliError {
   const name = (error as { name?: unknown }).name;
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new CliError(
@@ -289,7 +295,7 @@ function networkError(url: URL, timeoutMs: number, error: unknown): CliError {
         : (error as Error).message;
   return new CliError(
     'NETWORK_ERROR',
-    `cannot reach the gateway at ${url.origin}: ${reason}`,
+    `cannot reach ${what} at ${url.origin}: ${reason}`,
     undefined,
     {
       cause: error,

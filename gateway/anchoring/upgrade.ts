@@ -11,7 +11,7 @@
  * target chain); the verifier checks them against its own pinned trust.
  */
 
-import { MAX_ANCHOR_HEADERS, type AnchorProof } from '../../core/anchor';
+import { anchorSourceOf, MAX_ANCHOR_HEADERS, type AnchorProof } from '../../core/anchor';
 import { blockHash, type BlockHeader } from '../../core/block';
 import {
   ANCHOR_ERROR_CODES,
@@ -103,7 +103,7 @@ export async function upgradeReceipt(source: UpgradeSource, value: unknown): Pro
   }
 
   const existing = receipt.anchors ?? [];
-  const chains = new Set(existing.map((anchor) => anchor.targetChainId));
+  const chains = new Set(existing.map(anchorSourceOf));
   const added: AnchorProof[] = [];
   const addedBy: string[] = [];
   const pending: string[] = [];
@@ -182,14 +182,14 @@ function checkProof(
   if (!targetTrust) {
     return { target, code: 'ANCHOR_UNTRUSTED', detail: 'no trust file is pinned for the target' };
   }
-  let proof: AnchorProof;
+  const proof: AnchorProof = {
+    kind: 'embedded-anchor',
+    targetChainId: stored.targetChainId,
+    headers,
+    anchorTx: stored.proof,
+  };
   try {
-    proof = parseAnchorProof({
-      kind: 'embedded-anchor',
-      targetChainId: stored.targetChainId,
-      headers,
-      anchorTx: stored.proof,
-    });
+    parseAnchorProof(proof);
   } catch (error) {
     return { target, code: 'ANCHOR_PROOF_INVALID', detail: (error as Error).message };
   }

@@ -103,6 +103,7 @@ describe('verifyReceipt on anchored receipts', () => {
     ]);
     expect(verdict.anchors).toEqual([
       {
+        kind: 'chain',
         targetChainId: 'court-chain',
         anchoredAt: COURT_TIME,
         operator: 'Test court',

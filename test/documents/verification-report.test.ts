@@ -255,6 +255,7 @@ describe('renderVerificationReportPdf', () => {
     const base = verifyReceipt(receipt, fixture.trust, { fileDigests });
     const long = 'x'.repeat(2000);
     const anchor = {
+      kind: 'chain' as const,
       targetChainId: 'court-chain',
       anchoredAt: '2026-11-28T10:10:00.000Z',
       targetBlockNumber: 3,

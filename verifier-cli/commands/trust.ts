@@ -9,13 +9,25 @@
  * `evidence trust compromise FILE --key ID --since TIME`: the court's decision that a pinned key
  * may have been in other hands from TIME on (`compromisedSince`, core/trust.ts): from then on
  * blocks it signed count only when an anchor dates them before TIME.
+ * `evidence trust add-authority FILE --name NAME --cert PEM`: pins an RFC 3161 time-stamp
+ * authority's key from its certificate, so receipts stamped by it (`evidence timestamp`) verify.
  */
 
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { isEvidenceError } from '../../core/errors';
+import {
+  keyIdOf,
+  nodeKeyAlgorithmOf,
+  RSA_MIN_BITS,
+  type TimestampAlgorithm,
+} from '../../core/signature';
 import { parseJson } from '../../core/schema';
 import {
+  CHAIN_ID_PATTERN,
+  TRUST_FILE_TYPE,
   TRUST_TIME_PATTERN,
   trustFingerprint,
+  type TrustedChain,
   type TrustFile,
   type TrustedKey,
 } from '../../core/trust';
@@ -53,10 +65,19 @@ const COMPROMISE_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+const AUTHORITY_OPTIONS = {
+  name: { type: 'string' },
+  cert: { type: 'string' },
+  operator: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 const HELP = `Usage: evidence trust fetch --gateway URL [--out FILE] [--force] [--json]
        evidence trust show FILE [--json]
        evidence trust update FILE --gateway URL [--out NEW] [--json]
        evidence trust compromise FILE --key KEY_ID (--since TIME | --clear) [--out NEW] [--json]
+       evidence trust add-authority FILE --name NAME --cert PEM [--operator TEXT] [--out NEW] [--json]
 
 fetch  downloads the gateway's trust file (GET /v1/trust), validates it, prints its fingerprint
        and writes it to FILE (default ${DEFAULT_TRUST_FILE}). An existing different file is kept
@@ -76,6 +97,14 @@ compromise
        (otherwise UNTRUSTED, KEY_COMPROMISED), and trust update follows no rotation it signed.
        --clear removes the mark. Writes NEW (default FILE itself). The mark is the keeper's:
        no node sets it, and trust update keeps it.
+add-authority
+       pins a trusted time-stamp authority (RFC 3161) under NAME: the public key of the
+       certificate in PEM (its first certificate: the authority's own), which must be for time
+       stamping (extended key usage timeStamping), RSA of 2048 bits or more, ECDSA P-256 or SM2,
+       valid from its notBefore to its notAfter. Prints the certificate's SHA-256 fingerprint:
+       compare it with the one the authority publishes before relying on the file. A key added
+       to an authority already pinned joins its keys (its old tokens keep verifying). FILE is
+       created when it does not exist; writes NEW (default FILE itself).
 
 A trust file fetched over the network is only as good as the network: compare its fingerprint
 with the one the node's operator publishes through another channel (a court notice, a phone
@@ -291,6 +320,115 @@ ${describeTrust(trust)}wrote ${out}
   return EXIT_OK;
 }
 
+/** RFC 5280's id-kp-timeStamping, as Node's `X509Certificate.keyUsage` lists it. */
+const TIME_STAMPING_USAGE = '1.3.6.1.5.5.7.3.8';
+
+/** The algorithm a trust file pins a time-stamp authority's key for, or `undefined`. */
+function timestampAlgorithmOfKey(key: KeyObject): TimestampAlgorithm | undefined {
+  if (key.asymmetricKeyType === 'rsa') {
+    return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= RSA_MIN_BITS
+      ? 'rsa-pkcs1-sha256'
+      : undefined;
+  }
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')
+    return 'ecdsa-p256-sha256';
+  return nodeKeyAlgorithmOf(key) === 'sm2-sm3' ? 'sm2-sm3' : undefined;
+}
+
+/** RFC 3339 UTC (no fraction) of a certificate's validity date. */
+function certificateTime(text: string): string {
+  return new Date(text).toISOString().replace('.000Z', 'Z');
+}
+
+async function addAuthority(args: readonly string[], io: CliIo): Promise<ExitStatus> {
+  const { values, positionals } = parseCommandLine(args, AUTHORITY_OPTIONS);
+  const [shown, ...extra] = positionals;
+  if (shown === undefined) throw usage('trust add-authority needs the trust FILE');
+  if (extra.length > 0)
+    throw usage(`trust add-authority takes one FILE; also got ${extra.join(' ')}`);
+  const name = values.name;
+  if (name === undefined) throw usage('trust add-authority needs --name NAME');
+  if (!new RegExp(CHAIN_ID_PATTERN).test(name))
+    throw usage(`--name ${JSON.stringify(name)} is not a name a trust file can hold`);
+  if (values.cert === undefined) throw usage('trust add-authority needs --cert PEM');
+  const pem = await readIfExists(resolvePath(io, values.cert), values.cert);
+  if (pem === undefined) throw new CliError('IO_ERROR', `${values.cert} does not exist`);
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch (error) {
+    throw usage(`${values.cert} holds no certificate in PEM or DER: ${(error as Error).message}`);
+  }
+  if (!(certificate.keyUsage ?? []).includes(TIME_STAMPING_USAGE)) {
+    throw usage(
+      `the certificate in ${values.cert} is not for time stamping (no extended key usage timeStamping)`,
+    );
+  }
+  const algorithm = timestampAlgorithmOfKey(certificate.publicKey);
+  if (!algorithm) {
+    throw usage(
+      `the certificate's key is not one a time stamp is checked with (RSA ≥ ${RSA_MIN_BITS} bits, ECDSA P-256, SM2)`,
+    );
+  }
+  const spki = certificate.publicKey.export({ format: 'der', type: 'spki' });
+  const key: TrustedKey = {
+    keyId: keyIdOf(spki),
+    algorithm,
+    publicKey: spki.toString('base64'),
+    notBefore: certificateTime(certificate.validFrom),
+    notAfter: certificateTime(certificate.validTo),
+  };
+  const existing = await readIfExists(resolvePath(io, shown), shown);
+  const pinned: TrustFile =
+    existing === undefined
+      ? { type: TRUST_FILE_TYPE, version: 1, chains: [] }
+      : (await loadTrustFile(io, shown)).trust;
+  const clash = pinned.chains.find((entry) => entry.chainId === name && entry.kind !== 'rfc3161');
+  if (clash) throw usage(`${shown} already names chain ${name}; choose another --name`);
+  const known = pinned.chains.find((entry) => entry.chainId === name);
+  const already = known?.keys.some((k) => k.keyId === key.keyId) ?? false;
+  const operator = values.operator ?? known?.operator;
+  const entry: TrustedChain = {
+    kind: 'rfc3161',
+    chainId: name,
+    ...(operator !== undefined ? { operator } : {}),
+    keys: already ? (known?.keys ?? []) : [...(known?.keys ?? []), key],
+  };
+  const chains = known
+    ? pinned.chains.map((chain) => (chain === known ? entry : chain))
+    : [...pinned.chains, entry];
+  const trust = validateTrust({ ...pinned, chains }, shown);
+  const fingerprint = trustFingerprint(trust);
+  const out = values.out ?? shown;
+  await writeFileAtomic(resolvePath(io, out), out, jsonText(trust));
+  const certificateFingerprint = `sha256:${createHash('sha256').update(certificate.raw).digest('hex')}`;
+  if (values.json === true) {
+    io.stdout(
+      jsonText({
+        file: out,
+        authority: name,
+        keyId: key.keyId,
+        algorithm,
+        notBefore: key.notBefore,
+        notAfter: key.notAfter,
+        subject: certificate.subject,
+        certificateFingerprint,
+        added: !already,
+        fingerprint,
+      }),
+    );
+  } else {
+    io.stdout(
+      `${already ? 'already pinned' : 'pinned'}: time-stamp authority ${name}, key ${key.keyId} (${algorithm}, valid from ${key.notBefore} until ${key.notAfter})\n` +
+        `certificate ${certificate.subject.replace(/\n/g, ', ')}\n` +
+        `certificate fingerprint ${certificateFingerprint}\n` +
+        'Compare this certificate fingerprint with the one the authority publishes before relying on it.\n' +
+        `fingerprint ${fingerprint}\n${describeTrust(trust)}wrote ${out}\n`,
+    );
+  }
+  return EXIT_OK;
+}
+
 const SUBCOMMANDS: Readonly<
   Record<string, (args: readonly string[], io: CliIo) => Promise<ExitStatus>>
 > = {
@@ -298,6 +436,7 @@ const SUBCOMMANDS: Readonly<
   show: showTrust,
   update: updateTrust,
   compromise: compromiseKey,
+  'add-authority': addAuthority,
 };
 
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
@@ -313,7 +452,7 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
 export const trustCommand: Command = {
   name: 'trust',
   summary:
-    "fetch a node's trust file, follow its key rotations, show a trust file, or mark a key compromised",
+    "fetch a node's trust file, follow its key rotations, show a trust file, mark a key compromised, or pin a time-stamp authority",
   help: HELP,
   run,
 };

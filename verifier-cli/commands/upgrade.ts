@@ -14,17 +14,19 @@
  */
 
 import { canonicalJson } from '../../core/canonical';
-import type { AnchorProof } from '../../core/anchor';
+import { anchorClaimOf, type ReceiptAnchor } from '../../core/anchor';
 import { parseReceipt, type Receipt } from '../../core/receipt';
 import { CliError, toCliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
-import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
+import { jsonText, parseCommandLine, usage, type Command } from '../command';
 import { EXIT_OK, type ExitStatus } from '../exit-codes';
-import { readIfExists, readTextFile, writeFileAtomic } from '../files';
 import { createGatewayClient, parseGatewayUrl } from '../node-client';
-import { parseJson } from '../../core/schema';
-
-export const BACKUP_SUFFIX = '.bak';
+import {
+  BACKUP_SUFFIX,
+  readReceiptFile,
+  withoutAnchors,
+  writeAnchoredReceipt,
+} from '../receipt-file';
 
 const OPTIONS = {
   gateway: { type: 'string' },
@@ -61,20 +63,6 @@ Exit status: 0 upgraded, or nothing new to add; 1 no anchor covers the receipt y
 3 file, network or gateway error.
 `;
 
-/** What one added anchor claims (checked only by `evidence verify`). */
-interface AddedAnchor {
-  readonly targetChainId: string;
-  readonly sourceBlockNumber: number;
-  readonly targetBlockNumber: number;
-  readonly anchoredAt: string;
-  readonly headers: number;
-}
-
-function withoutAnchors(receipt: Receipt): string {
-  const { anchors: _anchors, ...base } = receipt;
-  return canonicalJson(base);
-}
-
 function invalid(detail: string): CliError {
   return new CliError('GATEWAY_RESPONSE_INVALID', `the gateway's upgraded receipt ${detail}`);
 }
@@ -83,7 +71,10 @@ function invalid(detail: string): CliError {
  * The anchors the gateway added to `sent`, after checking that nothing else changed.
  * @throws CliError `GATEWAY_RESPONSE_INVALID`.
  */
-function addedAnchors(sent: Receipt, answer: unknown): { receipt: Receipt; added: AnchorProof[] } {
+function addedAnchors(
+  sent: Receipt,
+  answer: unknown,
+): { receipt: Receipt; added: ReceiptAnchor[] } {
   let receipt: Receipt;
   try {
     receipt = parseReceipt(answer);
@@ -103,17 +94,6 @@ function addedAnchors(sent: Receipt, answer: unknown): { receipt: Receipt; added
   return { receipt, added: after.slice(before.length) };
 }
 
-function describe(anchor: AnchorProof): AddedAnchor {
-  const { result, block } = anchor.anchorTx;
-  return {
-    targetChainId: anchor.targetChainId,
-    sourceBlockNumber: result.anchor.blockNumber,
-    targetBlockNumber: block.header.number,
-    anchoredAt: block.header.time,
-    headers: anchor.headers.length,
-  };
-}
-
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
   const [shown, ...extra] = positionals;
@@ -126,35 +106,18 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   }
   if (/[\r\n]/.test(apiKey)) throw usage('the API key must be one line');
   const client = createGatewayClient(io, parseGatewayUrl(values.gateway));
-  const path = resolvePath(io, shown);
   const outShown = values.out ?? shown;
-  const outPath = resolvePath(io, outShown);
-  const inPlace = outPath === path;
-  const backupShown = `${shown}${BACKUP_SUFFIX}`;
-  const backupPath = `${path}${BACKUP_SUFFIX}`;
-  const force = values.force === true;
 
   // The receipt must be one before anything is sent; its bytes are kept for the backup.
-  const original = await readTextFile(path, shown);
-  const sent = parseReceipt(parseJson(original.text, `receipt ${shown}`));
+  const original = await readReceiptFile(io, shown);
+  const sent = original.receipt;
 
   const { receipt, added } = addedAnchors(sent, await client.upgrade(sent, apiKey));
   const text = jsonText(receipt);
-  let backup: string | undefined;
-  if (added.length > 0) {
-    if (inPlace) {
-      backup = await keepBackup(backupPath, backupShown, original.text, sent, force);
-    } else {
-      const existing = await readIfExists(outPath, outShown);
-      if (existing !== undefined && existing.toString('utf8') !== text && !force) {
-        throw new CliError(
-          'OUTPUT_EXISTS',
-          `${outShown} exists with other content; move it away or pass --force`,
-        );
-      }
-    }
-    await writeFileAtomic(outPath, outShown, text);
-  }
+  const backup =
+    added.length > 0
+      ? await writeAnchoredReceipt(io, original, outShown, text, values.force === true)
+      : undefined;
 
   const result = {
     gateway: client.url,
@@ -162,7 +125,17 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     out: added.length > 0 ? outShown : null,
     backup: backup ?? null,
     status: added.length > 0 ? 'upgraded' : 'unchanged',
-    added: added.map(describe),
+    added: added.map((anchor) => {
+      const claim = anchorClaimOf(receipt, anchor);
+      return {
+        kind: claim.kind,
+        targetChainId: claim.source,
+        sourceBlockNumber: claim.sourceBlockNumber,
+        targetBlockNumber: claim.targetBlockNumber ?? null,
+        anchoredAt: claim.anchoredAt ?? null,
+        headers: claim.headers,
+      };
+    }),
     anchors: receipt.anchors?.length ?? 0,
     bytes: Buffer.byteLength(added.length > 0 ? text : original.text),
   };
@@ -176,8 +149,9 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   } else {
     const lines = result.added.map(
       (a) =>
-        `added anchor on ${a.targetChainId}: evidence block ${a.sourceBlockNumber} recorded in ` +
-        `block ${a.targetBlockNumber} at ${a.anchoredAt} (${a.headers} header${a.headers === 1 ? '' : 's'})`,
+        `added anchor on ${a.targetChainId}: evidence block ${a.sourceBlockNumber} recorded ` +
+        `${a.targetBlockNumber === null ? 'by a time stamp' : `in block ${a.targetBlockNumber}`} ` +
+        `at ${a.anchoredAt ?? '(unreadable)'} (${a.headers} header${a.headers === 1 ? '' : 's'})`,
     );
     lines.push(`wrote ${outShown} (${result.bytes} bytes, ${result.anchors} anchors)`);
     if (backup) lines.push(`the receipt as it was is kept in ${backup}`);
@@ -187,40 +161,6 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     io.stdout(`${lines.join('\n')}\n`);
   }
   return EXIT_OK;
-}
-
-/**
- * Keeps `text` (the receipt as it was) in the backup file, unless a backup of the same receipt is
- * there already (the older copy wins). Returns the backup's shown path.
- * @throws CliError `OUTPUT_EXISTS` when the backup is of another receipt and `force` is not set.
- */
-async function keepBackup(
-  path: string,
-  shown: string,
-  text: string,
-  sent: Receipt,
-  force: boolean,
-): Promise<string> {
-  const existing = await readIfExists(path, shown);
-  if (existing !== undefined) {
-    let same = false;
-    try {
-      same =
-        withoutAnchors(parseReceipt(JSON.parse(existing.toString('utf8')))) ===
-        withoutAnchors(sent);
-    } catch {
-      same = false;
-    }
-    if (same) return shown;
-    if (!force) {
-      throw new CliError(
-        'OUTPUT_EXISTS',
-        `${shown} exists and is not a copy of this receipt; move it away or pass --force`,
-      );
-    }
-  }
-  await writeFileAtomic(path, shown, text);
-  return shown;
 }
 
 export const upgradeCommand: Command = {

@@ -432,7 +432,9 @@ function humanReport(report: Report): string {
     for (const anchor of report.anchors ?? []) {
       const who = anchor.operator ? ` (${anchor.operator})` : '';
       lines.push(
-        `Anchored on chain ${anchor.targetChainId}${who} in block ${anchor.targetBlockNumber} at ${anchor.anchoredAt} (evidence block ${anchor.sourceBlockNumber}).`,
+        anchor.kind === 'timestamp'
+          ? `Time-stamped by ${anchor.targetChainId}${who} at ${anchor.genTime} (accuracy ${anchor.accuracyMs} ms, serial ${anchor.serialNumber}; evidence block ${anchor.sourceBlockNumber}).`
+          : `Anchored on chain ${anchor.targetChainId}${who} in block ${anchor.targetBlockNumber} at ${anchor.anchoredAt} (evidence block ${anchor.sourceBlockNumber}).`,
       );
     }
     if (report.vouchedBy) lines.push(`Vouched for by: ${report.vouchedBy.join(', ')}.`);

@@ -1,0 +1,122 @@
+/**
+ * The CLI's client of an RFC 3161 time-stamp authority over HTTP (RFC 3161 §3.4): one POST of a
+ * DER `TimeStampReq` (`application/timestamp-query`), answered with a DER `TimeStampResp`
+ * (`application/timestamp-reply`). The answer is checked to be granted, for the imprint asked and
+ * with the nonce sent; whether its signature holds is for the verifier, against a pinned key.
+ */
+
+import { randomBytes } from 'node:crypto';
+import {
+  parseTimestampResponse,
+  parseTimestampToken,
+  timestampRequest,
+  TimestampFormatError,
+  type TimestampToken,
+} from '../core/timestamp';
+import { CliError } from './cli-error';
+import type { CliIo } from './cli-io';
+import { networkError } from './node-client';
+
+export const TSA_TIMEOUT_MS = 30_000;
+/** Largest answer read: a token with a certificate chain is a few KB. */
+export const TSA_MAX_ANSWER_BYTES = 256 * 1024;
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  2: 'rejection',
+  3: 'waiting',
+  4: 'revocation warning',
+  5: 'revocation notification',
+};
+
+/**
+ * Parses a `--tsa` value: an absolute http or https URL without credentials.
+ * @throws CliError `USAGE`.
+ */
+export function parseTsaUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new CliError('USAGE', `--tsa ${JSON.stringify(text)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new CliError('USAGE', `--tsa must be an http or https URL, not ${url.protocol}`);
+  if (url.username || url.password) throw new CliError('USAGE', '--tsa must not carry credentials');
+  url.hash = '';
+  return url;
+}
+
+/** A token as the authority answered it: its DER and what it says. */
+export interface StampedToken {
+  readonly der: Buffer;
+  readonly token: TimestampToken;
+}
+
+/**
+ * Asks the authority at `url` to stamp the SHA-256 `imprint` (32 bytes).
+ * @throws CliError `NETWORK_ERROR` (unreachable, or no answer within {@link TSA_TIMEOUT_MS}),
+ *   `TSA_ERROR` (an HTTP error, an answer too large or not a TimeStampResp, a token for another
+ *   imprint or nonce), `TIMESTAMP_REFUSED` (the authority's status is not granted).
+ */
+export async function requestTimestamp(
+  io: CliIo,
+  url: URL,
+  imprint: Uint8Array,
+): Promise<StampedToken> {
+  const request = timestampRequest(imprint, randomBytes(8));
+  let response: Response;
+  let body: Buffer;
+  try {
+    response = await io.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/timestamp-query' },
+      body: request.der,
+      signal: AbortSignal.timeout(TSA_TIMEOUT_MS),
+    });
+    const length = Number(response.headers.get('content-length') ?? '0');
+    if (length > TSA_MAX_ANSWER_BYTES) {
+      await response.body?.cancel();
+      throw new CliError(
+        'TSA_ERROR',
+        `${url.origin} answered with ${length} bytes, over the limit`,
+      );
+    }
+    body = Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw networkError(url, TSA_TIMEOUT_MS, error, 'the time-stamp authority');
+  }
+  if (response.status !== 200) {
+    throw new CliError('TSA_ERROR', `${url.origin} answered HTTP ${response.status}`);
+  }
+  const type = response.headers.get('content-type') ?? '';
+  if (!type.toLowerCase().startsWith('application/timestamp-reply')) {
+    throw new CliError(
+      'TSA_ERROR',
+      `${url.origin} answered ${type || 'no content type'}, not application/timestamp-reply`,
+    );
+  }
+  if (body.length > TSA_MAX_ANSWER_BYTES)
+    throw new CliError(
+      'TSA_ERROR',
+      `${url.origin} answered with ${body.length} bytes, over the limit`,
+    );
+  try {
+    const answer = parseTimestampResponse(body);
+    if (answer.status > 1 || !answer.token) {
+      const why = [STATUS_TEXT[answer.status] ?? `status ${answer.status}`, ...answer.statusText];
+      throw new CliError('TIMESTAMP_REFUSED', `${url.origin} did not stamp: ${why.join('; ')}`);
+    }
+    const der = Buffer.from(answer.token);
+    const token = parseTimestampToken(der);
+    if (!Buffer.from(token.imprint).equals(Buffer.from(imprint)))
+      throw new CliError('TSA_ERROR', `${url.origin} stamped another hash than the one asked`);
+    if (token.nonce !== request.nonce)
+      throw new CliError('TSA_ERROR', `${url.origin} answered without the nonce sent (a replay?)`);
+    return { der, token };
+  } catch (error) {
+    if (error instanceof TimestampFormatError)
+      throw new CliError('TSA_ERROR', `${url.origin} answered: ${error.message}`);
+    throw error;
+  }
+}
