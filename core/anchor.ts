@@ -542,6 +542,48 @@ export function checkTimestampAnchor(
   if (der.toString('base64') !== proof.token) {
     fail('ANCHOR_PROOF_INVALID', 'the time stamp token is not canonical base64');
   }
+  const stamp = checkTimestampToken(
+    der,
+    blockHash(anchored),
+    anchored.number,
+    proof.authority,
+    trust,
+  );
+  return {
+    kind: 'timestamp',
+    targetChainId: stamp.authority.chainId,
+    anchoredAt: stamp.existedBy,
+    ...(stamp.authority.operator ? { operator: stamp.authority.operator } : {}),
+    serialNumber: stamp.token.serialNumber,
+    genTime: stamp.token.genTime,
+    accuracyMs: stamp.token.accuracyMs,
+    keyId: stamp.key.keyId,
+    sourceBlockNumber: anchored.number,
+  };
+}
+
+/** A time stamp that holds: its token, who signed it, and the latest instant it vouches for. */
+export interface CheckedTimestamp {
+  readonly token: TimestampToken;
+  readonly authority: TrustedTimestampAuthority;
+  readonly key: TrustedKey;
+  /** `genTime` plus the accuracy the authority claims. */
+  readonly existedBy: string;
+}
+
+/**
+ * Checks that `der`, a time-stamp token, stamps `hash`, the hash of block `number` (b), is well formed (c) and
+ * signed by a key of authority `name` the trust file pins, valid at `genTime` (d); see
+ * {@link checkTimestampAnchor}. Also what the node checks of an authority's answer before keeping it.
+ * @throws AnchorCheckError `ANCHOR_HASH_MISMATCH`, `ANCHOR_PROOF_INVALID`, `ANCHOR_UNTRUSTED`.
+ */
+export function checkTimestampToken(
+  der: Uint8Array,
+  hash: Digest,
+  number: number,
+  name: string,
+  trust: TrustFile,
+): CheckedTimestamp {
   let token: TimestampToken;
   try {
     token = parseTimestampToken(der);
@@ -552,20 +594,19 @@ export function checkTimestampAnchor(
   if (token.imprintAlgorithm !== OID.sha256) {
     fail('ANCHOR_HASH_MISMATCH', 'the time stamp is not of a SHA-256 imprint');
   }
-  const stamped = blockHash(anchored);
   const imprint = `sha256:${Buffer.from(token.imprint).toString('hex')}`;
-  if (imprint !== stamped) {
+  if (imprint !== hash) {
     fail(
       'ANCHOR_HASH_MISMATCH',
-      `the time stamp is of ${imprint}, not of block ${anchored.number} (${stamped})`,
+      `the time stamp is of ${imprint}, not of block ${number} (${hash})`,
     );
   }
   const authority = trust.chains.find(
     (entry): entry is TrustedTimestampAuthority =>
-      entry.kind === 'rfc3161' && entry.chainId === proof.authority,
+      entry.kind === 'rfc3161' && entry.chainId === name,
   );
   if (!authority) {
-    fail('ANCHOR_UNTRUSTED', `the trust file pins no time-stamp authority ${proof.authority}`);
+    fail('ANCHOR_UNTRUSTED', `the trust file pins no time-stamp authority ${name}`);
   }
   const key = signingKeyOf(token, authority);
   const at = Date.parse(token.genTime);
@@ -579,15 +620,10 @@ export function checkTimestampAnchor(
     );
   }
   return {
-    kind: 'timestamp',
-    targetChainId: authority.chainId,
-    anchoredAt: new Date(at + token.accuracyMs).toISOString(),
-    ...(authority.operator ? { operator: authority.operator } : {}),
-    serialNumber: token.serialNumber,
-    genTime: token.genTime,
-    accuracyMs: token.accuracyMs,
-    keyId: key.keyId,
-    sourceBlockNumber: anchored.number,
+    token,
+    authority,
+    key,
+    existedBy: new Date(at + token.accuracyMs).toISOString(),
   };
 }
 

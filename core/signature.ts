@@ -217,6 +217,8 @@ export function verifySignatureBytes(
         return (
           key.asymmetricKeyType === 'rsa' &&
           (key.asymmetricKeyDetails?.modulusLength ?? 0) >= RSA_MIN_BITS &&
+          // OpenSSL takes an exponent of 1, under which a padded hash is its own signature.
+          (key.asymmetricKeyDetails?.publicExponent ?? 0n) >= 3n &&
           cryptoVerify('sha256', data, key, signature)
         );
       case 'sm2-sm3': {

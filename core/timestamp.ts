@@ -406,3 +406,61 @@ export function parseTimestampResponse(der: Uint8Array): TimestampResponse {
     return malformed('the answer is not a DER TimeStampResp', error);
   }
 }
+
+/** Why an authority's answer is not the token asked for. */
+export type TimestampReplyProblem = 'REFUSED' | 'MALFORMED' | 'MISMATCH';
+
+/** An answer of a time-stamp authority that does not give the token asked for. */
+export class TimestampReplyError extends Error {
+  readonly problem: TimestampReplyProblem;
+
+  constructor(problem: TimestampReplyProblem, message: string) {
+    super(message);
+    this.name = 'TimestampReplyError';
+    this.problem = problem;
+  }
+}
+
+const STATUS_NAMES: Readonly<Record<number, string>> = {
+  2: 'rejection',
+  3: 'waiting',
+  4: 'revocation warning',
+  5: 'revocation notification',
+};
+
+/**
+ * Reads an authority's `TimeStampResp` to `request` (from {@link timestampRequest}, over
+ * `imprint`): granted, a token for exactly that imprint, echoing the request's nonce (else the
+ * answer may be a replay of another). Checks nothing cryptographic: the signature is the
+ * verifier's, under a pinned key.
+ * @throws TimestampReplyError `REFUSED` (status other than granted), `MALFORMED` (not a
+ *   TimeStampResp, or its token does not parse), `MISMATCH` (another imprint or nonce).
+ */
+export function checkTimestampReply(
+  reply: Uint8Array,
+  imprint: Uint8Array,
+  request: { readonly nonce: string },
+): { readonly der: Buffer; readonly token: TimestampToken } {
+  let response: TimestampResponse;
+  let token: TimestampToken;
+  try {
+    response = parseTimestampResponse(reply);
+  } catch (error) {
+    throw new TimestampReplyError('MALFORMED', (error as Error).message);
+  }
+  if (response.status > 1 || !response.token) {
+    const why = [STATUS_NAMES[response.status] ?? `status ${response.status}`];
+    throw new TimestampReplyError('REFUSED', [...why, ...response.statusText].join('; '));
+  }
+  const der = Buffer.from(response.token);
+  try {
+    token = parseTimestampToken(der);
+  } catch (error) {
+    throw new TimestampReplyError('MALFORMED', (error as Error).message);
+  }
+  if (token.imprintAlgorithm !== OID.sha256 || !Buffer.from(token.imprint).equals(imprint))
+    throw new TimestampReplyError('MISMATCH', 'the token is of another hash than the one asked');
+  if (token.nonce !== request.nonce)
+    throw new TimestampReplyError('MISMATCH', 'the token does not echo the nonce sent (a replay?)');
+  return { der, token };
+}

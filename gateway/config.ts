@@ -14,7 +14,8 @@ import { NODE_KEY_ALGORITHMS, type NodeKeyAlgorithm } from '../core/block';
 import { MAX_BATCH_RECORDS } from '../core/batch';
 import { ValidationError, type FieldError } from '../core/errors';
 import { NAME_PATTERN } from '../core/evidence';
-import { CHAIN_ID_PATTERN } from '../core/trust';
+import { authorityCertificate } from '../core/timestamp-authority';
+import { CHAIN_ID_PATTERN, type TrustedKey } from '../core/trust';
 
 export const LEDGER_KINDS = ['embedded', 'fabric'] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
@@ -28,19 +29,37 @@ export const TLS_CLIENT_AUTH = ['optional', 'require'] as const;
 export type TlsClientAuth = (typeof TLS_CLIENT_AUTH)[number];
 
 /** Kinds of anchor target this build can submit to (a Fabric target would add `fabric`). */
-export const ANCHOR_TARGET_KINDS = ['http'] as const;
+export const ANCHOR_TARGET_KINDS = ['http', 'rfc3161'] as const;
 export type AnchorTargetKind = (typeof ANCHOR_TARGET_KINDS)[number];
 
 /** One chain this node anchors its tip on (docs/anchors.md). */
-export interface AnchorTargetConfig {
+/** Another node's gateway, whose chain records this chain's tip. */
+export interface HttpTargetConfig {
   /** Unique name of the target: in status, logs and metrics. */
   readonly name: string;
-  readonly kind: AnchorTargetKind;
+  readonly kind: 'http';
   /** Base URL of the target node's gateway, without a trailing slash. */
   readonly url: string;
   /** API key with role `anchor` on the target (read from `apiKeyFile` when that was given). */
   readonly apiKey: string;
 }
+
+/**
+ * A trusted time-stamp authority (RFC 3161 over HTTP) that stamps this chain's tip hash. Its name
+ * is the authority's name in trust files and receipts.
+ */
+export interface TimestampTargetConfig {
+  readonly name: string;
+  readonly kind: 'rfc3161';
+  /** The authority's RFC 3161 HTTP address. */
+  readonly url: string;
+  /** The key pinned for it, from its certificate (`certFile`, read at start). */
+  readonly key: TrustedKey;
+  /** Who runs the authority, for people reading reports. */
+  readonly operator?: string;
+}
+
+export type AnchorTargetConfig = HttpTargetConfig | TimestampTargetConfig;
 
 export interface Config {
   /** Interface to listen on. */
@@ -323,7 +342,40 @@ const publicUrl: Parser = (value) => {
   return { value: url.href.replace(/\/+$/, '') };
 };
 
-const TARGET_HINT = "a JSON list of { name, kind: 'http', url, apiKey | apiKeyFile }";
+const TARGET_HINT =
+  "a JSON list of { name, kind: 'http', url, apiKey | apiKeyFile } or { name, kind: 'rfc3161', url, certFile, operator? }";
+
+/** The settings each kind of target takes. */
+const TARGET_SETTINGS: Readonly<Record<AnchorTargetKind, readonly string[]>> = {
+  http: ['name', 'kind', 'url', 'apiKey', 'apiKeyFile'],
+  rfc3161: ['name', 'kind', 'url', 'certFile', 'operator'],
+};
+
+/** The key of a time-stamp authority's certificate file, or the problems with it. */
+function authorityKey(
+  item: Record<string, unknown>,
+  at: string,
+  problems: string[],
+): TrustedKey | undefined {
+  if (typeof item.certFile !== 'string' || item.certFile.trim() === '') {
+    problems.push(`${at}.certFile must be the path of the authority's certificate (PEM)`);
+    return undefined;
+  }
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path.resolve(item.certFile));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push(`${at}.certFile ${item.certFile} cannot be read (${reason})`);
+    return undefined;
+  }
+  try {
+    return authorityCertificate(pem).key;
+  } catch (error) {
+    problems.push(`${at}.certFile ${item.certFile}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
 
 /** The problems of target `index`, each as `[index].field ...`; the target when there are none. */
 function anchorTarget(
@@ -336,16 +388,41 @@ function anchorTarget(
   }
   const item = value as Record<string, unknown>;
   const problems: string[] = [];
+  const kind = (ANCHOR_TARGET_KINDS as readonly unknown[]).includes(item.kind)
+    ? (item.kind as AnchorTargetKind)
+    : undefined;
+  const settings = kind ? TARGET_SETTINGS[kind] : Object.values(TARGET_SETTINGS).flat();
   for (const key of Object.keys(item)) {
-    if (!['name', 'kind', 'url', 'apiKey', 'apiKeyFile'].includes(key))
-      problems.push(`${at}.${key} is not a target setting`);
+    if (!settings.includes(key))
+      problems.push(`${at}.${key} is not a setting of ${kind ?? 'a'} target`);
   }
   if (typeof item.name !== 'string' || !new RegExp(NAME_PATTERN).test(item.name))
     problems.push(`${at}.name must be an identifier (letters, digits, . _ @ -)`);
-  if (!(ANCHOR_TARGET_KINDS as readonly unknown[]).includes(item.kind))
-    problems.push(`${at}.kind must be one of ${ANCHOR_TARGET_KINDS.join(', ')}`);
+  if (!kind) problems.push(`${at}.kind must be one of ${ANCHOR_TARGET_KINDS.join(', ')}`);
   const url = plainHttpUrl(item.url);
   if (!url) problems.push(`${at}.url ${PLAIN_URL_PROBLEM}`);
+  if (kind === 'rfc3161') {
+    const key = authorityKey(item, at, problems);
+    const operator = item.operator;
+    if (
+      operator !== undefined &&
+      (typeof operator !== 'string' ||
+        operator.length === 0 ||
+        operator.length > 256 ||
+        [...operator].some((c) => c <= '\u001f' || c === '\u007f'))
+    )
+      problems.push(`${at}.operator must be 1-256 printable characters`);
+    if (problems.length > 0 || !url || !key) return { problems };
+    return {
+      target: {
+        name: item.name as string,
+        kind,
+        url: url.href,
+        key,
+        ...(typeof operator === 'string' ? { operator } : {}),
+      },
+    };
+  }
   let apiKey: string | undefined;
   if ((item.apiKey === undefined) === (item.apiKeyFile === undefined)) {
     problems.push(`${at} needs exactly one of apiKey and apiKeyFile`);
@@ -370,7 +447,7 @@ function anchorTarget(
   return {
     target: {
       name: item.name as string,
-      kind: item.kind as AnchorTargetKind,
+      kind: 'http',
       url: url.href.replace(/\/+$/, ''),
       apiKey,
     },

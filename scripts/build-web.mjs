@@ -3,7 +3,7 @@
 // browser runs the very checks `evidence verify` runs. `npm run build:web`; `npm run build` calls it.
 //
 // What core needs from Node is provided for the browser, and nothing else gets in:
-//   node:crypto             -> web/crypto-shim.ts (SHA-256, SM3, Ed25519, ECDSA P-256; noble)
+//   node:crypto             -> web/crypto-shim.ts (SHA-256, SM3, Ed25519, ECDSA P-256, RSA PKCS#1 v1.5; noble)
 //                              (SM2 signatures: sm-crypto-v2, bundled as it is, also on noble)
 //   Buffer                  -> the `buffer` package, injected (web/buffer-global.ts)
 //   core/schema-compiler.ts -> web/schema-compiler.ts: validators Ajv compiles HERE, at build time,

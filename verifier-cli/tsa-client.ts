@@ -7,10 +7,9 @@
 
 import { randomBytes } from 'node:crypto';
 import {
-  parseTimestampResponse,
-  parseTimestampToken,
+  checkTimestampReply,
   timestampRequest,
-  TimestampFormatError,
+  TimestampReplyError,
   type TimestampToken,
 } from '../core/timestamp';
 import { CliError } from './cli-error';
@@ -20,13 +19,6 @@ import { networkError } from './node-client';
 export const TSA_TIMEOUT_MS = 30_000;
 /** Largest answer read: a token with a certificate chain is a few KB. */
 export const TSA_MAX_ANSWER_BYTES = 256 * 1024;
-
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  2: 'rejection',
-  3: 'waiting',
-  4: 'revocation warning',
-  5: 'revocation notification',
-};
 
 /**
  * Parses a `--tsa` value: an absolute http or https URL without credentials.
@@ -102,21 +94,12 @@ export async function requestTimestamp(
       `${url.origin} answered with ${body.length} bytes, over the limit`,
     );
   try {
-    const answer = parseTimestampResponse(body);
-    if (answer.status > 1 || !answer.token) {
-      const why = [STATUS_TEXT[answer.status] ?? `status ${answer.status}`, ...answer.statusText];
-      throw new CliError('TIMESTAMP_REFUSED', `${url.origin} did not stamp: ${why.join('; ')}`);
-    }
-    const der = Buffer.from(answer.token);
-    const token = parseTimestampToken(der);
-    if (!Buffer.from(token.imprint).equals(Buffer.from(imprint)))
-      throw new CliError('TSA_ERROR', `${url.origin} stamped another hash than the one asked`);
-    if (token.nonce !== request.nonce)
-      throw new CliError('TSA_ERROR', `${url.origin} answered without the nonce sent (a replay?)`);
-    return { der, token };
+    return checkTimestampReply(body, imprint, request);
   } catch (error) {
-    if (error instanceof TimestampFormatError)
-      throw new CliError('TSA_ERROR', `${url.origin} answered: ${error.message}`);
-    throw error;
+    if (!(error instanceof TimestampReplyError)) throw error;
+    throw new CliError(
+      error.problem === 'REFUSED' ? 'TIMESTAMP_REFUSED' : 'TSA_ERROR',
+      `${url.origin} ${error.problem === 'REFUSED' ? 'did not stamp' : 'answered'}: ${error.message}`,
+    );
   }
 }

@@ -6,17 +6,20 @@
  *   from noble-hashes, SM3 from web/sm3.ts;
  * - the one-shot `hash(algorithm, bytes | text, outputEncoding)` (digest.ts), over `createHash`;
  * - `createPublicKey({ key: der, format: 'der', type: 'spki' })` (signature.ts): a SubjectPublicKeyInfo
- *   (RFC 5280 §4.1.2.7) parsed strictly, its key type and curve exposed as Node's `KeyObject`
- *   does (`asymmetricKeyType`, `asymmetricKeyDetails.namedCurve`), and `export` of its DER (SM2
- *   keys, which core verifies with sm-crypto-v2 in the browser as in Node);
+ *   (RFC 5280 §4.1.2.7) parsed strictly, its key type, curve, and RSA modulus length and public
+ *   exponent exposed as Node's `KeyObject` does (`asymmetricKeyType`, `asymmetricKeyDetails`), and
+ *   `export` of its DER (SM2 keys, which core verifies with sm-crypto-v2 in the browser as in Node);
  * - `verify(algorithm, data, key, signature)` (signature.ts): Ed25519 (RFC 8032, strict: noble's
- *   `zip215: false`, as OpenSSL) and ECDSA P-256 with SHA-256 over a DER signature (FIPS 186-4;
- *   high-S accepted here as by OpenSSL: core itself requires low-S for Fabric).
+ *   `zip215: false`, as OpenSSL), ECDSA P-256 with SHA-256 over a DER signature (FIPS 186-4;
+ *   high-S accepted here as by OpenSSL: core itself requires low-S for Fabric), and RSASSA-PKCS1-v1_5
+ *   with SHA-256 (RFC 8017 §8.2.2; time-stamp tokens), with BigInt arithmetic written here.
  *
- * Where Node would accept a key this shim does not know (RSA, other curves), the shim returns a key
- * of another type, so core answers as with Node: the signature does not verify. Malformed input
- * throws, as Node's does; core turns it into a failed check. test/web/crypto-shim.test.ts checks
- * it against `node:crypto`.
+ * Where Node would accept a key this shim does not know (other curves, RSA-PSS keys, Ed448), the
+ * shim returns a key of another type, so core answers as with Node: the signature does not verify.
+ * Malformed input throws, as Node's does; core turns it into a failed check. RSA keys are read more
+ * strictly than OpenSSL reads them (NULL parameters, minimal positive integers, odd modulus, odd
+ * exponent of at least 3, nothing after the RSAPublicKey): such a key throws here where Node reads
+ * it. test/web/crypto-shim.test.ts checks the shim against `node:crypto`.
  */
 
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -99,12 +102,62 @@ export function hash(
 /** The subset of Node's `KeyObject` core reads. */
 export interface KeyObject {
   readonly type: 'public';
-  readonly asymmetricKeyType: 'ed25519' | 'ec' | 'other';
-  readonly asymmetricKeyDetails: { readonly namedCurve?: string };
-  /** The raw public key: 32 bytes (Ed25519) or a SEC1 point (EC). */
+  readonly asymmetricKeyType: 'ed25519' | 'ec' | 'rsa' | 'other';
+  readonly asymmetricKeyDetails: {
+    readonly namedCurve?: string;
+    /** RSA: the size of the modulus in bits. */
+    readonly modulusLength?: number;
+    /** RSA: the public exponent. */
+    readonly publicExponent?: bigint;
+  };
+  /** The raw public key: 32 bytes (Ed25519), a SEC1 point (EC), or the DER RSAPublicKey (RSA). */
   readonly raw: Uint8Array;
   /** Node's `export({ format: 'der', type: 'spki' })`: the SubjectPublicKeyInfo it was read from. */
   export(options: { format: 'der'; type: 'spki' }): Uint8Array;
+}
+
+/** The value of big-endian unsigned `bytes` (at least one byte). */
+function toBigInt(bytes: Uint8Array): bigint {
+  return BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
+}
+
+/** The number of bits of `value` (non-negative): Node's `modulusLength`, OpenSSL's `BN_num_bits`. */
+function bitLength(value: bigint): number {
+  return value === 0n ? 0 : value.toString(2).length;
+}
+
+/**
+ * The next DER INTEGER of `reader`, which must be positive and minimally encoded (X.690 §8.3.2).
+ * @throws Error otherwise.
+ */
+function readPositiveInteger(reader: DerReader, what: string): bigint {
+  const bytes = reader.read(0x02);
+  const first = bytes[0];
+  if (first === undefined) throw new Error(`RSA key: empty ${what}`);
+  if (first & 0x80) throw new Error(`RSA key: negative ${what}`);
+  if (first === 0 && bytes.length > 1 && !((bytes[1] as number) & 0x80)) {
+    throw new Error(`RSA key: ${what} not minimally encoded`);
+  }
+  const value = toBigInt(bytes);
+  if (value === 0n) throw new Error(`RSA key: ${what} is zero`);
+  return value;
+}
+
+/**
+ * Reads `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 §A.1.1),
+ * all of `der`: an odd modulus, an odd exponent of at least 3.
+ * @throws Error when it is not one.
+ */
+function readRsaPublicKey(der: Uint8Array): { n: bigint; e: bigint } {
+  const outer = new DerReader(der);
+  const sequence = new DerReader(outer.read(0x30));
+  if (!outer.done) throw new Error('RSA key: bytes after the RSAPublicKey');
+  const n = readPositiveInteger(sequence, 'modulus');
+  const e = readPositiveInteger(sequence, 'public exponent');
+  if (!sequence.done) throw new Error('RSA key: trailing fields');
+  if ((n & 1n) === 0n) throw new Error('RSA key: even modulus');
+  if ((e & 1n) === 0n || e < 3n) throw new Error('RSA key: public exponent not odd and at least 3');
+  return { n, e };
 }
 
 /** Parses SubjectPublicKeyInfo DER. @throws Error when it is not one. */
@@ -155,6 +208,21 @@ function parseSpki(der: Uint8Array): KeyObject {
       export: exported,
     };
   }
+  if (oid === OID.rsaEncryption) {
+    // RFC 3279 §2.3.1: the parameters MUST be NULL (OpenSSL takes any, or none).
+    const parameters = algorithm.element();
+    if (parameters.tag !== 0x05 || parameters.contents.length !== 0 || !algorithm.done) {
+      throw new Error('SPKI: RSA parameters must be NULL');
+    }
+    const { n, e } = readRsaPublicKey(raw);
+    return {
+      type: 'public',
+      asymmetricKeyType: 'rsa',
+      asymmetricKeyDetails: { modulusLength: bitLength(n), publicExponent: e },
+      raw,
+      export: exported,
+    };
+  }
   return {
     type: 'public',
     asymmetricKeyType: 'other',
@@ -177,9 +245,65 @@ export function createPublicKey(input: {
   return parseSpki(input.key);
 }
 
+/** `base` to the power `exponent` modulo `modulus`: square-and-multiply, left to right. */
+function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n % modulus;
+  for (const bit of exponent.toString(2)) {
+    result = (result * result) % modulus;
+    if (bit === '1') result = (result * base) % modulus;
+  }
+  return result;
+}
+
+/**
+ * The DER of SHA-256's `DigestInfo` before the hash (RFC 8017 §9.2 note 1): SEQUENCE (49 bytes) {
+ * SEQUENCE { OID 2.16.840.1.101.3.4.2.1, NULL }, OCTET STRING (32 bytes) }.
+ */
+const SHA256_DIGEST_INFO = Buffer.from(`3031300d0609${OID.sha256}05000420`, 'hex');
+
+/** OpenSSL's limits on an RSA public key it verifies with (rsa_ossl_public_decrypt). */
+const RSA_MAX_MODULUS_BITS = 16384;
+const RSA_SMALL_MODULUS_BITS = 3072;
+const RSA_MAX_PUBEXP_BITS = 64;
+
+/**
+ * RSASSA-PKCS1-v1_5 verification with SHA-256 (RFC 8017 §8.2.2): `signature` is k bytes (k the
+ * length of the modulus in bytes) and below n, and s^e mod n is exactly
+ * `00 01 FF..FF 00 || DigestInfo || SHA-256(data)` with at least 8 bytes FF (§9.2). False where
+ * OpenSSL refuses the key for verifying, too.
+ */
+function verifyRsaPkcs1Sha256(
+  data: Uint8Array,
+  rsaPublicKey: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  const { n, e } = readRsaPublicKey(rsaPublicKey);
+  const bits = bitLength(n);
+  if (bits > RSA_MAX_MODULUS_BITS || e >= n) return false;
+  if (bits > RSA_SMALL_MODULUS_BITS && bitLength(e) > RSA_MAX_PUBEXP_BITS) return false;
+  const k = Math.ceil(bits / 8);
+  const t = new Uint8Array(SHA256_DIGEST_INFO.length + 32);
+  t.set(SHA256_DIGEST_INFO);
+  t.set(sha256(data), SHA256_DIGEST_INFO.length);
+  if (signature.length !== k || k < t.length + 11) return false;
+  const s = toBigInt(signature);
+  if (s >= n) return false;
+  const m = modPow(s, e, n);
+  const em = Buffer.from(m.toString(16).padStart(2 * k, '0'), 'hex'); // I2OSP(m, k): m < n
+  const expected = new Uint8Array(k).fill(0xff);
+  expected[0] = 0x00;
+  expected[1] = 0x01;
+  expected[k - t.length - 1] = 0x00;
+  expected.set(t, k - t.length);
+  let difference = em.length ^ k;
+  for (let i = 0; i < k; i++) difference |= (em[i] as number) ^ (expected[i] as number);
+  return difference === 0;
+}
+
 /**
  * Node's one-shot `verify`: Ed25519 with `algorithm` null, ECDSA P-256 with `'sha256'` and a DER
- * signature. False for any other combination and for signatures that do not verify.
+ * signature, RSA PKCS#1 v1.5 with `'sha256'` (or `'SHA256'`). False for any other combination and
+ * for signatures that do not verify.
  */
 export function verify(
   algorithm: string | null | undefined,
@@ -197,6 +321,9 @@ export function verify(
       algorithm === 'sha256'
     ) {
       return p256.verify(signature, data, key.raw, { prehash: true, lowS: false, format: 'der' });
+    }
+    if (key.asymmetricKeyType === 'rsa' && (algorithm === 'sha256' || algorithm === 'SHA256')) {
+      return verifyRsaPkcs1Sha256(data, key.raw, signature);
     }
     return false;
   } catch {

@@ -22,14 +22,20 @@
  * left behind.
  */
 
-import { ANCHOR_CONTRACT, RECORD_ANCHOR_FN, type AnchorInput } from '../../core/anchor';
+import {
+  ANCHOR_CONTRACT,
+  AnchorCheckError,
+  checkTimestampToken,
+  RECORD_ANCHOR_FN,
+  type AnchorInput,
+} from '../../core/anchor';
 import { inclusionPathProblem, txLeafHash, valueDigest } from '../../core/block';
 import { canonicalJson } from '../../core/canonical';
 import { AnchorError, isEvidenceError, type ErrorCode } from '../../core/errors';
 import { TRUST_FILE_TYPE, verifyBlockSignature, type TrustFile } from '../../core/trust';
 import type { ChainInfo, Ledger } from '../ledger/ledger';
 import type { AnchorStore, StoredAnchor } from './anchor-store';
-import type { AnchorTarget, SubmittedAnchor } from './target';
+import type { AnchorTarget, SubmittedAnchor, SubmittedTimestamp } from './target';
 
 /** Where the job reports; a pino logger fits. */
 export interface JobLogger {
@@ -195,6 +201,10 @@ export function checkSubmitted(
   submitted: SubmittedAnchor,
   trust: TrustFile,
 ): void {
+  if (submitted.kind === 'timestamp') {
+    checkSubmittedTimestamp(input, submitted, trust);
+    return;
+  }
   const { anchor, proof } = submitted;
   const { tx, result, txIndex, txPath, block } = proof;
   if (
@@ -234,8 +244,45 @@ export function checkSubmitted(
   }
 }
 
+/**
+ * Checks a time-stamp authority's answer for `input`: the block and hash asked, the `genTime` the
+ * token holds, and the token itself (core's `checkTimestampToken`: the imprint is the tip's
+ * hash, signed by the authority's pinned key, valid then).
+ * @throws AnchorError `ANCHOR_PROOF_INVALID`, `ANCHOR_HASH_MISMATCH` or `ANCHOR_UNTRUSTED`.
+ */
+function checkSubmittedTimestamp(
+  input: AnchorInput,
+  submitted: SubmittedTimestamp,
+  trust: TrustFile,
+): void {
+  const { anchor } = submitted;
+  if (
+    anchor.sourceChainId !== input.sourceChainId ||
+    anchor.blockNumber !== input.blockNumber ||
+    anchor.headerHash !== input.headerHash
+  ) {
+    refuse(`the target answered with a time stamp of another block (${anchor.blockNumber})`);
+  }
+  const authority = trust.chains.find((entry) => entry.kind === 'rfc3161');
+  if (!authority) throw new AnchorError('ANCHOR_UNTRUSTED', 'no time-stamp authority is pinned');
+  try {
+    const checked = checkTimestampToken(
+      Buffer.from(submitted.token, 'base64'),
+      input.headerHash,
+      input.blockNumber,
+      authority.chainId,
+      trust,
+    );
+    if (checked.token.genTime !== anchor.time) refuse("the answer misstates the token's time");
+  } catch (error) {
+    if (error instanceof AnchorCheckError) throw new AnchorError(error.code, error.message);
+    throw error;
+  }
+}
+
 /** Whether the block of a target's proof is signed by a key `trust` does not pin for its chain. */
 function signedByUnpinnedKey(submitted: SubmittedAnchor, trust: TrustFile): boolean {
+  if (submitted.kind !== 'chain') return false;
   const { header, signature } = submitted.proof.block;
   const chain = trust.chains.find((c) => c.chainId === header.chainId);
   return chain !== undefined && !chain.keys.some((key) => key.keyId === signature.keyId);
@@ -434,13 +481,24 @@ class AnchorJobImpl implements AnchorJob {
         if (!signedByUnpinnedKey(submitted, trust)) throw error;
         checkSubmitted(input, submitted, await this.#pin(state));
       }
-      const entry: StoredAnchor = {
-        target: name,
-        targetChainId: submitted.proof.tx.chainId,
-        anchor: submitted.anchor,
-        proof: submitted.proof,
-        storedAt: new Date(this.#now()).toISOString(),
-      };
+      const storedAt = new Date(this.#now()).toISOString();
+      const entry: StoredAnchor =
+        submitted.kind === 'chain'
+          ? {
+              target: name,
+              targetChainId: submitted.proof.tx.chainId,
+              anchor: submitted.anchor,
+              proof: submitted.proof,
+              storedAt,
+            }
+          : {
+              kind: 'timestamp',
+              target: name,
+              targetChainId: name,
+              anchor: submitted.anchor,
+              token: submitted.token,
+              storedAt,
+            };
       await this.#options.store.put(entry);
       const recovered = state.failures;
       state.last = entry;
@@ -452,7 +510,9 @@ class AnchorJobImpl implements AnchorJob {
           target: name,
           targetChainId: entry.targetChainId,
           blockNumber: input.blockNumber,
-          targetBlock: entry.proof.block.header.number,
+          ...(entry.kind === 'timestamp'
+            ? { stampedAt: entry.anchor.time }
+            : { targetBlock: entry.proof.block.header.number }),
           ...(recovered > 0 ? { afterFailures: recovered } : {}),
         },
         'anchored',

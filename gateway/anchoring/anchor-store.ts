@@ -18,19 +18,35 @@ import { LedgerError } from '../../core/errors';
 import type { TrustFile } from '../../core/trust';
 import { copyStore, type StoreCopy } from '../storage/store-copy';
 import { openTextStore, UTF8 } from '../storage/text-store';
-import type { AnchorTxProof } from './target';
+import type { AnchorTxProof, StampedBlock } from './target';
 
-/** One anchor of this chain on a target, as the node keeps it. */
-export interface StoredAnchor {
+/** What every kept anchor has. */
+interface StoredBase {
   /** The target's configured name. */
   readonly target: string;
-  /** The chain the anchor is recorded on (the proof's transaction chain). */
+  /** The chain the anchor is recorded on (the proof's transaction chain), or the authority. */
   readonly targetChainId: string;
-  readonly anchor: AnchorRecord;
-  readonly proof: AnchorTxProof;
   /** When this node stored it (its own clock). */
   readonly storedAt: string;
 }
+
+/** An anchor on another chain, with its recording transaction's proof. */
+export interface StoredChainAnchor extends StoredBase {
+  /** Absent in anchors stored before time stamps existed. */
+  readonly kind?: 'chain';
+  readonly anchor: AnchorRecord;
+  readonly proof: AnchorTxProof;
+}
+
+/** A time stamp of a block's hash by a trusted authority, with the token (base64 DER). */
+export interface StoredTimestamp extends StoredBase {
+  readonly kind: 'timestamp';
+  readonly anchor: StampedBlock;
+  readonly token: string;
+}
+
+/** One anchor of this chain on a target, as the node keeps it. */
+export type StoredAnchor = StoredChainAnchor | StoredTimestamp;
 
 export interface AnchorStore {
   /** Stores `entry` under its target and anchored block number (replacing an equal key). */

@@ -26,8 +26,14 @@ import {
 import { anchorProofSchema } from '../../core/receipt';
 import { schemaErrors } from '../../core/schema';
 import { parseTrustFile, type TrustFile } from '../../core/trust';
-import type { AnchorTargetConfig } from '../config';
-import type { AnchorTarget, SubmittedAnchor, TargetCallOptions, TargetOptions } from './target';
+import type { HttpTargetConfig } from '../config';
+import type {
+  AnchorTarget,
+  SubmittedAnchor,
+  SubmittedChainAnchor,
+  TargetCallOptions,
+  TargetOptions,
+} from './target';
 
 /** Largest answer read from a target: a proof and a trust file are a few KB. */
 export const MAX_TARGET_ANSWER_BYTES = 1_048_576;
@@ -53,7 +59,7 @@ class HttpTarget implements AnchorTarget {
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
 
-  constructor(config: AnchorTargetConfig, options: TargetOptions) {
+  constructor(config: HttpTargetConfig, options: TargetOptions) {
     this.name = config.name;
     this.#base = config.url;
     this.#apiKey = config.apiKey;
@@ -90,7 +96,7 @@ class HttpTarget implements AnchorTarget {
         `target ${this.name} answered the anchor with a body not as documented: ${where}`,
       );
     }
-    return answer.body as SubmittedAnchor;
+    return { kind: 'chain', ...(answer.body as Omit<SubmittedChainAnchor, 'kind'>) };
   }
 
   async #call(
@@ -118,7 +124,7 @@ class HttpTarget implements AnchorTarget {
       status = response.status;
       text = await readLimited(response, MAX_TARGET_ANSWER_BYTES);
     } catch (error) {
-      throw this.#networkError(error, options.signal);
+      throw targetCallError(this.name, this.#timeoutMs, error, options.signal);
     }
     let parsed: unknown;
     try {
@@ -127,22 +133,6 @@ class HttpTarget implements AnchorTarget {
       parsed = undefined;
     }
     return { status, body: parsed };
-  }
-
-  #networkError(error: unknown, aborted: AbortSignal | undefined): EvidenceError {
-    if (error instanceof EvidenceError) return error;
-    if (aborted?.aborted) return new LedgerError('LEDGER_CLOSED', 'anchoring is shutting down');
-    const name = (error as { name?: unknown }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      return new LedgerError(
-        'LEDGER_TIMEOUT',
-        `target ${this.name} did not answer within ${this.#timeoutMs} ms`,
-      );
-    }
-    // undici reports the socket error (ECONNREFUSED, ...) as the cause of "fetch failed".
-    const cause = (error as { cause?: { code?: unknown } }).cause;
-    const reason = typeof cause?.code === 'string' ? cause.code : (error as Error).message;
-    return new LedgerError('LEDGER_UNAVAILABLE', `cannot reach target ${this.name}: ${reason}`);
   }
 
   /** The error for a non-2xx answer: the target's code when it sent one of ours. */
@@ -164,14 +154,45 @@ class HttpTarget implements AnchorTarget {
   }
 }
 
+/**
+ * A failed call to target `name` as the job's codes have it: aborted by the job's shutdown
+ * `LEDGER_CLOSED`, past its deadline `LEDGER_TIMEOUT`, unreachable `LEDGER_UNAVAILABLE`; an
+ * EvidenceError passes as it is.
+ */
+export function targetCallError(
+  name: string,
+  timeoutMs: number,
+  error: unknown,
+  aborted: AbortSignal | undefined,
+): EvidenceError {
+  if (error instanceof EvidenceError) return error;
+  if (aborted?.aborted) return new LedgerError('LEDGER_CLOSED', 'anchoring is shutting down');
+  const kind = (error as { name?: unknown }).name;
+  if (kind === 'TimeoutError' || kind === 'AbortError') {
+    return new LedgerError(
+      'LEDGER_TIMEOUT',
+      `target ${name} did not answer within ${timeoutMs} ms`,
+    );
+  }
+  // undici reports the socket error (ECONNREFUSED, ...) as the cause of "fetch failed".
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  const reason = typeof cause?.code === 'string' ? cause.code : (error as Error).message;
+  return new LedgerError('LEDGER_UNAVAILABLE', `cannot reach target ${name}: ${reason}`);
+}
+
 /** The body's text, refusing more than `limit` bytes. */
 async function readLimited(response: Response, limit: number): Promise<string> {
+  return (await readLimitedBytes(response, limit)).toString('utf8');
+}
+
+/** The body's bytes, refusing more than `limit` (`ANCHOR_PROOF_INVALID`). */
+export async function readLimitedBytes(response: Response, limit: number): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => undefined);
     throw new AnchorError('ANCHOR_PROOF_INVALID', `the answer is over ${limit} bytes`);
   }
-  if (!response.body) return '';
+  if (!response.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = response.body.getReader();
@@ -185,10 +206,10 @@ async function readLimited(response: Response, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** The HTTP target of `config`. */
-export function createHttpTarget(config: AnchorTargetConfig, options: TargetOptions): AnchorTarget {
+export function createHttpTarget(config: HttpTargetConfig, options: TargetOptions): AnchorTarget {
   return new HttpTarget(config, options);
 }

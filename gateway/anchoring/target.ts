@@ -7,25 +7,46 @@
  * that pair and later joins it with its own header chain to upgrade receipts, without asking the
  * target again.
  *
- * Only `http` targets exist in this build: another node's gateway (`POST /v1/anchors`). A Fabric
- * target would implement the same interface with @hyperledger/fabric-gateway (submit
- * `anchor.recordAnchor`, then fetch the block for the proof) and bring a proof kind of its own;
- * the job, the store and the upgrade do not depend on the kind.
+ * Two kinds exist in this build: `http`, another node's gateway (`POST /v1/anchors`), and
+ * `rfc3161`, a trusted time-stamp authority that stamps the tip's hash (core/timestamp.ts), whose
+ * answer is a signed token instead of a chain's transaction proof. A Fabric target would implement
+ * the same interface with @hyperledger/fabric-gateway (submit `anchor.recordAnchor`, then fetch
+ * the block for the proof).
  */
 
 import type { AnchorInput, AnchorProof, AnchorRecord } from '../../core/anchor';
+import type { Digest } from '../../core/digest';
 import type { TrustFile } from '../../core/trust';
 import type { AnchorTargetConfig } from '../config';
 import { createHttpTarget } from './http-target';
+import { createTimestampTarget } from './timestamp-target';
 
 /** The anchor transaction's own proof on the target chain (`anchorTx` of core's AnchorProof). */
 export type AnchorTxProof = AnchorProof['anchorTx'];
 
-/** What a target answers for an anchor it recorded (or had already recorded). */
-export interface SubmittedAnchor {
+/** What a chain target answers for an anchor it recorded (or had already recorded). */
+export interface SubmittedChainAnchor {
+  readonly kind: 'chain';
   readonly anchor: AnchorRecord;
   readonly proof: AnchorTxProof;
 }
+
+/** The block a time stamp is of, and the authority's time (`genTime`). */
+export interface StampedBlock {
+  readonly sourceChainId: string;
+  readonly blockNumber: number;
+  readonly headerHash: Digest;
+  readonly time: string;
+}
+
+/** What a time-stamp authority answers: the token over the block's hash (base64 DER). */
+export interface SubmittedTimestamp {
+  readonly kind: 'timestamp';
+  readonly anchor: StampedBlock;
+  readonly token: string;
+}
+
+export type SubmittedAnchor = SubmittedChainAnchor | SubmittedTimestamp;
 
 export interface TargetCallOptions {
   /** Aborts the call (the job's shutdown); each call also has its own deadline. */
@@ -70,6 +91,8 @@ export function createAnchorTargets(
     switch (config.kind) {
       case 'http':
         return createHttpTarget(config, options);
+      case 'rfc3161':
+        return createTimestampTarget(config, options);
     }
   });
 }

@@ -11,7 +11,12 @@
  * target chain); the verifier checks them against its own pinned trust.
  */
 
-import { anchorSourceOf, MAX_ANCHOR_HEADERS, type AnchorProof } from '../../core/anchor';
+import {
+  anchorSourceOf,
+  MAX_ANCHOR_HEADERS,
+  TIMESTAMP_ANCHOR_KIND,
+  type ReceiptAnchor,
+} from '../../core/anchor';
 import { blockHash, type BlockHeader } from '../../core/block';
 import {
   ANCHOR_ERROR_CODES,
@@ -104,7 +109,7 @@ export async function upgradeReceipt(source: UpgradeSource, value: unknown): Pro
 
   const existing = receipt.anchors ?? [];
   const chains = new Set(existing.map(anchorSourceOf));
-  const added: AnchorProof[] = [];
+  const added: ReceiptAnchor[] = [];
   const addedBy: string[] = [];
   const pending: string[] = [];
   const failures: Failure[] = [];
@@ -140,7 +145,7 @@ export async function upgradeReceipt(source: UpgradeSource, value: unknown): Pro
       (proof) => {
         added.push(proof);
         addedBy.push(target);
-        chains.add(proof.targetChainId);
+        chains.add(anchorSourceOf(proof));
       },
     );
     if (failure) {
@@ -177,24 +182,32 @@ function checkProof(
   target: string,
   stored: StoredAnchor,
   headers: readonly BlockHeader[],
-  accept: (proof: AnchorProof) => void,
+  accept: (proof: ReceiptAnchor) => void,
 ): Failure | undefined {
   if (!targetTrust) {
     return { target, code: 'ANCHOR_UNTRUSTED', detail: 'no trust file is pinned for the target' };
   }
-  const proof: AnchorProof = {
-    kind: 'embedded-anchor',
-    targetChainId: stored.targetChainId,
-    headers,
-    anchorTx: stored.proof,
-  };
+  const proof: ReceiptAnchor =
+    stored.kind === 'timestamp'
+      ? {
+          kind: TIMESTAMP_ANCHOR_KIND,
+          authority: stored.targetChainId,
+          headers,
+          token: stored.token,
+        }
+      : {
+          kind: 'embedded-anchor',
+          targetChainId: stored.targetChainId,
+          headers,
+          anchorTx: stored.proof,
+        };
   try {
     parseAnchorProof(proof);
   } catch (error) {
     return { target, code: 'ANCHOR_PROOF_INVALID', detail: (error as Error).message };
   }
   const verdict = verifyReceipt({ ...base, anchors: [proof] }, mergeTrust(own, targetTrust), {
-    requireAnchors: [proof.targetChainId],
+    requireAnchors: [anchorSourceOf(proof)],
   });
   if (verdict.verdict === 'VERIFIED') {
     accept(proof);

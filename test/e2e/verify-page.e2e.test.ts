@@ -21,12 +21,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockHash } from '../../core/block';
 import { digestBytes, type DigestSet } from '../../core/digest';
 import type { Receipt } from '../../core/receipt';
+import { parseTimestampResponse, parseTimestampToken } from '../../core/timestamp';
+import { authorityCertificate } from '../../core/timestamp-authority';
 import type { TrustFile } from '../../core/trust';
 import { ensureBuilt } from '../support/build';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
 import { fontConfig } from '../support/fonts';
+import { createTsaAuthority } from '../support/openssl-tsa';
 import { makeNodeKey, trustFor } from '../support/receipt-factory';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -262,6 +266,79 @@ describe('the public verification page in Chromium', () => {
       const label = page.locator(`label[for="${id}"]`);
       expect(await label.count()).toBe(1);
       expect((await label.textContent())?.trim()).not.toBe('');
+    }
+  }, 60_000);
+
+  it('verifies a receipt time-stamped by an RSA authority in the page, and refuses the token changed', async () => {
+    // A real RFC 3161 authority (OpenSSL) stamps the receipt's block; the court pins it.
+    const authority = await createTsaAuthority('rsa');
+    try {
+      const receipt = JSON.parse(
+        await fs.readFile(files['agreement.pdf.receipt.json'] as string, 'utf8'),
+      ) as Receipt;
+      const imprint = blockHash(receipt.proof.block.header).slice('sha256:'.length);
+      const reply = parseTimestampResponse(await authority.stamp(imprint));
+      if (!reply.token) throw new Error('the authority did not stamp');
+      const token = Buffer.from(reply.token);
+      const stamped: Receipt = {
+        ...receipt,
+        anchors: [
+          {
+            kind: 'rfc3161-timestamp',
+            authority: 'test-tsa',
+            headers: [],
+            token: token.toString('base64'),
+          },
+        ],
+      };
+      const pinned = JSON.parse(
+        await fs.readFile(files['trust.json'] as string, 'utf8'),
+      ) as TrustFile;
+      const court: TrustFile = {
+        ...pinned,
+        chains: [
+          ...pinned.chains,
+          {
+            kind: 'rfc3161',
+            chainId: 'test-tsa',
+            operator: 'Test Time Service',
+            keys: [authorityCertificate(authority.certificatePem).key],
+          },
+        ],
+      };
+      const signature = parseTimestampToken(token).signer.signature;
+      const at = token.indexOf(Buffer.from(signature)) + 10;
+      const forged = Buffer.from(token);
+      forged[at] = (forged[at] as number) ^ 0x01;
+      const tampered: Receipt = {
+        ...stamped,
+        anchors: [
+          { ...(stamped.anchors?.[0] as object), token: forged.toString('base64') } as never,
+        ],
+      };
+      const tsaDir = path.join(dir, 'tsa');
+      await fs.mkdir(tsaDir);
+      const file = (name: string) => path.join(tsaDir, name);
+      await fs.writeFile(file('stamped.receipt.json'), JSON.stringify(stamped));
+      await fs.writeFile(file('tampered.receipt.json'), JSON.stringify(tampered));
+      await fs.writeFile(file('court-trust.json'), JSON.stringify(court));
+
+      await open();
+      await page.setInputFiles('#file-input', files['agreement.pdf'] as string);
+      await page.setInputFiles('#trust-input', file('court-trust.json'));
+      await page.setInputFiles('#receipt-input', file('stamped.receipt.json'));
+      await page.locator('#verdict[data-verdict="VERIFIED"]').waitFor();
+      expect(await checkRows()).toEqual([...EVERY_CHECK_PASSED, ['anchor', 'pass']]);
+      await expect(
+        page.locator('#checks-body tr[data-step="anchor"]').textContent(),
+      ).resolves.toContain('time-stamped by test-tsa (Test Time Service)');
+      await page.setInputFiles('#receipt-input', file('tampered.receipt.json'));
+      await page.locator('#verdict[data-verdict="PROOF_INVALID"]').waitFor();
+      await expect(
+        page.locator('#checks-body tr[data-step="anchor"]').textContent(),
+      ).resolves.toContain('ANCHOR_PROOF_INVALID');
+    } finally {
+      await authority.remove();
     }
   }, 60_000);
 

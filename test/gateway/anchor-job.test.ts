@@ -29,7 +29,7 @@ const hashOf = (n: number): Digest => formatDigest('sha256', Buffer.alloc(32, n 
 
 function submittedFor(input: AnchorInput, key = courtKey): SubmittedAnchor {
   const proof = makeAnchorProof({ ...input, headers: [], courtKey: key });
-  return { anchor: proof.anchorTx.result.anchor, proof: proof.anchorTx };
+  return { kind: 'chain', anchor: proof.anchorTx.result.anchor, proof: proof.anchorTx };
 }
 
 class FakeTarget implements AnchorTarget {

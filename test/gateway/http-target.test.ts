@@ -48,7 +48,7 @@ describe('the HTTP anchor target', () => {
     const proof = makeAnchorProof({ ...input, headers: [], courtKey: makeNodeKey() });
     const answer = { anchor: proof.anchorTx.result.anchor, proof: proof.anchorTx };
     const { target, seen } = targetAnswering(() => json(201, answer));
-    expect(await target.submit(input)).toEqual(answer);
+    expect(await target.submit(input)).toEqual({ kind: 'chain', ...answer });
     expect(seen[0]?.url).toBe('http://court.test/base/v1/anchors');
     expect(seen[0]?.init?.method).toBe('POST');
     expect(new Headers(seen[0]?.init?.headers).get('authorization')).toBe('Bearer ek_secret');

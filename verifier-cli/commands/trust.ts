@@ -13,14 +13,8 @@
  * authority's key from its certificate, so receipts stamped by it (`evidence timestamp`) verify.
  */
 
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { isEvidenceError } from '../../core/errors';
-import {
-  keyIdOf,
-  nodeKeyAlgorithmOf,
-  RSA_MIN_BITS,
-  type TimestampAlgorithm,
-} from '../../core/signature';
+import { authorityCertificate, type AuthorityCertificate } from '../../core/timestamp-authority';
 import { parseJson } from '../../core/schema';
 import {
   CHAIN_ID_PATTERN,
@@ -320,26 +314,6 @@ ${describeTrust(trust)}wrote ${out}
   return EXIT_OK;
 }
 
-/** RFC 5280's id-kp-timeStamping, as Node's `X509Certificate.keyUsage` lists it. */
-const TIME_STAMPING_USAGE = '1.3.6.1.5.5.7.3.8';
-
-/** The algorithm a trust file pins a time-stamp authority's key for, or `undefined`. */
-function timestampAlgorithmOfKey(key: KeyObject): TimestampAlgorithm | undefined {
-  if (key.asymmetricKeyType === 'rsa') {
-    return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= RSA_MIN_BITS
-      ? 'rsa-pkcs1-sha256'
-      : undefined;
-  }
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')
-    return 'ecdsa-p256-sha256';
-  return nodeKeyAlgorithmOf(key) === 'sm2-sm3' ? 'sm2-sm3' : undefined;
-}
-
-/** RFC 3339 UTC (no fraction) of a certificate's validity date. */
-function certificateTime(text: string): string {
-  return new Date(text).toISOString().replace('.000Z', 'Z');
-}
-
 async function addAuthority(args: readonly string[], io: CliIo): Promise<ExitStatus> {
   const { values, positionals } = parseCommandLine(args, AUTHORITY_OPTIONS);
   const [shown, ...extra] = positionals;
@@ -353,31 +327,14 @@ async function addAuthority(args: readonly string[], io: CliIo): Promise<ExitSta
   if (values.cert === undefined) throw usage('trust add-authority needs --cert PEM');
   const pem = await readIfExists(resolvePath(io, values.cert), values.cert);
   if (pem === undefined) throw new CliError('IO_ERROR', `${values.cert} does not exist`);
-  let certificate: X509Certificate;
+  let read: AuthorityCertificate;
   try {
-    certificate = new X509Certificate(pem);
+    read = authorityCertificate(pem);
   } catch (error) {
-    throw usage(`${values.cert} holds no certificate in PEM or DER: ${(error as Error).message}`);
+    throw usage(`${values.cert}: ${(error as Error).message}`);
   }
-  if (!(certificate.keyUsage ?? []).includes(TIME_STAMPING_USAGE)) {
-    throw usage(
-      `the certificate in ${values.cert} is not for time stamping (no extended key usage timeStamping)`,
-    );
-  }
-  const algorithm = timestampAlgorithmOfKey(certificate.publicKey);
-  if (!algorithm) {
-    throw usage(
-      `the certificate's key is not one a time stamp is checked with (RSA ≥ ${RSA_MIN_BITS} bits, ECDSA P-256, SM2)`,
-    );
-  }
-  const spki = certificate.publicKey.export({ format: 'der', type: 'spki' });
-  const key: TrustedKey = {
-    keyId: keyIdOf(spki),
-    algorithm,
-    publicKey: spki.toString('base64'),
-    notBefore: certificateTime(certificate.validFrom),
-    notAfter: certificateTime(certificate.validTo),
-  };
+  const { key } = read;
+  const algorithm = key.algorithm;
   const existing = await readIfExists(resolvePath(io, shown), shown);
   const pinned: TrustFile =
     existing === undefined
@@ -401,7 +358,7 @@ async function addAuthority(args: readonly string[], io: CliIo): Promise<ExitSta
   const fingerprint = trustFingerprint(trust);
   const out = values.out ?? shown;
   await writeFileAtomic(resolvePath(io, out), out, jsonText(trust));
-  const certificateFingerprint = `sha256:${createHash('sha256').update(certificate.raw).digest('hex')}`;
+  const certificateFingerprint = read.fingerprint;
   if (values.json === true) {
     io.stdout(
       jsonText({
@@ -411,7 +368,7 @@ async function addAuthority(args: readonly string[], io: CliIo): Promise<ExitSta
         algorithm,
         notBefore: key.notBefore,
         notAfter: key.notAfter,
-        subject: certificate.subject,
+        subject: read.subject,
         certificateFingerprint,
         added: !already,
         fingerprint,
@@ -420,7 +377,7 @@ async function addAuthority(args: readonly string[], io: CliIo): Promise<ExitSta
   } else {
     io.stdout(
       `${already ? 'already pinned' : 'pinned'}: time-stamp authority ${name}, key ${key.keyId} (${algorithm}, valid from ${key.notBefore} until ${key.notAfter})\n` +
-        `certificate ${certificate.subject.replace(/\n/g, ', ')}\n` +
+        `certificate ${read.subject}\n` +
         `certificate fingerprint ${certificateFingerprint}\n` +
         'Compare this certificate fingerprint with the one the authority publishes before relying on it.\n' +
         `fingerprint ${fingerprint}\n${describeTrust(trust)}wrote ${out}\n`,

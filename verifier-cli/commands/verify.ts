@@ -414,8 +414,9 @@ function humanReport(report: Report): string {
   if (report.code === 'KEY_COMPROMISED') {
     lines.push(
       'The trust file marks the signing key compromised: only an anchor on an independent chain, ' +
-        'from before the compromise, dates this block. `evidence upgrade RECEIPT --gateway URL` ' +
-        'adds the anchors the node has; pin the anchoring chain too.',
+        'or a trusted time stamp, from before the compromise, dates this block. `evidence upgrade ' +
+        'RECEIPT --gateway URL` adds the anchors the node has; pin the anchoring chain too. A ' +
+        'time stamp taken now cannot date the block before the compromise.',
     );
   }
   if (report.verdict === 'VERIFIED' && report.facts) {
@@ -440,7 +441,7 @@ function humanReport(report: Report): string {
     if (report.vouchedBy) lines.push(`Vouched for by: ${report.vouchedBy.join(', ')}.`);
     if (f.earliestAnchor) {
       lines.push(
-        `By the clock of an independent chain, the file existed no later than ${f.earliestAnchor} (earliest anchor).`,
+        `By an independent clock (an anchoring chain or a time-stamp authority), the file existed no later than ${f.earliestAnchor} (earliest anchor).`,
       );
     }
   }
