@@ -20,25 +20,7 @@ import type { AnchoringStatus, TargetStatus } from '../../gateway/anchoring/anch
 import { ensureBuilt } from '../support/build';
 import { cli } from '../support/cli-process';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${String(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { waitFor } from '../support/wait';
 
 type Json = Record<string, unknown>;
 

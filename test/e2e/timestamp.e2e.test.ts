@@ -4,7 +4,9 @@
  * from its certificate, stamps the receipts; the judge verifies offline with the stamp required
  * and gets the authority's time in the verdict and the report; a node key later marked
  * compromised still leaves the stamped exhibits dated. An authority that refuses, answers
- * garbage or fails over HTTP changes no receipt.
+ * garbage or fails over HTTP changes no receipt. A node can also have the authority stamp its
+ * tip itself (an anchor target of kind `rfc3161`): receipts then take the stamp by `evidence
+ * upgrade`, with the header chain up to the stamped block.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -16,7 +18,9 @@ import type { Receipt } from '../../core/receipt';
 import type { TrustFile } from '../../core/trust';
 import { ensureBuilt } from '../support/build';
 import { cli } from '../support/cli-process';
+import type { AnchoringStatus } from '../../gateway/anchoring/anchor-job';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
+import { waitFor } from '../support/wait';
 import {
   createTsaAuthority,
   startTsaServer,
@@ -207,5 +211,135 @@ describe('receipts stamped by a trusted time-stamp authority', () => {
       offline: true,
     });
     expect(dated.code, dated.stdout + dated.stderr).toBe(0);
+  }, 120_000);
+
+  it('a node has the authority stamp its tip; receipts take the stamp by upgrade', async () => {
+    if (!authority || !tsa) throw new Error('no authority');
+    tsa.setMode('ok');
+    const dataDir = path.join(dir, 'stamping-node');
+    const stamping = await startNode({
+      dataDir,
+      env: {
+        EVIDENCE_ANCHOR_TARGETS: JSON.stringify([
+          {
+            name: 'test-tsa',
+            kind: 'rfc3161',
+            url: tsa.url,
+            certFile: authority.certFile,
+            operator: 'Test Time Service',
+          },
+        ]),
+        EVIDENCE_ANCHOR_INTERVAL_MS: '200',
+        EVIDENCE_ANCHOR_BACKOFF_MIN_MS: '50',
+        EVIDENCE_ANCHOR_BACKOFF_MAX_MS: '200',
+      },
+    });
+    try {
+      const admin = await adminKey(dataDir);
+      const key = await createKey(stamping.url, admin, {
+        org: 'PlatformOrg',
+        account: 'lawyer-node',
+        role: 'depositor',
+      });
+      const status = async () => {
+        const response = await fetch(`${stamping.url}/v1/anchoring/status`, {
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        return ((await response.json()) as AnchoringStatus).targets[0];
+      };
+      const exhibit = path.join(dir, 'node-stamped.pdf');
+      await fs.writeFile(exhibit, randomBytes(3000));
+      const deposited = await cli(['deposit', exhibit, '--gateway', stamping.url, '--key', key]);
+      expect(deposited.code, deposited.stderr).toBe(0);
+      const receiptFile = `${exhibit}.receipt.json`;
+      const receipt = JSON.parse(await fs.readFile(receiptFile, 'utf8')) as Receipt;
+      // More blocks after the deposit, so the stamp the upgrade uses may be of a later block.
+      await fs.writeFile(path.join(dir, 'later.pdf'), randomBytes(100));
+      await cli(['deposit', path.join(dir, 'later.pdf'), '--gateway', stamping.url, '--key', key]);
+      const stamped = await waitFor('the tip stamped', async () => {
+        const target = await status();
+        return (target?.lastAnchoredBlock ?? -1) >= receipt.ledger.blockNumber ? target : undefined;
+      });
+      expect(stamped).toMatchObject({
+        kind: 'rfc3161',
+        targetChainId: 'test-tsa',
+        trustPinned: true,
+      });
+      const metrics = await (await fetch(`${stamping.url}/metrics`)).text();
+      expect(metrics).toMatch(/evidence_last_anchor_age_seconds\{target="test-tsa"\} \d/);
+
+      const upgraded = await cli([
+        'upgrade',
+        receiptFile,
+        '--gateway',
+        stamping.url,
+        '--key',
+        key,
+        '--json',
+      ]);
+      expect(upgraded.code, upgraded.stdout + upgraded.stderr).toBe(0);
+      expect(JSON.parse(upgraded.stdout)).toMatchObject({
+        status: 'upgraded',
+        added: [{ kind: 'timestamp', targetChainId: 'test-tsa', targetBlockNumber: null }],
+      });
+      const withStamp = JSON.parse(await fs.readFile(receiptFile, 'utf8')) as Receipt;
+      const anchor = withStamp.anchors?.[0];
+      expect(anchor?.kind).toBe('rfc3161-timestamp');
+
+      const trustFile = path.join(dir, 'stamping-trust.json');
+      await cli(['trust', 'fetch', '--gateway', stamping.url, '--out', trustFile]);
+      await cli([
+        'trust',
+        'add-authority',
+        trustFile,
+        '--name',
+        'test-tsa',
+        '--cert',
+        authority.certFile,
+      ]);
+      const verified = await cli(
+        [
+          'verify',
+          exhibit,
+          '--receipt',
+          receiptFile,
+          '--trust',
+          trustFile,
+          '--require-anchor=test-tsa',
+          '--json',
+        ],
+        { offline: true },
+      );
+      expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+      expect(JSON.parse(verified.stdout)).toMatchObject({
+        verdict: 'VERIFIED',
+        anchors: [{ kind: 'timestamp', targetChainId: 'test-tsa' }],
+      });
+
+      // The authority failing: the job backs off and says why; nothing else is held up.
+      tsa.setMode('http-500');
+      await fs.writeFile(path.join(dir, 'during-outage.pdf'), randomBytes(100));
+      const during = await cli([
+        'deposit',
+        path.join(dir, 'during-outage.pdf'),
+        '--gateway',
+        stamping.url,
+        '--key',
+        key,
+      ]);
+      expect(during.code, during.stderr).toBe(0);
+      const failing = await waitFor('a failed stamp', async () => {
+        const target = await status();
+        return (target?.consecutiveFailures ?? 0) > 0 ? target : undefined;
+      });
+      expect(failing?.lastErrorCode).toBe('LEDGER_UNAVAILABLE');
+      tsa.setMode('ok');
+      await waitFor('stamping to resume', async () => {
+        const target = await status();
+        return target?.consecutiveFailures === 0 ? target : undefined;
+      });
+    } finally {
+      await stamping.stop();
+    }
   }, 120_000);
 });

@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keyIdOf } from '../../core/signature';
 import { loadConfig } from '../../gateway/config';
+import { createTsaAuthority, type TsaAuthority } from '../support/openssl-tsa';
 import { evidenceErrorOf as configError } from '../support/rejection';
 import { tempDir } from './helpers';
 
@@ -68,7 +70,7 @@ describe('loadConfig: anchoring', () => {
     const message = error.fields?.[0]?.message ?? '';
     for (const part of [
       '[0].name',
-      '[0].kind must be one of http',
+      '[0].kind must be one of http, rfc3161',
       '[0].url',
       '[0] needs exactly one of apiKey and apiKeyFile',
       '[1].url',
@@ -118,5 +120,73 @@ describe('loadConfig: anchoring', () => {
     expect(loadConfig({ EVIDENCE_CONFIG: file }).anchorTargets).toEqual([
       { name: 'court', kind: 'http', url: 'http://court:8080', apiKey: 'ek_x' },
     ]);
+  });
+
+  describe('time-stamp authorities (kind rfc3161)', () => {
+    let authority: TsaAuthority | undefined;
+    beforeAll(async () => {
+      authority = await createTsaAuthority('ec');
+    }, 30_000);
+    afterAll(async () => {
+      await authority?.remove();
+    });
+
+    it("pins the authority's key from its certificate, valid as the certificate is", () => {
+      if (!authority) throw new Error('no authority');
+      const config = loadConfig({
+        EVIDENCE_ANCHOR_TARGETS: JSON.stringify([
+          {
+            name: 'ntsc',
+            kind: 'rfc3161',
+            url: 'http://127.0.0.1:9100/tsa',
+            certFile: authority.certFile,
+            operator: '国家授时中心 time service',
+          },
+        ]),
+      });
+      const keyId = keyIdOf(Buffer.from(authority.spkiBase64, 'base64'));
+      expect(config.anchorTargets).toEqual([
+        {
+          name: 'ntsc',
+          kind: 'rfc3161',
+          url: 'http://127.0.0.1:9100/tsa',
+          operator: '国家授时中心 time service',
+          key: expect.objectContaining({
+            keyId,
+            algorithm: 'ecdsa-p256-sha256',
+            publicKey: authority.spkiBase64,
+            notBefore: expect.stringMatching(/Z$/),
+            notAfter: expect.stringMatching(/Z$/),
+          }),
+        },
+      ]);
+    });
+
+    it('names every problem: a certificate not for time stamping, a missing file, settings of the other kind', () => {
+      if (!authority) throw new Error('no authority');
+      const error = configError(() =>
+        loadConfig({
+          EVIDENCE_ANCHOR_TARGETS: JSON.stringify([
+            { name: 'a', kind: 'rfc3161', url: 'http://a', certFile: authority?.caCertFile },
+            { name: 'b', kind: 'rfc3161', url: 'http://b', certFile: '/no/such/cert.pem' },
+            { name: 'c', kind: 'rfc3161', url: 'http://c', apiKey: 'k', operator: '\u0007' },
+            { name: 'd', kind: 'http', url: 'http://d', apiKey: 'k', certFile: 'x' },
+          ]),
+        }),
+      );
+      expect(error.code).toBe('CONFIG_INVALID');
+      const message = error.fields?.[0]?.message ?? '';
+      for (const part of [
+        '[0].certFile',
+        'not for time stamping',
+        '[1].certFile /no/such/cert.pem cannot be read (ENOENT)',
+        '[2].apiKey is not a setting of rfc3161 target',
+        "[2].certFile must be the path of the authority's certificate",
+        '[2].operator must be 1-256 printable characters',
+        '[3].certFile is not a setting of http target',
+      ]) {
+        expect(message).toContain(part);
+      }
+    });
   });
 });
