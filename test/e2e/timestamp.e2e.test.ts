@@ -147,6 +147,9 @@ describe('receipts stamped by a trusted time-stamp authority', () => {
     ]);
     expect(tsa.requests - asked).toBe(1);
 
+    const inspected = await cli(['inspect', receipts[0] as string]);
+    expect(inspected.stdout).toMatch(/anchors +block \d+ time-stamped by test-tsa at \d{4}-/);
+
     // The judge, offline: the stamp required, its time in the verdict and in the report.
     const contract = path.join(exhibits, 'contract.pdf');
     const report = path.join(dir, 'report.html');

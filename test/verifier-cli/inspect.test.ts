@@ -42,6 +42,7 @@ describe('evidence inspect', () => {
         txCount: receipt.proof.block.header.txCount,
       },
       signer: { keyId: fixture.key.keyId, algorithm: 'ed25519' },
+      anchors: [],
     });
   });
 

@@ -4,6 +4,7 @@
  * `evidence verify`.
  */
 
+import { anchorClaimOf } from '../../core/anchor';
 import { blockHash } from '../../core/block';
 import { isEvidenceError } from '../../core/errors';
 import { parseReceipt, type Receipt } from '../../core/receipt';
@@ -55,6 +56,7 @@ export function summarizeReceipt(receipt: Receipt, path: string, bytes: number) 
       txCount: proof.block.header.txCount,
     },
     signer: { keyId: proof.block.signature.keyId, algorithm: proof.block.signature.algorithm },
+    anchors: (receipt.anchors ?? []).map((anchor) => anchorClaimOf(receipt, anchor)),
   };
 }
 
@@ -85,6 +87,12 @@ function humanSummary(s: ReturnType<typeof summarizeReceipt>): string {
     ['time', s.ledger.time],
     ['batch', `leaf ${s.batch.leafIndex} of ${s.batch.size}, root ${s.batch.root}`],
     ['signer key', `${s.signer.keyId} (${s.signer.algorithm})`],
+    ...s.anchors.map((a, i): [string, string] => [
+      i === 0 ? 'anchors' : '',
+      a.kind === 'timestamp'
+        ? `block ${a.sourceBlockNumber} time-stamped by ${a.source} at ${a.anchoredAt ?? '(unreadable token)'}`
+        : `block ${a.sourceBlockNumber} anchored on ${a.source} in block ${a.targetBlockNumber} at ${a.anchoredAt}`,
+    ]),
   );
   const body = rows.map(([label, value]) => `${label.padEnd(12)} ${value}`).join('\n');
   return `${body}\n\nThese are the receipt's claims, not yet checked: run "evidence verify" to check them.\n`;

@@ -1,0 +1,223 @@
+/**
+ * `evidence trust add-authority` and `evidence timestamp` through `main()`, against a real RFC 3161
+ * authority (OpenSSL's `ts -reply` behind HTTP): what is pinned, what is asked, what is refused
+ * before anything is asked, and that a refused or failed stamp leaves the receipt as it was.
+ */
+
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyIdOf } from '../../core/signature';
+import type { Receipt } from '../../core/receipt';
+import type { TrustFile } from '../../core/trust';
+import { makeFixture } from '../support/receipt-factory';
+import {
+  createTsaAuthority,
+  startTsaServer,
+  type TsaAuthority,
+  type TsaServer,
+} from '../support/openssl-tsa';
+import { runCli, tempDir } from './cli-harness';
+
+const temp = tempDir();
+const fixture = makeFixture(3);
+let authority: TsaAuthority;
+let server: TsaServer;
+const io = { cwd: temp.dir, fetch: (...args: Parameters<typeof fetch>) => fetch(...args) };
+
+beforeAll(async () => {
+  authority = await createTsaAuthority('ec');
+  server = await startTsaServer(authority);
+  temp.write('trust.json', JSON.stringify(fixture.trust));
+  fixture.receipts.forEach((receipt, i) => temp.write(`r${i}.json`, JSON.stringify(receipt)));
+  temp.write('tsa.pem', authority.certificatePem);
+  temp.write('ca.pem', readFileSync(authority.caCertFile));
+}, 60_000);
+afterAll(async () => {
+  await server.close();
+  await authority.remove();
+  temp.cleanup();
+});
+
+const readJson = <T>(name: string): T =>
+  JSON.parse(readFileSync(`${temp.dir}/${name}`, 'utf8')) as T;
+
+describe('evidence trust add-authority', () => {
+  it("pins the certificate's key under the name, with its validity, and says the fingerprint", async () => {
+    const run = await runCli(
+      ['trust', 'add-authority', 'trust.json', '--name', 'tsa', '--cert', 'tsa.pem', '--json'],
+      io,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const keyId = keyIdOf(Buffer.from(authority.spkiBase64, 'base64'));
+    expect(run.json()).toMatchObject({
+      authority: 'tsa',
+      keyId,
+      algorithm: 'ecdsa-p256-sha256',
+      added: true,
+      certificateFingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
+    const trust = readJson<TrustFile>('trust.json');
+    expect(trust.chains[1]).toMatchObject({
+      kind: 'rfc3161',
+      chainId: 'tsa',
+      keys: [{ keyId, publicKey: authority.spkiBase64 }],
+    });
+    const again = await runCli(
+      ['trust', 'add-authority', 'trust.json', '--name', 'tsa', '--cert', 'tsa.pem'],
+      io,
+    );
+    expect(again.stdout).toContain('already pinned');
+    expect(readJson<TrustFile>('trust.json').chains[1]?.keys).toHaveLength(1);
+  });
+
+  it('creates a trust file that does not exist yet', async () => {
+    const run = await runCli(
+      ['trust', 'add-authority', 'tsa-only.json', '--name', 'tsa', '--cert', 'tsa.pem'],
+      io,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(readJson<TrustFile>('tsa-only.json').chains.map((c) => c.kind)).toEqual(['rfc3161']);
+  });
+
+  it('refuses a certificate not for time stamping, a chain name, a bad name, a missing flag', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--name', 'x', '--cert', 'ca.pem'], 'not for time stamping'],
+      [['--name', fixture.trust.chains[0]!.chainId, '--cert', 'tsa.pem'], 'already names chain'],
+      [['--name', 'bad name', '--cert', 'tsa.pem'], 'not a name'],
+      [['--cert', 'tsa.pem'], '--name'],
+      [['--name', 'x', '--cert', 'trust.json'], 'not a certificate'],
+    ];
+    for (const [args, text] of cases) {
+      const run = await runCli(['trust', 'add-authority', 'trust.json', ...args], io);
+      expect(run.status, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain(text);
+    }
+  });
+});
+
+describe('evidence timestamp', () => {
+  const stamp = (names: string[], ...more: string[]) =>
+    runCli(
+      [
+        'timestamp',
+        ...names,
+        '--tsa',
+        server.url,
+        '--authority',
+        'tsa',
+        '--trust',
+        'trust.json',
+        ...more,
+      ],
+      io,
+    );
+
+  it('refuses before asking: no such authority pinned, a receipt that does not verify, usage', async () => {
+    const asked = server.requests;
+    const unpinned = await runCli(
+      [
+        'timestamp',
+        'r0.json',
+        '--tsa',
+        server.url,
+        '--authority',
+        'nobody',
+        '--trust',
+        'trust.json',
+      ],
+      io,
+    );
+    expect([unpinned.status, unpinned.errorCodes]).toEqual([1, ['ANCHOR_UNTRUSTED']]);
+    const other = makeFixture(1);
+    temp.write('foreign.json', JSON.stringify(other.receipts[0]));
+    const foreign = await stamp(['foreign.json']);
+    expect([foreign.status, foreign.errorCodes]).toEqual([2, ['RECEIPT_MALFORMED']]);
+    expect((await stamp(['r0.json', 'r1.json'], '--out', 'x.json')).status).toBe(2);
+    expect(
+      (
+        await runCli(
+          [
+            'timestamp',
+            'r0.json',
+            '--tsa',
+            'ftp://x',
+            '--authority',
+            'tsa',
+            '--trust',
+            'trust.json',
+          ],
+          io,
+        )
+      ).status,
+    ).toBe(2);
+    expect(server.requests).toBe(asked);
+  });
+
+  it('stamps receipts of one block with one request, writes a backup, and verifies', async () => {
+    const asked = server.requests;
+    const run = await stamp(['r0.json', 'r1.json'], '--json');
+    expect(run.status, run.stderr).toBe(0);
+    expect(server.requests - asked).toBe(1);
+    const result = run.json<{
+      receipts: Array<{ status: string; backup: string; serialNumber: string }>;
+    }>();
+    expect(result.receipts.map((r) => [r.status, r.backup])).toEqual([
+      ['stamped', 'r0.json.bak'],
+      ['stamped', 'r1.json.bak'],
+    ]);
+    expect(result.receipts[0]?.serialNumber).toBe(result.receipts[1]?.serialNumber);
+    expect(readJson<Receipt>('r0.json.bak')).toEqual(fixture.receipts[0]);
+    const stamped = readJson<Receipt>('r0.json');
+    expect(stamped.anchors).toEqual([
+      expect.objectContaining({ kind: 'rfc3161-timestamp', authority: 'tsa', headers: [] }),
+    ]);
+    temp.write('file0', fixture.files[0] as Buffer);
+    const verified = await runCli(
+      [
+        'verify',
+        'file0',
+        '--receipt',
+        'r0.json',
+        '--trust',
+        'trust.json',
+        '--require-anchor=tsa',
+        '--json',
+      ],
+      { cwd: temp.dir },
+    );
+    expect(verified.status, verified.stdout).toBe(0);
+    const again = await stamp(['r0.json']);
+    expect(again.stdout).toContain('unchanged r0.json: already stamped by tsa');
+    expect(server.requests - asked).toBe(1);
+  });
+
+  it('leaves the receipt as it was when the authority refuses, fails or answers garbage', async () => {
+    const before = readFileSync(`${temp.dir}/r2.json`, 'utf8');
+    for (const [mode, status, code] of [
+      ['reject', 1, 'TIMESTAMP_REFUSED'],
+      ['garbage', 3, 'TSA_ERROR'],
+      ['http-500', 3, 'TSA_ERROR'],
+    ] as const) {
+      server.setMode(mode);
+      const run = await stamp(['r2.json']);
+      expect([run.status, run.errorCodes], mode).toEqual([status, [code]]);
+      expect(readFileSync(`${temp.dir}/r2.json`, 'utf8')).toBe(before);
+    }
+    server.setMode('ok');
+    const down = await runCli(
+      [
+        'timestamp',
+        'r2.json',
+        '--tsa',
+        'http://127.0.0.1:1/',
+        '--authority',
+        'tsa',
+        '--trust',
+        'trust.json',
+      ],
+      io,
+    );
+    expect([down.status, down.errorCodes]).toEqual([3, ['NETWORK_ERROR']]);
+    expect(down.stderr).toContain('time-stamp authority');
+  });
+});
