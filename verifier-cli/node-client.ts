@@ -94,27 +94,34 @@ export interface GatewayClient {
 }
 
 /**
- * Parses a `--gateway` value: an absolute http or https URL.
+ * Parses the value of `flag` (e.g. `--gateway`): an absolute http or https URL without
+ * credentials (`hint` says where they go instead).
  * @throws CliError `USAGE`.
  */
-export function parseGatewayUrl(text: string): URL {
+export function parseHttpUrl(text: string, flag: string, hint = ''): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new CliError('USAGE', `--gateway ${JSON.stringify(text)} is not a URL`);
+    throw new CliError('USAGE', `${flag} ${JSON.stringify(text)} is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CliError('USAGE', `--gateway must be an http or https URL, not ${url.protocol}`);
+    throw new CliError('USAGE', `${flag} must be an http or https URL, not ${url.protocol}`);
   }
   if (url.username || url.password) {
-    throw new CliError(
-      'USAGE',
-      '--gateway must not carry credentials; use --key or EVIDENCE_API_KEY',
-    );
+    throw new CliError('USAGE', `${flag} must not carry credentials${hint}`);
   }
-  url.search = '';
   url.hash = '';
+  return url;
+}
+
+/**
+ * Parses a `--gateway` value: an absolute http or https URL, as the base of the API paths.
+ * @throws CliError `USAGE`.
+ */
+export function parseGatewayUrl(text: string): URL {
+  const url = parseHttpUrl(text, '--gateway', '; use --key or EVIDENCE_API_KEY');
+  url.search = '';
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
 }

@@ -14,7 +14,7 @@ import {
 } from '../core/timestamp';
 import { CliError } from './cli-error';
 import type { CliIo } from './cli-io';
-import { networkError } from './node-client';
+import { networkError, parseHttpUrl } from './node-client';
 
 export const TSA_TIMEOUT_MS = 30_000;
 /** Largest answer read: a token with a certificate chain is a few KB. */
@@ -25,17 +25,7 @@ export const TSA_MAX_ANSWER_BYTES = 256 * 1024;
  * @throws CliError `USAGE`.
  */
 export function parseTsaUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new CliError('USAGE', `--tsa ${JSON.stringify(text)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new CliError('USAGE', `--tsa must be an http or https URL, not ${url.protocol}`);
-  if (url.username || url.password) throw new CliError('USAGE', '--tsa must not carry credentials');
-  url.hash = '';
-  return url;
+  return parseHttpUrl(text, '--tsa');
 }
 
 /** A token as the authority answered it: its DER and what it says. */

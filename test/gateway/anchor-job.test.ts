@@ -19,8 +19,8 @@ import {
 } from '../../gateway/anchoring/anchor-job';
 import type { AnchorStore, StoredAnchor } from '../../gateway/anchoring/anchor-store';
 import type { AnchorTarget, SubmittedAnchor } from '../../gateway/anchoring/target';
-import type { ChainInfo, Ledger } from '../../gateway/ledger/ledger';
 import { makeAnchorProof, makeNodeKey, trustFor } from '../support/receipt-factory';
+import { tipLedger } from './helpers';
 
 const SOURCE = 'evidence-chain';
 const courtKey = makeNodeKey();
@@ -93,16 +93,7 @@ async function harness(
 ): Promise<Harness> {
   const clock = { now: Date.parse('2026-11-28T10:00:00.000Z') };
   const tip = { number: 3 };
-  const ledger = {
-    chainId: SOURCE,
-    info: async (): Promise<ChainInfo> => ({
-      kind: 'embedded',
-      chainId: SOURCE,
-      height: tip.number + 1,
-      tipHash: hashOf(tip.number),
-      tipTime: new Date(clock.now).toISOString(),
-    }),
-  } as unknown as Ledger;
+  const ledger = tipLedger(SOURCE, tip, hashOf, () => clock.now);
   const target = new FakeTarget();
   target.down = options.downAtStart === true;
   const store = new MemoryStore();
@@ -278,16 +269,7 @@ describe('the anchoring job', () => {
         clearTimeout(timer);
       },
     };
-    const ledger = {
-      chainId: SOURCE,
-      info: async () => ({
-        kind: 'embedded',
-        chainId: SOURCE,
-        height: 1,
-        tipHash: hashOf(0),
-        tipTime: null,
-      }),
-    } as unknown as Ledger;
+    const ledger = tipLedger(SOURCE, { number: 0 }, hashOf);
     const job = createAnchorJob({
       ledger,
       store: new MemoryStore(),

@@ -8,11 +8,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { digestBytes } from '../../core/digest';
+import { digestBytes, type Digest } from '../../core/digest';
 import type { EvidenceItem } from '../../core/evidence';
 import { buildApp, type AppDeps } from '../../gateway/app';
 import { openKeyStore, type KeyRole, type KeyStore } from '../../gateway/auth/api-keys';
 import { loadConfig, type Config } from '../../gateway/config';
+import type { ChainInfo, Ledger } from '../../gateway/ledger/ledger';
 import { FakeLedger, type FakeLedgerOptions } from './fake-ledger';
 
 export interface TestApp {
@@ -137,4 +138,26 @@ export function getWith(
   key?: string,
 ): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'GET', url, headers: key ? bearer(key) : {} });
+}
+
+/**
+ * The part of a ledger the anchoring job reads: a chain `chainId` whose tip is block
+ * `tip.number` (change it to move the tip), with hash `hashOf(number)` and time `now()`.
+ */
+export function tipLedger(
+  chainId: string,
+  tip: { number: number },
+  hashOf: (number: number) => Digest,
+  now: () => number = Date.now,
+): Ledger {
+  return {
+    chainId,
+    info: async (): Promise<ChainInfo> => ({
+      kind: 'embedded',
+      chainId,
+      height: tip.number + 1,
+      tipHash: hashOf(tip.number),
+      tipTime: new Date(now()).toISOString(),
+    }),
+  } as unknown as Ledger;
 }

@@ -18,9 +18,8 @@ import {
 import { openAnchorStore } from '../../gateway/anchoring/anchor-store';
 import type { AnchorTarget, SubmittedTimestamp } from '../../gateway/anchoring/target';
 import { createTimestampTarget } from '../../gateway/anchoring/timestamp-target';
-import type { ChainInfo, Ledger } from '../../gateway/ledger/ledger';
 import { createTsaAuthority, type TsaAuthority } from '../support/openssl-tsa';
-import { tempDir } from './helpers';
+import { tempDir, tipLedger } from './helpers';
 
 const SOURCE = 'evidence-chain';
 const silent: JobLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -160,16 +159,7 @@ describe('the anchoring job with a time-stamp authority', () => {
   it('stamps the tip, keeps the token in the anchor store, and reports it', async () => {
     const dir = await tempDir();
     const tip = { number: 4 };
-    const ledger = {
-      chainId: SOURCE,
-      info: async (): Promise<ChainInfo> => ({
-        kind: 'embedded',
-        chainId: SOURCE,
-        height: tip.number + 1,
-        tipHash: input(tip.number).headerHash,
-        tipTime: new Date().toISOString(),
-      }),
-    } as unknown as Ledger;
+    const ledger = tipLedger(SOURCE, tip, (n) => input(n).headerHash);
     let store = await openAnchorStore(dir);
     try {
       const job = createAnchorJob({

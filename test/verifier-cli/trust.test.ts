@@ -101,7 +101,7 @@ describe('evidence trust fetch', () => {
     });
     expect(run.status).toBe(2);
     expect(run.errorCodes).toEqual(['TRUST_MALFORMED']);
-    expect(run.stderr).toMatch(/^ {2}\/chains\/0\/kind \(const\)/m);
+    expect(run.stderr).toMatch(/^ {2}\/chains\/0\/kind \(enum\)/m);
     expect(existsSync(join(temp.dir, 'bad.json'))).toBe(false);
   });
 
