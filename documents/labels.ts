@@ -101,6 +101,12 @@ export const REPORT_TITLE: Label = {
 
 export const CHECKS_TITLE: Label = { zh: '五、核验步骤', en: 'Checks' };
 
+/** The earliest time an independent party (an anchoring chain or a time-stamp authority) proves. */
+export const ANCHORED_BY: Label = {
+  zh: '经独立第三方（锚定链或可信时间戳）证明不晚于',
+  en: 'Independently proven no later than',
+};
+
 /**
  * A signature algorithm as a reader knows it: its name and standard, as the compliance dossier
  * lists them; the identifier itself for one the dossier does not list.

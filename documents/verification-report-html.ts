@@ -4,7 +4,14 @@
  * anything, so opening the file on an air-gapped machine makes no request. Prints on one A4 page.
  */
 
-import { CHECK_MARKS, CHECKS_TITLE, LEGAL_NOTE, REPORT_TITLE, type Label } from './labels';
+import {
+  ANCHORED_BY,
+  CHECK_MARKS,
+  CHECKS_TITLE,
+  LEGAL_NOTE,
+  REPORT_TITLE,
+  type Label,
+} from './labels';
 import type { CheckLine, Field } from './pdf-layout';
 import { qrSvgDataUri } from './qr';
 import type { ReportSection, VerificationReportModel } from './verification-report';
@@ -107,7 +114,7 @@ export function renderVerificationReportDocument(model: VerificationReportModel)
 <div class="name">${escapeHtml(style.zh)}<span>${escapeHtml(style.en)}</span></div>
 ${model.code ? `<div class="code">代码 Code: ${escapeHtml(model.code)}</div>` : ''}
 ${model.existedBy ? `<div class="existed">存在不晚于 Existed no later than: ${escapeHtml(model.existedBy)}</div>` : ''}
-${model.anchoredBy ? `<div class="existed">经独立链锚定 Anchored by: ${escapeHtml(model.anchoredBy)}</div>` : ''}
+${model.anchoredBy ? `<div class="existed">${ANCHORED_BY.zh} ${ANCHORED_BY.en}: ${escapeHtml(model.anchoredBy)}</div>` : ''}
 <div>${escapeHtml(style.meaning.zh)}</div>
 <div class="en">${escapeHtml(style.meaning.en)}</div>
 </div>

@@ -4,7 +4,7 @@
  */
 
 import { FONT_BOLD } from './fonts';
-import { CHECKS_TITLE, LEGAL_NOTE, REPORT_TITLE, clip } from './labels';
+import { ANCHORED_BY, CHECKS_TITLE, LEGAL_NOTE, REPORT_TITLE, clip } from './labels';
 import { COLORS, renderPdf, type PdfLayout } from './pdf-layout';
 import type { VerificationReportModel } from './verification-report';
 
@@ -66,7 +66,11 @@ function drawHeader(layout: PdfLayout, model: VerificationReportModel, qr: Buffe
     });
   }
   if (model.anchoredBy) {
-    lines.push({ text: `经独立链锚定 Anchored by: ${model.anchoredBy}`, points: 8, bold: true });
+    lines.push({
+      text: `${ANCHORED_BY.zh} ${ANCHORED_BY.en}: ${model.anchoredBy}`,
+      points: 8,
+      bold: true,
+    });
   }
   lines.push({ text: style.meaning.zh, points: 8.2 });
   lines.push({ text: style.meaning.en, points: 7.4, color: COLORS.muted });

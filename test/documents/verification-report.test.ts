@@ -211,7 +211,7 @@ describe('renderVerificationReportPdf', () => {
     expect(text).toContain(anchored.courtChainId);
     expect(text).toContain(`#${verdict.anchors[0]?.targetBlockNumber}`);
     expect(text).toContain('2026-11-28T10:10:00.000Z');
-    expect(text).toContain('Anchored by');
+    expect(text).toContain('Independently proven no later than');
     expect(flat).toContain(verdict.anchors[0]?.txId);
     expect(text.match(/✓/g)?.length).toBe(7);
   });
