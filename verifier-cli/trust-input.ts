@@ -46,8 +46,9 @@ export async function loadTrustFile(io: CliIo, shown: string): Promise<LoadedTru
 export function describeTrust(trust: TrustFile): string {
   const lines: string[] = [];
   for (const chain of trust.chains) {
+    const what = chain.kind === 'rfc3161' ? 'time-stamp authority' : 'chain';
     lines.push(
-      `  chain ${chain.chainId} (${chain.kind})${chain.operator ? `, operated by ${chain.operator}` : ''}`,
+      `  ${what} ${chain.chainId} (${chain.kind})${chain.operator ? `, operated by ${chain.operator}` : ''}`,
     );
     for (const key of chain.keys) {
       lines.push(`    key ${key.keyId} (${key.algorithm}${windowOf(key)})`);

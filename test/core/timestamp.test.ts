@@ -19,7 +19,10 @@ import {
 import { mergeTrust, type TrustedTimestampAuthority, type TrustFile } from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
 import { parseReceipt, type Receipt } from '../../core/receipt';
-import { makeFixture } from '../support/receipt-factory';
+import { createHash } from 'node:crypto';
+import { OID } from '../../core/der';
+import { opensslVerifiesSm2 } from '../support/openssl-sm2';
+import { makeFixture, makeNodeKey, type NodeKey } from '../support/receipt-factory';
 import {
   createTsaAuthority,
   TSA_DEFAULT_POLICY,
@@ -287,5 +290,115 @@ describe('receipts with a time-stamp anchor', () => {
     expect(dated.facts?.existedBy).toBe(dated.anchors[0]?.anchoredAt);
     const before = verifyReceipt(stamped, mark('2020-01-01T00:00:00Z'));
     expect([before.verdict, before.code]).toEqual(['UNTRUSTED', 'KEY_COMPROMISED']);
+  });
+});
+
+/** A DER element (definite lengths up to 64 KiB), for tokens built by hand. */
+function der(tag: number, ...parts: Uint8Array[]): Buffer {
+  const body = Buffer.concat(parts);
+  const n = body.length;
+  const head = n < 0x80 ? [tag, n] : n < 0x100 ? [tag, 0x81, n] : [tag, 0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from(head), body]);
+}
+const oid = (hex: string) => der(0x06, Buffer.from(hex, 'hex'));
+const algorithm = (hex: string) => der(0x30, oid(hex));
+
+/**
+ * An RFC 3161 token as RFC 5652 lays it out, signed with SM2 and SM3 by `key` (OpenSSL 3.0's
+ * `ts -reply` cannot sign with SM2): what a GM time-stamp authority issuing RFC 3161 tokens gives.
+ */
+function sm2Token(key: NodeKey, imprint: Buffer, digest: string = OID.sm3): Buffer {
+  const tstInfo = der(
+    0x30,
+    der(0x02, Buffer.of(1)),
+    oid('2a0304'),
+    der(0x30, algorithm(OID.sha256), der(0x04, imprint)),
+    der(0x02, Buffer.of(0x2a)),
+    der(0x18, Buffer.from('20261129043000.25Z', 'latin1')),
+  );
+  const attributes = [
+    der(0x30, oid(OID.contentTypeAttribute), der(0x31, oid(OID.tstInfo))),
+    der(
+      0x30,
+      oid(OID.messageDigestAttribute),
+      der(
+        0x31,
+        der(
+          0x04,
+          createHash(digest === OID.sm3 ? 'sm3' : 'sha256')
+            .update(tstInfo)
+            .digest(),
+        ),
+      ),
+    ),
+  ];
+  const signature = Buffer.from(key.sign(der(0x31, ...attributes)), 'base64');
+  const signer = der(
+    0x30,
+    der(0x02, Buffer.of(3)),
+    der(0x80, Buffer.alloc(20, 7)),
+    algorithm(digest),
+    der(0xa0, ...attributes),
+    algorithm(OID.sm2WithSm3),
+    der(0x04, signature),
+  );
+  const signedData = der(
+    0x30,
+    der(0x02, Buffer.of(3)),
+    der(0x31, algorithm(digest)),
+    der(0x30, oid(OID.tstInfo), der(0xa0, der(0x04, tstInfo))),
+    der(0x31, signer),
+  );
+  return der(0x30, oid(OID.signedData), der(0xa0, signedData));
+}
+
+describe('SM2 tokens (GB/T 32918 with SM3)', () => {
+  const key = makeNodeKey('sm2-sm3');
+  const publicKey = key.spki.toString('base64');
+
+  it('verify under the SM2 key; OpenSSL agrees on the signature over the signed attributes', () => {
+    const imprint = randomBytes(32);
+    const token = parseTimestampToken(sm2Token(key, imprint));
+    expect(token.genTime).toBe('2026-11-29T04:30:00.250Z');
+    expect(token.serialNumber).toBe('2a');
+    expect(token.certificateKeys).toEqual([]);
+    const signature = Buffer.from(token.signer.signature).toString('base64');
+    expect(opensslVerifiesSm2(token.signer.signedAttributes, signature, publicKey)).toBe(true);
+    const pinned = publicKeyFromSpki(publicKey);
+    if (!pinned) throw new Error('SM2 key does not parse');
+    expect(checkTimestampSignature(token, pinned)).toBeUndefined();
+    const other = publicKeyFromSpki(makeNodeKey('sm2-sm3').spki.toString('base64'));
+    if (!other) throw new Error('SM2 key does not parse');
+    expect(checkTimestampSignature(token, other)).toBe('SIGNATURE');
+  });
+
+  it('refuse SM2 with another digest than SM3, and a changed TSTInfo', () => {
+    const pinned = publicKeyFromSpki(publicKey);
+    if (!pinned) throw new Error('SM2 key does not parse');
+    const withSha256 = parseTimestampToken(sm2Token(key, randomBytes(32), OID.sha256));
+    expect(checkTimestampSignature(withSha256, pinned)).toBe('ALGORITHM');
+    const der = sm2Token(key, randomBytes(32));
+    const at = der.indexOf(Buffer.from('20261129', 'latin1'));
+    der[at + 3] = 0x37; // 2027
+    expect(checkTimestampSignature(parseTimestampToken(der), pinned)).toBe('MESSAGE_DIGEST');
+  });
+
+  it('date a receipt in core with the SM2 authority pinned', () => {
+    const fixture = makeFixture(1);
+    const receipt = fixture.receipts[0] as Receipt;
+    const token = sm2Token(key, Buffer.from(imprintOf(receipt), 'hex'));
+    const trust = withAuthority(fixture.trust, {
+      kind: 'rfc3161',
+      chainId: 'gm-tsa',
+      keys: [{ keyId: key.keyId, algorithm: 'sm2-sm3', publicKey }],
+    });
+    const verdict = verifyReceipt(stampedReceipt(receipt, token, 'gm-tsa'), trust);
+    expect(verdict.verdict).toBe('VERIFIED');
+    expect(verdict.anchors[0]).toMatchObject({
+      kind: 'timestamp',
+      genTime: '2026-11-29T04:30:00.250Z',
+      anchoredAt: '2026-11-29T04:30:00.250Z',
+      accuracyMs: 0,
+    });
   });
 });
