@@ -196,7 +196,11 @@ export const timestampAnchorSchema = {
 /** Either kind of anchor, told apart by `kind` (so a refusal names the fields of that kind). */
 export const receiptAnchorSchema = {
   type: 'object',
-  if: { required: ['kind'], properties: { kind: { const: TIMESTAMP_ANCHOR_KIND } } },
+  if: {
+    type: 'object',
+    required: ['kind'],
+    properties: { kind: { const: TIMESTAMP_ANCHOR_KIND } },
+  },
   then: timestampAnchorSchema,
   else: anchorProofSchema,
 } as const;
