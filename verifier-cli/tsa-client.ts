@@ -28,6 +28,27 @@ export function parseTsaUrl(text: string): URL {
   return parseHttpUrl(text, '--tsa');
 }
 
+/**
+ * The answer's bytes, reading no more than `limit` of them whatever the authority sends.
+ * @throws CliError `TSA_ERROR` when there are more.
+ */
+async function readAtMost(response: Response, limit: number, url: URL): Promise<Buffer> {
+  const tooLarge = () =>
+    new CliError('TSA_ERROR', `${url.origin} answered with more than ${limit} bytes`);
+  if (Number(response.headers.get('content-length') ?? 0) > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** A token as the authority answered it: its DER and what it says. */
 export interface StampedToken {
   readonly der: Buffer;
@@ -55,15 +76,7 @@ export async function requestTimestamp(
       body: request.der,
       signal: AbortSignal.timeout(TSA_TIMEOUT_MS),
     });
-    const length = Number(response.headers.get('content-length') ?? '0');
-    if (length > TSA_MAX_ANSWER_BYTES) {
-      await response.body?.cancel();
-      throw new CliError(
-        'TSA_ERROR',
-        `${url.origin} answered with ${length} bytes, over the limit`,
-      );
-    }
-    body = Buffer.from(await response.arrayBuffer());
+    body = await readAtMost(response, TSA_MAX_ANSWER_BYTES, url);
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw networkError(url, TSA_TIMEOUT_MS, error, 'the time-stamp authority');
@@ -78,11 +91,6 @@ export async function requestTimestamp(
       `${url.origin} answered ${type || 'no content type'}, not application/timestamp-reply`,
     );
   }
-  if (body.length > TSA_MAX_ANSWER_BYTES)
-    throw new CliError(
-      'TSA_ERROR',
-      `${url.origin} answered with ${body.length} bytes, over the limit`,
-    );
   try {
     return checkTimestampReply(body, imprint, request);
   } catch (error) {

@@ -219,5 +219,34 @@ describe('evidence timestamp', () => {
     );
     expect([down.status, down.errorCodes]).toEqual([3, ['NETWORK_ERROR']]);
     expect(down.stderr).toContain('time-stamp authority');
+    // An answer that never ends is cut off, whether or not it declares its length.
+    let pulled = 0;
+    const endless = async () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            pulled += 1;
+            controller.enqueue(new Uint8Array(64 * 1024));
+          },
+        }),
+        { status: 200, headers: { 'content-type': 'application/timestamp-reply' } },
+      );
+    const flooded = await runCli(
+      [
+        'timestamp',
+        'r2.json',
+        '--tsa',
+        'http://tsa.test/',
+        '--authority',
+        'tsa',
+        '--trust',
+        'trust.json',
+      ],
+      { cwd: temp.dir, fetch: endless as unknown as typeof fetch },
+    );
+    expect([flooded.status, flooded.errorCodes]).toEqual([3, ['TSA_ERROR']]);
+    expect(flooded.stderr).toContain('more than');
+    expect(pulled).toBeLessThan(10);
+    expect(readFileSync(`${temp.dir}/r2.json`, 'utf8')).toBe(before);
   });
 });
