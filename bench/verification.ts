@@ -7,20 +7,28 @@
  * SM2 node keys (`sm2-sm3`), against Ed25519 in the same run: receipts verified per second, the
  * time to sign one block, and deposits per second in process with 32-record transactions (what
  * 64 connections of single deposits make, where a block's signature weighs most per deposit).
+ *
+ * Trusted time stamps: receipts carrying an RFC 3161 token of an RSA-2048 authority (OpenSSL's
+ * `ts -reply`, the certificates included as most authorities send them) verified per second,
+ * against the same receipt without it, in alternating rounds.
  */
 
 import { randomBytes, verify as verifySignature } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { blockSigningBytes, type NodeKeyAlgorithm } from '../core/block';
+import { TIMESTAMP_ANCHOR_KIND } from '../core/anchor';
+import { blockHash, blockSigningBytes, type NodeKeyAlgorithm } from '../core/block';
 import { digestBytes, type Digest } from '../core/digest';
 import type { Receipt } from '../core/receipt';
 import { publicKeyFromSpki } from '../core/signature';
-import { parseTrustFile } from '../core/trust';
+import { parseTimestampResponse } from '../core/timestamp';
+import { authorityCertificate } from '../core/timestamp-authority';
+import { mergeTrust, parseTrustFile, TRUST_FILE_TYPE } from '../core/trust';
 import { verifyReceipt } from '../core/verify';
 import { createEvidenceService, type EvidenceService } from '../gateway/evidence-service';
 import { openEmbeddedLedger } from '../gateway/ledger/embedded-ledger';
 import { loadNodeKey } from '../gateway/ledger/embedded/node-key';
+import { createTsaAuthority } from '../test/support/openssl-tsa';
 import type { BenchConfig } from './config';
 import { median, run } from './processes';
 import { BENCH_PRINCIPAL, createItemSource, storeOver, type Store } from './workload';
@@ -49,10 +57,21 @@ export interface ReceiptsLaterFigures {
   readonly receipts: number;
 }
 
+/** Receipts with and without a trusted time stamp, verified in process; medians of rounds. */
+export interface TimestampFigures {
+  readonly receiptsPerSecond: number;
+  readonly plainReceiptsPerSecond: number;
+  /** DER bytes of the token, and the receipt's JSON bytes with and without it. */
+  readonly tokenBytes: number;
+  readonly receiptBytes: number;
+  readonly plainReceiptBytes: number;
+}
+
 export interface VerificationFigures {
   readonly receiptsPerSecond: number;
   readonly signatureChecksPerSecond: number;
   readonly sm2: Sm2Figures;
+  readonly timestamps: TimestampFigures;
   readonly receiptsLater: ReceiptsLaterFigures;
   /** Median wall seconds of `evidence verify` for one receipt, and of `node -e ''`. */
   readonly cliVerifySeconds: number;
@@ -179,6 +198,78 @@ async function measureSm2(
       `(Ed25519 ${figures.ed25519SmallBatchDigestsPerSecond.toFixed(0)})`,
   );
   return figures;
+}
+
+type Verifiable = Awaited<ReturnType<typeof receiptFrom>>;
+
+/** A time-stamped receipt against the same without (see {@link TimestampFigures}). */
+async function measureTimestamps(
+  config: BenchConfig,
+  plain: Verifiable,
+  log: (line: string) => void,
+): Promise<TimestampFigures> {
+  const authority = await createTsaAuthority('rsa');
+  try {
+    const imprint = blockHash(plain.receipt.proof.block.header).slice('sha256:'.length);
+    const token = parseTimestampResponse(await authority.stamp(imprint)).token;
+    if (!token) throw new Error('the bench authority did not stamp');
+    const stamped: Verifiable = {
+      ...plain,
+      receipt: {
+        ...plain.receipt,
+        anchors: [
+          {
+            kind: TIMESTAMP_ANCHOR_KIND,
+            authority: 'bench-tsa',
+            headers: [],
+            token: Buffer.from(token).toString('base64'),
+          },
+        ],
+      },
+      trust: mergeTrust(plain.trust, {
+        type: TRUST_FILE_TYPE,
+        version: 1,
+        chains: [
+          {
+            kind: 'rfc3161',
+            chainId: 'bench-tsa',
+            keys: [authorityCertificate(authority.certificatePem).key],
+          },
+        ],
+      }),
+    };
+    const verifyRate = (r: Verifiable, count: number) =>
+      rate(count, () => {
+        const verdict = verifyReceipt(r.receipt, r.trust, {
+          fileDigests: r.digests,
+          requireAnchors: r === stamped ? ['bench-tsa'] : false,
+        });
+        if (verdict.verdict !== 'VERIFIED')
+          throw new Error(`the bench receipt gave ${verdict.verdict}`);
+      });
+    const count = Math.ceil(config.verifications / 4);
+    verifyRate(stamped, Math.ceil(count / 10));
+    const withStamp: number[] = [];
+    const without: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      without.push(verifyRate(plain, count));
+      withStamp.push(verifyRate(stamped, count));
+    }
+    const figures: TimestampFigures = {
+      receiptsPerSecond: median(withStamp),
+      plainReceiptsPerSecond: median(without),
+      tokenBytes: token.length,
+      receiptBytes: Buffer.byteLength(JSON.stringify(stamped.receipt, null, 2)),
+      plainReceiptBytes: Buffer.byteLength(JSON.stringify(plain.receipt, null, 2)),
+    };
+    log(
+      `verification, RFC 3161 time stamp: ${figures.receiptsPerSecond.toFixed(0)} receipts/s ` +
+        `(without ${figures.plainReceiptsPerSecond.toFixed(0)}), token ${figures.tokenBytes} B`,
+    );
+    return figures;
+  } finally {
+    await authority.remove();
+  }
 }
 
 /** Receipts later, by transaction against by digest (see {@link ReceiptsLaterFigures}). */
@@ -309,11 +400,13 @@ export async function measureVerification(
       cli.push(verified.seconds);
     }
     const sm2 = await measureSm2(dir, config, ed25519, log);
+    const timestamps = await measureTimestamps(config, ed25519, log);
     const receiptsLater = await measureReceiptsLater(path.join(dir, 'later'), config, log);
     const figures = {
       receiptsPerSecond,
       signatureChecksPerSecond,
       sm2,
+      timestamps,
       receiptsLater,
       cliVerifySeconds: median(cli),
       nodeStartSeconds: median(bare),

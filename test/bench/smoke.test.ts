@@ -23,6 +23,7 @@ const ROWS = [
   'sm2-verify-in-process',
   'sm2-sign-block',
   'sm2-small-batches',
+  'timestamp-verify-in-process',
   'receipts-later',
   'verify-cli',
   'scale-deposit-rate',
