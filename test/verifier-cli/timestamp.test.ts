@@ -191,6 +191,54 @@ describe('evidence timestamp', () => {
     expect(server.requests - asked).toBe(1);
   });
 
+  it('stamps every receipt under a folder, and refuses a folder without one', async () => {
+    const other = makeFixture(2);
+    temp.write('other-trust.json', JSON.stringify(other.trust));
+    await runCli(
+      ['trust', 'add-authority', 'other-trust.json', '--name', 'tsa', '--cert', 'tsa.pem'],
+      io,
+    );
+    temp.write('case/b.pdf.receipt.json', JSON.stringify(other.receipts[0]));
+    temp.write('case/sub/a.pdf.receipt.json', JSON.stringify(other.receipts[1]));
+    temp.write('case/c.pdf.receipt.json.bak', 'not read');
+    temp.write('case/notes.txt', 'not a receipt');
+    temp.write('empty/notes.txt', 'not a receipt');
+    const run = await runCli(
+      [
+        'timestamp',
+        'case',
+        '--tsa',
+        server.url,
+        '--authority',
+        'tsa',
+        '--trust',
+        'other-trust.json',
+        '--json',
+      ],
+      io,
+    );
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.json<{ receipts: Array<{ receipt: string; status: string }> }>().receipts).toEqual([
+      expect.objectContaining({ receipt: 'case/b.pdf.receipt.json', status: 'stamped' }),
+      expect.objectContaining({ receipt: 'case/sub/a.pdf.receipt.json', status: 'stamped' }),
+    ]);
+    expect(readFileSync(`${temp.dir}/case/c.pdf.receipt.json.bak`, 'utf8')).toBe('not read');
+    const empty = await runCli(
+      [
+        'timestamp',
+        'empty',
+        '--tsa',
+        server.url,
+        '--authority',
+        'tsa',
+        '--trust',
+        'other-trust.json',
+      ],
+      io,
+    );
+    expect([empty.status, empty.errorCodes]).toEqual([2, ['USAGE']]);
+  });
+
   it('leaves the receipt as it was when the authority refuses, fails or answers garbage', async () => {
     const before = readFileSync(`${temp.dir}/r2.json`, 'utf8');
     for (const [mode, status, code] of [

@@ -10,6 +10,8 @@
  * Receipts of one block share one token. Writing is as for `upgrade` (verifier-cli/receipt-file.ts).
  */
 
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { anchorFactText, verifyReceipt } from '../../core/verify';
 import { blockHash } from '../../core/block';
 import {
@@ -22,7 +24,8 @@ import { CHAIN_ID_PATTERN, mergeTrust, type TrustFile } from '../../core/trust';
 import type { Receipt } from '../../core/receipt';
 import { CliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
-import { jsonText, parseCommandLine, usage, type Command } from '../command';
+import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
+import { filesUnder, isReceiptName, RECEIPT_SUFFIX } from '../folder-files';
 import { EXIT_OK, type ExitStatus } from '../exit-codes';
 import { BACKUP_SUFFIX, readReceiptFile, writeAnchoredReceipt } from '../receipt-file';
 import { loadTrustFile } from '../trust-input';
@@ -37,7 +40,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-const HELP = `Usage: evidence timestamp RECEIPT [RECEIPT...] --tsa URL --authority NAME --trust TRUST [--trust TRUST...]
+const HELP = `Usage: evidence timestamp RECEIPT|FOLDER... --tsa URL --authority NAME --trust TRUST [--trust TRUST...]
                           [--out FILE] [--force] [--json]
 
 Asks a trusted time-stamp authority (RFC 3161, e.g. a national time service's TSA) to stamp the
@@ -47,6 +50,7 @@ dates the evidence independently of the evidence chain: its clock, its key, its 
 Each receipt must verify against the trust files before anything is asked, and again with the
 token added, under the authority's key pinned in a trust file (evidence trust add-authority).
 Receipts of the same block share one token. A receipt already stamped by NAME is left as it is.
+A FOLDER stands for every receipt (*.receipt.json) under it, subfolders included, in name order.
 
 Options:
   --tsa URL         the authority's RFC 3161 HTTP address
@@ -98,9 +102,10 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     throw usage(`--authority ${JSON.stringify(authority)} is not a name a trust file can hold`);
   const trustFiles = values.trust ?? [];
   if (trustFiles.length === 0) throw usage('timestamp needs --trust TRUST');
-  if (values.out !== undefined && positionals.length > 1)
-    throw usage('--out takes one RECEIPT; stamp several in place');
   const url = parseTsaUrl(values.tsa);
+  const shownReceipts = await receiptsOf(io, positionals);
+  if (values.out !== undefined && shownReceipts.length !== 1)
+    throw usage('--out takes one RECEIPT; stamp several in place');
   const loaded = await Promise.all(trustFiles.map((file) => loadTrustFile(io, file)));
   const trust = mergeTrust(...loaded.map((file) => file.trust));
   if (!trust.chains.some((entry) => entry.kind === 'rfc3161' && entry.chainId === authority)) {
@@ -112,7 +117,7 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
 
   const tokens = new Map<string, StampedToken>();
   const results: Stamped[] = [];
-  for (const shown of positionals) {
+  for (const shown of shownReceipts) {
     const original = await readReceiptFile(io, shown);
     const { receipt } = original;
     const blockNumber = receipt.ledger.blockNumber;
@@ -183,6 +188,25 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
     io.stdout(`${[...lines, ...facts].join('\n')}\n`);
   }
   return EXIT_OK;
+}
+
+/**
+ * The receipts the arguments name: a file as it is, a folder as every receipt under it.
+ * @throws CliError `USAGE` for a folder without receipts.
+ */
+async function receiptsOf(io: CliIo, shown: readonly string[]): Promise<string[]> {
+  const receipts: string[] = [];
+  for (const name of shown) {
+    const stat = await fs.stat(resolvePath(io, name)).catch(() => undefined);
+    if (!stat?.isDirectory()) {
+      receipts.push(name);
+      continue;
+    }
+    const found = (await filesUnder(resolvePath(io, name), name)).filter(isReceiptName);
+    if (found.length === 0) throw usage(`${name} holds no receipt (*${RECEIPT_SUFFIX})`);
+    receipts.push(...found.map((file) => join(name, file)));
+  }
+  return receipts;
 }
 
 function resultOf(
