@@ -402,3 +402,48 @@ describe('SM2 tokens (GB/T 32918 with SM3)', () => {
     });
   });
 });
+
+describe('hostile tokens', () => {
+  it('never do more than fail the anchor: truncations and random changes anywhere', async () => {
+    const fixture = makeFixture(1);
+    const receipt = fixture.receipts[0] as Receipt;
+    const authority = authorityOf('rsa');
+    const token = tokenOf(await authority.stamp(imprintOf(receipt)));
+    const trust = withAuthority(fixture.trust, pinned(authority));
+    const verdictOf = (der: Buffer) => verifyReceipt(stampedReceipt(receipt, der), trust);
+    expect(verdictOf(token).verdict).toBe('VERIFIED');
+    const outcomes = new Set<string>();
+    const variants: Buffer[] = [];
+    for (let length = 0; length < token.length; length += 7)
+      variants.push(token.subarray(0, length));
+    for (let i = 0; i < 1500; i++) {
+      const mutated = Buffer.from(token);
+      const changes = 1 + (i % 4);
+      for (let c = 0; c < changes; c++) {
+        mutated[Math.floor(Math.random() * mutated.length)] = Math.floor(Math.random() * 256);
+      }
+      variants.push(mutated);
+    }
+    variants.push(
+      Buffer.concat([token, Buffer.of(0)]),
+      randomBytes(3000),
+      Buffer.alloc(3000, 0x30),
+    );
+    for (const der of variants) {
+      let thrown: unknown;
+      try {
+        parseTimestampToken(der);
+      } catch (error) {
+        thrown = error;
+      }
+      if (thrown !== undefined) expect(thrown).toBeInstanceOf(TimestampFormatError);
+      const verdict = verdictOf(der);
+      outcomes.add(`${verdict.verdict} ${verdict.code ?? ''}`);
+      if (verdict.verdict === 'VERIFIED') {
+        // A change the signature does not cover (the certificates carried): the same time stamp.
+        expect(verdict.anchors[0]?.genTime).toBe(parseTimestampToken(token).genTime);
+      }
+    }
+    expect(outcomes).toContain('PROOF_INVALID ANCHOR_PROOF_INVALID');
+  });
+});
