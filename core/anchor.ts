@@ -573,7 +573,8 @@ export interface CheckedTimestamp {
 
 /**
  * Checks that `der`, a time-stamp token, stamps `hash`, the hash of block `number` (b), is well formed (c) and
- * signed by a key of authority `name` the trust file pins, valid at `genTime` (d); see
+ * signed by a key of authority `name` the trust file pins, valid at `genTime`, under a policy the
+ * file accepts for it (d); see
  * {@link checkTimestampAnchor}. Also what the node checks of an authority's answer before keeping it.
  * @throws AnchorCheckError `ANCHOR_HASH_MISMATCH`, `ANCHOR_PROOF_INVALID`, `ANCHOR_UNTRUSTED`.
  */
@@ -609,6 +610,12 @@ export function checkTimestampToken(
     fail('ANCHOR_UNTRUSTED', `the trust file pins no time-stamp authority ${name}`);
   }
   const key = signingKeyOf(token, authority);
+  if (authority.policies && !authority.policies.includes(token.policy)) {
+    fail(
+      'ANCHOR_UNTRUSTED',
+      `the time stamp is issued under policy ${token.policy}, not one the trust file accepts for ${authority.chainId} (${authority.policies.join(', ')})`,
+    );
+  }
   const at = Date.parse(token.genTime);
   if (
     (key.notBefore !== undefined && at < Date.parse(key.notBefore)) ||

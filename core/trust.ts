@@ -6,6 +6,7 @@
 import { canonicalBytes } from './canonical';
 import { formatDigest, sha256, type Digest } from './digest';
 import { NAME_PATTERN } from './evidence';
+import { ValidationError } from './errors';
 import { validateOrThrow } from './schema';
 import { blockSigningBytes, type SignedBlockHeader } from './block';
 import {
@@ -57,6 +58,11 @@ export interface TrustedTimestampAuthority {
   /** Who runs the authority, for people reading a report. */
   readonly operator?: string;
   readonly keys: readonly TrustedKey[];
+  /**
+   * Dotted object identifiers of the policies a court accepts tokens under (e.g. ETSI EN 319 421's
+   * `0.4.0.2023.1.1`); absent: any policy of the authority.
+   */
+  readonly policies?: readonly string[];
 }
 
 export type TrustedChain = TrustedEmbeddedChain | TrustedTimestampAuthority;
@@ -69,6 +75,9 @@ export interface TrustFile {
   readonly version: 1;
   readonly chains: readonly TrustedChain[];
 }
+
+/** A dotted object identifier (`1.2.840.113549`). */
+export const OBJECT_IDENTIFIER_PATTERN = '^[0-2](\\.(0|[1-9][0-9]*))+$';
 
 /** RFC 3339 in UTC, as trust files write times. */
 export const TRUST_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$';
@@ -93,6 +102,13 @@ export const trustFileSchema = {
           kind: { type: 'string', enum: [...TRUSTED_KINDS] },
           chainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
           operator: { type: 'string', maxLength: 256 },
+          policies: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 16,
+            uniqueItems: true,
+            items: { type: 'string', pattern: OBJECT_IDENTIFIER_PATTERN, maxLength: 128 },
+          },
           keys: {
             type: 'array',
             minItems: 1,
@@ -122,7 +138,26 @@ export const trustFileSchema = {
  * @throws ValidationError `TRUST_MALFORMED` naming every bad field.
  */
 export function parseTrustFile(value: unknown): TrustFile {
-  return validateOrThrow<TrustFile>(trustFileSchema, value, 'trust file', 'TRUST_MALFORMED');
+  const trust = validateOrThrow<TrustFile>(trustFileSchema, value, 'trust file', 'TRUST_MALFORMED');
+  const misplaced = trust.chains.flatMap((chain, index) =>
+    chain.kind !== 'rfc3161' && 'policies' in chain
+      ? [
+          {
+            path: `/chains/${index}/policies`,
+            rule: 'kind',
+            message: 'only a time-stamp authority (kind rfc3161) has policies',
+          },
+        ]
+      : [],
+  );
+  if (misplaced.length > 0) {
+    throw new ValidationError(
+      'TRUST_MALFORMED',
+      `trust file is invalid (${misplaced.length} problem${misplaced.length === 1 ? '' : 's'})`,
+      misplaced,
+    );
+  }
+  return trust;
 }
 
 /** `sha256:` of the trust file's canonical bytes: printed in reports so a court can match copies. */

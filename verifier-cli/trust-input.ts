@@ -53,6 +53,8 @@ export function describeTrust(trust: TrustFile): string {
     for (const key of chain.keys) {
       lines.push(`    key ${key.keyId} (${key.algorithm}${windowOf(key)})`);
     }
+    if (chain.kind === 'rfc3161' && chain.policies)
+      lines.push(`    accepted policies ${chain.policies.join(', ')}`);
   }
   if (lines.length === 0) lines.push('  (no chains: this file trusts nothing)');
   return `${lines.join('\n')}\n`;

@@ -16,7 +16,12 @@ import {
   timestampRequest,
   TimestampFormatError,
 } from '../../core/timestamp';
-import { mergeTrust, type TrustedTimestampAuthority, type TrustFile } from '../../core/trust';
+import {
+  mergeTrust,
+  parseTrustFile,
+  type TrustedTimestampAuthority,
+  type TrustFile,
+} from '../../core/trust';
 import { verifyReceipt } from '../../core/verify';
 import { parseReceipt, type Receipt } from '../../core/receipt';
 import { createHash } from 'node:crypto';
@@ -26,6 +31,7 @@ import { makeFixture, makeNodeKey, type NodeKey } from '../support/receipt-facto
 import {
   createTsaAuthority,
   TSA_DEFAULT_POLICY,
+  TSA_OTHER_POLICY,
   type TsaAuthority,
   type TsaKeyType,
 } from '../support/openssl-tsa';
@@ -268,6 +274,38 @@ describe('receipts with a time-stamp anchor', () => {
       'PROOF_INVALID',
       'ANCHOR_PROOF_INVALID',
     ]);
+  });
+
+  it('accepts only the policies the trust file names for the authority, when it names some', async () => {
+    const authority = authorityOf('ec');
+    const stamped = stampedReceipt(receipt, tokenOf(await authority.stamp(imprintOf(receipt))));
+    const withPolicies = (policies: string[]) =>
+      withAuthority(fixture.trust, { ...pinned(authority), policies });
+    expect(verifyReceipt(stamped, withPolicies([TSA_DEFAULT_POLICY])).verdict).toBe('VERIFIED');
+    const other = verifyReceipt(stamped, withPolicies([TSA_OTHER_POLICY]));
+    expect([other.verdict, other.code]).toEqual(['UNTRUSTED', 'ANCHOR_UNTRUSTED']);
+    expect(other.checks.find((c) => c.step === 'anchor')?.detail).toContain(TSA_DEFAULT_POLICY);
+  });
+
+  it('refuses policies on an entry that is not a time-stamp authority, and malformed ones', () => {
+    const chain = fixture.trust.chains[0];
+    const problems = (value: unknown) => {
+      try {
+        parseTrustFile(value);
+      } catch (error) {
+        return (error as { fields?: Array<{ path: string; rule: string }> }).fields;
+      }
+      return undefined;
+    };
+    expect(problems({ ...fixture.trust, chains: [{ ...chain, policies: ['1.2.3'] }] })).toEqual([
+      expect.objectContaining({ path: '/chains/0/policies', rule: 'kind' }),
+    ]);
+    expect(
+      problems({
+        ...fixture.trust,
+        chains: [{ ...pinned(authorityOf('ec')), policies: ['1.2.x', '1.02'] }],
+      })?.map((f) => f.path),
+    ).toEqual(['/chains/0/policies/0', '/chains/0/policies/1']);
   });
 
   it('dates a block whose node key was later marked compromised', async () => {

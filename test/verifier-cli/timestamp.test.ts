@@ -70,6 +70,27 @@ describe('evidence trust add-authority', () => {
     expect(readJson<TrustFile>('trust.json').chains[1]?.keys).toHaveLength(1);
   });
 
+  it('accepts only the policies named, added to those accepted before', async () => {
+    const pin = (...policies: string[]) =>
+      runCli(
+        ['trust', 'add-authority', 'policies.json', '--name', 'tsa', '--cert', 'tsa.pem']
+          .concat(policies.flatMap((p) => ['--policy', p]))
+          .concat(['--json']),
+        io,
+      );
+    expect((await pin('1.3.6.1.4.1.99999.1')).json()).toMatchObject({
+      policies: ['1.3.6.1.4.1.99999.1'],
+    });
+    expect((await pin('0.4.0.2023.1.1')).json()).toMatchObject({
+      policies: ['1.3.6.1.4.1.99999.1', '0.4.0.2023.1.1'],
+    });
+    const shown = await runCli(['trust', 'show', 'policies.json'], io);
+    expect(shown.stdout).toContain('accepted policies 1.3.6.1.4.1.99999.1, 0.4.0.2023.1.1');
+    const bad = await pin('not-an-oid');
+    expect(bad.status).toBe(2);
+    expect(bad.json()).toMatchObject({ error: { code: 'TRUST_MALFORMED' } });
+  });
+
   it('creates a trust file that does not exist yet', async () => {
     const run = await runCli(
       ['trust', 'add-authority', 'tsa-only.json', '--name', 'tsa', '--cert', 'tsa.pem'],

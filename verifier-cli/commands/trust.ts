@@ -62,6 +62,7 @@ const COMPROMISE_OPTIONS = {
 const AUTHORITY_OPTIONS = {
   name: { type: 'string' },
   cert: { type: 'string' },
+  policy: { type: 'string', multiple: true },
   operator: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
@@ -71,7 +72,8 @@ const HELP = `Usage: evidence trust fetch --gateway URL [--out FILE] [--force] [
        evidence trust show FILE [--json]
        evidence trust update FILE --gateway URL [--out NEW] [--json]
        evidence trust compromise FILE --key KEY_ID (--since TIME | --clear) [--out NEW] [--json]
-       evidence trust add-authority FILE --name NAME --cert PEM [--operator TEXT] [--out NEW] [--json]
+       evidence trust add-authority FILE --name NAME --cert PEM [--policy OID...] [--operator TEXT]
+                                     [--out NEW] [--json]
 
 fetch  downloads the gateway's trust file (GET /v1/trust), validates it, prints its fingerprint
        and writes it to FILE (default ${DEFAULT_TRUST_FILE}). An existing different file is kept
@@ -97,7 +99,9 @@ add-authority
        stamping (extended key usage timeStamping), RSA of 2048 bits or more, ECDSA P-256 or SM2,
        valid from its notBefore to its notAfter. Prints the certificate's SHA-256 fingerprint:
        compare it with the one the authority publishes before relying on the file. A key added
-       to an authority already pinned joins its keys (its old tokens keep verifying). FILE is
+       to an authority already pinned joins its keys (its old tokens keep verifying). --policy
+       (repeatable) accepts only tokens issued under these policies (dotted OIDs, e.g.
+       0.4.0.2023.1.1), added to those already accepted; without it, any policy. FILE is
        created when it does not exist; writes NEW (default FILE itself).
 
 A trust file fetched over the network is only as good as the network: compare its fingerprint
@@ -345,11 +349,14 @@ async function addAuthority(args: readonly string[], io: CliIo): Promise<ExitSta
   const known = pinned.chains.find((entry) => entry.chainId === name);
   const already = known?.keys.some((k) => k.keyId === key.keyId) ?? false;
   const operator = values.operator ?? known?.operator;
+  const previousPolicies = known?.kind === 'rfc3161' ? (known.policies ?? []) : [];
+  const policies = [...new Set([...previousPolicies, ...(values.policy ?? [])])];
   const entry: TrustedChain = {
     kind: 'rfc3161',
     chainId: name,
     ...(operator !== undefined ? { operator } : {}),
     keys: already ? (known?.keys ?? []) : [...(known?.keys ?? []), key],
+    ...(policies.length > 0 ? { policies } : {}),
   };
   const chains = known
     ? pinned.chains.map((chain) => (chain === known ? entry : chain))
@@ -370,6 +377,7 @@ async function addAuthority(args: readonly string[], io: CliIo): Promise<ExitSta
         notAfter: key.notAfter,
         subject: read.subject,
         certificateFingerprint,
+        policies: policies.length > 0 ? policies : null,
         added: !already,
         fingerprint,
       }),
