@@ -117,60 +117,37 @@ describe('evidence trust add-authority', () => {
 });
 
 describe('evidence timestamp', () => {
-  const stamp = (names: string[], ...more: string[]) =>
+  interface StampOptions {
+    readonly tsa?: string;
+    readonly authority?: string;
+    readonly trust?: string;
+    readonly fetch?: typeof fetch;
+  }
+  /** `evidence timestamp NAMES... MORE...` against the test authority unless `options` say otherwise. */
+  const stampWith = (options: StampOptions, names: string[], ...more: string[]) =>
     runCli(
-      [
-        'timestamp',
-        ...names,
-        '--tsa',
-        server.url,
-        '--authority',
-        'tsa',
-        '--trust',
-        'trust.json',
-        ...more,
-      ],
-      io,
+      ['timestamp', ...names, '--tsa', options.tsa ?? server.url]
+        .concat([
+          '--authority',
+          options.authority ?? 'tsa',
+          '--trust',
+          options.trust ?? 'trust.json',
+        ])
+        .concat(more),
+      { ...io, ...(options.fetch ? { fetch: options.fetch } : {}) },
     );
+  const stamp = (names: string[], ...more: string[]) => stampWith({}, names, ...more);
 
   it('refuses before asking: no such authority pinned, a receipt that does not verify, usage', async () => {
     const asked = server.requests;
-    const unpinned = await runCli(
-      [
-        'timestamp',
-        'r0.json',
-        '--tsa',
-        server.url,
-        '--authority',
-        'nobody',
-        '--trust',
-        'trust.json',
-      ],
-      io,
-    );
+    const unpinned = await stampWith({ authority: 'nobody' }, ['r0.json']);
     expect([unpinned.status, unpinned.errorCodes]).toEqual([1, ['ANCHOR_UNTRUSTED']]);
     const other = makeFixture(1);
     temp.write('foreign.json', JSON.stringify(other.receipts[0]));
     const foreign = await stamp(['foreign.json']);
     expect([foreign.status, foreign.errorCodes]).toEqual([2, ['RECEIPT_MALFORMED']]);
     expect((await stamp(['r0.json', 'r1.json'], '--out', 'x.json')).status).toBe(2);
-    expect(
-      (
-        await runCli(
-          [
-            'timestamp',
-            'r0.json',
-            '--tsa',
-            'ftp://x',
-            '--authority',
-            'tsa',
-            '--trust',
-            'trust.json',
-          ],
-          io,
-        )
-      ).status,
-    ).toBe(2);
+    expect((await stampWith({ tsa: 'ftp://x' }, ['r0.json'])).status).toBe(2);
     expect(server.requests).toBe(asked);
   });
 
@@ -224,39 +201,14 @@ describe('evidence timestamp', () => {
     temp.write('case/c.pdf.receipt.json.bak', 'not read');
     temp.write('case/notes.txt', 'not a receipt');
     temp.write('empty/notes.txt', 'not a receipt');
-    const run = await runCli(
-      [
-        'timestamp',
-        'case',
-        '--tsa',
-        server.url,
-        '--authority',
-        'tsa',
-        '--trust',
-        'other-trust.json',
-        '--json',
-      ],
-      io,
-    );
+    const run = await stampWith({ trust: 'other-trust.json' }, ['case'], '--json');
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.json<{ receipts: Array<{ receipt: string; status: string }> }>().receipts).toEqual([
       expect.objectContaining({ receipt: 'case/b.pdf.receipt.json', status: 'stamped' }),
       expect.objectContaining({ receipt: 'case/sub/a.pdf.receipt.json', status: 'stamped' }),
     ]);
     expect(readFileSync(`${temp.dir}/case/c.pdf.receipt.json.bak`, 'utf8')).toBe('not read');
-    const empty = await runCli(
-      [
-        'timestamp',
-        'empty',
-        '--tsa',
-        server.url,
-        '--authority',
-        'tsa',
-        '--trust',
-        'other-trust.json',
-      ],
-      io,
-    );
+    const empty = await stampWith({ trust: 'other-trust.json' }, ['empty']);
     expect([empty.status, empty.errorCodes]).toEqual([2, ['USAGE']]);
   });
 
@@ -273,19 +225,7 @@ describe('evidence timestamp', () => {
       expect(readFileSync(`${temp.dir}/r2.json`, 'utf8')).toBe(before);
     }
     server.setMode('ok');
-    const down = await runCli(
-      [
-        'timestamp',
-        'r2.json',
-        '--tsa',
-        'http://127.0.0.1:1/',
-        '--authority',
-        'tsa',
-        '--trust',
-        'trust.json',
-      ],
-      io,
-    );
+    const down = await stampWith({ tsa: 'http://127.0.0.1:1/' }, ['r2.json']);
     expect([down.status, down.errorCodes]).toEqual([3, ['NETWORK_ERROR']]);
     expect(down.stderr).toContain('time-stamp authority');
     // An answer that never ends is cut off, whether or not it declares its length.
@@ -300,18 +240,9 @@ describe('evidence timestamp', () => {
         }),
         { status: 200, headers: { 'content-type': 'application/timestamp-reply' } },
       );
-    const flooded = await runCli(
-      [
-        'timestamp',
-        'r2.json',
-        '--tsa',
-        'http://tsa.test/',
-        '--authority',
-        'tsa',
-        '--trust',
-        'trust.json',
-      ],
-      { cwd: temp.dir, fetch: endless as unknown as typeof fetch },
+    const flooded = await stampWith(
+      { tsa: 'http://tsa.test/', fetch: endless as unknown as typeof fetch },
+      ['r2.json'],
     );
     expect([flooded.status, flooded.errorCodes]).toEqual([3, ['TSA_ERROR']]);
     expect(flooded.stderr).toContain('more than');
