@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { blockHash } from '../../core/block';
 import { digestBytes } from '../../core/digest';
 import { isEvidenceError } from '../../core/errors';
 import { containsPersonalData } from '../../core/masking';
 import type { Receipt } from '../../core/receipt';
+import { parseTimestampResponse, parseTimestampToken } from '../../core/timestamp';
 import {
   VERIFY_COMMAND,
   certificateNumber,
   renderCertificatePdf,
   type CertificateInput,
 } from '../../documents/certificate';
+import { createTsaAuthority } from '../support/openssl-tsa';
 import { makeAnchoredFixture, makeFixture } from '../support/receipt-factory';
 import { pdfInfo, pdfPages, pdfText, rasterise, squash, writeArtifact } from './pdf-tools';
 
@@ -109,6 +112,34 @@ describe('renderCertificatePdf', () => {
     expect(text).toContain('锚定 1');
     expect(text).toContain(anchored.courtChainId);
     expect(text).toContain('2026-11-28T10:10:00.000Z');
+  });
+
+  it('lists a trusted time stamp the receipt carries, with the time the token states', async () => {
+    const authority = await createTsaAuthority('ec');
+    try {
+      const imprint = blockHash(receipt.proof.block.header).slice('sha256:'.length);
+      const token = parseTimestampResponse(await authority.stamp(imprint)).token;
+      if (!token) throw new Error('the authority did not stamp');
+      const stamped: Receipt = {
+        ...receipt,
+        anchors: [
+          {
+            kind: 'rfc3161-timestamp',
+            authority: 'ntsc-tsa',
+            headers: [],
+            token: Buffer.from(token).toString('base64'),
+          },
+        ],
+      };
+      const pdf = await renderCertificatePdf({ ...input, receipt: stamped });
+      const text = pdfText(writeArtifact('certificate-time-stamped.pdf', pdf));
+      expect(text).toContain('锚定 1');
+      expect(text).toContain('ntsc-tsa');
+      expect(text).toContain('可信时间戳');
+      expect(text).toContain(parseTimestampToken(Buffer.from(token)).genTime);
+    } finally {
+      await authority.remove();
+    }
   });
 
   it('carries the digest in the QR code and says so without a public page', async () => {
