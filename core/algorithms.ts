@@ -18,8 +18,8 @@ export interface KnownAlgorithm {
 /**
  * The algorithms and standards of this software, for the gateway to list (marking `inUse`):
  * SHA-256 and SM3 digests, RFC 9162 Merkle trees, RFC 8785 canonical JSON, Ed25519 and ECDSA P-256
- * signatures, and SM2 (node keys of `sm2-sm3`, and Fabric networks that use national (GM)
- * cryptography).
+ * signatures, SM2 (node keys of `sm2-sm3`, and Fabric networks that use national (GM)
+ * cryptography), and RFC 3161 time stamps of a trusted authority.
  */
 export const KNOWN_ALGORITHMS: readonly KnownAlgorithm[] = [
   {
@@ -65,6 +65,14 @@ export const KNOWN_ALGORITHMS: readonly KnownAlgorithm[] = [
     purpose:
       '国密签名：嵌入式账本区块签名（SM2 节点密钥）及使用国密的 Fabric 网络 / GM signatures: ' +
       'embedded ledger block signatures (SM2 node keys) and Fabric networks that use them',
+  },
+  {
+    id: 'rfc3161',
+    name: 'Trusted time stamps',
+    standard: 'RFC 3161 / GB/T 20520-2006',
+    purpose:
+      '可信时间戳机构为区块哈希加盖时间戳（RSA、ECDSA P-256 或 SM2 签名）/ a trusted ' +
+      'time-stamp authority stamps block hashes (RSA, ECDSA P-256 or SM2 signatures)',
   },
 ];
 

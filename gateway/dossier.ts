@@ -87,17 +87,18 @@ class DossierBuilderImpl implements DossierBuilder {
     const { config, ledger } = this.#sources;
     const trust = ledger.trust().chains.find((chain) => chain.chainId === ledger.chainId);
     const keys = trust?.keys ?? [];
+    const version = softwareVersion();
+    const codeDigest = await this.#buildDigest();
+    const [chain, anchoring, audit, backups] = await Promise.all([
+      this.#chain(),
+      this.#sources.anchoring?.(),
+      this.#audit(),
+      this.#sources.backups?.() ?? { configured: false as const },
+    ]);
     const algorithmsInUse = new Set([
       ...ALWAYS_IN_USE,
       ...keys.map((key) => knownSignatureAlgorithm(key.algorithm)?.id ?? key.algorithm),
-    ]);
-    const version = softwareVersion();
-    const codeDigest = await this.#buildDigest();
-    const [chain, anchors, audit, backups] = await Promise.all([
-      this.#chain(),
-      this.#anchors(),
-      this.#audit(),
-      this.#sources.backups?.() ?? { configured: false as const },
+      ...(anchoring?.targets.some((target) => target.kind === 'rfc3161') ? ['rfc3161'] : []),
     ]);
     return {
       type: DOSSIER_TYPE,
@@ -128,7 +129,7 @@ class DossierBuilderImpl implements DossierBuilder {
         openssl: process.versions.openssl,
       },
       chain,
-      anchors,
+      anchors: this.#anchors(anchoring),
       audit,
       backups,
     };
@@ -162,9 +163,8 @@ class DossierBuilderImpl implements DossierBuilder {
     };
   }
 
-  async #anchors(): Promise<DossierAnchorTarget[]> {
-    if (!this.#sources.anchoring) return [];
-    const status = await this.#sources.anchoring();
+  #anchors(status: AnchoringStatus | undefined): DossierAnchorTarget[] {
+    if (!status) return [];
     const intervalSeconds = Math.round(status.intervalMs / 1000);
     return status.targets.map((target): DossierAnchorTarget => {
       const last =
@@ -174,7 +174,11 @@ class DossierBuilderImpl implements DossierBuilder {
       return {
         name: target.name,
         ...(target.targetChainId !== null ? { targetChainId: target.targetChainId } : {}),
-        description: `${target.kind} 锚定目标 anchor target${target.trustPinned ? '' : '（未固定受信任文件 / no trust file pinned）'}`,
+        description:
+          (target.kind === 'rfc3161'
+            ? 'rfc3161 可信时间戳机构 trusted time-stamp authority'
+            : `${target.kind} 锚定目标 anchor target`) +
+          (target.trustPinned ? '' : '（未固定受信任文件 / no trust file pinned）'),
         intervalSeconds,
         ...(last ? { lastAnchor: last } : {}),
       };

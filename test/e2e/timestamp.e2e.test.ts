@@ -268,6 +268,20 @@ describe('receipts stamped by a trusted time-stamp authority', () => {
         targetChainId: 'test-tsa',
         trustPinned: true,
       });
+      const dossier = (await (
+        await fetch(`${stamping.url}/v1/admin/dossier`, {
+          headers: { authorization: `Bearer ${admin}` },
+        })
+      ).json()) as {
+        algorithms: Array<{ id: string; inUse: boolean; standard: string }>;
+        anchors: Array<{ name: string; description: string }>;
+      };
+      expect(dossier.algorithms.find((a) => a.id === 'rfc3161')).toMatchObject({
+        inUse: true,
+        standard: 'RFC 3161 / GB/T 20520-2006',
+      });
+      expect(dossier.anchors[0]).toMatchObject({ name: 'test-tsa' });
+      expect(dossier.anchors[0]?.description).toContain('time-stamp authority');
       const metrics = await (await fetch(`${stamping.url}/metrics`)).text();
       expect(metrics).toMatch(/evidence_last_anchor_age_seconds\{target="test-tsa"\} \d/);
 

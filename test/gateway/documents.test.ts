@@ -198,6 +198,7 @@ describe('GET /v1/admin/dossier and /v1/admin/dossier.pdf', () => {
       ed25519: true,
       'ecdsa-p256-sha256': false,
       sm2: false,
+      rfc3161: false,
     });
     expect(dossier.software).toMatchObject({
       name: 'judicial-evidence-node',
