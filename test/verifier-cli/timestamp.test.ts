@@ -184,6 +184,14 @@ describe('evidence timestamp', () => {
       { cwd: temp.dir },
     );
     expect(verified.status, verified.stdout).toBe(0);
+    temp.write('chain-only.json', JSON.stringify(fixture.trust));
+    const unpinned = await runCli(
+      ['verify', 'file0', '--receipt', 'r0.json', '--trust', 'chain-only.json'],
+      { cwd: temp.dir },
+    );
+    expect(unpinned.status).toBe(1);
+    expect(unpinned.stdout).toContain('UNTRUSTED (ANCHOR_UNTRUSTED)');
+    expect(unpinned.stdout).toContain('evidence trust add-authority');
     const again = await stamp(['r0.json']);
     expect(again.stdout).toContain('unchanged r0.json: already stamped by tsa');
     expect(server.requests - asked).toBe(1);

@@ -369,6 +369,11 @@ function onChainDetail(gateway: string, record: Record<string, unknown>): string
 
 const MARK: Readonly<Record<Check['status'], string>> = { pass: '✓', fail: '✗', skip: '–' };
 
+/** The detail of the failed check, or `''`. */
+function failedDetail(checks: readonly { status: string; detail: string }[]): string {
+  return checks.find((check) => check.status === 'fail')?.detail ?? '';
+}
+
 function humanReport(report: Report): string {
   const lines: string[] = [];
   lines.push(`file     ${report.file.path} (${report.file.size} bytes)`);
@@ -409,6 +414,17 @@ function humanReport(report: Report): string {
     lines.push(
       'If the node rotated its key since this trust file was pinned, `evidence trust update ' +
         'TRUST --gateway URL` brings the file up to date by checking the signed hand-over.',
+    );
+  }
+  if (
+    report.code === 'ANCHOR_UNTRUSTED' &&
+    /time-stamp authority|time stamp/.test(failedDetail(checks))
+  ) {
+    lines.push(
+      'The receipt carries a time stamp of an authority the trust files do not pin (or not with ' +
+        "that key or policy). Pin it from the authority's own certificate, after comparing its " +
+        'fingerprint with the one the authority publishes: `evidence trust add-authority TRUST ' +
+        '--name NAME --cert PEM`.',
     );
   }
   if (report.code === 'KEY_COMPROMISED') {
