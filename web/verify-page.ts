@@ -2,7 +2,7 @@
  * The public verification page (`/verify`), in the browser. A file dropped here is hashed HERE, in
  * chunks (SHA-256 and SM3 through core's `createMultiHasher`), and never leaves the machine: the
  * only requests are GETs to this node for the digest's public facts and, when no trust file is
- * given, for the node's trust file. With the receipt, core's `verifyReceipt` runs here exactly as
+ * given, for the node's trust file and the keys it pinned for its anchor targets. With the receipt, core's `verifyReceipt` runs here exactly as
  * in `evidence verify`; a court should pin its own trust file, which the page takes too.
  *
  * The DOM is written with `textContent` only (no HTML strings), under a strict
@@ -10,7 +10,7 @@
  */
 
 import { createMultiHasher, isDigest, type Digest, type DigestSet } from '../core/digest';
-import { parseTrustFile, trustFingerprint, type TrustFile } from '../core/trust';
+import { mergeTrust, parseTrustFile, trustFingerprint, type TrustFile } from '../core/trust';
 import { verifyReceipt, type Check, type ProvenFacts, type Verdict } from '../core/verify';
 import {
   CHECK_MARKS,
@@ -50,7 +50,7 @@ const state: {
   file?: HashedFile;
   receipt?: JsonInput<unknown>;
   pinned?: JsonInput<TrustFile>;
-  nodeTrust?: Promise<TrustFile>;
+  nodeTrust?: Promise<NodeTrust>;
   /** Bumped per dropped file, so a slower earlier hash cannot overwrite a newer one. */
   generation: number;
 } = { generation: 0 };
@@ -278,17 +278,41 @@ async function onTrust(file: File): Promise<void> {
   if (state.receipt) await runVerification();
 }
 
-/** GET /v1/trust, once. */
-function nodeTrust(): Promise<TrustFile> {
-  state.nodeTrust ??= fetch('/v1/trust', {
-    headers: { accept: 'application/json' },
-    credentials: 'omit',
-    cache: 'no-store',
-  })
-    .then(async (response) => {
-      if (!response.ok) throw new Error(`the node answered ${response.status}`);
-      return parseTrustFile(await response.json());
-    })
+/** The trust the page uses without a pinned file, and the anchor targets it includes. */
+interface NodeTrust {
+  readonly trust: TrustFile;
+  readonly targets: readonly string[];
+}
+
+/** How the page asks the node for a trust file. */
+const TRUST_REQUEST: RequestInit = {
+  headers: { accept: 'application/json' },
+  credentials: 'omit',
+  cache: 'no-store',
+};
+
+/** The trust file of an answer. */
+async function trustOf(response: Response): Promise<TrustFile> {
+  if (!response.ok) throw new Error(`the node answered ${response.status}`);
+  return parseTrustFile(await response.json());
+}
+
+/**
+ * GET /v1/trust, once, with what the node pinned for its anchor targets (GET
+ * /v1/anchoring/trust: the chains it anchors on, the time-stamp authorities that stamp it), so
+ * that upgraded receipts verify here too; a node that does not serve the latter is taken alone.
+ */
+function nodeTrust(): Promise<NodeTrust> {
+  state.nodeTrust ??= Promise.all([
+    fetch('/v1/trust', TRUST_REQUEST).then(trustOf),
+    fetch('/v1/anchoring/trust', TRUST_REQUEST)
+      .then(trustOf)
+      .catch(() => undefined),
+  ])
+    .then(([own, targets]) => ({
+      trust: targets ? mergeTrust(own, targets) : own,
+      targets: targets?.chains.map((chain) => chain.chainId) ?? [],
+    }))
     .catch((error: unknown) => {
       state.nodeTrust = undefined;
       throw error;
@@ -308,8 +332,9 @@ async function runVerification(): Promise<void> {
       en: `Pinned trust file ${state.pinned.name}`,
     };
   } else {
+    let targets: readonly string[];
     try {
-      trust = await nodeTrust();
+      ({ trust, targets } = await nodeTrust());
     } catch (error) {
       inputError(
         '受信任文件 Trust file',
@@ -317,10 +342,17 @@ async function runVerification(): Promise<void> {
       );
       return;
     }
-    source = {
-      zh: '使用本节点发布的受信任文件（法院应固定自己的受信任文件）',
-      en: "This node's own trust file (a court should pin its own)",
-    };
+    const pinned = targets.join(', ');
+    source =
+      targets.length === 0
+        ? {
+            zh: '使用本节点发布的受信任文件（法院应固定自己的受信任文件）',
+            en: "This node's own trust file (a court should pin its own)",
+          }
+        : {
+            zh: `使用本节点发布的受信任文件及其为锚定目标固定的密钥（${pinned}）（法院应固定自己的受信任文件）`,
+            en: `This node's own trust file, with the keys it pinned for its anchor targets (${pinned}); a court should pin its own`,
+          };
   }
   const file = state.file;
   const verdict = verifyReceipt(receipt.value, trust, file ? { fileDigests: file.digests } : {});

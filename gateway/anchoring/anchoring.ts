@@ -17,6 +17,7 @@ import {
   type JobLogger,
 } from './anchor-job';
 import type { StoreCopy } from '../storage/store-copy';
+import { mergeTrust, type TrustFile } from '../../core/trust';
 import { openAnchorStore, type AnchorStore, type StoredAnchor } from './anchor-store';
 import { createAnchorTargets, type AnchorTarget } from './target';
 import { upgradeReceipt, type Upgraded } from './upgrade';
@@ -27,6 +28,11 @@ export interface Anchoring {
   status(): Promise<AnchoringStatus>;
   /** See `upgradeReceipt`. */
   upgrade(receipt: unknown): Promise<Upgraded>;
+  /**
+   * What this node pinned for its targets (their chains' keys, the authorities' keys), as one
+   * trust file: what it checked every anchor it keeps against. No chains without targets.
+   */
+  targetsTrust(): TrustFile;
   /** One anchoring pass now, waiting for it (tests, tools). */
   runOnce(): Promise<void>;
   /**
@@ -136,6 +142,15 @@ class AnchoringImpl implements Anchoring {
       },
       receipt,
     );
+  }
+
+  targetsTrust(): TrustFile {
+    const job = this.#job;
+    const pinned = this.#targets.flatMap((target) => {
+      const trust = job?.trustOf(target.name);
+      return trust ? [trust] : [];
+    });
+    return mergeTrust(...pinned);
   }
 
   async runOnce(): Promise<void> {

@@ -1,8 +1,9 @@
 /**
  * The evidence node's side of anchoring: the status of each anchor target (admin or auditor:
- * it names the targets and their failures, which is operational detail) and the upgrade of a
- * receipt with the stored anchor proofs (any API key: the receipt itself is the credential, and
- * nothing is revealed that the receipt's holder could not verify).
+ * it names the targets and their failures, which is operational detail), the trust it pinned for
+ * its targets (public: keys and names only), and the upgrade of a receipt with the stored anchor
+ * proofs (any API key: the receipt itself is the credential, and nothing is revealed that the
+ * receipt's holder could not verify).
  */
 
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -94,6 +95,24 @@ const anchoringRoutes: FastifyPluginAsync<AnchoringRoutesOptions> = async (
       },
     },
     async () => app.anchoring.status(),
+  );
+
+  app.get(
+    '/anchoring/trust',
+    {
+      schema: {
+        tags: ['anchors', 'public'],
+        summary: 'What this node pinned for its anchor targets, as one trust file',
+        description:
+          'The chains this node anchors on and the time-stamp authorities that stamp its blocks, ' +
+          'with the keys it checks their answers against: the public verification page adds them ' +
+          "to this node's own trust file, so that upgraded receipts verify there. A court pins " +
+          "each from its own source (`evidence trust fetch` on the court's node, `evidence trust " +
+          "add-authority` from the authority's certificate), not from here.",
+        response: { 200: schemaRef('trust-file'), ...ERROR_RESPONSES },
+      },
+    },
+    async () => app.anchoring.targetsTrust(),
   );
 
   app.post<{ Body: unknown }>(

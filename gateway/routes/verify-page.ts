@@ -1,8 +1,8 @@
 /**
  * The public verification page, no API key: `GET /verify` and its two assets, built into
  * `dist/web/` by `npm run build:web` (scripts/build-web.mjs). The page hashes a file in the
- * browser and never uploads it; it calls only `GET /v1/public/evidence/:digest` and `GET /v1/trust`
- * on this node.
+ * browser and never uploads it; it calls only `GET /v1/public/evidence/:digest`, `GET /v1/trust`
+ * and `GET /v1/anchoring/trust` on this node.
  *
  * Every answer carries a strict Content-Security-Policy: everything from this origin only, no
  * inline script or style, no plugins, no framing, no form posts, and Trusted Types required (the

@@ -30,7 +30,13 @@ import type { TrustFile } from '../../core/trust';
 import { ensureBuilt } from '../support/build';
 import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
 import { fontConfig } from '../support/fonts';
-import { createTsaAuthority } from '../support/openssl-tsa';
+import {
+  createTsaAuthority,
+  startTsaServer,
+  type TsaAuthority,
+  type TsaServer,
+} from '../support/openssl-tsa';
+import { waitFor } from '../support/wait';
 import { makeNodeKey, trustFor } from '../support/receipt-factory';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -55,6 +61,8 @@ describe('the public verification page in Chromium', () => {
   let big: Buffer;
   let admin: string;
   let depositor: string;
+  let authority: TsaAuthority | undefined;
+  let tsa: TsaServer | undefined;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -64,7 +72,18 @@ describe('the public verification page in Chromium', () => {
     }
     ensureBuilt();
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-verify-page-'));
-    node = await startNode({ dataDir: path.join(dir, 'data') });
+    // The node has a time-stamp authority stamp its tip, so receipts can be upgraded with stamps.
+    authority = await createTsaAuthority('rsa');
+    tsa = await startTsaServer(authority);
+    node = await startNode({
+      dataDir: path.join(dir, 'data'),
+      env: {
+        EVIDENCE_ANCHOR_TARGETS: JSON.stringify([
+          { name: 'node-tsa', kind: 'rfc3161', url: tsa.url, certFile: authority.certFile },
+        ]),
+        EVIDENCE_ANCHOR_INTERVAL_MS: '200',
+      },
+    });
     admin = await adminKey(node.dataDir);
     depositor = await createKey(node.url, admin, {
       org: 'PlatformOrg',
@@ -137,6 +156,8 @@ describe('the public verification page in Chromium', () => {
   afterAll(async () => {
     await context?.close();
     await node?.stop();
+    await tsa?.close();
+    await authority?.remove();
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -342,6 +363,38 @@ describe('the public verification page in Chromium', () => {
     }
   }, 60_000);
 
+  it("verifies a receipt the node upgraded with its authority's stamp, with the node's trust alone", async () => {
+    const receipt = JSON.parse(
+      await fs.readFile(files['agreement.pdf.receipt.json'] as string, 'utf8'),
+    ) as Receipt;
+    const upgraded = await waitFor('the node to stamp the deposit', async () => {
+      const response = await fetch(`${node.url}/v1/receipts/upgrade`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${depositor}`, 'content-type': 'application/json' },
+        body: JSON.stringify(receipt),
+      });
+      return response.status === 200 ? ((await response.json()) as Receipt) : undefined;
+    });
+    expect(upgraded.anchors?.[0]).toMatchObject({
+      kind: 'rfc3161-timestamp',
+      authority: 'node-tsa',
+    });
+    const targets = (await (await fetch(`${node.url}/v1/anchoring/trust`)).json()) as TrustFile;
+    expect(targets.chains).toEqual([
+      expect.objectContaining({ kind: 'rfc3161', chainId: 'node-tsa' }),
+    ]);
+    const file = path.join(dir, 'agreement.upgraded.receipt.json');
+    await fs.writeFile(file, JSON.stringify(upgraded));
+    await open();
+    await page.setInputFiles('#file-input', files['agreement.pdf'] as string);
+    await page.setInputFiles('#receipt-input', file);
+    await page.locator('#verdict[data-verdict="VERIFIED"]').waitFor();
+    expect(await checkRows()).toEqual([...EVERY_CHECK_PASSED, ['anchor', 'pass']]);
+    await expect(page.locator('#trust-source').textContent()).resolves.toContain(
+      'pinned for its anchor targets (node-tsa)',
+    );
+  }, 60_000);
+
   it('verifies a block signed with SM2 in the page, and refuses the signature changed', async () => {
     // The node moves to an SM2 key (GB/T 32918) by a rotation; the next deposit's block is SM2.
     const rotated = await fetch(`${node.url}/v1/admin/node-keys`, {
@@ -423,6 +476,7 @@ describe('the public verification page in Chromium', () => {
     expect([...paths].sort()).toEqual(
       [
         '/favicon.ico',
+        '/v1/anchoring/trust',
         '/v1/public/evidence/:digest',
         '/v1/trust',
         '/verify',

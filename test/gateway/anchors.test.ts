@@ -195,6 +195,7 @@ describe('anchor routes on the target node', () => {
         '/v1/anchors/{sourceChainId}',
         '/v1/anchors/{sourceChainId}/forks',
         '/v1/anchoring/status',
+        '/v1/anchoring/trust',
         '/v1/receipts/upgrade',
       ]),
     );
@@ -428,6 +429,20 @@ describe('anchoring job and receipt upgrade on the evidence node', () => {
         'VERIFIED',
       );
     }
+  });
+
+  it('serves what it pinned for its targets to anyone, and nothing on a node without targets', async () => {
+    await deposit('pinned');
+    await evidence.app.anchoring.runOnce();
+    const response = await getWith(evidence.app, '/v1/anchoring/trust');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      type: 'judicial-evidence-trust',
+      version: 1,
+      chains: court.ledger.trust().chains,
+    });
+    const plain = await getWith(court.app, '/v1/anchoring/trust');
+    expect(plain.json()).toEqual({ type: 'judicial-evidence-trust', version: 1, chains: [] });
   });
 
   it('shows the status to admins and auditors only', async () => {
