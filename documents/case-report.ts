@@ -11,6 +11,7 @@
 
 import { maskText } from '../core/masking';
 import {
+  ANCHORED_BY,
   LEGAL_NOTE,
   VERDICT_STYLES,
   clip,
@@ -32,6 +33,8 @@ export interface CaseReportItem {
   readonly sha256?: string;
   /** When VERIFIED: what the receipt proves. */
   readonly existedBy?: string;
+  /** When VERIFIED with anchors: the earliest time an anchoring chain or time stamp proves. */
+  readonly earliestAnchor?: string;
   readonly chainId?: string;
   readonly blockNumber?: number;
 }
@@ -108,6 +111,9 @@ function itemRow(item: CaseReportItem, index: number): string {
       ? `存在不晚于 Existed no later than ${escapeHtml(formatTime(item.existedBy))}` +
         (item.chainId
           ? `<div class="muted">${escapeHtml(item.chainId)}${item.blockNumber === undefined ? '' : ` · #${item.blockNumber}`}</div>`
+          : '') +
+        (item.earliestAnchor
+          ? `<div>${escapeHtml(ANCHORED_BY.zh)} ${escapeHtml(ANCHORED_BY.en)}: ${escapeHtml(formatTime(item.earliestAnchor))}</div>`
           : '')
       : escapeHtml(
           maskText(
@@ -201,6 +207,9 @@ function itemLine(item: CaseReportItem, index: number): CheckLine {
       ? `存在不晚于 Existed no later than ${formatTime(item.existedBy)}` +
         (item.chainId
           ? ` · ${item.chainId}${item.blockNumber === undefined ? '' : ` #${item.blockNumber}`}`
+          : '') +
+        (item.earliestAnchor
+          ? `\n${ANCHORED_BY.zh} ${ANCHORED_BY.en}: ${formatTime(item.earliestAnchor)}`
           : '')
       : maskText(item.detail ?? (item.outcome === 'NO_RECEIPT' ? '未核验 not checked' : ''));
   return {

@@ -210,10 +210,18 @@ describe('receipts stamped by a trusted time-stamp authority', () => {
       since,
     ]);
     expect(marked.code, marked.stderr).toBe(0);
-    const dated = await cli(['verify-all', exhibits, '--trust', trustFile, '--json'], {
-      offline: true,
-    });
+    const caseReport = path.join(dir, 'case.html');
+    const dated = await cli(
+      ['verify-all', exhibits, '--trust', trustFile, '--report', caseReport],
+      {
+        offline: true,
+      },
+    );
     expect(dated.code, dated.stdout + dated.stderr).toBe(0);
+    expect(dated.stdout).toMatch(
+      /VERIFIED +\S*contract\.pdf .*; independently no later than \d{4}-/,
+    );
+    expect(await fs.readFile(caseReport, 'utf8')).toContain('Independently proven no later than');
   }, 120_000);
 
   it('a node has the authority stamp its tip; receipts take the stamp by upgrade', async () => {

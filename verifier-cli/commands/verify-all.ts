@@ -257,6 +257,9 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
               existedBy: item.facts.existedBy,
               chainId: item.facts.chainId,
               blockNumber: item.facts.blockNumber,
+              ...(item.facts.earliestAnchor !== undefined
+                ? { earliestAnchor: item.facts.earliestAnchor }
+                : {}),
             }
           : {}),
       })),
@@ -306,7 +309,10 @@ function humanReport(
     if (item.verdict === 'VERIFIED' && item.facts) {
       const f = item.facts;
       lines.push(
-        `${head}  existed no later than ${f.existedBy} (chain ${f.chainId}, block ${f.blockNumber})`,
+        `${head}  existed no later than ${f.existedBy} (chain ${f.chainId}, block ${f.blockNumber})` +
+          (f.earliestAnchor !== undefined
+            ? `; independently no later than ${f.earliestAnchor}`
+            : ''),
       );
     } else if (item.verdict === 'NO_RECEIPT') {
       lines.push(`${head}  no receipt: not checked`);
