@@ -1,7 +1,8 @@
 /**
  * A strict DER reader (ITU-T X.690) for the few structures the project reads itself: public keys
  * (SubjectPublicKeyInfo) in the browser's verifier, the node's PKCS#8 key file, and RFC 3161 time
- * stamps (core/timestamp.ts). Pure.
+ * stamps (core/timestamp.ts); and the encoder of the few it writes (signatures, time-stamp
+ * requests). Pure.
  */
 
 /** Object identifiers, as the hex of their DER contents (no tag, no length). */
@@ -113,8 +114,40 @@ export class DerReader {
     return this.peek() === tag ? this.read(tag) : undefined;
   }
 
+  /**
+   * The next element, an INTEGER that is not negative, in its one DER encoding (X.690 §8.3.2: no
+   * superfluous leading byte): its magnitude, big-endian, without the sign byte (`00` for zero).
+   * @throws Error for another tag, a negative or non-minimal integer.
+   */
+  readUnsigned(): Uint8Array {
+    const bytes = this.read(0x02);
+    const [first, second] = bytes;
+    if (first === undefined) throw new Error('DER: empty INTEGER');
+    if (first & 0x80) throw new Error('DER: negative INTEGER');
+    if (first === 0 && second !== undefined && !(second & 0x80))
+      throw new Error('DER: INTEGER not minimally encoded');
+    return first === 0 && second !== undefined ? bytes.subarray(1) : bytes;
+  }
+
   /** The next element, an OBJECT IDENTIFIER: its contents as hex (compare with {@link OID}). */
   readOid(): string {
     return Buffer.from(this.read(0x06)).toString('hex');
   }
+}
+
+/** The DER element of `tag` around `contents` (definite lengths below 64 KiB). */
+export function derElement(tag: number, ...contents: Uint8Array[]): Buffer {
+  const body = Buffer.concat(contents);
+  const n = body.length;
+  if (n >= 0x10000) throw new RangeError('DER: element over 64 KiB');
+  const head = n < 0x80 ? [tag, n] : n < 0x100 ? [tag, 0x81, n] : [tag, 0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from(head), body]);
+}
+
+/** The DER INTEGER of non-negative `value`. */
+export function derUnsigned(value: bigint): Buffer {
+  let hex = value.toString(16);
+  if (hex.length % 2) hex = `0${hex}`;
+  if (Number.parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+  return derElement(0x02, Buffer.from(hex, 'hex'));
 }

@@ -8,6 +8,7 @@
 
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { sm2 } from 'sm-crypto-v2';
+import { derElement, derUnsigned } from './der';
 import { formatDigest, sha256, type Digest } from './digest';
 import {
   DEFAULT_SM2_USER_ID,
@@ -52,15 +53,7 @@ export const SM2_N = BigInt('0xfffffffeffffffffffffffffffffffff7203df6b21c6052b5
 
 /** DER `SEQUENCE { INTEGER r, INTEGER s }` of non-negative `r` and `s` below 2^256. */
 export function derSignature(r: bigint, s: bigint): Buffer {
-  const integer = (value: bigint): Buffer => {
-    let hex = value.toString(16);
-    if (hex.length % 2) hex = `0${hex}`;
-    if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
-    const bytes = Buffer.from(hex, 'hex');
-    return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);
-  };
-  const body = Buffer.concat([integer(r), integer(s)]);
-  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+  return derElement(0x30, derUnsigned(r), derUnsigned(s));
 }
 
 /** True when a DER ECDSA signature has S <= n/2 (Fabric rejects high-S signatures). */

@@ -13,7 +13,7 @@
  */
 
 import { createHash, type KeyObject } from 'node:crypto';
-import { DerReader, OID } from './der';
+import { DerReader, derElement, OID } from './der';
 import { verifySignatureBytes, type TimestampAlgorithm } from './signature';
 
 /** Why a token cannot be read. */
@@ -66,15 +66,16 @@ function malformed(what: string, error?: unknown): never {
   throw new TimestampFormatError(`${what}${why}`);
 }
 
+/**
+ * The contents of an INTEGER (also one tagged implicitly, as `Accuracy`'s are) that is not negative,
+ * in DER's one encoding: its magnitude as hex, without the sign byte.
+ */
 function unsignedHex(contents: Uint8Array, what: string): string {
-  if (contents.length === 0) malformed(`${what} is empty`);
-  if ((contents[0] as number) & 0x80) malformed(`${what} is negative`);
-  if (contents.length > 1 && contents[0] === 0 && !((contents[1] as number) & 0x80))
-    malformed(`${what} is not minimal`);
-  const hex = Buffer.from(contents)
-    .toString('hex')
-    .replace(/^(00)+(?=.)/, '');
-  return hex;
+  try {
+    return Buffer.from(new DerReader(derElement(0x02, contents)).readUnsigned()).toString('hex');
+  } catch (error) {
+    return malformed(what, error);
+  }
 }
 
 function smallInteger(contents: Uint8Array, what: string): number {
@@ -331,19 +332,6 @@ export function checkTimestampSignature(
     : 'SIGNATURE';
 }
 
-/** A DER element of `tag` around `contents`. */
-function der(tag: number, ...contents: Uint8Array[]): Buffer {
-  const body = Buffer.concat(contents);
-  const length = body.length;
-  const head =
-    length < 0x80
-      ? [tag, length]
-      : length < 0x100
-        ? [tag, 0x81, length]
-        : [tag, 0x82, length >> 8, length & 0xff];
-  return Buffer.concat([Buffer.from(head), body]);
-}
-
 /**
  * A DER `TimeStampReq` (RFC 3161 §2.4.1) for a SHA-256 `imprint` (32 bytes), with `nonce` (the
  * caller's random bytes; the high bit of the first is cleared and the first made non-zero, so the
@@ -359,12 +347,16 @@ export function timestampRequest(
   if (nonce.length === 0 || nonce.length > 32) throw new RangeError('a nonce has 1-32 bytes');
   const positive = Uint8Array.from(nonce);
   positive[0] = ((positive[0] as number) & 0x7f) | 0x01;
-  const request = der(
+  const request = derElement(
     0x30,
-    der(0x02, Uint8Array.of(1)),
-    der(0x30, der(0x30, der(0x06, Buffer.from(OID.sha256, 'hex')), der(0x05)), der(0x04, imprint)),
-    der(0x02, positive),
-    der(0x01, Uint8Array.of(0xff)),
+    derElement(0x02, Uint8Array.of(1)),
+    derElement(
+      0x30,
+      derElement(0x30, derElement(0x06, Buffer.from(OID.sha256, 'hex')), derElement(0x05)),
+      derElement(0x04, imprint),
+    ),
+    derElement(0x02, positive),
+    derElement(0x01, Uint8Array.of(0xff)),
   );
   return { der: request, nonce: Buffer.from(positive).toString('hex') };
 }

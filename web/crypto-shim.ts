@@ -131,14 +131,12 @@ function bitLength(value: bigint): number {
  * @throws Error otherwise.
  */
 function readPositiveInteger(reader: DerReader, what: string): bigint {
-  const bytes = reader.read(0x02);
-  const first = bytes[0];
-  if (first === undefined) throw new Error(`RSA key: empty ${what}`);
-  if (first & 0x80) throw new Error(`RSA key: negative ${what}`);
-  if (first === 0 && bytes.length > 1 && !((bytes[1] as number) & 0x80)) {
-    throw new Error(`RSA key: ${what} not minimally encoded`);
+  let value: bigint;
+  try {
+    value = toBigInt(reader.readUnsigned());
+  } catch (error) {
+    throw new Error(`RSA key: ${what}: ${(error as Error).message}`);
   }
-  const value = toBigInt(bytes);
   if (value === 0n) throw new Error(`RSA key: ${what} is zero`);
   return value;
 }

@@ -25,7 +25,7 @@ import {
 import { verifyReceipt } from '../../core/verify';
 import { parseReceipt, type Receipt } from '../../core/receipt';
 import { createHash } from 'node:crypto';
-import { OID } from '../../core/der';
+import { derElement as der, OID } from '../../core/der';
 import { opensslVerifiesSm2 } from '../support/openssl-sm2';
 import { makeFixture, makeNodeKey, type NodeKey } from '../support/receipt-factory';
 import {
@@ -331,13 +331,6 @@ describe('receipts with a time-stamp anchor', () => {
   });
 });
 
-/** A DER element (definite lengths up to 64 KiB), for tokens built by hand. */
-function der(tag: number, ...parts: Uint8Array[]): Buffer {
-  const body = Buffer.concat(parts);
-  const n = body.length;
-  const head = n < 0x80 ? [tag, n] : n < 0x100 ? [tag, 0x81, n] : [tag, 0x82, n >> 8, n & 0xff];
-  return Buffer.concat([Buffer.from(head), body]);
-}
 const oid = (hex: string) => der(0x06, Buffer.from(hex, 'hex'));
 const algorithm = (hex: string) => der(0x30, oid(hex));
 
