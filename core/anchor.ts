@@ -643,22 +643,24 @@ export function checkTimestampToken(
  */
 function signingKeyOf(token: TimestampToken, authority: TrustedTimestampAuthority): TrustedKey {
   const algorithm = timestampAlgorithmOf(token);
-  if (!algorithm) {
+  const candidates = authority.keys.flatMap((key) => {
+    const publicKey = key.algorithm === algorithm ? publicKeyFromSpki(key.publicKey) : undefined;
+    return publicKey && keyIdOf(Buffer.from(key.publicKey, 'base64')) === key.keyId
+      ? [{ key, publicKey }]
+      : [];
+  });
+  const outcome = checkTimestampSignature(
+    token,
+    candidates.map((candidate) => candidate.publicKey),
+  );
+  if (typeof outcome === 'number') return (candidates[outcome] as { key: TrustedKey }).key;
+  if (outcome === 'ALGORITHM') {
     fail(
       'ANCHOR_PROOF_INVALID',
       'the time stamp is signed with an algorithm this verifier does not accept',
     );
   }
-  let problem: string | undefined;
-  for (const key of authority.keys) {
-    if (key.algorithm !== algorithm) continue;
-    const publicKey = publicKeyFromSpki(key.publicKey);
-    if (!publicKey || keyIdOf(Buffer.from(key.publicKey, 'base64')) !== key.keyId) continue;
-    const outcome = checkTimestampSignature(token, publicKey);
-    if (outcome === undefined) return key;
-    if (outcome !== 'SIGNATURE') problem = outcome;
-  }
-  if (problem === 'CONTENT_TYPE' || problem === 'MESSAGE_DIGEST') {
+  if (outcome !== 'SIGNATURE') {
     fail('ANCHOR_PROOF_INVALID', "the time stamp's signed attributes do not bind its content");
   }
   const pinned = new Set(authority.keys.map((key) => key.keyId));

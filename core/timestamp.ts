@@ -308,16 +308,17 @@ export function timestampAlgorithmOf(token: TimestampToken): TimestampAlgorithm 
 export type TimestampProblem = 'ALGORITHM' | 'CONTENT_TYPE' | 'MESSAGE_DIGEST' | 'SIGNATURE';
 
 /**
- * Checks the cryptography of `token` under `key`: its algorithm is one this verifier accepts, the
- * signed attributes name a `TSTInfo` and carry the digest of the token's `TSTInfo` bytes, and the
- * signature over those attributes verifies with `key` (RSA PKCS#1 v1.5 with SHA-256 of at least
- * 2048 bits, ECDSA P-256 with SHA-256, or SM2 with SM3 and the default signer ID).
- * Returns `undefined` when all hold, else the first problem. Never throws.
+ * Checks the cryptography of `token`: its algorithm is one this verifier accepts, the signed
+ * attributes name a `TSTInfo` and carry the digest of the token's `TSTInfo` bytes (checked once,
+ * whatever the keys), and the signature over those attributes verifies with one of `keys` (RSA
+ * PKCS#1 v1.5 with SHA-256 of at least 2048 bits, ECDSA P-256 with SHA-256, or SM2 with SM3 and
+ * the default signer ID). Returns the index of the first key it verifies with, else the first
+ * problem (`SIGNATURE` when the token holds but no key made it). Never throws.
  */
 export function checkTimestampSignature(
   token: TimestampToken,
-  key: KeyObject,
-): TimestampProblem | undefined {
+  keys: readonly KeyObject[],
+): number | TimestampProblem {
   const algorithm = timestampAlgorithmOf(token);
   if (!algorithm) return 'ALGORITHM';
   const { signer } = token;
@@ -325,11 +326,12 @@ export function checkTimestampSignature(
   const digestName = DIGEST_NAMES[signer.digestAlgorithm] as string;
   const digest = createHash(digestName).update(token.tstInfo).digest();
   if (!Buffer.from(signer.messageDigest).equals(digest)) return 'MESSAGE_DIGEST';
-  return verifySignatureBytes(algorithm, key, signer.signedAttributes, signer.signature, {
-    lowS: false,
-  })
-    ? undefined
-    : 'SIGNATURE';
+  const index = keys.findIndex((key) =>
+    verifySignatureBytes(algorithm, key, signer.signedAttributes, signer.signature, {
+      lowS: false,
+    }),
+  );
+  return index >= 0 ? index : 'SIGNATURE';
 }
 
 /**
