@@ -194,6 +194,11 @@ describe('evidence timestamp', () => {
     expect(unpinned.stdout).toContain('evidence trust add-authority');
     const again = await stamp(['r0.json']);
     expect(again.stdout).toContain('unchanged r0.json: already stamped by tsa');
+    const shown = (await stamp(['r0.json'], '--json')).json<typeof result>();
+    expect(shown.receipts[0]).toMatchObject({
+      status: 'unchanged',
+      serialNumber: result.receipts[0]?.serialNumber,
+    });
     expect(server.requests - asked).toBe(1);
   });
 
