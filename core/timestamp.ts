@@ -48,7 +48,7 @@ export interface TimestampToken {
   readonly imprint: Uint8Array;
   /** The TSA's serial number of this token, hex. */
   readonly serialNumber: string;
-  /** `genTime`, RFC 3339 with milliseconds (finer digits cut off). */
+  /** `genTime`, RFC 3339 with milliseconds (a finer fraction rounded up). */
   readonly genTime: string;
   /** The accuracy the TSA claims, in milliseconds (microseconds rounded up); 0 when absent. */
   readonly accuracyMs: number;
@@ -112,18 +112,22 @@ export function oidText(hex: string): string {
   return [...head, ...arcs].join('.');
 }
 
-/** GeneralizedTime in DER's form (`YYYYMMDDHHMMSS[.f+]Z`, no trailing zero) to RFC 3339. */
+/**
+ * GeneralizedTime in DER's form (`YYYYMMDDHHMMSS[.f+]Z`, no trailing zero) to RFC 3339 with
+ * milliseconds, a finer fraction rounded up: the time proven is never earlier than the token's.
+ */
 function generalizedTime(contents: Uint8Array): string {
   const text = Buffer.from(contents).toString('latin1');
   const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d*[1-9]))?Z$/.exec(text);
   if (!match) malformed(`genTime ${JSON.stringify(text)} is not a DER GeneralizedTime`);
   const [, year, month, day, hour, minute, second, fraction = ''] = match;
-  const millis = fraction.padEnd(3, '0').slice(0, 3);
-  const iso = `${year}-${month}-${day}T${hour}:${minute}:${second}.${millis}Z`;
-  const parsed = new Date(iso);
-  if (Number.isNaN(parsed.getTime()) || parsed.toISOString() !== iso)
+  const whole = `${year}-${month}-${day}T${hour}:${minute}:${second}.000Z`;
+  const at = Date.parse(whole);
+  if (Number.isNaN(at) || new Date(at).toISOString() !== whole)
     malformed(`genTime ${text} is not a valid time`);
-  return iso;
+  const millis = Number(fraction.padEnd(3, '0').slice(0, 3));
+  const finer = /[1-9]/.test(fraction.slice(3)) ? 1 : 0;
+  return new Date(at + millis + finer).toISOString();
 }
 
 function accuracyOf(contents: Uint8Array): number {

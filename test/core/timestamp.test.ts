@@ -338,14 +338,19 @@ const algorithm = (hex: string) => der(0x30, oid(hex));
  * An RFC 3161 token as RFC 5652 lays it out, signed with SM2 and SM3 by `key` (OpenSSL 3.0's
  * `ts -reply` cannot sign with SM2): what a GM time-stamp authority issuing RFC 3161 tokens gives.
  */
-function sm2Token(key: NodeKey, imprint: Buffer, digest: string = OID.sm3): Buffer {
+function sm2Token(
+  key: NodeKey,
+  imprint: Buffer,
+  digest: string = OID.sm3,
+  genTime = '20261129043000.25Z',
+): Buffer {
   const tstInfo = der(
     0x30,
     der(0x02, Buffer.of(1)),
     oid('2a0304'),
     der(0x30, algorithm(OID.sha256), der(0x04, imprint)),
     der(0x02, Buffer.of(0x2a)),
-    der(0x18, Buffer.from('20261129043000.25Z', 'latin1')),
+    der(0x18, Buffer.from(genTime, 'latin1')),
   );
   const attributes = [
     der(0x30, oid(OID.contentTypeAttribute), der(0x31, oid(OID.tstInfo))),
@@ -401,6 +406,23 @@ describe('SM2 tokens (GB/T 32918 with SM3)', () => {
     if (!other) throw new Error('SM2 key does not parse');
     expect(checkTimestampSignature(token, [other])).toBe('SIGNATURE');
     expect(checkTimestampSignature(token, [other, pinned])).toBe(1);
+  });
+
+  it('read genTime to the millisecond, a finer fraction rounded up, and refuse invalid times', () => {
+    const timeOf = (genTime: string) =>
+      parseTimestampToken(sm2Token(key, randomBytes(32), OID.sm3, genTime)).genTime;
+    expect(timeOf('20261129043000Z')).toBe('2026-11-29T04:30:00.000Z');
+    expect(timeOf('20261129043000.5Z')).toBe('2026-11-29T04:30:00.500Z');
+    expect(timeOf('20261129043000.2501Z')).toBe('2026-11-29T04:30:00.251Z');
+    expect(timeOf('20261231235959.9999Z')).toBe('2027-01-01T00:00:00.000Z');
+    for (const bad of [
+      '20261129043000.50Z',
+      '20261329043000Z',
+      '20260230043000Z',
+      '202611290430Z',
+    ]) {
+      expect(() => timeOf(bad), bad).toThrow(TimestampFormatError);
+    }
   });
 
   it('refuse SM2 with another digest than SM3, and a changed TSTInfo', () => {
