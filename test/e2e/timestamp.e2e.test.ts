@@ -47,6 +47,10 @@ describe('receipts stamped by a trusted time-stamp authority', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  /** `evidence trust add-authority TRUST --name NAME --cert CERT MORE...`. */
+  const pinAuthority = (trustFile: string, name: string, cert: string, ...more: string[]) =>
+    cli(['trust', 'add-authority', trustFile, '--name', name, '--cert', cert, ...more]);
+
   it('stamps, verifies offline with the stamp required, and keeps receipts on failures', async () => {
     if (!authority || !tsa) throw new Error('no authority');
     const dataDir = path.join(dir, 'data');
@@ -68,33 +72,21 @@ describe('receipts stamped by a trusted time-stamp authority', () => {
     expect(fetched.code, fetched.stderr).toBe(0);
 
     // Pin the authority from its certificate; a certificate not for time stamping is refused.
-    const added = await cli([
-      'trust',
-      'add-authority',
+    const added = await pinAuthority(
       trustFile,
-      '--name',
       'test-tsa',
-      '--cert',
       authority.certFile,
       '--operator',
       'Test Time Service',
       '--json',
-    ]);
+    );
     expect(added.code, added.stderr).toBe(0);
     expect(JSON.parse(added.stdout)).toMatchObject({
       authority: 'test-tsa',
       algorithm: 'rsa-pkcs1-sha256',
       added: true,
     });
-    const notTsa = await cli([
-      'trust',
-      'add-authority',
-      trustFile,
-      '--name',
-      'ca',
-      '--cert',
-      authority.caCertFile,
-    ]);
+    const notTsa = await pinAuthority(trustFile, 'ca', authority.caCertFile);
     expect(notTsa.code).toBe(2);
     expect(notTsa.stderr).toContain('timeStamping');
     const trust = JSON.parse(await fs.readFile(trustFile, 'utf8')) as TrustFile;
@@ -313,15 +305,8 @@ describe('receipts stamped by a trusted time-stamp authority', () => {
 
       const trustFile = path.join(dir, 'stamping-trust.json');
       await cli(['trust', 'fetch', '--gateway', stamping.url, '--out', trustFile]);
-      await cli([
-        'trust',
-        'add-authority',
-        trustFile,
-        '--name',
-        'test-tsa',
-        '--cert',
-        authority.certFile,
-      ]);
+      const pinned = await pinAuthority(trustFile, 'test-tsa', authority.certFile);
+      expect(pinned.code, pinned.stderr).toBe(0);
       const verified = await cli(
         [
           'verify',
