@@ -114,6 +114,14 @@ export const SECURITY_CODES = [
   'RATE_LIMITED',
 ] as const;
 
+/**
+ * Replicas (docs/replicas.md): `READ_ONLY_REPLICA`, a write asked of a node that keeps a copy of
+ * another node's chain; `BLOCK_INVALID`, a block its source served fails its checks (malformed, a
+ * digest or signature that does not match, or writes the contracts do not produce);
+ * `CHAIN_FORKED`, the source signed a block that contradicts one the replica already holds.
+ */
+export const REPLICA_CODES = ['READ_ONLY_REPLICA', 'BLOCK_INVALID', 'CHAIN_FORKED'] as const;
+
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 export type AccessCode = (typeof ACCESS_CODES)[number];
 export type StateCode = (typeof STATE_CODES)[number];
@@ -121,6 +129,7 @@ export type LedgerCode = (typeof LEDGER_CODES)[number];
 export type AgreementCode = (typeof AGREEMENT_CODES)[number];
 export type AnchorErrorCode = (typeof ANCHOR_ERROR_CODES)[number];
 export type SecurityCode = (typeof SECURITY_CODES)[number];
+export type ReplicaCode = (typeof REPLICA_CODES)[number];
 export type ErrorCode =
   | ValidationCode
   | AccessCode
@@ -128,7 +137,8 @@ export type ErrorCode =
   | LedgerCode
   | AgreementCode
   | AnchorErrorCode
-  | SecurityCode;
+  | SecurityCode
+  | ReplicaCode;
 
 /** Every code, for the anchored pattern that reads codes back out of chaincode error text. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -139,6 +149,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   ...AGREEMENT_CODES,
   ...ANCHOR_ERROR_CODES,
   ...SECURITY_CODES,
+  ...REPLICA_CODES,
 ];
 
 /** Base of every error we throw on purpose: a stable code plus, for inputs, every bad field. */
@@ -212,6 +223,14 @@ export class SecurityError extends EvidenceError<SecurityCode> {
   }
 }
 
+/** A replica refused a write, or a block its source served (docs/replicas.md). */
+export class ReplicaError extends EvidenceError<ReplicaCode> {
+  constructor(code: ReplicaCode, message: string, fields?: readonly FieldError[]) {
+    super(code, message, fields);
+    this.name = 'ReplicaError';
+  }
+}
+
 /**
  * The error of `code` as the subclass its code group belongs to (a `LEDGER_*` code gives a
  * LedgerError...), for errors that crossed a process or thread boundary as data.
@@ -231,6 +250,7 @@ export function errorOfCode(
   if (has(AGREEMENT_CODES)) return new AgreementError(code as AgreementCode, message);
   if (has(ANCHOR_ERROR_CODES)) return new AnchorError(code as AnchorErrorCode, message);
   if (has(SECURITY_CODES)) return new SecurityError(code as SecurityCode, message);
+  if (has(REPLICA_CODES)) return new ReplicaError(code as ReplicaCode, message);
   return new EvidenceError(code, message, fields);
 }
 

@@ -47,6 +47,9 @@
  * | SIGNATURE_REQUIRED     | 401    | the principal must sign its requests; an API key or client  |
  * |                        |        | certificate alone is refused                                |
  * | RATE_LIMITED           | 429    | over the principal's rate limit; `Retry-After` says when    |
+ * | READ_ONLY_REPLICA      | 409    | this node keeps a copy of another node's chain: write there |
+ * | BLOCK_INVALID          | 502    | a block the replica's source served fails its checks        |
+ * | CHAIN_FORKED           | 502    | the replica's source signed a block contradicting one held  |
  *
  * Agreement codes (core/agreement.ts, docs/agreements.md): AGREEMENT_NOT_FOUND and
  * INSTALMENT_NOT_FOUND 404; NOT_A_PARTY 403; DOCUMENT_MISMATCH 400; AGREEMENT_EXISTS,
@@ -126,6 +129,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BAD_SIGNATURE: 401,
   SIGNATURE_REQUIRED: 401,
   RATE_LIMITED: 429,
+  READ_ONLY_REPLICA: 409,
+  BLOCK_INVALID: 502,
+  CHAIN_FORKED: 502,
 };
 
 /** Seconds a client should wait before retrying, for codes that mean "try again later". */

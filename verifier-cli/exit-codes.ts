@@ -124,6 +124,11 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   BAD_SIGNATURE: EXIT_INPUT,
   SIGNATURE_REQUIRED: EXIT_INPUT,
   RATE_LIMITED: EXIT_IO,
+  // core: a replica asked to write (the user's request belongs on the source node), or its
+  // source serving bad blocks (the node's trouble, not the user's)
+  READ_ONLY_REPLICA: EXIT_INPUT,
+  BLOCK_INVALID: EXIT_IO,
+  CHAIN_FORKED: EXIT_IO,
 };
 
 /**

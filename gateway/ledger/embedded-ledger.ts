@@ -52,10 +52,20 @@ import { formatDigest } from '../../core/digest';
 import {
   EvidenceError,
   LedgerError,
+  ReplicaError,
   StateError,
   isEvidenceError,
   parseWireError,
 } from '../../core/errors';
+import {
+  eventValueOf,
+  fullBlockProblem,
+  parseFullBlock,
+  resultValueOf,
+  type BlockSigner,
+  type FullBlock,
+  type FullTx,
+} from '../../core/full-block';
 import { canonicalJson } from '../../core/canonical';
 import {
   KEY_ROTATION_FN,
@@ -67,9 +77,13 @@ import {
 } from '../../core/key-rotation';
 import { buildTree, rootOf } from '../../core/merkle';
 import type { KeyRotationProofs } from '../../core/trust-update';
-import { publicKeyFromSpki, verifySignature } from '../../core/signature';
-import type { TrustFile } from '../../core/trust';
-import { CHAIN_ID_PATTERN } from '../../core/trust';
+import {
+  CHAIN_ID_PATTERN,
+  verifyBlockSignature,
+  type TrustedEmbeddedChain,
+  type TrustedKey,
+  type TrustFile,
+} from '../../core/trust';
 import { contracts as defaultContracts } from '../../chaincode';
 import type {
   CallOptions,
@@ -82,6 +96,7 @@ import type {
   NodeKeyRotation,
   NodeKeyState,
   NodeKeyView,
+  ReplicatedBlock,
   StoredTransaction,
 } from './ledger';
 import { Reopener } from '../storage/reopener';
@@ -101,13 +116,7 @@ import {
   writeNextNodeKey,
   type NodeKeyEntry,
 } from './embedded/node-keys';
-import {
-  EmbeddedClientIdentity,
-  EmbeddedStub,
-  asFabric,
-  type StateReader,
-  type Write,
-} from './embedded/stub';
+import { EmbeddedClientIdentity, EmbeddedStub, asFabric, type StateReader } from './embedded/stub';
 
 export interface EmbeddedLedgerOptions {
   readonly dataDir: string;
@@ -126,20 +135,24 @@ export interface EmbeddedLedgerOptions {
    * incoming key of a rotation that names none (default: the current key's algorithm).
    */
   readonly nodeKeyAlgorithm?: NodeKeyAlgorithm;
+  /** Keep a verified copy of another node's chain instead of a chain of its own. */
+  readonly replica?: ReplicaOptions;
 }
 
-interface StoredTx {
-  readonly header: TxHeader;
-  readonly args: readonly string[];
-  readonly result: string;
-  readonly writes: readonly Write[];
-  readonly event: { name: string; payload: string } | null;
-}
+/** A transaction and a block as the store keeps them and replicas receive them (core/full-block.ts). */
+type StoredTx = FullTx;
+type StoredBlock = FullBlock;
 
-interface StoredBlock {
-  readonly header: BlockHeader;
-  readonly signature: SignedBlockHeader['signature'];
-  readonly txs: readonly StoredTx[];
+/**
+ * A replica keeps a verified copy of another node's chain (docs/replicas.md): it signs nothing and
+ * commits only blocks its source signed, after checking each against `trust` and running its
+ * transactions again through the same contracts.
+ */
+export interface ReplicaOptions {
+  /** The court's pinned trust file: it must name the chain and its first key. */
+  readonly trust: TrustFile;
+  /** Block 0 of the source, as it serves it: required to create a new replica store. */
+  readonly genesis?: string;
 }
 
 interface Tip {
@@ -163,6 +176,8 @@ interface ChainMeta {
   readonly org: string;
   readonly keyId: Digest;
   readonly createdAt: string;
+  /** A replica's store: the chain's first key, which no key file of this node holds. */
+  readonly replica?: { readonly algorithm: NodeKeyAlgorithm; readonly publicKey: string };
 }
 
 const blockKey = (n: number) => n.toString(16).padStart(12, '0');
@@ -187,15 +202,6 @@ function storageError(error: unknown): LedgerError {
   return new LedgerError('LEDGER_UNAVAILABLE', `ledger write failed: ${text}`, { cause: error });
 }
 
-/** Parses a contract's string result: JSON when it is JSON, else the string itself. */
-function parseResult(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
 class EmbeddedLedgerImpl implements Ledger {
   readonly kind = 'embedded' as const;
   readonly chainId: string;
@@ -205,8 +211,10 @@ class EmbeddedLedgerImpl implements Ledger {
   readonly #history;
   readonly #blocks;
   readonly #txs;
-  /** The key that signs the next block. */
-  #key: NodeKey;
+  /** The key that signs the next block; none on a replica, which signs nothing. */
+  #key: NodeKey | undefined;
+  /** A replica's pinned trust file (docs/replicas.md); `undefined` on a chain's own node. */
+  readonly #replicaTrust: TrustFile | undefined;
   /** Every key of the chain, as durable: which blocks each signed. */
   #keys: readonly NodeKeyEntry[];
   /** The key list a rotation block writes with it, until it is durable. */
@@ -253,7 +261,8 @@ class EmbeddedLedgerImpl implements Ledger {
     db: Level<string, string>;
     dataDir: string;
     org: string;
-    key: NodeKey;
+    key: NodeKey | undefined;
+    replicaTrust: TrustFile | undefined;
     keys: readonly NodeKeyEntry[];
     chainId: string;
     tip: Tip;
@@ -277,6 +286,7 @@ class EmbeddedLedgerImpl implements Ledger {
       this.#txs,
     ]);
     this.#key = init.key;
+    this.#replicaTrust = init.replicaTrust;
     this.#keys = init.keys;
     this.chainId = init.chainId;
     this.#tip = init.tip;
@@ -319,6 +329,7 @@ class EmbeddedLedgerImpl implements Ledger {
     options?: CallOptions,
   ): Promise<{ durable: Promise<Committed<T>> }> {
     this.#checkOpen();
+    this.#signer();
     if (options?.deadline !== undefined && Date.now() > options.deadline) {
       throw new LedgerError(
         'LEDGER_TIMEOUT',
@@ -332,9 +343,8 @@ class EmbeddedLedgerImpl implements Ledger {
     const resultText = await this.#invoke(contract, fn, args, stub, identity, true);
     const event = stub.event() ?? null;
     const writes = stub.writes();
-    const result = parseResult(resultText);
-    const eventValue =
-      event === null ? null : { name: event.name, payload: parseResult(event.payload) };
+    const result = resultValueOf(resultText);
+    const eventValue = eventValueOf(event) as ChaincodeEvent | null;
     const header: TxHeader = {
       type: 'tx',
       txId,
@@ -375,7 +385,7 @@ class EmbeddedLedgerImpl implements Ledger {
       this.chainId,
       true,
     );
-    return parseResult(await this.#invoke(contract, fn, args, stub, identity, false)) as T;
+    return resultValueOf(await this.#invoke(contract, fn, args, stub, identity, false)) as T;
   }
 
   async transaction(txId: string): Promise<StoredTransaction | undefined> {
@@ -394,7 +404,7 @@ class EmbeddedLedgerImpl implements Ledger {
     return {
       header: stored.header,
       args: stored.args,
-      result: parseResult(stored.result),
+      result: resultValueOf(stored.result),
       blockNumber: block.header.number,
       txIndex,
       txPath: [],
@@ -473,7 +483,7 @@ class EmbeddedLedgerImpl implements Ledger {
         {
           kind: 'embedded',
           chainId: this.chainId,
-          ...(this.#operator ? { operator: this.#operator } : {}),
+          ...(this.#operatorName() ? { operator: this.#operatorName() } : {}),
           keys: trustedKeys(this.#keys),
         },
       ],
@@ -522,6 +532,17 @@ class EmbeddedLedgerImpl implements Ledger {
     if (!sameKeys(keys, this.#keys))
       throw corrupted('the stored node keys are not the ones the rotations in the chain give');
     return count;
+  }
+
+  /** Who runs the chain: this node's operator, or for a replica the one its trust file names. */
+  #operatorName(): string | undefined {
+    if (!this.#replicaTrust) return this.#operator;
+    return trustedChainOf(this.#replicaTrust, this.chainId)?.operator;
+  }
+
+  /** Whether this node keeps a copy of another node's chain (docs/replicas.md). */
+  isReplica(): boolean {
+    return this.#replicaTrust !== undefined;
   }
 
   /** Every key of the chain, oldest first, with the blocks and the chain time each signed. */
@@ -589,7 +610,7 @@ class EmbeddedLedgerImpl implements Ledger {
     // Every block executed before is written (or failed) first: the rotation is not pipelined.
     await this.#writing.catch(() => undefined);
     const epoch = this.#epoch;
-    const outgoing = this.#key;
+    const outgoing = this.#signer();
     // The file of the key that signs now must be in place before a new one is written (a rename
     // that failed after the last rotation is finished here, not left for the next start).
     const settled = await settleNodeKeyFiles(this.#dataDir, outgoing.keyId).catch(() => undefined);
@@ -675,6 +696,32 @@ class EmbeddedLedgerImpl implements Ledger {
     // After a failed write the store is reopened first, as for reads: it may be closed.
     await this.#ensureOpen();
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    // A replica has no key file: its copy, like itself, is checked against the pinned trust file.
+    if (!this.#replicaTrust) await this.#copyKeyFile(dir);
+    const store = await copyStore(this.#db, path.join(dir, STORE_DIR), { signal });
+    const copy = await openEmbeddedLedger({
+      dataDir: dir,
+      org: this.#org,
+      chainId: this.chainId,
+      contracts: this.#contractClasses,
+      ...(this.#replicaTrust ? { replica: { trust: this.#replicaTrust } } : {}),
+    });
+    try {
+      const verifiedBlocks = await copy.verifyChain(signal);
+      const info = await copy.info();
+      return {
+        store,
+        height: info.height,
+        tipHash: info.tipHash,
+        tipTime: info.tipTime,
+        verifiedBlocks,
+      };
+    } finally {
+      await copy.close();
+    }
+  }
+
+  async #copyKeyFile(dir: string): Promise<void> {
     const keyCopy = path.join(dir, NODE_KEY_FILE);
     try {
       await fs.copyFile(
@@ -689,26 +736,6 @@ class EmbeddedLedgerImpl implements Ledger {
         `cannot copy the node key to ${keyCopy}: ${(error as Error).message}`,
         { cause: error },
       );
-    }
-    const store = await copyStore(this.#db, path.join(dir, STORE_DIR), { signal });
-    const copy = await openEmbeddedLedger({
-      dataDir: dir,
-      org: this.#org,
-      chainId: this.chainId,
-      contracts: this.#contractClasses,
-    });
-    try {
-      const verifiedBlocks = await copy.verifyChain(signal);
-      const info = await copy.info();
-      return {
-        store,
-        height: info.height,
-        tipHash: info.tipHash,
-        tipTime: info.tipTime,
-        verifiedBlocks,
-      };
-    } finally {
-      await copy.close();
     }
   }
 
@@ -851,14 +878,199 @@ class EmbeddedLedgerImpl implements Ledger {
     };
     const block: StoredBlock = {
       header,
-      signature: this.#key.sign(blockSigningBytes(header)),
+      signature: this.#signer().sign(blockSigningBytes(header)),
       txs: [tx],
     };
-    this.#head = { number, hash: blockHash(header), time: header.time };
-    for (const write of tx.writes)
-      this.#pending.set(write.key, { value: write.value, block: number });
-    this.#pendingBlocks.push(block);
+    this.#stage(block);
     return block;
+  }
+
+  /** `block` is the executed tip: later executions read its writes until it is durable. */
+  #stage(block: StoredBlock): void {
+    const { header } = block;
+    this.#head = { number: header.number, hash: blockHash(header), time: header.time };
+    for (const tx of block.txs) {
+      for (const write of tx.writes)
+        this.#pending.set(write.key, { value: write.value, block: header.number });
+    }
+    this.#pendingBlocks.push(block);
+  }
+
+  /** The key that signs new blocks. @throws ReplicaError `READ_ONLY_REPLICA` on a replica. */
+  #signer(): NodeKey {
+    if (this.#key) return this.#key;
+    throw new ReplicaError(
+      'READ_ONLY_REPLICA',
+      `this node keeps a copy of chain ${this.chainId} and commits only the blocks its source ` +
+        'signed: send transactions to the source node',
+    );
+  }
+
+  /**
+   * Replica only: commits the next block of the source's chain, `raw` as `GET /v1/blocks` serves
+   * it, once it has passed every check (core/full-block.ts: place, digests, signature by the key
+   * the chain says signs it, not marked compromised in the pinned trust file) and its
+   * transactions, run again through the same contracts on the state before it, give the very
+   * results, writes and events the block commits to. Blocks are taken in order and written as
+   * the node's own are (one synced batch each); the next may be checked while one is written.
+   * @throws ReplicaError `BLOCK_INVALID` (nothing is written); `READ_ONLY_REPLICA` is not it (a
+   *   chain's own node replicates nothing); LedgerError as a commit does.
+   */
+  replicate(raw: string): Promise<ReplicatedBlock> {
+    const executed = this.#executing.then(() => this.#replay(raw));
+    this.#executing = executed.catch(() => undefined);
+    return executed.then((staged) => staged.durable);
+  }
+
+  async #replay(raw: string): Promise<{ durable: Promise<ReplicatedBlock> }> {
+    this.#checkOpen();
+    const trust = this.#replicaTrust;
+    if (!trust) {
+      throw new StateError('CONFLICT', `this node keeps chain ${this.chainId} of its own`);
+    }
+    const block = parseFullBlock(raw);
+    const number = this.#head.number + 1;
+    const signer = this.#keys.at(-1) as NodeKeyEntry;
+    const problem = fullBlockProblem(
+      block,
+      {
+        chainId: this.chainId,
+        number,
+        previousHash: this.#head.hash,
+        previousTime: this.#head.time,
+      },
+      signer,
+    );
+    if (problem) throw blockInvalid(problem);
+    const compromisedSince = pinnedKey(trust, this.chainId, signer.keyId)?.compromisedSince;
+    if (
+      compromisedSince !== undefined &&
+      Date.parse(block.header.time) >= Date.parse(compromisedSince)
+    ) {
+      throw blockInvalid(
+        `block ${number} is signed by node key ${signer.keyId}, which the pinned trust file ` +
+          `marks compromised since ${compromisedSince}`,
+      );
+    }
+    const epoch = this.#epoch;
+    const keys = await this.#replayTxs(block);
+    if (epoch !== this.#epoch) throw abandoned();
+    this.#stage(block);
+    const replicated: ReplicatedBlock = {
+      number,
+      hash: this.#head.hash,
+      time: block.header.time,
+      rotated: keys !== undefined,
+    };
+    if (!keys) return { durable: this.#write(block, epoch).then(() => replicated) };
+    // The next block is signed by the incoming key: it is checked once this one is durable.
+    this.#rotations.set(block, keys);
+    await this.#write(block, epoch);
+    this.#keys = keys;
+    return { durable: Promise.resolve(replicated) };
+  }
+
+  /**
+   * Runs `block`'s transactions again, in order, each seeing the writes of those before it, and
+   * compares what they give with what the block commits to; returns the chain's keys after it
+   * when it rotates the node key.
+   * @throws ReplicaError `BLOCK_INVALID` at the first transaction that does not give its block's
+   *   writes, result or event, that the contract refuses, or that is a system transaction a
+   *   block may not hold.
+   */
+  async #replayTxs(block: StoredBlock): Promise<NodeKeyEntry[] | undefined> {
+    const { number } = block.header;
+    const committed = this.#reader(true);
+    const earlier = new Map<string, string | null>();
+    const reader: StateReader = {
+      get: async (key) => (earlier.has(key) ? (earlier.get(key) ?? undefined) : committed.get(key)),
+      history: (key) => committed.history(key),
+    };
+    let keys: NodeKeyEntry[] | undefined;
+    for (const [index, tx] of block.txs.entries()) {
+      const which = `transaction ${index} of block ${number}`;
+      const { header } = tx;
+      if (await this.#knownTx(header.txId))
+        throw blockInvalid(`${which} repeats txId ${header.txId}`);
+      if (header.contract === SYSTEM_CONTRACT) {
+        const current = (keys ?? this.#keys).at(-1) as NodeKeyEntry;
+        const problem = rotationTxProblem(header, tx.args, {
+          chainId: this.chainId,
+          previousKeyId: current.keyId,
+        });
+        if (problem) throw blockInvalid(`${which} is not a valid key rotation: ${problem}`);
+        if (tx.writes.length > 0 || tx.event !== null || resultValueOf(tx.result) !== null)
+          throw blockInvalid(`${which}, a key rotation, writes state or has a result or event`);
+        if ((keys ?? this.#keys).length >= MAX_NODE_KEYS)
+          throw blockInvalid(`${which} rotates to more than ${MAX_NODE_KEYS} node keys`);
+        const rotation = JSON.parse(tx.args[0] as string) as KeyRotation;
+        keys = rotatedKeys(keys ?? this.#keys, rotation, number, header.time);
+        continue;
+      }
+      const stub = new EmbeddedStub(reader, header.txId, header.time, this.chainId, false);
+      const identity: LedgerIdentity = {
+        mspId: header.creator.mspId,
+        id: header.creator.id,
+        role: header.creator.role ?? '',
+      };
+      let resultText: string;
+      try {
+        resultText = await this.#invoke(header.contract, header.fn, tx.args, stub, identity, true);
+      } catch (error) {
+        if (error instanceof LedgerError) throw error;
+        const code = isEvidenceError(error) ? `${error.code}: ` : '';
+        throw blockInvalid(
+          `the contracts refuse ${which} (${header.contract}.${header.fn}): ${code}${(error as Error).message}`,
+        );
+      }
+      const event = stub.event() ?? null;
+      const writes = stub.writes();
+      if (valueDigest(writes) !== header.writesDigest)
+        throw blockInvalid(`${which} does not write what its block says when run again`);
+      if (valueDigest(resultValueOf(resultText)) !== header.resultDigest)
+        throw blockInvalid(`${which} does not give the result its block says when run again`);
+      if (valueDigest(eventValueOf(event)) !== header.eventsDigest)
+        throw blockInvalid(`${which} does not emit the event its block says when run again`);
+      for (const write of writes) earlier.set(write.key, write.value);
+    }
+    return keys;
+  }
+
+  /** Whether a transaction with id `txId` is on the chain already, durable or executed. */
+  async #knownTx(txId: string): Promise<boolean> {
+    if (this.#pendingBlocks.some((b) => b.txs.some((tx) => tx.header.txId === txId))) return true;
+    return (await this.#txs.get(txId)) !== undefined;
+  }
+
+  /**
+   * The durable blocks from `from` on, as stored (the JSON a replica checks), at most `limit` and
+   * at most about `maxBytes` of text (always at least one block when there is one); `height` is
+   * the number of durable blocks.
+   */
+  async rawBlocks(
+    from: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ height: number; blocks: string[] }> {
+    this.#checkOpen();
+    await this.#ensureOpen();
+    const tip = this.#tip.number;
+    const blocks: string[] = [];
+    if (from > tip || limit < 1) return { height: tip + 1, blocks };
+    let bytes = 0;
+    try {
+      for await (const value of this.#blocks.values({
+        gte: blockKey(from),
+        lte: blockKey(Math.min(tip, from + limit - 1)),
+      })) {
+        if (blocks.length > 0 && bytes + value.length > maxBytes) break;
+        blocks.push(value);
+        bytes += value.length;
+      }
+    } catch (error) {
+      rethrowReopening(error);
+    }
+    return { height: tip + 1, blocks };
   }
 
   /**
@@ -953,7 +1165,7 @@ class EmbeddedLedgerImpl implements Ledger {
       const keys =
         (await readRecordedKeys(this.#meta, (this.#keys[0] as NodeKeyEntry).keyId)) ?? this.#keys;
       await checkTip(this.#db, stored, keys, this.chainId);
-      if (keys.at(-1)?.keyId !== this.#key.keyId) {
+      if (this.#key && keys.at(-1)?.keyId !== this.#key.keyId) {
         const { key } = await settleNodeKeyFiles(
           this.#dataDir,
           (keys.at(-1) as NodeKeyEntry).keyId,
@@ -1019,32 +1231,28 @@ function checkBlock(
   block: StoredBlock,
   number: number,
   previous: Digest | null,
-  key: Pick<NodeKeyEntry, 'keyId' | 'publicKey'>,
+  key: BlockSigner,
   chainId: string,
 ): void {
-  const { header } = block;
-  if (header.number !== number || header.chainId !== chainId)
-    throw corrupted(`block ${number} has a wrong header`);
-  if (number > 0 && header.previousHash !== previous)
-    throw corrupted(`block ${number} does not link to block ${number - 1}`);
-  if (header.txCount !== block.txs.length)
-    throw corrupted(`block ${number} has a wrong transaction count`);
-  const dataHash = formatDigest('sha256', rootOf(block.txs.map((tx) => txLeafHash(tx.header))));
-  if (dataHash !== header.dataHash)
-    throw corrupted(`block ${number} data hash does not match its transactions`);
-  const publicKey = publicKeyFromSpki(key.publicKey);
-  if (
-    !publicKey ||
-    block.signature.keyId !== key.keyId ||
-    !verifySignature(
-      block.signature.algorithm,
-      publicKey,
-      blockSigningBytes(header),
-      block.signature.value,
-    )
-  ) {
-    throw corrupted(`block ${number} signature does not verify with node key ${key.keyId}`);
-  }
+  const problem = fullBlockProblem(block, { chainId, number, previousHash: previous }, key);
+  if (problem) throw corrupted(problem);
+}
+
+function blockInvalid(problem: string): ReplicaError {
+  return new ReplicaError('BLOCK_INVALID', `the source's ${problem}; nothing was written`);
+}
+
+/** The trust file's entry for the embedded chain `chainId`. */
+function trustedChainOf(trust: TrustFile, chainId: string): TrustedEmbeddedChain | undefined {
+  return trust.chains.find(
+    (chain): chain is TrustedEmbeddedChain =>
+      chain.kind === 'embedded' && chain.chainId === chainId,
+  );
+}
+
+/** The key `keyId` the trust file pins for chain `chainId`. */
+function pinnedKey(trust: TrustFile, chainId: string, keyId: Digest): TrustedKey | undefined {
+  return trustedChainOf(trust, chainId)?.keys.find((key) => key.keyId === keyId);
 }
 
 /**
@@ -1061,6 +1269,7 @@ export async function openEmbeddedLedger(
     const meta = db.sublevel<string, string>('meta', UTF8);
     const clock = options.clock ?? Date.now;
     const rawChain = await meta.get('chain');
+    if (options.replica) return await openReplica(db, options, options.replica, rawChain);
     let chain: ChainMeta;
     let tip: Tip;
     let key: NodeKey;
@@ -1090,6 +1299,13 @@ export async function openEmbeddedLedger(
       keys = [firstKeyEntry(key)];
     } else {
       chain = JSON.parse(rawChain) as ChainMeta;
+      if (chain.replica) {
+        throw new LedgerError(
+          'LEDGER_UNAVAILABLE',
+          `this data directory holds a replica of chain ${chain.chainId}, which has no node key: ` +
+            'start it as a replica (EVIDENCE_REPLICA_SOURCE, docs/replicas.md)',
+        );
+      }
       const recorded = await readRecordedKeys(meta, chain.keyId);
       const currentKeyId = recorded ? (recorded.at(-1) as NodeKeyEntry).keyId : chain.keyId;
       const settled = await settleNodeKeyFiles(options.dataDir, currentKeyId);
@@ -1119,6 +1335,7 @@ export async function openEmbeddedLedger(
       dataDir: options.dataDir,
       org: options.org,
       key,
+      replicaTrust: undefined,
       keys,
       chainId: chain.chainId,
       tip,
@@ -1131,6 +1348,129 @@ export async function openEmbeddedLedger(
     await db.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Opens a replica's store, creating it from the source's block 0 (`replica.genesis`) when it is
+ * new: block 0 must be a genesis signed by a key the pinned trust file names for its chain.
+ * @throws ReplicaError `BLOCK_INVALID` for a genesis that is not; LedgerError `LEDGER_UNAVAILABLE`
+ *   when the store is a chain's own, of another chain than the trust file's, or new without a
+ *   genesis; `LEDGER_CORRUPTED` as for any store.
+ */
+async function openReplica(
+  db: Level<string, string>,
+  options: EmbeddedLedgerOptions,
+  replica: ReplicaOptions,
+  rawChain: string | undefined,
+): Promise<EmbeddedLedgerImpl> {
+  const meta = db.sublevel<string, string>('meta', UTF8);
+  let chain: ChainMeta;
+  if (rawChain === undefined) {
+    if (replica.genesis === undefined) {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        "a new replica needs its source's block 0 to start from",
+      );
+    }
+    chain = await writeReplicaGenesis(db, replica.trust, replica.genesis);
+  } else {
+    chain = JSON.parse(rawChain) as ChainMeta;
+    if (!chain.replica) {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        `this data directory holds chain ${chain.chainId} of its own node; a replica needs an empty one`,
+      );
+    }
+    if (!trustedChainOf(replica.trust, chain.chainId)) {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        `this replica keeps chain ${chain.chainId}, which the pinned trust file does not name`,
+      );
+    }
+  }
+  const first: NodeKeyEntry = {
+    keyId: chain.keyId,
+    algorithm: (chain.replica as NonNullable<ChainMeta['replica']>).algorithm,
+    publicKey: (chain.replica as NonNullable<ChainMeta['replica']>).publicKey,
+    firstBlock: 0,
+  };
+  const keys = (await readRecordedKeys(meta, chain.keyId)) ?? [first];
+  const rawTip = await meta.get('tip');
+  if (rawTip === undefined) throw corrupted('the tip record is missing');
+  const tip = JSON.parse(rawTip) as Tip;
+  await checkTip(db, tip, keys, chain.chainId);
+  return new EmbeddedLedgerImpl({
+    db,
+    dataDir: options.dataDir,
+    org: options.org,
+    key: undefined,
+    replicaTrust: replica.trust,
+    keys,
+    chainId: chain.chainId,
+    tip,
+    operator: undefined,
+    clock: options.clock ?? Date.now,
+    contracts: options.contracts ?? defaultContracts,
+    nodeKeyAlgorithm: undefined,
+  });
+}
+
+/** Checks the source's block 0 against the pinned trust file and writes it as a replica's first. */
+async function writeReplicaGenesis(
+  db: Level<string, string>,
+  trust: TrustFile,
+  raw: string,
+): Promise<ChainMeta> {
+  const block = parseFullBlock(raw);
+  const { header } = block;
+  const tx = block.txs[0] as StoredTx;
+  const chain = trustedChainOf(trust, header.chainId);
+  if (!chain) {
+    throw blockInvalid(
+      `block 0 is of chain ${header.chainId}, which the pinned trust file does not name`,
+    );
+  }
+  if (
+    block.txs.length !== 1 ||
+    tx.header.contract !== SYSTEM_CONTRACT ||
+    tx.header.fn !== 'genesis' ||
+    tx.args.length !== 3 ||
+    tx.args[0] !== header.chainId ||
+    tx.args[2] !== block.signature.keyId
+  ) {
+    throw blockInvalid('block 0 is not a genesis naming its chain and the key that signed it');
+  }
+  const signed = verifyBlockSignature(block, trust);
+  if (!signed.ok) throw blockInvalid(`block 0: ${signed.detail}`);
+  if (signed.key.compromisedSince !== undefined) {
+    throw blockInvalid(
+      `block 0 is signed by ${signed.key.keyId}, which the pinned trust file marks compromised`,
+    );
+  }
+  const key: NodeKeyEntry = {
+    keyId: signed.key.keyId,
+    algorithm: block.signature.algorithm as NodeKeyAlgorithm,
+    publicKey: signed.key.publicKey,
+    firstBlock: 0,
+  };
+  if (!(NODE_KEY_ALGORITHMS as readonly string[]).includes(key.algorithm)) {
+    throw blockInvalid(`block 0 is signed with ${key.algorithm}, which no node key signs with`);
+  }
+  const problem = fullBlockProblem(
+    block,
+    { chainId: header.chainId, number: 0, previousHash: null },
+    key,
+  );
+  if (problem) throw blockInvalid(problem);
+  const meta: ChainMeta = {
+    chainId: header.chainId,
+    org: tx.args[1] as string,
+    keyId: key.keyId,
+    createdAt: header.time,
+    replica: { algorithm: key.algorithm, publicKey: key.publicKey },
+  };
+  await writeFirstBlock(db, block, meta);
+  return meta;
 }
 
 /** The chain's first key, from block 0 on. */
@@ -1184,6 +1524,13 @@ export interface EmbeddedLedgerExtras {
   nodeKeys(): readonly NodeKeyView[];
   keyState(): NodeKeyState;
   keyRotations(): Promise<KeyRotationProofs>;
+  rawBlocks(
+    from: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ height: number; blocks: string[] }>;
+  replicate(raw: string): Promise<ReplicatedBlock>;
+  isReplica(): boolean;
 }
 
 /**
@@ -1234,6 +1581,17 @@ async function writeGenesis(
     time: chain.createdAt,
   };
   const block: StoredBlock = { header, signature: key.sign(blockSigningBytes(header)), txs: [tx] };
+  await writeFirstBlock(db, block, chain);
+}
+
+/** Writes block 0, its transaction's index entry, the tip and the chain record in one synced batch. */
+async function writeFirstBlock(
+  db: Level<string, string>,
+  block: StoredBlock,
+  chain: ChainMeta,
+): Promise<void> {
+  const { header } = block;
+  const header0 = (block.txs[0] as StoredTx).header;
   const tip: Tip = { number: 0, hash: blockHash(header), time: header.time };
   await db.batch(
     [

@@ -95,6 +95,15 @@ export interface NodeKeyRotation {
   readonly trust: TrustFile;
 }
 
+/** What a replica committed: the block's number, its header hash and its time. */
+export interface ReplicatedBlock {
+  readonly number: number;
+  readonly hash: Digest;
+  readonly time: string;
+  /** The block rotated the node key: the trust file lists one key more. */
+  readonly rotated: boolean;
+}
+
 export interface CallOptions {
   /** Milliseconds since the epoch after which the call fails with `LEDGER_TIMEOUT`. */
   readonly deadline?: number;
@@ -166,6 +175,23 @@ export interface Ledger {
   nodeKeys?(): readonly NodeKeyView[];
   /** Every rotation with its proof, oldest first (embedded adapter only; core/trust-update.ts). */
   keyRotations?(): Promise<KeyRotationProofs>;
+  /**
+   * The durable blocks from `from` on, whole and as stored (`core/full-block.ts`), at most `limit`
+   * and about `maxBytes` of text, and the chain's height: what a replica copies (embedded adapter
+   * only; docs/replicas.md).
+   */
+  rawBlocks?(
+    from: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ height: number; blocks: string[] }>;
+  /**
+   * Replica only: checks the source's next block and commits it (docs/replicas.md).
+   * @throws ReplicaError `BLOCK_INVALID`, nothing written; LedgerError as a commit does.
+   */
+  replicate?(raw: string): Promise<ReplicatedBlock>;
+  /** Whether this ledger is a replica of another node's chain: it refuses every submission. */
+  isReplica?(): boolean;
   info(): Promise<ChainInfo>;
   /** The trust entry a verifier pins for this chain. */
   trust(): TrustFile;

@@ -27,6 +27,7 @@ import type {
   NodeKeyRotation,
   NodeKeyState,
   NodeKeyView,
+  ReplicatedBlock,
   StoredTransaction,
 } from './ledger';
 import type { LedgerReady, LedgerThreadData, ThreadMethod } from './embedded/thread-protocol';
@@ -65,12 +66,14 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
    * each one.
    */
   #keysUncertain = false;
+  readonly #replica: boolean;
 
   constructor(thread: ThreadCaller, ready: LedgerReady) {
     this.#thread = thread;
     this.chainId = ready.chainId;
     this.#trust = ready.trust;
     this.#nodeKeys = ready.nodeKeys;
+    this.#replica = ready.replica;
   }
 
   #call<T>(method: ThreadMethod, args: readonly unknown[]): Promise<T> {
@@ -175,6 +178,25 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
 
   keyRotations(): Promise<KeyRotationProofs> {
     return this.#call('keyRotations', []);
+  }
+
+  rawBlocks(
+    from: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ height: number; blocks: string[] }> {
+    return this.#call('rawBlocks', [from, limit, maxBytes]);
+  }
+
+  async replicate(raw: string): Promise<ReplicatedBlock> {
+    const replicated = await this.#call<ReplicatedBlock>('replicate', [raw]);
+    // A rotation block changes the keys the trust file lists.
+    if (replicated.rotated) await this.#refreshKeys(true);
+    return replicated;
+  }
+
+  isReplica(): boolean {
+    return this.#replica;
   }
 
   nodeKeys(): readonly NodeKeyView[] {

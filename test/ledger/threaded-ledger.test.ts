@@ -260,6 +260,7 @@ describe('the threaded ledger after a failed rotation', () => {
       chainId: 'nodeorg-0123456789ab',
       trust: before.trust,
       nodeKeys: [],
+      replica: false,
     });
     await rejectionOf(ledger.rotateKey());
     expect(ledger.trust()).toEqual(before.trust);

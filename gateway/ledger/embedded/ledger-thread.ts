@@ -32,6 +32,7 @@ async function serve(port: NonNullable<typeof parentPort>, data: LedgerThreadDat
   port.postMessage({
     ready: true,
     chainId: ledger.chainId,
+    replica: ledger.isReplica(),
     ...ledger.keyState(),
   } satisfies ThreadReady<LedgerReady>);
 }

@@ -4,6 +4,7 @@
  */
 
 import type { NodeKeyAlgorithm } from '../../../core/block';
+import type { ReplicaOptions } from '../embedded-ledger';
 import type { NodeKeyState } from '../ledger';
 
 /** What the thread is started with: the embedded ledger's options that are plain data. */
@@ -13,6 +14,7 @@ export interface LedgerThreadData {
   readonly chainId?: string;
   readonly operator?: string;
   readonly nodeKeyAlgorithm?: NodeKeyAlgorithm;
+  readonly replica?: ReplicaOptions;
 }
 
 /** The ledger operations the thread serves, by name; `close` is the last call. */
@@ -30,6 +32,8 @@ export const THREAD_METHODS = [
   'rotateKey',
   'keyState',
   'keyRotations',
+  'rawBlocks',
+  'replicate',
   'close',
 ] as const;
 export type ThreadMethod = (typeof THREAD_METHODS)[number];
@@ -37,4 +41,6 @@ export type ThreadMethod = (typeof THREAD_METHODS)[number];
 /** What the thread says once its ledger is open: its chain, trust file and keys. */
 export interface LedgerReady extends NodeKeyState {
   readonly chainId: string;
+  /** The store is a replica of another node's chain (docs/replicas.md). */
+  readonly replica: boolean;
 }
