@@ -70,6 +70,15 @@ const MAX_TEXT = 16 * 1024 * 1024;
 
 const TEXT = { type: 'string', maxLength: MAX_TEXT } as const;
 
+/** A receipt's transaction header, whose contract may also be the ledger's own (`_system`). */
+const blockTxHeaderSchema = {
+  ...txHeaderSchema,
+  properties: {
+    ...txHeaderSchema.properties,
+    contract: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9._:@-]{0,127}$' },
+  },
+} as const;
+
 export const fullBlockSchema = {
   type: 'object',
   additionalProperties: false,
@@ -86,7 +95,7 @@ export const fullBlockSchema = {
         additionalProperties: false,
         required: ['header', 'args', 'result', 'writes', 'event'],
         properties: {
-          header: txHeaderSchema,
+          header: blockTxHeaderSchema,
           args: { type: 'array', maxItems: 64, items: TEXT },
           result: TEXT,
           writes: {

@@ -1442,9 +1442,10 @@ async function writeReplicaGenesis(
   }
   const signed = verifyBlockSignature(block, trust);
   if (!signed.ok) throw blockInvalid(`block 0: ${signed.detail}`);
-  if (signed.key.compromisedSince !== undefined) {
+  const { compromisedSince } = signed.key;
+  if (compromisedSince !== undefined && Date.parse(header.time) >= Date.parse(compromisedSince)) {
     throw blockInvalid(
-      `block 0 is signed by ${signed.key.keyId}, which the pinned trust file marks compromised`,
+      `block 0 is signed by ${signed.key.keyId}, which the pinned trust file marks compromised since ${compromisedSince}`,
     );
   }
   const key: NodeKeyEntry = {
