@@ -172,6 +172,11 @@ export interface AgreementServiceOptions {
   readonly clock?: () => number;
   /** Failures the service handles itself (a scheduler check, the watch list), for the log. */
   readonly onError?: (error: unknown, message: string) => void;
+  /**
+   * Whether the scheduler submits due checks (default true); a replica's is off, since its
+   * source's scheduler submits them and the replica copies the blocks.
+   */
+  readonly scheduling?: boolean;
 }
 
 function sameAccount(a: Viewer, b: { org: string; account: string }): boolean {
@@ -242,8 +247,10 @@ class AgreementServiceImpl implements AgreementService {
   readonly #clock: () => number;
   readonly #callOptions: () => CallOptions;
   readonly #onError: (error: unknown, message: string) => void;
+  readonly #scheduling: boolean;
 
   constructor(options: AgreementServiceOptions) {
+    this.#scheduling = options.scheduling ?? true;
     this.#ledger = options.ledger;
     this.#evidence = options.evidence;
     this.#gateway = { mspId: options.org, id: 'gateway', role: 'gateway' };
@@ -443,7 +450,7 @@ class AgreementServiceImpl implements AgreementService {
 
   async start(): Promise<void> {
     await this.#store.open();
-    await this.scheduler.start();
+    if (this.#scheduling) await this.scheduler.start();
   }
 
   closeStreams(): void {

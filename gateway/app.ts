@@ -7,6 +7,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -48,6 +49,9 @@ import agreementRoutes from './routes/agreements';
 import evidenceRoutes from './routes/evidence';
 import healthRoutes from './routes/health';
 import publicRoutes from './routes/public';
+import replicaRoutes from './routes/replica';
+import { createReplicaFollower, type ReplicaFollower } from './replica/follower';
+import { REPLICA_CALL_TIMEOUT_MS, replicaSource, type ReplicaSource } from './replica/source';
 import verifyPageRoutes from './routes/verify-page';
 import { SECURITY_SCHEMES } from './routes/security';
 import { withLinks, withOptionalBodies } from './openapi-document';
@@ -78,6 +82,8 @@ export interface AppDeps {
   readonly metrics?: NodeMetrics;
   /** Where PDFs are rendered; default on this thread (the node passes a thread of their own). */
   readonly pdf?: PdfRenderer;
+  /** A replica's source instead of `config.replicaSource`, and a job without timer (tests). */
+  readonly replica?: { readonly source: ReplicaSource; readonly manual?: boolean };
 }
 
 /**
@@ -209,7 +215,9 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     eventCapacity: config.agreementEventsBuffer,
     ...(deps.clock ? { clock: deps.clock } : {}),
     onError: (error, message) => app.log.error({ err: error }, message),
+    scheduling: !deps.ledger.isReplica?.(),
   });
+  const follower = replicaFollowerOf(config, deps, metrics, () => app.log);
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.addSchema(auditEntrySchema);
@@ -241,6 +249,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
         { name: 'agreements', description: 'Mediation agreements watched on chain (API key)' },
         { name: 'anchors', description: 'Cross-chain anchors: recorded here, and of this chain' },
         { name: 'audit', description: 'The hash-chained audit log (auditor role)' },
+        { name: 'replicas', description: "Whole blocks, and a replica's copy of another chain" },
         { name: 'operations', description: 'Probes' },
       ],
     },
@@ -340,6 +349,10 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   // plugins' before the app's): preClose runs before all of them.
   app.addHook('preClose', async () => backups.close());
   app.addHook('onClose', async () => agreements.close());
+  if (follower) {
+    app.addHook('onReady', async () => follower.start());
+    app.addHook('onClose', async () => follower.close());
+  }
 
   // 5. Routes.
   void app.register(healthRoutes, { service });
@@ -362,6 +375,11 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   if (deps.audit) void app.register(auditRoutes, { prefix: '/v1', audit: deps.audit });
   void app.register(anchorRoutes, { prefix: '/v1', ledger: deps.ledger, config });
   void app.register(anchoringRoutes, { prefix: '/v1', config });
+  void app.register(replicaRoutes, {
+    prefix: '/v1',
+    ledger: deps.ledger,
+    ...(follower ? { follower } : {}),
+  });
   void app.register(agreementRoutes, {
     prefix: '/v1',
     agreements,
@@ -386,4 +404,34 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;
+}
+
+/** The replica's job when the node is one (`config.replicaSource`, or `deps.replica` in tests). */
+function replicaFollowerOf(
+  config: Config,
+  deps: AppDeps,
+  metrics: NodeMetrics,
+  log: () => FastifyBaseLogger,
+): ReplicaFollower | undefined {
+  if (!deps.ledger.isReplica?.()) return undefined;
+  let source = deps.replica?.source;
+  if (!source) {
+    if (config.replicaSource === undefined || config.replicaApiKeyFile === undefined)
+      return undefined;
+    source = replicaSource({
+      url: config.replicaSource,
+      apiKey: readFileSync(config.replicaApiKeyFile, 'utf8').trim(),
+      timeoutMs: REPLICA_CALL_TIMEOUT_MS,
+    });
+  }
+  return createReplicaFollower({
+    ledger: deps.ledger,
+    source,
+    dataDir: config.dataDir,
+    intervalMs: config.replicaIntervalMs,
+    metrics: metrics.replica,
+    ...(deps.replica?.manual ? { manual: true } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    logger: log().child({ component: 'replica' }),
+  });
 }

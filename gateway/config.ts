@@ -15,7 +15,7 @@ import { MAX_BATCH_RECORDS } from '../core/batch';
 import { ValidationError, type FieldError } from '../core/errors';
 import { NAME_PATTERN } from '../core/evidence';
 import { authorityCertificate } from '../core/timestamp-authority';
-import { CHAIN_ID_PATTERN, type TrustedKey } from '../core/trust';
+import { CHAIN_ID_PATTERN, parseTrustFile, type TrustedKey, type TrustFile } from '../core/trust';
 
 export const LEDGER_KINDS = ['embedded', 'fabric'] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
@@ -161,6 +161,17 @@ export interface Config {
   readonly anchorBackoffMaxMs: number;
   /** Deadline of one request to a target. */
   readonly anchorTimeoutMs: number;
+  /**
+   * Base URL of the node whose chain this node keeps a verified copy of (docs/replicas.md); set,
+   * the node is a replica: it commits only its source's blocks and refuses every write.
+   */
+  readonly replicaSource: string | undefined;
+  /** The court's pinned trust file for the source's chain, read and checked at start. */
+  readonly replicaTrust: TrustFile | undefined;
+  /** File holding the API key (role court, auditor or admin) the replica reads blocks with. */
+  readonly replicaApiKeyFile: string | undefined;
+  /** How often the replica asks its source for new blocks once it has caught up. */
+  readonly replicaIntervalMs: number;
 }
 
 /** Defaults of every setting; `keysFile` defaults to `<dataDir>/keys.json`. */
@@ -207,6 +218,10 @@ export const DEFAULT_CONFIG = {
   anchorBackoffMinMs: 1_000,
   anchorBackoffMaxMs: 300_000,
   anchorTimeoutMs: 10_000,
+  replicaSource: undefined,
+  replicaTrust: undefined,
+  replicaApiKeyFile: undefined,
+  replicaIntervalMs: 2_000,
 } as const satisfies { readonly [K in keyof Config]: Config[K] | undefined };
 
 type Key = keyof Config;
@@ -255,6 +270,10 @@ export const CONFIG_VARIABLES: Readonly<Record<Key, string>> = {
   anchorBackoffMinMs: 'ANCHOR_BACKOFF_MIN_MS',
   anchorBackoffMaxMs: 'ANCHOR_BACKOFF_MAX_MS',
   anchorTimeoutMs: 'ANCHOR_TIMEOUT_MS',
+  replicaSource: 'REPLICA_SOURCE',
+  replicaTrust: 'REPLICA_TRUST',
+  replicaApiKeyFile: 'REPLICA_API_KEY_FILE',
+  replicaIntervalMs: 'REPLICA_INTERVAL_MS',
 };
 
 const PREFIX = 'EVIDENCE_';
@@ -479,6 +498,22 @@ const anchorTargets: Parser = (value) => {
   return { value: targets };
 };
 
+/** `EVIDENCE_REPLICA_TRUST`: a trust file that names at least one embedded chain. */
+const replicaTrust: Parser = (value) => {
+  if (typeof value !== 'string' || value.trim() === '')
+    return { rule: 'type', problem: 'must be the path of a trust file' };
+  let trust: TrustFile;
+  try {
+    trust = parseTrustFile(JSON.parse(readFileSync(path.resolve(value), 'utf8')) as unknown);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { rule: 'trustFile', problem: `${value} is not a readable trust file (${reason})` };
+  }
+  if (!trust.chains.some((chain) => chain.kind === 'embedded'))
+    return { rule: 'trustFile', problem: `${value} names no embedded chain to replicate` };
+  return { value: trust };
+};
+
 const PARSERS: Readonly<Record<Key, Parser>> = {
   host: text(),
   port: integer(0, 65_535),
@@ -523,6 +558,10 @@ const PARSERS: Readonly<Record<Key, Parser>> = {
   anchorBackoffMinMs: integer(10, 3_600_000),
   anchorBackoffMaxMs: integer(10, 86_400_000),
   anchorTimeoutMs: integer(100, 600_000),
+  replicaSource: publicUrl,
+  replicaTrust,
+  replicaApiKeyFile: text(),
+  replicaIntervalMs: integer(100, 3_600_000),
 };
 
 const KEYS = Object.keys(PARSERS) as Key[];
@@ -590,6 +629,7 @@ export function loadConfig(
   errors.push(...securityProblems(values, sources));
   const backupProblem = backupDirProblem(values, sources);
   if (backupProblem) errors.push(backupProblem);
+  errors.push(...replicaProblems(values, sources, errors));
   if (errors.length > 0) {
     const where = errors.map((error) => error.path).join(', ');
     throw new ValidationError(
@@ -613,7 +653,53 @@ export function loadConfig(
     tlsKey: resolved(values.tlsKey),
     tlsCa: resolved(values.tlsCa),
     backupDir: resolved(values.backupDir),
+    replicaApiKeyFile: resolved(values.replicaApiKeyFile),
   };
+}
+
+const REPLICA_SETTINGS = ['replicaSource', 'replicaTrust', 'replicaApiKeyFile'] as const;
+
+/**
+ * A replica needs its source, the trust file it checks blocks with and a readable API key; it
+ * cannot anchor or time-stamp a chain it does not sign, nor take a chain id of its own.
+ */
+function replicaProblems(
+  values: Readonly<Record<string, unknown>>,
+  sources: ReadonlyMap<Key, Source>,
+  earlier: readonly FieldError[],
+): FieldError[] {
+  const name = (key: Key) => settingName(key, sources);
+  const given = REPLICA_SETTINGS.filter((key) => sources.has(key));
+  if (given.length === 0) return [];
+  const problems: FieldError[] = REPLICA_SETTINGS.filter((key) => !sources.has(key)).map((key) => ({
+    path: `/${key}`,
+    rule: 'required',
+    message: `${name(key)} is required with ${name(given[0] as Key)} (a replica)`,
+  }));
+  const keyFile = values.replicaApiKeyFile;
+  if (typeof keyFile === 'string' && !earlier.some((e) => e.path === '/replicaApiKeyFile')) {
+    try {
+      const key = readFileSync(path.resolve(keyFile), 'utf8').trim();
+      if (!/^[\x21-\x7e]{1,512}$/.test(key))
+        throw new Error('it must hold one line of printable ASCII');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      problems.push({
+        path: '/replicaApiKeyFile',
+        rule: 'file',
+        message: `${name('replicaApiKeyFile')} ${keyFile} cannot be read (${reason})`,
+      });
+    }
+  }
+  for (const key of ['chainId', 'anchorTargets', 'nodeKeyAlgorithm'] as const) {
+    if (!sources.has(key)) continue;
+    problems.push({
+      path: `/${key}`,
+      rule: 'replica',
+      message: `${name(key)} cannot be set on a replica: it keeps another node's chain`,
+    });
+  }
+  return problems;
 }
 
 /** How the user gave `key`: the variable or file key it came from, else its variable. */

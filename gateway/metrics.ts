@@ -68,12 +68,22 @@ export interface NodeKeyMetrics {
   rotated(since: number, key: SigningKey): void;
 }
 
+/** A replica's progress (gateway/replica/follower.ts). */
+export interface ReplicaMetrics {
+  /** A round ended without error: blocks held, blocks the source has, at `at` (epoch ms). */
+  progress(height: number, sourceHeight: number, at: number): void;
+  failed(code: string): void;
+  /** The source signed two blocks at one height. */
+  forked(): void;
+}
+
 export interface NodeMetrics {
   readonly registry: Registry;
   readonly nodeKey: NodeKeyMetrics;
   readonly deposits: DepositMetrics;
   readonly anchors: AnchorAgeMetric;
   readonly backups: BackupMetrics;
+  readonly replica: ReplicaMetrics;
   /** Records one answered HTTP request. `route` is the route template, never the raw URL. */
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
   /** The exposition text and its content type. */
@@ -213,8 +223,56 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
     nodeKeyInfo.set({ key_id: key.keyId, algorithm: key.algorithm }, 1);
   };
 
+  // Registered only once a replica reports, so a node's own metrics are not padded with zeros.
+  let replica:
+    { height: Gauge; behind: Gauge; synced: Gauge; forked: Gauge; failures: Counter } | undefined;
+  const replicaMetrics = () =>
+    (replica ??= {
+      height: new Gauge({
+        name: 'evidence_replica_height',
+        help: "Blocks of the source's chain this replica holds, all checked",
+        registers: [registry],
+      }),
+      behind: new Gauge({
+        name: 'evidence_replica_behind_blocks',
+        help: "Blocks the replica's source had that the replica did not, at its last answer",
+        registers: [registry],
+      }),
+      synced: new Gauge({
+        name: 'evidence_replica_last_sync_timestamp_seconds',
+        help: 'When the replica last heard from its source without error, in Unix seconds',
+        registers: [registry],
+      }),
+      forked: new Gauge({
+        name: 'evidence_replica_forked',
+        help: 'The source signed two different blocks at one height (1): the replica stopped',
+        registers: [registry],
+      }),
+      failures: new Counter({
+        name: 'evidence_replica_failures_total',
+        help: 'Replication rounds that failed, by code',
+        labelNames: ['code'] as const,
+        registers: [registry],
+      }),
+    });
+
   return {
     registry,
+    replica: {
+      progress(height, sourceHeight, at) {
+        const m = replicaMetrics();
+        m.height.set(height);
+        m.behind.set(Math.max(0, sourceHeight - height));
+        m.synced.set(at / 1000);
+        m.forked.set(0);
+      },
+      failed(code) {
+        replicaMetrics().failures.inc({ code });
+      },
+      forked() {
+        replicaMetrics().forked.set(1);
+      },
+    },
     nodeKey: {
       current(since, key) {
         nodeKeySince.set(since / 1000);

@@ -12,12 +12,14 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { NodeKeyAlgorithm } from '../core/block';
-import { isEvidenceError } from '../core/errors';
+import { isEvidenceError, ReplicaError } from '../core/errors';
 import { openAuditLog, type AuditLog } from './audit/audit-log';
 import { openKeyStore } from './auth/api-keys';
 import { buildApp, type AppDeps } from './app';
 import { loadConfig, type Config, type LedgerThread } from './config';
+import { NEEDS_GENESIS, type ReplicaOptions } from './ledger/embedded-ledger';
 import type { Ledger } from './ledger/ledger';
+import { REPLICA_CALL_TIMEOUT_MS, replicaSource } from './replica/source';
 import { loggerOptions } from './logging';
 import { threadedPdfRenderer } from './pdf/pdf-renderer';
 
@@ -27,6 +29,8 @@ export type OpenLedger = (options: {
   chainId?: string;
   /** What new node keys sign with (`EVIDENCE_NODE_KEY_ALGORITHM`); embedded ledger only. */
   nodeKeyAlgorithm?: NodeKeyAlgorithm;
+  /** Keep a verified copy of another node's chain (`EVIDENCE_REPLICA_*`, docs/replicas.md). */
+  replica?: ReplicaOptions;
   /** Where an embedded ledger runs (`EVIDENCE_LEDGER_THREAD`); other adapters ignore it. */
   thread: LedgerThread;
   /**
@@ -103,14 +107,19 @@ export async function startNode(config: Config, options: StartOptions): Promise<
   const tls = await readTls(config);
   let failed!: (error: Error) => void;
   const failure = new Promise<Error>((resolve) => (failed = resolve));
-  const ledger = await options.openLedger({
-    dataDir: config.dataDir,
-    org: config.org,
-    ...(config.chainId === undefined ? {} : { chainId: config.chainId }),
-    ...(config.nodeKeyAlgorithm === undefined ? {} : { nodeKeyAlgorithm: config.nodeKeyAlgorithm }),
-    thread: config.ledgerThread,
-    onFailure: (error) => failed(error),
-  });
+  const open = (replica?: ReplicaOptions) =>
+    options.openLedger({
+      dataDir: config.dataDir,
+      org: config.org,
+      ...(config.chainId === undefined ? {} : { chainId: config.chainId }),
+      ...(config.nodeKeyAlgorithm === undefined
+        ? {}
+        : { nodeKeyAlgorithm: config.nodeKeyAlgorithm }),
+      ...(replica ? { replica } : {}),
+      thread: config.ledgerThread,
+      onFailure: (error) => failed(error),
+    });
+  const ledger = await openReplicaOr(config, open);
   let app: FastifyInstance | undefined;
   let audit: AuditLog | undefined;
   try {
@@ -164,6 +173,33 @@ export async function startNode(config: Config, options: StartOptions): Promise<
     await ledger.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Opens the ledger, as a replica when the configuration says so: a replica restarts from the
+ * blocks it holds, even with its source down; only a new one asks the source for block 0 first.
+ */
+async function openReplicaOr(
+  config: Config,
+  open: (replica?: ReplicaOptions) => Promise<Ledger>,
+): Promise<Ledger> {
+  const trust = config.replicaTrust;
+  if (trust === undefined || config.replicaSource === undefined) return open();
+  try {
+    return await open({ trust });
+  } catch (error) {
+    if (!(isEvidenceError(error) && error.message === NEEDS_GENESIS)) throw error;
+  }
+  const source = replicaSource({
+    url: config.replicaSource,
+    apiKey: (await fs.readFile(config.replicaApiKeyFile as string, 'utf8')).trim(),
+    timeoutMs: REPLICA_CALL_TIMEOUT_MS,
+  });
+  const answer = await source.blocks(0, 1);
+  const genesis = answer.blocks[0];
+  if (genesis === undefined)
+    throw new ReplicaError('BLOCK_INVALID', 'the source served no block 0');
+  return open({ trust, genesis });
 }
 
 /** Lines explaining a configuration error: one per bad setting. */

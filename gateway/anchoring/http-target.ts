@@ -185,12 +185,17 @@ async function readLimited(response: Response, limit: number): Promise<string> {
   return (await readLimitedBytes(response, limit)).toString('utf8');
 }
 
-/** The body's bytes, refusing more than `limit` (`ANCHOR_PROOF_INVALID`). */
-export async function readLimitedBytes(response: Response, limit: number): Promise<Buffer> {
+/** The body's bytes, refusing more than `limit` (`tooLarge`, by default `ANCHOR_PROOF_INVALID`). */
+export async function readLimitedBytes(
+  response: Response,
+  limit: number,
+  tooLarge: (message: string) => EvidenceError = (message) =>
+    new AnchorError('ANCHOR_PROOF_INVALID', message),
+): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => undefined);
-    throw new AnchorError('ANCHOR_PROOF_INVALID', `the answer is over ${limit} bytes`);
+    throw tooLarge(`the answer is over ${limit} bytes`);
   }
   if (!response.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
@@ -202,7 +207,7 @@ export async function readLimitedBytes(response: Response, limit: number): Promi
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => undefined);
-      throw new AnchorError('ANCHOR_PROOF_INVALID', `the answer is over ${limit} bytes`);
+      throw tooLarge(`the answer is over ${limit} bytes`);
     }
     chunks.push(value);
   }

@@ -139,6 +139,9 @@ export interface EmbeddedLedgerOptions {
   readonly replica?: ReplicaOptions;
 }
 
+/** Why a new replica's store cannot be opened without its source's block 0. */
+export const NEEDS_GENESIS = "a new replica needs its source's block 0 to start from";
+
 /** A transaction and a block as the store keeps them and replicas receive them (core/full-block.ts). */
 type StoredTx = FullTx;
 type StoredBlock = FullBlock;
@@ -1366,12 +1369,7 @@ async function openReplica(
   const meta = db.sublevel<string, string>('meta', UTF8);
   let chain: ChainMeta;
   if (rawChain === undefined) {
-    if (replica.genesis === undefined) {
-      throw new LedgerError(
-        'LEDGER_UNAVAILABLE',
-        "a new replica needs its source's block 0 to start from",
-      );
-    }
+    if (replica.genesis === undefined) throw new LedgerError('LEDGER_UNAVAILABLE', NEEDS_GENESIS);
     chain = await writeReplicaGenesis(db, replica.trust, replica.genesis);
   } else {
     chain = JSON.parse(rawChain) as ChainMeta;

@@ -1,0 +1,288 @@
+/**
+ * The replica's job (docs/replicas.md): it asks the source node for the blocks after the ones it
+ * holds, starting with the last one it holds, and hands each to the ledger, which checks it
+ * against the pinned trust file and runs it again before committing it. Caught up, it asks again
+ * every `intervalMs`; after a failure it waits longer each time (doubling, up to `backoffMaxMs`).
+ *
+ * Asking again for the block it holds is how a fork shows: if the source now serves, at a height
+ * the replica holds, a different block signed by the key that signed the held one, the source has
+ * signed two histories. The replica keeps both signed headers as proof in
+ * `<dataDir>/replica-fork.json`, stops following, and says so in its status and metrics until an
+ * operator has looked (and removed the file). A different block that is not validly signed proves
+ * nothing about the source: it is refused as `BLOCK_INVALID` and asked for again later.
+ */
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { blockHash, type SignedBlockHeader } from '../../core/block';
+import { isEvidenceError, ReplicaError } from '../../core/errors';
+import { parseFullBlock, signatureProblem } from '../../core/full-block';
+import type { Ledger } from '../ledger/ledger';
+import { keyForBlock } from '../ledger/embedded/node-keys';
+import type { ReplicaMetrics } from '../metrics';
+import { writeWhole } from '../storage/durable-files';
+import { BLOCKS_PER_CALL, type ReplicaSource } from './source';
+
+/** Where the proof of a fork is kept, in the data directory. */
+export const FORK_FILE = 'replica-fork.json';
+
+/** Two blocks at one height, both signed by the key the chain says signs it there. */
+export interface ForkEvidence {
+  readonly type: 'judicial-evidence-fork';
+  readonly chainId: string;
+  readonly number: number;
+  /** The block this replica holds (the source served and signed it earlier). */
+  readonly held: SignedBlockHeader;
+  /** The block the source served later at the same height. */
+  readonly served: SignedBlockHeader;
+  readonly detectedAt: string;
+}
+
+export interface ReplicaStatus {
+  readonly source: string;
+  readonly chainId: string;
+  /** Blocks this replica holds. */
+  readonly height: number;
+  /** Blocks the source said it holds at the last answer; `null` before one. */
+  readonly sourceHeight: number | null;
+  /** How many blocks the replica is behind its source's last answer. */
+  readonly behind: number | null;
+  /** When the replica last heard from its source without error. */
+  readonly lastSyncAt: string | null;
+  /** Blocks committed by this run. */
+  readonly replicatedBlocks: number;
+  readonly failures: number;
+  readonly lastError: {
+    readonly code: string;
+    readonly message: string;
+    readonly at: string;
+  } | null;
+  /** The proof of a fork; the replica follows no more while it is there. */
+  readonly forked: ForkEvidence | null;
+}
+
+export interface FollowerOptions {
+  readonly ledger: Ledger;
+  readonly source: ReplicaSource;
+  readonly dataDir: string;
+  readonly intervalMs: number;
+  readonly backoffMaxMs?: number;
+  readonly logger?: FastifyBaseLogger;
+  readonly metrics?: ReplicaMetrics;
+  /** No timer: the caller runs {@link ReplicaFollower.syncOnce} (tests). */
+  readonly manual?: boolean;
+  readonly clock?: () => number;
+}
+
+export interface ReplicaFollower {
+  start(): Promise<void>;
+  /** One round: asks for blocks until caught up, or fails; `true` when more remain. */
+  syncOnce(): Promise<boolean>;
+  status(): Promise<ReplicaStatus>;
+  close(): Promise<void>;
+}
+
+export function createReplicaFollower(options: FollowerOptions): ReplicaFollower {
+  return new Follower(options);
+}
+
+class Follower implements ReplicaFollower {
+  readonly #options: FollowerOptions;
+  readonly #ledger: Ledger;
+  readonly #clock: () => number;
+  readonly #abort = new AbortController();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #sourceHeight: number | null = null;
+  #lastSyncAt: number | null = null;
+  #replicated = 0;
+  #failures = 0;
+  #lastError: ReplicaStatus['lastError'] = null;
+  #forked: ForkEvidence | null = null;
+
+  constructor(options: FollowerOptions) {
+    this.#options = options;
+    this.#ledger = options.ledger;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    this.#forked = await readFork(path.join(this.#options.dataDir, FORK_FILE));
+    if (this.#forked) {
+      this.#options.metrics?.forked();
+      this.#options.logger?.error(
+        { number: this.#forked.number },
+        `the replica's source signed two blocks at one height; not following (${FORK_FILE})`,
+      );
+    }
+    if (!this.#options.manual) this.#schedule(0);
+  }
+
+  syncOnce(): Promise<boolean> {
+    const run = this.#running.then(() => this.#round());
+    this.#running = run.catch(() => undefined);
+    return run;
+  }
+
+  async status(): Promise<ReplicaStatus> {
+    const info = await this.#ledger.info();
+    return {
+      source: this.#options.source.url,
+      chainId: this.#ledger.chainId,
+      height: info.height,
+      sourceHeight: this.#sourceHeight,
+      behind: this.#sourceHeight === null ? null : Math.max(0, this.#sourceHeight - info.height),
+      lastSyncAt: this.#lastSyncAt === null ? null : new Date(this.#lastSyncAt).toISOString(),
+      replicatedBlocks: this.#replicated,
+      failures: this.#failures,
+      lastError: this.#lastError,
+      forked: this.#forked,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+    await this.#running;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      void this.syncOnce().then(
+        (more) => this.#schedule(more ? 0 : this.#options.intervalMs),
+        () => this.#schedule(this.#backoff()),
+      );
+    }, delayMs);
+    this.#timer.unref?.();
+  }
+
+  #backoff(): number {
+    const max = this.#options.backoffMaxMs ?? 60_000;
+    return Math.min(max, this.#options.intervalMs * 2 ** Math.min(this.#failures, 16));
+  }
+
+  async #round(): Promise<boolean> {
+    if (this.#forked || this.#closed) return false;
+    try {
+      const more = await this.#fetchAndCommit();
+      this.#lastSyncAt = this.#clock();
+      this.#failures = 0;
+      const info = await this.#ledger.info();
+      this.#options.metrics?.progress(
+        info.height,
+        this.#sourceHeight ?? info.height,
+        this.#clock(),
+      );
+      return more;
+    } catch (error) {
+      if (this.#closed) return false;
+      this.#failures += 1;
+      const code = isEvidenceError(error) ? error.code : 'INTERNAL';
+      const message = (error as Error).message;
+      this.#lastError = { code, message, at: new Date(this.#clock()).toISOString() };
+      this.#options.metrics?.failed(code);
+      this.#options.logger?.warn(
+        { code, failures: this.#failures },
+        `replication failed: ${message}`,
+      );
+      throw error;
+    }
+  }
+
+  /** Asks for the blocks from the one held last; `true` when the source has more. */
+  async #fetchAndCommit(): Promise<boolean> {
+    const info = await this.#ledger.info();
+    const held = info.height - 1;
+    const answer = await this.#options.source.blocks(held, BLOCKS_PER_CALL, this.#abort.signal);
+    if (answer.chainId !== this.#ledger.chainId) {
+      throw new ReplicaError(
+        'BLOCK_INVALID',
+        `the source serves chain ${answer.chainId}, not ${this.#ledger.chainId}`,
+      );
+    }
+    this.#sourceHeight = answer.height;
+    const [first, ...next] = answer.blocks;
+    if (first === undefined) {
+      // Not proof of anything (a source restored from an old backup answers so), but the
+      // operators of both nodes must know: blocks this replica holds are gone from the source.
+      throw new ReplicaError(
+        'CHAIN_FORKED',
+        `the source says it holds ${answer.height} blocks; this replica holds ${info.height}, ` +
+          'which it signed: blocks it served are gone from it',
+      );
+    }
+    const served = parseFullBlock(first);
+    if (served.header.number !== held) {
+      throw new ReplicaError('BLOCK_INVALID', `asked for block ${held}, the source served another`);
+    }
+    if (blockHash(served.header) !== info.tipHash) await this.#fork(served, held);
+    // Checked and executed one after another, written in order; a refused block fails those
+    // after it, and the round ends with the first failure.
+    const committed = next.map((raw) => this.#ledger.replicate!(raw));
+    const outcomes = await Promise.allSettled(committed);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      this.#replicated += 1;
+    }
+    return answer.height > info.height + next.length;
+  }
+
+  /** The source served a block other than the one held at `number`: proof of a fork, or junk. */
+  async #fork(served: ReturnType<typeof parseFullBlock>, number: number): Promise<never> {
+    const key = keyForBlock(this.#ledger.nodeKeys?.() ?? [], number);
+    const held = await this.#ledger.blockHeader?.(number);
+    const problem = key ? signatureProblem(served, key) : 'no key is recorded for it';
+    if (problem || !held) {
+      throw new ReplicaError(
+        'BLOCK_INVALID',
+        `the source served a block ${number} other than the one held, not validly signed (${problem})`,
+      );
+    }
+    const evidence: ForkEvidence = {
+      type: 'judicial-evidence-fork',
+      chainId: this.#ledger.chainId,
+      number,
+      held,
+      served: { header: served.header, signature: served.signature },
+      detectedAt: new Date(this.#clock()).toISOString(),
+    };
+    const file = path.join(this.#options.dataDir, FORK_FILE);
+    // The first proof is kept: a later one would say the same.
+    await writeWhole(file, `${JSON.stringify(evidence, null, 2)}\n`, { replace: false }).catch(
+      (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      },
+    );
+    this.#forked = evidence;
+    this.#options.metrics?.forked();
+    this.#options.logger?.error(
+      { number },
+      `the replica's source signed two different blocks ${number}: proof kept in ${FORK_FILE}`,
+    );
+    throw new ReplicaError(
+      'CHAIN_FORKED',
+      `the source signed a block ${number} other than the one this replica holds; ` +
+        `both signed headers are kept in ${FORK_FILE}`,
+    );
+  }
+}
+
+/** The fork proof kept by an earlier run, if any. */
+async function readFork(file: string): Promise<ForkEvidence | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as ForkEvidence;
+  } catch {
+    throw new Error(`${file} is not the fork proof this node wrote; look at it, then remove it`);
+  }
+}

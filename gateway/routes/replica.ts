@@ -1,0 +1,160 @@
+/**
+ * Replicas (docs/replicas.md). On every node, `GET /v1/blocks`: the durable blocks, whole and as
+ * stored, for a consortium member's replica to copy and check (role court, auditor or admin: a
+ * block holds every record's depositor account and every agreement's state, so it is not public).
+ * On a replica, `GET /v1/replica/status`: how far it has copied its source, and the proof of a fork
+ * if the source signed two histories.
+ */
+
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { ERROR_CODES, StateError } from '../../core/errors';
+import { signedBlockHeaderSchema } from '../../core/receipt';
+import type { KeyRole } from '../auth/api-keys';
+import type { Ledger } from '../ledger/ledger';
+import type { ReplicaFollower } from '../replica/follower';
+import { BLOCKS_PER_CALL } from '../replica/source';
+import { ERROR_RESPONSES } from '../schemas';
+import { SECURITY } from './security';
+
+/** Who may read whole blocks and a replica's status. */
+export const REPLICA_ROLES: readonly KeyRole[] = ['court', 'auditor', 'admin'];
+
+/** Text of blocks in one answer, beyond the first block (which is always sent whole). */
+export const BLOCKS_ANSWER_BUDGET = 8 * 1024 * 1024;
+
+export interface ReplicaRoutesOptions {
+  readonly ledger: Ledger;
+  /** The replica's job, on a replica. */
+  readonly follower?: ReplicaFollower;
+}
+
+const TIME_OR_NULL = { type: ['string', 'null'] } as const;
+
+const signedHeader = signedBlockHeaderSchema;
+
+const replicaStatusSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'source',
+    'chainId',
+    'height',
+    'sourceHeight',
+    'behind',
+    'lastSyncAt',
+    'replicatedBlocks',
+    'failures',
+    'lastError',
+    'forked',
+  ],
+  properties: {
+    source: { type: 'string' },
+    chainId: { type: 'string' },
+    height: { type: 'integer', minimum: 1 },
+    sourceHeight: { type: ['integer', 'null'] },
+    behind: { type: ['integer', 'null'] },
+    lastSyncAt: TIME_OR_NULL,
+    replicatedBlocks: { type: 'integer', minimum: 0 },
+    failures: { type: 'integer', minimum: 0 },
+    lastError: {
+      anyOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['code', 'message', 'at'],
+          properties: {
+            code: { type: 'string', enum: [...ERROR_CODES] },
+            message: { type: 'string' },
+            at: { type: 'string' },
+          },
+        },
+      ],
+    },
+    forked: {
+      anyOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'chainId', 'number', 'held', 'served', 'detectedAt'],
+          properties: {
+            type: { const: 'judicial-evidence-fork' },
+            chainId: { type: 'string' },
+            number: { type: 'integer', minimum: 0 },
+            held: signedHeader,
+            served: signedHeader,
+            detectedAt: { type: 'string' },
+          },
+        },
+      ],
+    },
+  },
+} as const;
+
+const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
+  app: FastifyInstance,
+  options,
+) => {
+  const { ledger, follower } = options;
+
+  app.get<{ Querystring: { from?: string; limit?: string } }>(
+    '/blocks',
+    {
+      onRequest: app.requireRoles(...REPLICA_ROLES),
+      schema: {
+        tags: ['replicas'],
+        summary: 'Whole blocks, as stored: what a replica copies and checks',
+        description:
+          '`{chainId, height, blocks}`: the durable blocks from `from` (default 0) on, at most ' +
+          `\`limit\` (default and most ${BLOCKS_PER_CALL}) and about ${BLOCKS_ANSWER_BUDGET / 1_048_576} MiB ` +
+          '(at least one block when there is one); `height` is the number of durable blocks. ' +
+          'Each block is the signed header with every transaction whole (core/full-block.ts). ' +
+          '404 NOT_FOUND on a ledger that does not keep whole blocks.',
+        security: SECURITY,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' },
+            limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+          },
+        },
+        response: { ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      if (!ledger.rawBlocks)
+        throw new StateError('NOT_FOUND', 'this ledger serves no whole blocks');
+      const from = Number(request.query.from ?? '0');
+      const limit = Math.min(BLOCKS_PER_CALL, Number(request.query.limit ?? BLOCKS_PER_CALL));
+      const { height, blocks } = await ledger.rawBlocks(from, limit, BLOCKS_ANSWER_BUDGET);
+      // The stored texts go out as they are: no parse, no serialisation, no escaping.
+      const text = `{"chainId":${JSON.stringify(ledger.chainId)},"height":${height},"blocks":[${blocks.join(',')}]}`;
+      return reply.type('application/json; charset=utf-8').send(text);
+    },
+  );
+
+  app.get(
+    '/replica/status',
+    {
+      onRequest: app.requireRoles(...REPLICA_ROLES),
+      schema: {
+        tags: ['replicas'],
+        summary: "How far this replica has copied its source's chain, and any proof of a fork",
+        description:
+          '404 NOT_FOUND on a node that is not a replica. `forked` holds two block headers of ' +
+          'the same height, both signed by the key the chain says signed it: the source signed ' +
+          'two histories, and the replica follows it no more.',
+        security: SECURITY,
+        response: { 200: replicaStatusSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async () => {
+      if (!follower) throw new StateError('NOT_FOUND', 'this node is not a replica');
+      return follower.status();
+    },
+  );
+};
+
+export default replicaRoutes;
