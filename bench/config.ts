@@ -8,7 +8,7 @@
  * | `BENCH_SMOKE`   |             | `1`    | small mode                                         |
  * | `BENCH_OUT`     | bench/results | same | where latest.json and latest.md are written        |
  * | `BENCH_TMP`     | os.tmpdir() | same   | scratch space (the 1 GiB file, the 1M-record store) |
- * | `BENCH_ONLY`    | all         | all    | comma-separated sections: hashing,http,verification,scale |
+ * | `BENCH_ONLY`    | all         | all    | comma-separated sections: hashing,http,verification,scale,replication |
  * | `BENCH_HASH_MIB`| 1024        | 8      | size of the file hashed                            |
  * | `BENCH_SECONDS` | 15          | 2      | duration of each HTTP load run                     |
  * | `BENCH_RECORDS` | 1000000     | 10000  | records stored before the scale figures            |
@@ -17,7 +17,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const SECTIONS = ['hashing', 'http', 'verification', 'scale'] as const;
+export const SECTIONS = ['hashing', 'http', 'verification', 'scale', 'replication'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -49,6 +49,8 @@ export interface BenchConfig {
   readonly scaleBatches: number;
   /** Random reads per read-latency measurement. */
   readonly scaleReads: number;
+  /** 1000-item batches deposited on the source, then copied by a replica. */
+  readonly replicationBatches: number;
 }
 
 const MIB = 1024 * 1024;
@@ -91,5 +93,6 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     scaleRecords: positive(env, 'BENCH_RECORDS', smoke ? 10_000 : 1_000_000),
     scaleBatches: smoke ? 3 : 30,
     scaleReads: smoke ? 200 : 5000,
+    replicationBatches: smoke ? 5 : 60,
   };
 }

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { HashingFigures } from './hashing';
 import type { HttpFigures } from './http';
+import type { ReplicationFigures } from './replication';
 import type { ScaleFigures } from './scale';
 import type { VerificationFigures } from './verification';
 
@@ -31,6 +32,7 @@ export interface Figures {
   readonly http?: HttpFigures;
   readonly verification?: VerificationFigures;
   readonly scale?: ScaleFigures;
+  readonly replication?: ReplicationFigures;
 }
 
 /** One figure against its reference and, when there is one, its target. */
@@ -81,7 +83,7 @@ const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 /** The rows of every measured section, in a fixed order. */
 export function rowsOf(figures: Figures): Row[] {
   const rows: Row[] = [];
-  const { hashing, http, verification, scale } = figures;
+  const { hashing, http, verification, scale, replication } = figures;
   if (hashing) {
     const slower = Math.max(hashing.opensslSha256Seconds, hashing.opensslSm3Seconds);
     rows.push({
@@ -294,6 +296,26 @@ export function rowsOf(figures: Figures): Row[] {
       ratio: null,
       target: '≤ 1024 B',
       pass: scale.bytesPerRecord <= 1024,
+    });
+  }
+  if (replication) {
+    const { source, replica } = replication;
+    rows.push({
+      id: 'replica-copy',
+      figure:
+        'replica copying a chain over HTTP, 1,000-record blocks, every transaction run again ' +
+        '(records/s)',
+      value: round(replica.recordsPerSecond, 0),
+      unit: '1/s',
+      reference:
+        `the source deposited them at ${source.digestsPerSecond.toFixed(0)} digests/s ` +
+        `(${replication.records.toLocaleString('en')} records); ` +
+        `${replica.blocksPerSecond.toFixed(1)} blocks/s; process CPU per record ` +
+        `${replica.cpuMicrosPerRecord.toFixed(0)} µs (the source's serving included) vs ` +
+        `${source.cpuMicrosPerDigest.toFixed(0)} µs per deposit`,
+      ratio: round(replica.recordsPerSecond / source.digestsPerSecond, 3),
+      target: null,
+      pass: null,
     });
   }
   return rows;

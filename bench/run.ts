@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import { loadBenchConfig } from './config';
 import { measureHashing } from './hashing';
 import { measureHttp } from './http';
+import { measureReplication } from './replication';
 import { machineInfo, rowsOf, writeResults, type Figures, type Results } from './report';
 import { measureScale } from './scale';
 import { measureVerification } from './verification';
@@ -34,6 +35,8 @@ async function main(): Promise<number> {
   if (config.sections.includes('verification'))
     figures.verification = await measureVerification(config, log);
   if (config.sections.includes('scale')) figures.scale = await measureScale(config, log);
+  if (config.sections.includes('replication'))
+    figures.replication = await measureReplication(config, log);
 
   const results: Results = {
     schema: 1,

@@ -24,9 +24,10 @@ import {
   type Store,
 } from './workload';
 
-const BATCH = 1000;
+/** Items per depositMany call. */
+export const BATCH = 1000;
 /** depositMany calls kept running at once while filling and measuring (keeps the pipeline fed). */
-const CONCURRENT_BATCHES = 4;
+export const CONCURRENT_BATCHES = 4;
 /** Blocks written again for the storage engine's ceiling (200,000 records in the full run). */
 const CEILING_BLOCKS = 200;
 
@@ -62,7 +63,8 @@ export interface ScaleFigures {
   readonly storageCeiling: StorageCeiling;
 }
 
-async function openStore(dataDir: string): Promise<Store> {
+/** A store in `dataDir` as the node opens it, its service tuned for 1000-item batches. */
+export async function openStore(dataDir: string): Promise<Store> {
   // As the node opens it: the embedded ledger on its own thread.
   return storeOver(await openThreadedLedger({ dataDir, org: 'BenchNode' }), {
     groupCommitMax: BATCH,
@@ -73,15 +75,15 @@ async function openStore(dataDir: string): Promise<Store> {
 }
 
 /** Time and CPU spent depositing, summed over runs. */
-interface Spent {
+export interface Spent {
   digests: number;
   seconds: number;
   cpuMicros: number;
 }
 
-const spent = (): Spent => ({ digests: 0, seconds: 0, cpuMicros: 0 });
+export const spent = (): Spent => ({ digests: 0, seconds: 0, cpuMicros: 0 });
 
-function depositFigure(total: Spent): DepositFigure {
+export function depositFigure(total: Spent): DepositFigure {
   return {
     digestsPerSecond: total.digests / total.seconds,
     cpuMicrosPerDigest: total.cpuMicros / total.digests,
@@ -89,7 +91,7 @@ function depositFigure(total: Spent): DepositFigure {
 }
 
 /** Deposits `batches` batches of fresh items, `CONCURRENT_BATCHES` at a time, into `into`. */
-async function deposit(
+export async function deposit(
   service: EvidenceService,
   items: ItemSource,
   batches: number,

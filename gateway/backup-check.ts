@@ -10,8 +10,9 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { parseTrustFile, type TrustFile } from '../core/trust';
 import type { BackupManifest } from './backup';
-import { openEmbeddedLedger } from './ledger/embedded-ledger';
+import { openEmbeddedLedger, REPLICA_TRUST_FILE } from './ledger/embedded-ledger';
 import { digestStore, type StoreCopy } from './storage/store-copy';
 
 export interface BackupCheck {
@@ -92,14 +93,19 @@ export async function checkBackup(folder: string): Promise<BackupCheck> {
   const ledger = manifest.ledger;
   if (ledger) {
     const storeIntact = await checkStore('ledger', ledger.store);
-    if (!(await exists(path.join(folder, 'node-key.pem')))) {
+    // A replica's backup holds the trust file its blocks were checked with, not a node key.
+    const replicaBackup = manifest.files.includes(REPLICA_TRUST_FILE);
+    const replica = replicaBackup
+      ? await readReplicaTrust(path.join(folder, REPLICA_TRUST_FILE), problems)
+      : undefined;
+    if (!replicaBackup && !(await exists(path.join(folder, 'node-key.pem')))) {
       problems.push('node-key.pem is missing');
-    } else if (storeIntact) {
+    } else if (storeIntact && (!replicaBackup || replica)) {
       try {
         const copy = await openEmbeddedLedger({
           dataDir: folder,
           org: 'backup-check',
-          chainId: manifest.chainId,
+          ...(replica ? { replica: { trust: replica } } : { chainId: manifest.chainId }),
         });
         try {
           verifiedBlocks = await copy.verifyChain();
@@ -124,6 +130,16 @@ export async function checkBackup(folder: string): Promise<BackupCheck> {
     if (!(await exists(path.join(folder, file)))) problems.push(`${file} is missing`);
   }
   return { intact: problems.length === 0, id: manifest.id, verifiedBlocks, problems };
+}
+
+/** A replica backup's trust file, or `undefined` with the problem recorded. */
+async function readReplicaTrust(file: string, problems: string[]): Promise<TrustFile | undefined> {
+  try {
+    return parseTrustFile(JSON.parse(await fs.readFile(file, 'utf8')) as unknown);
+  } catch (error) {
+    problems.push(`${REPLICA_TRUST_FILE} cannot be read: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 const USAGE = `usage: evidence-node check-backup FOLDER [--json]

@@ -5,7 +5,8 @@
  * One backup is one folder under the configured backup directory (`EVIDENCE_BACKUP_DIR`), named by
  * its start time, laid out as a data directory:
  *
- *   node-key.pem   the embedded ledger's signing key (mode 0600)
+ *   node-key.pem   the embedded ledger's signing key (mode 0600); a replica's backup holds
+ *                  replica-trust.json instead, the trust file its blocks were checked with
  *   ledger/        the ledger store, as of one snapshot
  *   agreements/    the agreement store      anchoring/  the anchor store (when anchoring runs)
  *   audit/         the audit log            keys.json   the API keys file (hashes, not keys)
@@ -34,6 +35,7 @@ import type { BackupMetrics } from './metrics';
 import type { DossierBackups, DossierBackupsNotConfigured } from '../core/dossier';
 import type { StoreCopy } from './storage/store-copy';
 import { syncDirectory, writeSynced } from './storage/durable-files';
+import { REPLICA_TRUST_FILE } from './ledger/embedded-ledger';
 
 /** The stores besides the ledger, each copied into a new store at `location`. */
 export interface BackupSources {
@@ -404,7 +406,7 @@ class BackupServiceImpl implements BackupService {
         stores.audit = await audit.copyTo(path.join(partial, 'audit'), {
           signal: this.#stopping.signal,
         });
-      const files = copied ? ['node-key.pem'] : [];
+      const files = copied ? [ledger.isReplica?.() ? REPLICA_TRUST_FILE : 'node-key.pem'] : [];
       if (await copyIfPresent(keysFile, path.join(partial, 'keys.json'))) files.push('keys.json');
       const finishedAt = this.#clock();
       const manifest: BackupManifest = {

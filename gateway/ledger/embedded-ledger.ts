@@ -99,6 +99,7 @@ import type {
   ReplicatedBlock,
   StoredTransaction,
 } from './ledger';
+import { writeWhole } from '../storage/durable-files';
 import { Reopener } from '../storage/reopener';
 import { copyStore, throwIfStopping } from '../storage/store-copy';
 import { openTextStore, UTF8 } from '../storage/text-store';
@@ -138,6 +139,9 @@ export interface EmbeddedLedgerOptions {
   /** Keep a verified copy of another node's chain instead of a chain of its own. */
   readonly replica?: ReplicaOptions;
 }
+
+/** In a replica's backup, in place of the node key: the trust file its blocks were checked with. */
+export const REPLICA_TRUST_FILE = 'replica-trust.json';
 
 /** Why a new replica's store cannot be opened without its source's block 0. */
 export const NEEDS_GENESIS = "a new replica needs its source's block 0 to start from";
@@ -699,8 +703,17 @@ class EmbeddedLedgerImpl implements Ledger {
     // After a failed write the store is reopened first, as for reads: it may be closed.
     await this.#ensureOpen();
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    // A replica has no key file: its copy, like itself, is checked against the pinned trust file.
-    if (!this.#replicaTrust) await this.#copyKeyFile(dir);
+    // A replica has no key file: its copy, like itself, is checked against the pinned trust file,
+    // which goes with it.
+    if (this.#replicaTrust) {
+      await writeWhole(
+        path.join(dir, REPLICA_TRUST_FILE),
+        `${JSON.stringify(this.#replicaTrust, null, 2)}\n`,
+        { replace: false },
+      );
+    } else {
+      await this.#copyKeyFile(dir);
+    }
     const store = await copyStore(this.#db, path.join(dir, STORE_DIR), { signal });
     const copy = await openEmbeddedLedger({
       dataDir: dir,

@@ -30,6 +30,7 @@ const ROWS = [
   'scale-read-latency',
   'storage-ceiling',
   'scale-bytes-per-record',
+  'replica-copy',
 ];
 
 describe('npm run bench (BENCH_SMOKE=1)', () => {
@@ -71,6 +72,7 @@ describe('npm run bench (BENCH_SMOKE=1)', () => {
     expect(Object.keys(results.figures).sort()).toEqual([
       'hashing',
       'http',
+      'replication',
       'scale',
       'verification',
     ]);
@@ -95,6 +97,11 @@ describe('npm run bench (BENCH_SMOKE=1)', () => {
     expect(ceiling?.records).toBeGreaterThanOrEqual(1000);
     expect(ceiling?.entries).toBeGreaterThan(ceiling?.records ?? Infinity);
     expect(ceiling?.bytes).toBeGreaterThan(500 * (ceiling?.records ?? Infinity));
+    // The replica copied every record the source made (it must end at the source's tip).
+    const replication = results.figures.replication;
+    expect(replication?.records).toBe(5000);
+    expect(replication?.blocks).toBeGreaterThanOrEqual(5);
+    expect(replication?.replica.recordsPerSecond).toBeGreaterThan(0);
   });
 
   it('writes latest.md as a Markdown table with one row per figure', () => {

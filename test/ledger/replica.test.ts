@@ -15,7 +15,11 @@ import { formatDigest } from '../../core/digest';
 import type { FullBlock } from '../../core/full-block';
 import { rootOf } from '../../core/merkle';
 import type { TrustFile } from '../../core/trust';
-import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
+import { checkBackup } from '../../gateway/backup-check';
+import { copyStore } from '../../gateway/storage/store-copy';
+import { openTextStore } from '../../gateway/storage/text-store';
+import { createBackupService, type BackupView } from '../../gateway/backup';
+import { openEmbeddedLedger, REPLICA_TRUST_FILE } from '../../gateway/ledger/embedded-ledger';
 import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
 import { rejectionOf } from '../support/rejection';
 
@@ -53,6 +57,7 @@ describe('a replica of an embedded chain', () => {
   let source: Opened;
   let pinned: TrustFile;
   const opened: Opened[] = [];
+  const closers: Array<() => Promise<unknown>> = [];
   beforeEach(async () => {
     sourceDir = await fs.mkdtemp(path.join(os.tmpdir(), 'replica-source-'));
     replicaDir = await fs.mkdtemp(path.join(os.tmpdir(), 'replica-copy-'));
@@ -67,6 +72,7 @@ describe('a replica of an embedded chain', () => {
     pinned = source.trust();
   });
   afterEach(async () => {
+    for (const close of closers.splice(0)) await close().catch(() => undefined);
     for (const ledger of opened.splice(0)) await ledger.close().catch(() => undefined);
     await fs.rm(sourceDir, { recursive: true, force: true });
     await fs.rm(replicaDir, { recursive: true, force: true });
@@ -295,5 +301,69 @@ describe('a replica of an embedded chain', () => {
     expect(one.blocks).toHaveLength(1);
     expect(one.height).toBe(6);
     expect((await source.rawBlocks(6, 10, 1 << 20)).blocks).toEqual([]);
+  });
+
+  it('is the source of another replica: the same blocks, checked again', async () => {
+    await deposit('exhibit 1');
+    await deposit('exhibit 2');
+    const first = await openReplica();
+    for (const raw of await blocksOf(source, 1)) await first.replicate(raw);
+    const secondDir = await fs.mkdtemp(path.join(os.tmpdir(), 'replica-second-'));
+    try {
+      const second = await openEmbeddedLedger({
+        dataDir: secondDir,
+        org: 'NotaryOrg',
+        replica: { trust: pinned, genesis: (await blocksOf(first))[0] },
+      });
+      opened.push(second);
+      for (const raw of await blocksOf(first, 1)) await second.replicate(raw);
+      expect(await blocksOf(second)).toEqual(await blocksOf(source));
+    } finally {
+      await fs.rm(secondDir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes backups that hold its trust file instead of a node key, and that check offline', async () => {
+    await deposit('exhibit 1');
+    const replica = await openReplica();
+    for (const raw of await blocksOf(source, 1)) await replica.replicate(raw);
+    const backups = await fs.mkdtemp(path.join(os.tmpdir(), 'replica-backups-'));
+    try {
+      const keysFile = path.join(replicaDir, 'keys.json');
+      const agreements = await openTextStore(path.join(replicaDir, 'agreements'), 'agreements');
+      closers.push(() => agreements.close());
+      await fs.writeFile(keysFile, '{"keys":[]}\n');
+      const service = createBackupService({
+        dir: backups,
+        sources: {
+          ledger: replica,
+          agreements: { copyStore: (location) => copyStore(agreements, location) },
+          anchoring: { copyStore: async () => undefined },
+          keysFile,
+        },
+      });
+      const { id } = service.start();
+      await service.close();
+      const backup = (await service.get(id)) as BackupView;
+      expect(backup.state).toBe('completed');
+      const folder = path.join(backups, id);
+      await expect(fs.access(path.join(folder, 'node-key.pem'))).rejects.toThrow();
+      expect(JSON.parse(await fs.readFile(path.join(folder, REPLICA_TRUST_FILE), 'utf8'))).toEqual(
+        pinned,
+      );
+      expect(await checkBackup(folder)).toEqual({
+        intact: true,
+        id,
+        verifiedBlocks: 2,
+        problems: [],
+      });
+      // Without its trust file the folder is not a backup that checks.
+      await fs.rm(path.join(folder, REPLICA_TRUST_FILE));
+      const without = await checkBackup(folder);
+      expect(without.intact).toBe(false);
+      expect(without.verifiedBlocks).toBeNull();
+    } finally {
+      await fs.rm(backups, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,184 @@
+/**
+ * Replication figures, in process: how fast a replica copies a chain, against how fast its source
+ * made it, in the same run. The source is a store as the node opens it (the ledger on its own
+ * thread, the evidence service over it) filled with 1000-item batches, 4 at a time: that rate is
+ * the reference. It is then served over real HTTP (`GET /v1/blocks` of the app, on 127.0.0.1) to
+ * a fresh replica, also on its own thread, whose job (gateway/replica/follower.ts) asks for blocks
+ * until it holds the source's height; every block is checked against the source's trust entry,
+ * every transaction run again through the contracts, and each block committed in a synced batch.
+ * Both run in this process, so the replica's CPU figure includes the source's serving.
+ */
+
+import { promises as fs } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../gateway/app';
+import { openKeyStore } from '../gateway/auth/api-keys';
+import { loadConfig } from '../gateway/config';
+import type { ChainInfo } from '../gateway/ledger/ledger';
+import { openThreadedLedger, type ThreadedLedger } from '../gateway/ledger/threaded-ledger';
+import { createReplicaFollower, type ReplicaFollower } from '../gateway/replica/follower';
+import { replicaSource } from '../gateway/replica/source';
+import type { BenchConfig } from './config';
+import { BATCH, deposit, depositFigure, openStore, type DepositFigure } from './scale';
+import { createItemSource, type Store } from './workload';
+
+/** Batches deposited and copied once, unmeasured, before the figures (JIT, compiled schemas). */
+const WARM_UP_BATCHES = 3;
+/** The replica's deadline per call to its source. */
+const CALL_TIMEOUT_MS = 120_000;
+
+export interface CopyFigure {
+  readonly recordsPerSecond: number;
+  readonly blocksPerSecond: number;
+  /** Process CPU time (all threads, the source's serving included) per record copied, µs. */
+  readonly cpuMicrosPerRecord: number;
+  readonly seconds: number;
+  /** Calls to `GET /v1/blocks` (rounds of the replica's job). */
+  readonly calls: number;
+}
+
+export interface ReplicationFigures {
+  /** Records deposited on the source and copied by the replica. */
+  readonly records: number;
+  /** Blocks copied: the source's height less block 0. */
+  readonly blocks: number;
+  /** The source making the chain: 1000-item batches, 4 at a time. */
+  readonly source: DepositFigure & { readonly seconds: number };
+  /** The replica copying it over HTTP. */
+  readonly replica: CopyFigure;
+}
+
+/** The source's app on 127.0.0.1, with a court's API key for the replica. */
+async function serve(
+  store: Store,
+  dataDir: string,
+): Promise<{ app: FastifyInstance; url: string; apiKey: string }> {
+  // Load shedding and the per-principal rate limit are off: the replica's job shares this
+  // process's event loop, and a limit is a policy, not the node's speed (as for the HTTP rows).
+  const config = loadConfig(
+    {},
+    { dataDir, org: 'BenchNode', maxEventLoopDelayMs: 0, rateLimitMax: 1_000_000 },
+  );
+  const { keys } = await openKeyStore({
+    file: config.keysFile,
+    org: config.org,
+    adminKeyFile: path.join(dataDir, 'admin.key'),
+  });
+  const { key } = await keys.create({ org: 'BenchCourt', account: 'replica', role: 'court' });
+  const app = buildApp(config, { ledger: store.ledger, keys });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  return {
+    app,
+    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    apiKey: key,
+  };
+}
+
+/**
+ * Deposits `batches` batches into a fresh source under `dir`, then copies its chain into a fresh
+ * replica over HTTP; both timed. Closes everything it opened, also on failure.
+ */
+async function depositAndCopy(dir: string, batches: number): Promise<ReplicationFigures> {
+  const sourceDir = path.join(dir, 'source');
+  const replicaDir = path.join(dir, 'replica');
+  const store = await openStore(sourceDir);
+  let app: FastifyInstance | undefined;
+  let replica: ThreadedLedger | undefined;
+  let follower: ReplicaFollower | undefined;
+  try {
+    const made = await deposit(store.service, createItemSource(), batches);
+    const sourceInfo = await store.ledger.info();
+
+    const served = await serve(store, sourceDir);
+    app = served.app;
+    if (!store.ledger.rawBlocks) throw new Error('the source ledger serves no blocks');
+    const genesis = (await store.ledger.rawBlocks(0, 1, 1 << 20)).blocks[0];
+    if (genesis === undefined) throw new Error('the source has no block 0');
+    replica = await openThreadedLedger({
+      dataDir: replicaDir,
+      org: 'BenchCourt',
+      replica: { trust: store.ledger.trust(), genesis },
+    });
+    follower = createReplicaFollower({
+      ledger: replica,
+      source: replicaSource({ url: served.url, apiKey: served.apiKey, timeoutMs: CALL_TIMEOUT_MS }),
+      dataDir: replicaDir,
+      intervalMs: 1000,
+      manual: true,
+    });
+    await follower.start();
+
+    const started = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    let calls = 1;
+    while (await follower.syncOnce()) calls += 1;
+    const used = process.cpuUsage(cpu);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+    const replicaInfo: ChainInfo = await replica.info();
+    if (!isDeepStrictEqual(replicaInfo, sourceInfo)) {
+      throw new Error(
+        `the replica does not hold the source's chain: ${JSON.stringify(replicaInfo)} vs ` +
+          JSON.stringify(sourceInfo),
+      );
+    }
+    const blocks = sourceInfo.height - 1;
+    return {
+      records: made.digests,
+      blocks,
+      source: { ...depositFigure(made), seconds: made.seconds },
+      replica: {
+        recordsPerSecond: made.digests / seconds,
+        blocksPerSecond: blocks / seconds,
+        cpuMicrosPerRecord: (used.user + used.system) / made.digests,
+        seconds,
+        calls,
+      },
+    };
+  } finally {
+    await follower?.close().catch(() => undefined);
+    await app?.close().catch(() => undefined);
+    await replica?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Measures the replication figures under `config.workDir`: a warm-up copy of a few batches
+ * (discarded), then `config.replicationBatches` batches deposited and copied.
+ */
+export async function measureReplication(
+  config: BenchConfig,
+  log: (line: string) => void,
+): Promise<ReplicationFigures> {
+  const dir = await fs.mkdtemp(path.join(config.workDir, 'bench-replication-'));
+  try {
+    await depositAndCopy(
+      path.join(dir, 'warm-up'),
+      Math.min(WARM_UP_BATCHES, config.replicationBatches),
+    );
+    await fs.rm(path.join(dir, 'warm-up'), { recursive: true, force: true });
+    const records = config.replicationBatches * BATCH;
+    log(`replication: depositing ${records} records, then copying them to a replica over HTTP`);
+    const figures = await depositAndCopy(path.join(dir, 'run'), config.replicationBatches);
+    const { source, replica } = figures;
+    log(
+      `replication: source ${source.digestsPerSecond.toFixed(0)} digests/s ` +
+        `(${source.cpuMicrosPerDigest.toFixed(0)} µs CPU each); replica ` +
+        `${replica.recordsPerSecond.toFixed(0)} records/s, ${replica.blocksPerSecond.toFixed(1)} ` +
+        `blocks/s (${figures.blocks} blocks in ${replica.calls} calls, ` +
+        `${replica.cpuMicrosPerRecord.toFixed(0)} µs CPU each)`,
+    );
+    return figures;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * A replica of the real node, end to end: real processes, real files, the real CLI. A court keeps
+ * a copy of a platform's chain (EVIDENCE_REPLICA_*): it catches up, serves the very receipts the
+ * source serves, which the judge verifies offline with the trust file the court pinned, refuses
+ * writes, and follows new blocks. With its source gone it serves on, restarts without it and
+ * resumes when it is back. A source that rewrites history (restored from an old copy of its data
+ * directory, then signing another block at a height the replica holds) is caught: the replica
+ * keeps both signed headers as proof, stops following, and stays stopped across a restart.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestBytes } from '../../core/digest';
+import type { Receipt } from '../../core/receipt';
+import { parseTrustFile, verifyBlockSignature, type TrustFile } from '../../core/trust';
+import type { ReplicaStatus } from '../../gateway/replica/follower';
+import { ensureBuilt } from '../support/build';
+import { cli } from '../support/cli-process';
+import { adminKey, createKey, startNode, type NodeProcess } from '../support/node-process';
+import { waitFor } from '../support/wait';
+
+const ENV = { EVIDENCE_RATE_LIMIT_MAX: '1000000' };
+const INTERVAL_MS = 200;
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** A deposited exhibit: its file, the receipt the CLI wrote next to it, its digest and block. */
+interface Exhibit {
+  readonly file: string;
+  readonly receipt: Receipt;
+  readonly digest: string;
+  readonly block: number;
+}
+
+/** Writes `names` with random content into `dir` and deposits them with the CLI. */
+async function deposit(dir: string, names: string[], url: string, key: string): Promise<Exhibit[]> {
+  const files = names.map((name) => path.join(dir, name));
+  for (const file of files) await fs.writeFile(file, randomBytes(1000 + files.indexOf(file)));
+  const run = await cli(['deposit', ...files, '--gateway', url, '--key', key]);
+  expect(run.code, run.stderr).toBe(0);
+  const exhibits: Exhibit[] = [];
+  for (const file of files) {
+    const receipt = JSON.parse(await fs.readFile(`${file}.receipt.json`, 'utf8')) as Receipt;
+    const digest = receipt.record.digests[0]!;
+    expect(digest).toBe(digestBytes(await fs.readFile(file)).sha256);
+    exhibits.push({ file, receipt, digest, block: receipt.ledger.blockNumber });
+  }
+  return exhibits;
+}
+
+async function chainOf(url: string): Promise<{ chainId: string; height: number; tipHash: string }> {
+  const response = await fetch(`${url}/v1/chain`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as { chainId: string; height: number; tipHash: string };
+}
+
+async function statusOf(url: string, key: string): Promise<ReplicaStatus> {
+  const response = await fetch(`${url}/v1/replica/status`, { headers: auth(key) });
+  expect(response.status).toBe(200);
+  return (await response.json()) as ReplicaStatus;
+}
+
+/** The receipt's text as the node at `url` serves it to `key`. */
+async function receiptText(url: string, key: string, digest: string): Promise<string> {
+  const response = await fetch(`${url}/v1/evidence/${digest}/receipt`, { headers: auth(key) });
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  return text;
+}
+
+/** The value of the sample `name` (with its labels, if any) in the node's `/metrics`. */
+async function metric(url: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+/** Waits until the replica holds all `height` blocks of its source and says it is not behind. */
+async function caughtUp(url: string, key: string, height: number): Promise<ReplicaStatus> {
+  return waitFor(`the replica at ${height} blocks`, async () => {
+    const status = await statusOf(url, key);
+    return status.height === height && status.sourceHeight === height && status.behind === 0
+      ? status
+      : undefined;
+  });
+}
+
+describe('a replica of the real node', () => {
+  let dir: string;
+  const nodes: NodeProcess[] = [];
+
+  const startSource = async (dataDir: string, port?: string): Promise<NodeProcess> => {
+    const node = await startNode({
+      dataDir,
+      env: { ...ENV, ...(port === undefined ? {} : { EVIDENCE_PORT: port }) },
+    });
+    nodes.push(node);
+    return node;
+  };
+
+  /** A court's replica of `source`, reading blocks with the key in `keyFile`. */
+  const startReplica = async (
+    dataDir: string,
+    source: string,
+    trustFile: string,
+    keyFile: string,
+  ): Promise<NodeProcess> => {
+    const node = await startNode({
+      dataDir,
+      env: {
+        ...ENV,
+        EVIDENCE_ORG: 'CourtOrg',
+        EVIDENCE_REPLICA_SOURCE: source,
+        EVIDENCE_REPLICA_TRUST: trustFile,
+        EVIDENCE_REPLICA_API_KEY_FILE: keyFile,
+        EVIDENCE_REPLICA_INTERVAL_MS: String(INTERVAL_MS),
+      },
+    });
+    nodes.push(node);
+    return node;
+  };
+
+  /** A source node with a platform key, and a court key for the replica, written to a file. */
+  const setUpSource = async (name: string) => {
+    const dataDir = path.join(dir, `${name}-source`);
+    const source = await startSource(dataDir);
+    const admin = await adminKey(dataDir);
+    const platform = await createKey(source.url, admin, {
+      org: 'PlatformOrg',
+      account: `${name}-platform`,
+      role: 'platform',
+    });
+    const court = await createKey(source.url, admin, {
+      org: 'CourtOrg',
+      account: `${name}-replica`,
+      role: 'court',
+    });
+    const keyFile = path.join(dir, `${name}-court.key`);
+    await fs.writeFile(keyFile, `${court}\n`, { mode: 0o600 });
+    const files = path.join(dir, `${name}-files`);
+    await fs.mkdir(files);
+    return { dataDir, source, port: new URL(source.url).port, platform, court, keyFile, files };
+  };
+
+  /** The source's trust file, as `GET /v1/trust` serves it, pinned in a file. */
+  const pinTrust = async (url: string, name: string): Promise<[string, TrustFile]> => {
+    const response = await fetch(`${url}/v1/trust`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const file = path.join(dir, `${name}-trust.json`);
+    await fs.writeFile(file, text);
+    return [file, parseTrustFile(JSON.parse(text))];
+  };
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'replica-e2e-'));
+  });
+
+  afterAll(async () => {
+    for (const node of nodes) await node.kill9();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  describe('a court keeps a replica', () => {
+    let setup: Awaited<ReturnType<typeof setUpSource>>;
+    let source: NodeProcess;
+    let replica: NodeProcess;
+    let replicaDir: string;
+    let trustFile: string;
+    let replicaCourt: string;
+    let exhibits: Exhibit[];
+    /** Receipts as the source served them to its court key, by digest. */
+    const served = new Map<string, string>();
+
+    it('copies the chain, serves the same receipts, verifies offline and refuses writes', async () => {
+      setup = await setUpSource('court');
+      source = setup.source;
+      exhibits = await deposit(
+        setup.files,
+        ['contract.pdf', 'chat-log.txt', 'photo.jpg'],
+        source.url,
+        setup.platform,
+      );
+      for (const exhibit of exhibits)
+        served.set(exhibit.digest, await receiptText(source.url, setup.court, exhibit.digest));
+      [trustFile] = await pinTrust(source.url, 'court');
+
+      replicaDir = path.join(dir, 'court-replica');
+      replica = await startReplica(replicaDir, source.url, trustFile, setup.keyFile);
+      const replicaAdmin = await adminKey(replicaDir);
+      replicaCourt = await createKey(replica.url, replicaAdmin, {
+        org: 'CourtOrg',
+        account: 'judge-1',
+        role: 'court',
+      });
+      const sourceChain = await chainOf(source.url);
+      expect(sourceChain.height).toBeGreaterThan(1);
+      const status = await caughtUp(replica.url, replicaCourt, sourceChain.height);
+      expect(status).toMatchObject({
+        source: source.url,
+        chainId: sourceChain.chainId,
+        failures: 0,
+        lastError: null,
+        forked: null,
+      });
+      // Block 0 came with the first start; the rest by replication.
+      expect(status.replicatedBlocks).toBe(sourceChain.height - 1);
+      expect(status.lastSyncAt).not.toBeNull();
+      expect(await chainOf(replica.url)).toEqual(sourceChain);
+      expect(await (await fetch(`${replica.url}/v1/trust`)).json()).toEqual(
+        JSON.parse(await fs.readFile(trustFile, 'utf8')),
+      );
+      expect(await metric(replica.url, 'evidence_replica_height')).toBe(sourceChain.height);
+      expect(await metric(replica.url, 'evidence_replica_behind_blocks')).toBe(0);
+      expect(await metric(replica.url, 'evidence_replica_forked')).toBe(0);
+      // Not a replica: no status.
+      const none = await fetch(`${source.url}/v1/replica/status`, { headers: auth(setup.court) });
+      expect(none.status).toBe(404);
+      expect(((await none.json()) as { code: string }).code).toBe('NOT_FOUND');
+
+      // The replica's receipts are the source's, byte for byte; the judge verifies them offline.
+      for (const exhibit of exhibits) {
+        const text = await receiptText(replica.url, replicaCourt, exhibit.digest);
+        expect(text).toBe(served.get(exhibit.digest));
+        expect(JSON.parse(text)).toEqual(exhibit.receipt);
+        const copy = `${exhibit.file}.from-replica.json`;
+        await fs.writeFile(copy, text);
+        const verified = await cli(
+          ['verify', exhibit.file, '--receipt', copy, '--trust', trustFile, '--json'],
+          { offline: true },
+        );
+        expect(verified.code, verified.stderr + verified.stdout).toBe(0);
+        expect((JSON.parse(verified.stdout) as { verdict: string }).verdict).toBe('VERIFIED');
+      }
+      const publicFacts = await fetch(`${replica.url}/v1/public/evidence/${exhibits[0]!.digest}`);
+      expect(publicFacts.status).toBe(200);
+      expect(await publicFacts.json()).toEqual(
+        await (await fetch(`${source.url}/v1/public/evidence/${exhibits[0]!.digest}`)).json(),
+      );
+
+      // Writes are refused, whoever asks, and nothing changes anywhere.
+      const replicaPlatform = await createKey(replica.url, replicaAdmin, {
+        org: 'PlatformOrg',
+        account: 'lost-depositor',
+        role: 'platform',
+      });
+      const stray = digestBytes(randomBytes(64)).sha256;
+      for (const key of [replicaCourt, replicaPlatform]) {
+        const refused = await fetch(`${replica.url}/v1/evidence`, {
+          method: 'POST',
+          headers: { ...auth(key), 'content-type': 'application/json' },
+          body: JSON.stringify({ digests: [stray] }),
+        });
+        expect(refused.status).toBe(409);
+        expect(((await refused.json()) as { code: string }).code).toBe('READ_ONLY_REPLICA');
+      }
+      const batch = await fetch(`${replica.url}/v1/evidence/batch`, {
+        method: 'POST',
+        headers: { ...auth(replicaPlatform), 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ digests: [stray] }] }),
+      });
+      // A batch is answered item by item, as for any refusal of an item.
+      expect(batch.status).toBe(200);
+      expect(((await batch.json()) as { results: unknown[] }).results).toEqual([
+        { index: 0, error: expect.objectContaining({ code: 'READ_ONLY_REPLICA' }) },
+      ]);
+      const strayFile = path.join(setup.files, 'stray.pdf');
+      await fs.writeFile(strayFile, randomBytes(2000));
+      const viaCli = await cli([
+        'deposit',
+        strayFile,
+        '--gateway',
+        replica.url,
+        '--key',
+        replicaPlatform,
+      ]);
+      // The CLI's deposit goes through the batch route: the item is refused, nothing is written.
+      expect(viaCli.code).toBe(1);
+      expect(viaCli.stderr).toContain('error READ_ONLY_REPLICA');
+      await expect(fs.access(`${strayFile}.receipt.json`)).rejects.toThrow();
+      expect(await chainOf(replica.url)).toEqual(sourceChain);
+      expect(await chainOf(source.url)).toEqual(sourceChain);
+      for (const node of [replica, source]) {
+        const lookup = await fetch(`${node.url}/v1/public/evidence/${stray}`);
+        expect(lookup.status).toBe(404);
+        await lookup.arrayBuffer();
+      }
+
+      // The source takes more deposits: the replica follows.
+      const more = await deposit(setup.files, ['witness.txt'], source.url, setup.platform);
+      exhibits.push(...more);
+      const newChain = await chainOf(source.url);
+      expect(newChain.height).toBeGreaterThan(sourceChain.height);
+      await caughtUp(replica.url, replicaCourt, newChain.height);
+      expect(await chainOf(replica.url)).toEqual(newChain);
+      served.set(more[0]!.digest, await receiptText(source.url, setup.court, more[0]!.digest));
+      expect(await receiptText(replica.url, replicaCourt, more[0]!.digest)).toBe(
+        served.get(more[0]!.digest),
+      );
+      expect(await metric(replica.url, 'evidence_replica_height')).toBe(newChain.height);
+    }, 60_000);
+
+    it('serves on with its source gone, restarts without it and resumes when it is back', async () => {
+      const chain = await chainOf(source.url);
+      const publicBefore = await (
+        await fetch(`${source.url}/v1/public/evidence/${exhibits[1]!.digest}`)
+      ).json();
+      expect(await source.stop()).toBe(0);
+
+      // The replica serves its copy and says its source cannot be reached.
+      const checkServes = async () => {
+        for (const exhibit of exhibits)
+          expect(await receiptText(replica.url, replicaCourt, exhibit.digest)).toBe(
+            served.get(exhibit.digest),
+          );
+        const facts = await fetch(`${replica.url}/v1/public/evidence/${exhibits[1]!.digest}`);
+        expect(facts.status).toBe(200);
+        expect(await facts.json()).toEqual(publicBefore);
+        expect(await chainOf(replica.url)).toEqual(chain);
+      };
+      await checkServes();
+      const down = await waitFor('the replica to notice its source is down', async () => {
+        const status = await statusOf(replica.url, replicaCourt);
+        return status.lastError?.code === 'LEDGER_UNAVAILABLE' ? status : undefined;
+      });
+      expect(down.failures).toBeGreaterThan(0);
+      expect(down.height).toBe(chain.height);
+      expect(down.forked).toBeNull();
+      expect(
+        await metric(replica.url, 'evidence_replica_failures_total{code="LEDGER_UNAVAILABLE"}'),
+      ).toBeGreaterThan(0);
+
+      // Restarted with its source still down, it starts from its own copy.
+      expect(await replica.stop()).toBe(0);
+      replica = await startReplica(replicaDir, source.url, trustFile, setup.keyFile);
+      await checkServes();
+      const restarted = await waitFor('the restarted replica to try its source', async () => {
+        const status = await statusOf(replica.url, replicaCourt);
+        return status.lastError?.code === 'LEDGER_UNAVAILABLE' ? status : undefined;
+      });
+      expect(restarted.replicatedBlocks).toBe(0);
+      expect(restarted.height).toBe(chain.height);
+
+      // The source comes back on its address: the replica resumes and follows new blocks.
+      source = await startSource(setup.dataDir, setup.port);
+      expect(source.url).toBe(restarted.source);
+      const resumed = await waitFor('the replica to resume', async () => {
+        const status = await statusOf(replica.url, replicaCourt);
+        return status.failures === 0 && status.lastSyncAt !== null ? status : undefined;
+      });
+      expect(resumed).toMatchObject({
+        height: chain.height,
+        sourceHeight: chain.height,
+        behind: 0,
+      });
+      const later = await deposit(setup.files, ['after-outage.pdf'], source.url, setup.platform);
+      const newChain = await chainOf(source.url);
+      await caughtUp(replica.url, replicaCourt, newChain.height);
+      expect(await chainOf(replica.url)).toEqual(newChain);
+      expect(await receiptText(replica.url, replicaCourt, later[0]!.digest)).toBe(
+        await receiptText(source.url, setup.court, later[0]!.digest),
+      );
+      expect(await replica.stop()).toBe(0);
+      expect(await source.stop()).toBe(0);
+    }, 60_000);
+  });
+
+  it('catches a source that rewrites history, keeps the proof and stops following', async () => {
+    const T0 = Date.now();
+    const setup = await setUpSource('fork');
+    console.log('T1', Date.now() - T0, "const setup = await setUpSource('fork');");
+    let source = setup.source;
+    const [a] = await deposit(setup.files, ['a.pdf'], source.url, setup.platform);
+    console.log('T2', Date.now() - T0, 'const [a] = await deposit(setup.files, [');
+    const [trustFile, trust] = await pinTrust(source.url, 'fork');
+    console.log('T3', Date.now() - T0, 'const [trustFile, trust] = await pinTrus');
+
+    // An old copy of the source's whole data directory, taken while it is stopped.
+    expect(await source.stop()).toBe(0);
+    console.log('T4', Date.now() - T0, 'expect(await source.stop()).toBe(0);');
+    const copy = path.join(dir, 'fork-source-copy');
+    console.log('T5', Date.now() - T0, "const copy = path.join(dir, 'fork-source");
+    await fs.cp(setup.dataDir, copy, { recursive: true });
+    console.log('T6', Date.now() - T0, 'await fs.cp(setup.dataDir, copy, { recur');
+    source = await startSource(setup.dataDir, setup.port);
+    console.log('T7', Date.now() - T0, 'source = await startSource(setup.dataDir');
+
+    const replicaDir = path.join(dir, 'fork-replica');
+    console.log('T8', Date.now() - T0, "const replicaDir = path.join(dir, 'fork-");
+    let replica = await startReplica(replicaDir, source.url, trustFile, setup.keyFile);
+    console.log('T9', Date.now() - T0, 'let replica = await startReplica(replica');
+    const replicaCourt = await createKey(replica.url, await adminKey(replicaDir), {
+      org: 'CourtOrg',
+      account: 'judge-2',
+      role: 'court',
+    });
+    console.log('T10', Date.now() - T0, '});');
+    const [b] = await deposit(setup.files, ['b.pdf'], source.url, setup.platform);
+    console.log('T11', Date.now() - T0, 'const [b] = await deposit(setup.files, [');
+    expect(b!.block).toBeGreaterThan(a!.block);
+    console.log('T12', Date.now() - T0, 'expect(b!.block).toBeGreaterThan(a!.bloc');
+    const held = await caughtUp(replica.url, replicaCourt, b!.block + 1);
+    console.log('T13', Date.now() - T0, 'const held = await caughtUp(replica.url,');
+    const heldChain = await chainOf(replica.url);
+    console.log('T14', Date.now() - T0, 'const heldChain = await chainOf(replica.');
+    const bReceipt = await receiptText(replica.url, replicaCourt, b!.digest);
+    console.log('T15', Date.now() - T0, 'const bReceipt = await receiptText(repli');
+    expect(JSON.parse(bReceipt)).toEqual(b!.receipt);
+    console.log('T16', Date.now() - T0, 'expect(JSON.parse(bReceipt)).toEqual(b!.');
+
+    // The source is put back to the copy taken before B: it holds fewer blocks than the replica.
+    expect(await source.stop()).toBe(0);
+    console.log('T17', Date.now() - T0, 'expect(await source.stop()).toBe(0);');
+    await fs.rm(setup.dataDir, { recursive: true, force: true });
+    console.log('T18', Date.now() - T0, 'await fs.rm(setup.dataDir, { recursive: ');
+    await fs.cp(copy, setup.dataDir, { recursive: true });
+    console.log('T19', Date.now() - T0, 'await fs.cp(copy, setup.dataDir, { recur');
+    source = await startSource(setup.dataDir, setup.port);
+    console.log('T20', Date.now() - T0, 'source = await startSource(setup.dataDir');
+    expect((await chainOf(source.url)).height).toBe(b!.block);
+    console.log('T21', Date.now() - T0, 'expect((await chainOf(source.url)).heigh');
+    const shorter = await waitFor('the replica to see blocks gone from its source', async () => {
+      const status = await statusOf(replica.url, replicaCourt);
+      return status.lastError?.code === 'CHAIN_FORKED' ? status : undefined;
+    });
+    console.log('T22', Date.now() - T0, '});');
+    expect(shorter.forked).toBeNull();
+    console.log('T23', Date.now() - T0, 'expect(shorter.forked).toBeNull();');
+    expect(shorter.sourceHeight).toBe(b!.block);
+
+    // It signs another block at B's height.
+    const [c] = await deposit(setup.files, ['c.pdf'], source.url, setup.platform);
+    console.log('T24', Date.now() - T0, 'const [c] = await deposit(setup.files, [');
+    expect(c!.block).toBe(b!.block);
+    console.log('T25', Date.now() - T0, 'expect(c!.block).toBe(b!.block);');
+    const forked = await waitFor(
+      'the replica to keep proof of the fork',
+      async () => {
+        const status = await statusOf(replica.url, replicaCourt);
+        return status.forked !== null ? status : undefined;
+      },
+      30_000,
+    );
+    console.log('T26', Date.now() - T0, ');');
+    const proof = forked.forked!;
+    expect(proof).toMatchObject({
+      type: 'judicial-evidence-fork',
+      chainId: held.chainId,
+      number: b!.block,
+    });
+    expect(proof.held).toEqual(b!.receipt.proof.block);
+    expect(proof.served).toEqual(c!.receipt.proof.block);
+    expect(proof.held.header).not.toEqual(proof.served.header);
+    expect(proof.held.signature.keyId).toBe(proof.served.signature.keyId);
+    // Both headers are signed by the key the court pinned: the proof stands on its own.
+    for (const header of [proof.held, proof.served])
+      expect(verifyBlockSignature(header, trust).ok).toBe(true);
+    expect(forked.lastError?.code).toBe('CHAIN_FORKED');
+    expect(forked.height).toBe(held.height);
+    const file = path.join(replicaDir, 'replica-fork.json');
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(proof);
+    console.log('T27', Date.now() - T0, 'expect(JSON.parse(await fs.readFile(file');
+    expect(await metric(replica.url, 'evidence_replica_forked')).toBe(1);
+    console.log('T28', Date.now() - T0, "expect(await metric(replica.url, 'eviden");
+    expect(
+      await metric(replica.url, 'evidence_replica_failures_total{code="CHAIN_FORKED"}'),
+    ).toBeGreaterThan(0);
+    console.log('T29', Date.now() - T0, ').toBeGreaterThan(0);');
+
+    // It keeps what it held: B's receipt, not C.
+    const checkHeld = async () => {
+      expect(await chainOf(replica.url)).toEqual(heldChain);
+      expect(await receiptText(replica.url, replicaCourt, b!.digest)).toBe(bReceipt);
+      const cLookup = await fetch(`${replica.url}/v1/public/evidence/${c!.digest}`);
+      expect(cLookup.status).toBe(404);
+      await cLookup.arrayBuffer();
+      const cReceipt = await fetch(`${replica.url}/v1/evidence/${c!.digest}/receipt`, {
+        headers: auth(replicaCourt),
+      });
+      expect(cReceipt.status).toBe(404);
+      await cReceipt.arrayBuffer();
+    };
+    await checkHeld();
+    console.log('T30', Date.now() - T0, 'await checkHeld();');
+
+    // Restarted, it is still stopped by the proof, and follows no more.
+    expect(await replica.stop()).toBe(0);
+    console.log('T31', Date.now() - T0, 'expect(await replica.stop()).toBe(0);');
+    replica = await startReplica(replicaDir, source.url, trustFile, setup.keyFile);
+    console.log('T32', Date.now() - T0, 'replica = await startReplica(replicaDir,');
+    const [d] = await deposit(setup.files, ['d.pdf'], source.url, setup.platform);
+    console.log('T33', Date.now() - T0, 'const [d] = await deposit(setup.files, [');
+    await new Promise((resolve) => setTimeout(resolve, 5 * INTERVAL_MS));
+    console.log('T34', Date.now() - T0, 'await new Promise((resolve) => setTimeou');
+    const after = await statusOf(replica.url, replicaCourt);
+    console.log('T35', Date.now() - T0, 'const after = await statusOf(replica.url');
+    expect(after.forked).toEqual(proof);
+    console.log('T36', Date.now() - T0, 'expect(after.forked).toEqual(proof);');
+    expect(after).toMatchObject({ height: held.height, replicatedBlocks: 0, sourceHeight: null });
+    console.log('T37', Date.now() - T0, 'expect(after).toMatchObject({ height: he');
+    expect(await metric(replica.url, 'evidence_replica_forked')).toBe(1);
+    console.log('T38', Date.now() - T0, "expect(await metric(replica.url, 'eviden");
+    await checkHeld();
+    console.log('T39', Date.now() - T0, 'await checkHeld();');
+    const dLookup = await fetch(`${replica.url}/v1/public/evidence/${d!.digest}`);
+    console.log('T40', Date.now() - T0, 'const dLookup = await fetch(`${replica.u');
+    expect(dLookup.status).toBe(404);
+    console.log('T41', Date.now() - T0, 'expect(dLookup.status).toBe(404);');
+    await dLookup.arrayBuffer();
+    console.log('T42', Date.now() - T0, 'await dLookup.arrayBuffer();');
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(proof);
+    console.log('T43', Date.now() - T0, 'expect(JSON.parse(await fs.readFile(file');
+    expect(await replica.stop()).toBe(0);
+    console.log('T44', Date.now() - T0, 'expect(await replica.stop()).toBe(0);');
+    expect(await source.stop()).toBe(0);
+    console.log('T45', Date.now() - T0, 'expect(await source.stop()).toBe(0);');
+  }, 60_000);
+});
