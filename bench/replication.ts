@@ -22,11 +22,13 @@ import { openThreadedLedger, type ThreadedLedger } from '../gateway/ledger/threa
 import { createReplicaFollower, type ReplicaFollower } from '../gateway/replica/follower';
 import { replicaSource } from '../gateway/replica/source';
 import type { BenchConfig } from './config';
-import { BATCH, deposit, depositFigure, openStore, type DepositFigure } from './scale';
+import { BATCH, deposit, depositFigure, openStore, spent, type DepositFigure } from './scale';
 import { createItemSource, type Store } from './workload';
 
 /** Batches deposited and copied once, unmeasured, before the figures (JIT, compiled schemas). */
 const WARM_UP_BATCHES = 3;
+/** Rounds of depositing then copying in a full run; the figures sum them. */
+const ROUNDS = 3;
 /** The replica's deadline per call to its source. */
 const CALL_TIMEOUT_MS = 120_000;
 
@@ -43,11 +45,11 @@ export interface CopyFigure {
 export interface ReplicationFigures {
   /** Records deposited on the source and copied by the replica. */
   readonly records: number;
-  /** Blocks copied: the source's height less block 0. */
+  /** Blocks copied (of about 1,000 records each). */
   readonly blocks: number;
-  /** The source making the chain: 1000-item batches, 4 at a time. */
+  /** The source making the chain: 1000-item batches, 4 at a time, summed over the rounds. */
   readonly source: DepositFigure & { readonly seconds: number };
-  /** The replica copying it over HTTP. */
+  /** The replica copying it over HTTP, summed over the rounds. */
   readonly replica: CopyFigure;
 }
 
@@ -82,21 +84,46 @@ async function serve(
   };
 }
 
+/** Time and CPU spent copying, summed over rounds. */
+interface Copied {
+  blocks: number;
+  seconds: number;
+  cpuMicros: number;
+  calls: number;
+}
+
+/** Runs the replica's job until it holds the source's height; adds what it took to `into`. */
+async function catchUp(follower: ReplicaFollower, replica: ThreadedLedger, into: Copied) {
+  const before = (await replica.info()).height;
+  const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  into.calls += 1;
+  while (await follower.syncOnce()) into.calls += 1;
+  const used = process.cpuUsage(cpu);
+  into.seconds += Number(process.hrtime.bigint() - started) / 1e9;
+  into.cpuMicros += used.user + used.system;
+  into.blocks += (await replica.info()).height - before;
+}
+
 /**
- * Deposits `batches` batches into a fresh source under `dir`, then copies its chain into a fresh
- * replica over HTTP; both timed. Closes everything it opened, also on failure.
+ * Measures the replication figures under `config.workDir`: after a warm-up round (a few batches
+ * deposited and copied, unmeasured), `config.replicationBatches` batches deposited on the source
+ * and copied by the replica in alternating rounds, so that both see the same machine even when
+ * its load drifts. Closes everything it opened, also on failure.
  */
-async function depositAndCopy(dir: string, batches: number): Promise<ReplicationFigures> {
+export async function measureReplication(
+  config: BenchConfig,
+  log: (line: string) => void,
+): Promise<ReplicationFigures> {
+  const dir = await fs.mkdtemp(path.join(config.workDir, 'bench-replication-'));
   const sourceDir = path.join(dir, 'source');
   const replicaDir = path.join(dir, 'replica');
-  const store = await openStore(sourceDir);
+  let store: Store | undefined;
   let app: FastifyInstance | undefined;
   let replica: ThreadedLedger | undefined;
   let follower: ReplicaFollower | undefined;
   try {
-    const made = await deposit(store.service, createItemSource(), batches);
-    const sourceInfo = await store.ledger.info();
-
+    store = await openStore(sourceDir);
     const served = await serve(store, sourceDir);
     app = served.app;
     if (!store.ledger.rawBlocks) throw new Error('the source ledger serves no blocks');
@@ -116,13 +143,27 @@ async function depositAndCopy(dir: string, batches: number): Promise<Replication
     });
     await follower.start();
 
-    const started = process.hrtime.bigint();
-    const cpu = process.cpuUsage();
-    let calls = 1;
-    while (await follower.syncOnce()) calls += 1;
-    const used = process.cpuUsage(cpu);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const items = createItemSource();
+    await deposit(store.service, items, Math.min(WARM_UP_BATCHES, config.replicationBatches));
+    await catchUp(follower, replica, { blocks: 0, seconds: 0, cpuMicros: 0, calls: 0 });
 
+    const rounds = config.smoke ? 1 : ROUNDS;
+    const records = config.replicationBatches * BATCH;
+    log(
+      `replication: depositing ${records} records and copying them to a replica over HTTP, ` +
+        `in ${rounds} alternating rounds`,
+    );
+    const made = spent();
+    const copied: Copied = { blocks: 0, seconds: 0, cpuMicros: 0, calls: 0 };
+    for (let round = 0; round < rounds; round++) {
+      const batches =
+        Math.floor((config.replicationBatches * (round + 1)) / rounds) -
+        Math.floor((config.replicationBatches * round) / rounds);
+      await deposit(store.service, items, batches, made);
+      await catchUp(follower, replica, copied);
+    }
+
+    const sourceInfo: ChainInfo = await store.ledger.info();
     const replicaInfo: ChainInfo = await replica.info();
     if (!isDeepStrictEqual(replicaInfo, sourceInfo)) {
       throw new Error(
@@ -130,55 +171,32 @@ async function depositAndCopy(dir: string, batches: number): Promise<Replication
           JSON.stringify(sourceInfo),
       );
     }
-    const blocks = sourceInfo.height - 1;
-    return {
+    const figures: ReplicationFigures = {
       records: made.digests,
-      blocks,
+      blocks: copied.blocks,
       source: { ...depositFigure(made), seconds: made.seconds },
       replica: {
-        recordsPerSecond: made.digests / seconds,
-        blocksPerSecond: blocks / seconds,
-        cpuMicrosPerRecord: (used.user + used.system) / made.digests,
-        seconds,
-        calls,
+        recordsPerSecond: made.digests / copied.seconds,
+        blocksPerSecond: copied.blocks / copied.seconds,
+        cpuMicrosPerRecord: copied.cpuMicros / made.digests,
+        seconds: copied.seconds,
+        calls: copied.calls,
       },
     };
+    const { source, replica: copy } = figures;
+    log(
+      `replication: source ${source.digestsPerSecond.toFixed(0)} digests/s ` +
+        `(${source.cpuMicrosPerDigest.toFixed(0)} µs CPU each); replica ` +
+        `${copy.recordsPerSecond.toFixed(0)} records/s, ${copy.blocksPerSecond.toFixed(1)} ` +
+        `blocks/s (${figures.blocks} blocks in ${copy.calls} calls, ` +
+        `${copy.cpuMicrosPerRecord.toFixed(0)} µs CPU each)`,
+    );
+    return figures;
   } finally {
     await follower?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await replica?.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
-  }
-}
-
-/**
- * Measures the replication figures under `config.workDir`: a warm-up copy of a few batches
- * (discarded), then `config.replicationBatches` batches deposited and copied.
- */
-export async function measureReplication(
-  config: BenchConfig,
-  log: (line: string) => void,
-): Promise<ReplicationFigures> {
-  const dir = await fs.mkdtemp(path.join(config.workDir, 'bench-replication-'));
-  try {
-    await depositAndCopy(
-      path.join(dir, 'warm-up'),
-      Math.min(WARM_UP_BATCHES, config.replicationBatches),
-    );
-    await fs.rm(path.join(dir, 'warm-up'), { recursive: true, force: true });
-    const records = config.replicationBatches * BATCH;
-    log(`replication: depositing ${records} records, then copying them to a replica over HTTP`);
-    const figures = await depositAndCopy(path.join(dir, 'run'), config.replicationBatches);
-    const { source, replica } = figures;
-    log(
-      `replication: source ${source.digestsPerSecond.toFixed(0)} digests/s ` +
-        `(${source.cpuMicrosPerDigest.toFixed(0)} µs CPU each); replica ` +
-        `${replica.recordsPerSecond.toFixed(0)} records/s, ${replica.blocksPerSecond.toFixed(1)} ` +
-        `blocks/s (${figures.blocks} blocks in ${replica.calls} calls, ` +
-        `${replica.cpuMicrosPerRecord.toFixed(0)} µs CPU each)`,
-    );
-    return figures;
-  } finally {
+    await store?.close().catch(() => undefined);
     await fs.rm(dir, { recursive: true, force: true });
   }
 }

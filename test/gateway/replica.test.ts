@@ -206,6 +206,46 @@ describe('replicas over the gateway', () => {
       expect(refused.json()).toMatchObject({ code: 'READ_ONLY_REPLICA' });
       const depositor = await replicaBase.keyFor('depositor');
       expect((await getWith(app, '/v1/replica/status', depositor)).statusCode).toBe(403);
+      // Every write, whatever route it comes by, is refused the same way and changes nothing.
+      const digest = JSON.parse(depositArgs('exhibit')[0]!).records[0].digests[0] as string;
+      await catchUp(
+        createReplicaFollower({
+          ledger: replica,
+          source: httpSource(),
+          dataDir: replicaDir,
+          intervalMs: 100,
+          manual: true,
+        }),
+      );
+      const height = (await replica.info()).height;
+      const writes: Array<[string, string, unknown]> = [
+        ['/v1/evidence/batch', judge, { items: [{ digests: [`sha256:${'2'.repeat(64)}`] }] }],
+        [`/v1/evidence/${digest}/annotations`, judge, { kind: 'court-hold' }],
+        [
+          '/v1/anchors',
+          await replicaBase.keyFor('anchor'),
+          { sourceChainId: 'other-chain', blockNumber: 1, headerHash: `sha256:${'3'.repeat(64)}` },
+        ],
+        ['/v1/admin/node-keys', replicaBase.adminKey, {}],
+      ];
+      for (const [url, key, body] of writes) {
+        const response = await app.inject({
+          method: 'POST',
+          url,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
+        const answer = response.json() as {
+          code?: string;
+          results?: Array<{ error?: { code: string } }>;
+        };
+        const code = answer.code ?? answer.results?.[0]?.error?.code;
+        expect(code, url).toBe('READ_ONLY_REPLICA');
+      }
+      expect((await replica.info()).height).toBe(height);
+      // Reads are served from the copy.
+      const read = await getWith(app, `/v1/evidence/${digest}/receipt`, judge);
+      expect(read.statusCode).toBe(200);
     });
 
     it('keeps the proof when the source signs another block at a height it holds, and stops', async () => {
