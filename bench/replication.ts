@@ -1,12 +1,13 @@
 /**
  * Replication figures, in process: how fast a replica copies a chain, against how fast its source
  * made it, in the same run. The source is a store as the node opens it (the ledger on its own
- * thread, the evidence service over it) filled with 1000-item batches, 4 at a time: that rate is
- * the reference. It is then served over real HTTP (`GET /v1/blocks` of the app, on 127.0.0.1) to
- * a fresh replica, also on its own thread, whose job (gateway/replica/follower.ts) asks for blocks
- * until it holds the source's height; every block is checked against the source's trust entry,
- * every transaction run again through the contracts, and each block committed in a synced batch.
- * Both run in this process, so the replica's CPU figure includes the source's serving.
+ * thread, the evidence service over it) taking 1000-item batches, 4 at a time: that rate is the
+ * reference. Its app serves it over real HTTP (`GET /v1/blocks`, on 127.0.0.1) to a fresh replica,
+ * also on its own thread, whose job (gateway/replica/follower.ts) asks for blocks until it holds
+ * the source's height; every block is checked against the source's trust entry, every transaction
+ * run again through the contracts, and each block committed in a synced batch. Deposits and copies
+ * alternate in rounds, and the replica must end with the source's height and tip. Both run in
+ * this process, so the replica's CPU figure includes the source's serving.
  */
 
 import { promises as fs } from 'node:fs';
@@ -150,8 +151,8 @@ export async function measureReplication(
     const rounds = config.smoke ? 1 : ROUNDS;
     const records = config.replicationBatches * BATCH;
     log(
-      `replication: depositing ${records} records and copying them to a replica over HTTP, ` +
-        `in ${rounds} alternating rounds`,
+      `replication: depositing ${records} records and copying them to a replica over HTTP ` +
+        (rounds === 1 ? 'at once' : `in ${rounds} alternating rounds`),
     );
     const made = spent();
     const copied: Copied = { blocks: 0, seconds: 0, cpuMicros: 0, calls: 0 };

@@ -28,7 +28,14 @@ import type { KeyRotationProofs } from '../core/trust-update';
 import type { Principal } from './auth/api-keys';
 import { createGroupCommit, type GroupCommit } from './group-commit';
 import { toHttpError } from './http-errors';
-import type { CallOptions, ChainInfo, Committed, Ledger, LedgerIdentity } from './ledger/ledger';
+import {
+  readOnlyReplica,
+  type CallOptions,
+  type ChainInfo,
+  type Committed,
+  type Ledger,
+  type LedgerIdentity,
+} from './ledger/ledger';
 import type { DepositMetrics } from './metrics';
 import {
   createReceipts,
@@ -312,7 +319,13 @@ class EvidenceServiceImpl implements EvidenceService {
     return { status: 'existing', digest, txId: placementFor(state, principal).txId };
   }
 
+  /** A replica takes no deposit, valid or not: the source node does (docs/replicas.md). */
+  #refuseOnReplica(): void {
+    if (this.#ledger.isReplica?.()) throw readOnlyReplica(this.#ledger.chainId);
+  }
+
   async deposit(item: unknown, principal: Principal, path = ''): Promise<Deposited> {
+    this.#refuseOnReplica();
     const record = this.#record(item, principal, path);
     const [pending] = this.#batcher.add([record]);
     return this.#deposited(await (pending as Promise<Committing>), principal);
@@ -323,6 +336,7 @@ class EvidenceServiceImpl implements EvidenceService {
     principal: Principal,
     options: DepositOptions = {},
   ): Promise<ItemResult[]> {
+    this.#refuseOnReplica();
     const answer =
       options.receipts === false
         ? (committing: Committing) => this.#acknowledged(committing, principal)

@@ -70,6 +70,11 @@ export interface NodeKeyMetrics {
 
 /** A replica's progress (gateway/replica/follower.ts). */
 export interface ReplicaMetrics {
+  /**
+   * The replica started holding `height` blocks: how far behind it is is unknown (NaN) and it
+   * has not heard from its source yet (0) until a round succeeds.
+   */
+  held(height: number): void;
   /** A round ended without error: blocks held, blocks the source has, at `at` (epoch ms). */
   progress(height: number, sourceHeight: number, at: number): void;
   failed(code: string): void;
@@ -259,6 +264,13 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
   return {
     registry,
     replica: {
+      held(height) {
+        const m = replicaMetrics();
+        m.height.set(height);
+        m.behind.set(Number.NaN);
+        m.synced.set(0);
+        m.forked.set(0);
+      },
       progress(height, sourceHeight, at) {
         const m = replicaMetrics();
         m.height.set(height);

@@ -14,6 +14,7 @@ import { agreementCommand } from './commands/agreement';
 import { certificateCommand } from './commands/certificate';
 import { depositCommand } from './commands/deposit';
 import { dossierCommand } from './commands/dossier';
+import { forkCommand } from './commands/fork';
 import { hashCommand } from './commands/hash';
 import { inspectCommand } from './commands/inspect';
 import { timestampCommand } from './commands/timestamp';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly Command[] = [
   timestampCommand,
   inspectCommand,
   trustCommand,
+  forkCommand,
   auditCommand,
   agreementCommand,
   certificateCommand,

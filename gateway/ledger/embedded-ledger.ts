@@ -99,6 +99,7 @@ import type {
   ReplicatedBlock,
   StoredTransaction,
 } from './ledger';
+import { readOnlyReplica } from './ledger';
 import { writeWhole } from '../storage/durable-files';
 import { Reopener } from '../storage/reopener';
 import { copyStore, throwIfStopping } from '../storage/store-copy';
@@ -915,11 +916,7 @@ class EmbeddedLedgerImpl implements Ledger {
   /** The key that signs new blocks. @throws ReplicaError `READ_ONLY_REPLICA` on a replica. */
   #signer(): NodeKey {
     if (this.#key) return this.#key;
-    throw new ReplicaError(
-      'READ_ONLY_REPLICA',
-      `this node keeps a copy of chain ${this.chainId} and commits only the blocks its source ` +
-        'signed: send transactions to the source node',
-    );
+    throw readOnlyReplica(this.chainId);
   }
 
   /**

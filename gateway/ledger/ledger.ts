@@ -5,6 +5,7 @@
 
 import type { NodeKeyAlgorithm, SignedBlockHeader, TxHeader } from '../../core/block';
 import type { Digest } from '../../core/digest';
+import { ReplicaError } from '../../core/errors';
 import type { TrustFile } from '../../core/trust';
 import type { KeyRotationProofs } from '../../core/trust-update';
 import type { StoreCopy } from '../storage/store-copy';
@@ -93,6 +94,15 @@ export interface NodeKeyRotation {
   readonly keys: readonly NodeKeyView[];
   /** The trust file to pin from now on: every key, each with its window. */
   readonly trust: TrustFile;
+}
+
+/** What a replica answers to every write: it commits only the blocks its source signed. */
+export function readOnlyReplica(chainId: string): ReplicaError {
+  return new ReplicaError(
+    'READ_ONLY_REPLICA',
+    `this node keeps a copy of chain ${chainId} and commits only the blocks its source ` +
+      'signed: send transactions to the source node',
+  );
 }
 
 /** What a replica committed: the block's number, its header hash and its time. */

@@ -15,8 +15,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { blockHash, type SignedBlockHeader } from '../../core/block';
+import { blockHash } from '../../core/block';
 import { isEvidenceError, ReplicaError } from '../../core/errors';
+import { FORK_PROOF_TYPE, parseForkProof, type ForkProof } from '../../core/fork';
 import { parseFullBlock, signatureProblem } from '../../core/full-block';
 import type { Ledger } from '../ledger/ledger';
 import { keyForBlock } from '../ledger/embedded/node-keys';
@@ -28,16 +29,7 @@ import { BLOCKS_PER_CALL, type ReplicaSource } from './source';
 export const FORK_FILE = 'replica-fork.json';
 
 /** Two blocks at one height, both signed by the key the chain says signs it there. */
-export interface ForkEvidence {
-  readonly type: 'judicial-evidence-fork';
-  readonly chainId: string;
-  readonly number: number;
-  /** The block this replica holds (the source served and signed it earlier). */
-  readonly held: SignedBlockHeader;
-  /** The block the source served later at the same height. */
-  readonly served: SignedBlockHeader;
-  readonly detectedAt: string;
-}
+export type ForkEvidence = ForkProof;
 
 export interface ReplicaStatus {
   readonly source: string;
@@ -110,6 +102,7 @@ class Follower implements ReplicaFollower {
 
   async start(): Promise<void> {
     this.#forked = await readFork(path.join(this.#options.dataDir, FORK_FILE));
+    this.#options.metrics?.held((await this.#ledger.info()).height);
     if (this.#forked) {
       this.#options.metrics?.forked();
       this.#options.logger?.error(
@@ -171,6 +164,7 @@ class Follower implements ReplicaFollower {
       const more = await this.#fetchAndCommit();
       this.#lastSyncAt = this.#clock();
       this.#failures = 0;
+      this.#lastError = null;
       const info = await this.#ledger.info();
       this.#options.metrics?.progress(
         info.height,
@@ -243,7 +237,7 @@ class Follower implements ReplicaFollower {
       );
     }
     const evidence: ForkEvidence = {
-      type: 'judicial-evidence-fork',
+      type: FORK_PROOF_TYPE,
       chainId: this.#ledger.chainId,
       number,
       held,
@@ -281,7 +275,7 @@ async function readFork(file: string): Promise<ForkEvidence | null> {
     throw error;
   }
   try {
-    return JSON.parse(text) as ForkEvidence;
+    return parseForkProof(JSON.parse(text) as unknown);
   } catch {
     throw new Error(`${file} is not the fork proof this node wrote; look at it, then remove it`);
   }

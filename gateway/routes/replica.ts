@@ -8,7 +8,7 @@
 
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ERROR_CODES, StateError } from '../../core/errors';
-import { signedBlockHeaderSchema } from '../../core/receipt';
+import { forkProofSchema } from '../../core/fork';
 import type { KeyRole } from '../auth/api-keys';
 import type { Ledger } from '../ledger/ledger';
 import type { ReplicaFollower } from '../replica/follower';
@@ -29,8 +29,6 @@ export interface ReplicaRoutesOptions {
 }
 
 const TIME_OR_NULL = { type: ['string', 'null'] } as const;
-
-const signedHeader = signedBlockHeaderSchema;
 
 const replicaStatusSchema = {
   type: 'object',
@@ -71,24 +69,7 @@ const replicaStatusSchema = {
         },
       ],
     },
-    forked: {
-      anyOf: [
-        { type: 'null' },
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['type', 'chainId', 'number', 'held', 'served', 'detectedAt'],
-          properties: {
-            type: { const: 'judicial-evidence-fork' },
-            chainId: { type: 'string' },
-            number: { type: 'integer', minimum: 0 },
-            held: signedHeader,
-            served: signedHeader,
-            detectedAt: { type: 'string' },
-          },
-        },
-      ],
-    },
+    forked: { anyOf: [{ type: 'null' }, forkProofSchema] },
   },
 } as const;
 

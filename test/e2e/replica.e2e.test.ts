@@ -270,11 +270,9 @@ describe('a replica of the real node', () => {
         headers: { ...auth(replicaPlatform), 'content-type': 'application/json' },
         body: JSON.stringify({ items: [{ digests: [stray] }] }),
       });
-      // A batch is answered item by item, as for any refusal of an item.
-      expect(batch.status).toBe(200);
-      expect(((await batch.json()) as { results: unknown[] }).results).toEqual([
-        { index: 0, error: expect.objectContaining({ code: 'READ_ONLY_REPLICA' }) },
-      ]);
+      // A batch is refused whole, before any item is read.
+      expect(batch.status).toBe(409);
+      expect(((await batch.json()) as { code: string }).code).toBe('READ_ONLY_REPLICA');
       const strayFile = path.join(setup.files, 'stray.pdf');
       await fs.writeFile(strayFile, randomBytes(2000));
       const viaCli = await cli([
@@ -285,8 +283,8 @@ describe('a replica of the real node', () => {
         '--key',
         replicaPlatform,
       ]);
-      // The CLI's deposit goes through the batch route: the item is refused, nothing is written.
-      expect(viaCli.code).toBe(1);
+      // The CLI's deposit goes through the batch route: refused, nothing is written.
+      expect(viaCli.code).toBe(2);
       expect(viaCli.stderr).toContain('error READ_ONLY_REPLICA');
       await expect(fs.access(`${strayFile}.receipt.json`)).rejects.toThrow();
       expect(await chainOf(replica.url)).toEqual(sourceChain);
@@ -351,6 +349,10 @@ describe('a replica of the real node', () => {
       });
       expect(restarted.replicatedBlocks).toBe(0);
       expect(restarted.height).toBe(chain.height);
+      // Its metrics say what it holds, and that it has not heard from its source in this run.
+      expect(await metric(replica.url, 'evidence_replica_height')).toBe(chain.height);
+      expect(await metric(replica.url, 'evidence_replica_behind_blocks')).toBeNaN();
+      expect(await metric(replica.url, 'evidence_replica_last_sync_timestamp_seconds')).toBe(0);
 
       // The source comes back on its address: the replica resumes and follows new blocks.
       source = await startSource(setup.dataDir, setup.port);
@@ -363,6 +365,7 @@ describe('a replica of the real node', () => {
         height: chain.height,
         sourceHeight: chain.height,
         behind: 0,
+        lastError: null,
       });
       const later = await deposit(setup.files, ['after-outage.pdf'], source.url, setup.platform);
       const newChain = await chainOf(source.url);
@@ -472,6 +475,7 @@ describe('a replica of the real node', () => {
     expect(after.forked).toEqual(proof);
     expect(after).toMatchObject({ height: held.height, replicatedBlocks: 0, sourceHeight: null });
     expect(await metric(replica.url, 'evidence_replica_forked')).toBe(1);
+    expect(await metric(replica.url, 'evidence_replica_height')).toBe(held.height);
     await checkHeld();
     const dLookup = await fetch(`${replica.url}/v1/public/evidence/${d!.digest}`);
     expect(dLookup.status).toBe(404);

@@ -1,0 +1,103 @@
+/**
+ * Proof that a chain's node signed two histories: two different block headers of the same chain
+ * and number, each signed by a key the trust file pins for that chain, valid at the header's
+ * time. A replica writes one when its source serves a block other than the one it holds at that
+ * height (docs/replicas.md); `evidence fork` checks one offline. Pure; never trusts the file.
+ */
+
+import { blockHash, type SignedBlockHeader } from './block';
+import { ValidationError } from './errors';
+import { signedBlockHeaderSchema } from './receipt';
+import { schemaErrors } from './schema';
+import { CHAIN_ID_PATTERN, verifyBlockSignature, type TrustedKey, type TrustFile } from './trust';
+
+export const FORK_PROOF_TYPE = 'judicial-evidence-fork';
+
+export interface ForkProof {
+  readonly type: typeof FORK_PROOF_TYPE;
+  readonly chainId: string;
+  readonly number: number;
+  /** The block the replica held (its source had served and signed it earlier). */
+  readonly held: SignedBlockHeader;
+  /** The block the source served later at the same height. */
+  readonly served: SignedBlockHeader;
+  readonly detectedAt: string;
+}
+
+export const forkProofSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'chainId', 'number', 'held', 'served', 'detectedAt'],
+  properties: {
+    type: { const: FORK_PROOF_TYPE },
+    chainId: { type: 'string', pattern: CHAIN_ID_PATTERN },
+    number: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    held: signedBlockHeaderSchema,
+    served: signedBlockHeaderSchema,
+    detectedAt: { type: 'string', maxLength: 64 },
+  },
+} as const;
+
+/**
+ * Reads a fork proof from parsed JSON.
+ * @throws ValidationError `VALIDATION_FAILED` naming every bad field.
+ */
+export function parseForkProof(value: unknown): ForkProof {
+  const fields = schemaErrors(forkProofSchema, value);
+  if (fields.length > 0) {
+    throw new ValidationError(
+      'VALIDATION_FAILED',
+      `the fork proof is malformed (${fields.length} problem${fields.length > 1 ? 's' : ''})`,
+      fields,
+    );
+  }
+  return value as ForkProof;
+}
+
+export type ForkVerdict =
+  | {
+      readonly proven: true;
+      readonly chainId: string;
+      readonly number: number;
+      /** The pinned keys that signed the held and the served block (often one key twice). */
+      readonly keys: readonly [TrustedKey, TrustedKey];
+      /** One line for people, in English. */
+      readonly detail: string;
+    }
+  | { readonly proven: false; readonly problem: string };
+
+/**
+ * Whether `proof` proves that keys pinned in `trust` signed two different blocks at one height
+ * of one chain. Requires `proof` to have passed {@link parseForkProof} and `trust` its own parse;
+ * never throws.
+ */
+export function checkForkProof(proof: ForkProof, trust: TrustFile): ForkVerdict {
+  const refuse = (problem: string): ForkVerdict => ({ proven: false, problem });
+  for (const [name, block] of [
+    ['held', proof.held],
+    ['served', proof.served],
+  ] as const) {
+    if (block.header.chainId !== proof.chainId || block.header.number !== proof.number)
+      return refuse(`the ${name} block is not block ${proof.number} of ${proof.chainId}`);
+  }
+  const heldHash = blockHash(proof.held.header);
+  const servedHash = blockHash(proof.served.header);
+  if (heldHash === servedHash) return refuse('the two blocks are the same block');
+  const held = verifyBlockSignature(proof.held, trust);
+  if (!held.ok) return refuse(`the held block: ${held.detail}`);
+  const served = verifyBlockSignature(proof.served, trust);
+  if (!served.ok) return refuse(`the served block: ${served.detail}`);
+  const keys =
+    held.key.keyId === served.key.keyId
+      ? `key ${held.key.keyId}`
+      : `keys ${held.key.keyId} and ${served.key.keyId}`;
+  return {
+    proven: true,
+    chainId: proof.chainId,
+    number: proof.number,
+    keys: [held.key, served.key],
+    detail:
+      `block ${proof.number} of ${proof.chainId} exists twice, ${heldHash} and ${servedHash}, ` +
+      `each signed by pinned ${keys}: whoever held it signed two histories`,
+  };
+}
