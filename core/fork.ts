@@ -6,9 +6,8 @@
  */
 
 import { blockHash, type SignedBlockHeader } from './block';
-import { ValidationError } from './errors';
 import { signedBlockHeaderSchema } from './receipt';
-import { schemaErrors } from './schema';
+import { validateOrThrow } from './schema';
 import { CHAIN_ID_PATTERN, verifyBlockSignature, type TrustedKey, type TrustFile } from './trust';
 
 export const FORK_PROOF_TYPE = 'judicial-evidence-fork';
@@ -43,15 +42,7 @@ export const forkProofSchema = {
  * @throws ValidationError `VALIDATION_FAILED` naming every bad field.
  */
 export function parseForkProof(value: unknown): ForkProof {
-  const fields = schemaErrors(forkProofSchema, value);
-  if (fields.length > 0) {
-    throw new ValidationError(
-      'VALIDATION_FAILED',
-      `the fork proof is malformed (${fields.length} problem${fields.length > 1 ? 's' : ''})`,
-      fields,
-    );
-  }
-  return value as ForkProof;
+  return validateOrThrow<ForkProof>(forkProofSchema, value, 'the fork proof');
 }
 
 export type ForkVerdict =

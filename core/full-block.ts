@@ -18,10 +18,10 @@ import {
   type TxHeader,
 } from './block';
 import { formatDigest, type Digest } from './digest';
-import { ReplicaError } from './errors';
+import { ReplicaError, type ValidationError } from './errors';
 import { rootOf } from './merkle';
 import { signedBlockHeaderSchema, txHeaderSchema } from './receipt';
-import { parseJson, schemaErrors } from './schema';
+import { parseJson, validateOrThrow } from './schema';
 import { publicKeyFromSpki, verifySignature } from './signature';
 
 /** A write of a transaction: the new value of a world-state key, `null` for a delete. */
@@ -133,21 +133,12 @@ export const fullBlockSchema = {
  * @throws ReplicaError `BLOCK_INVALID` naming every bad field, or when the text is not JSON.
  */
 export function parseFullBlock(text: string): FullBlock {
-  let value: unknown;
   try {
-    value = parseJson(text, 'the block');
+    return validateOrThrow<FullBlock>(fullBlockSchema, parseJson(text, 'the block'), 'the block');
   } catch (error) {
-    throw new ReplicaError('BLOCK_INVALID', (error as Error).message);
+    const { message, fields } = error as ValidationError;
+    throw new ReplicaError('BLOCK_INVALID', message, fields);
   }
-  const fields = schemaErrors(fullBlockSchema, value);
-  if (fields.length > 0) {
-    throw new ReplicaError(
-      'BLOCK_INVALID',
-      `the block is malformed (${fields.length} problem${fields.length > 1 ? 's' : ''})`,
-      fields,
-    );
-  }
-  return value as FullBlock;
 }
 
 /** A contract's result text as the transaction header commits to it: its JSON value, else the text. */
