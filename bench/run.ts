@@ -7,6 +7,7 @@
  * `bin/evidence-node.js` and `bin/evidence.js` (`npm run build` first, as the script does).
  */
 
+import './quiet';
 import * as os from 'node:os';
 import { loadBenchConfig } from './config';
 import { measureHashing } from './hashing';
@@ -17,9 +18,6 @@ import { measureScale } from './scale';
 import { measureVerification } from './verification';
 
 async function main(): Promise<number> {
-  // As bin/evidence-node.js does: the contract library's decorator lines are not the benchmark's
-  // output (the in-process ledger threads inherit this environment).
-  process.env.CORE_CHAINCODE_LOGGING_LEVEL ??= 'WARNING';
   const config = loadBenchConfig();
   const started = Date.now();
   const loadStart = os.loadavg()[0] as number;
