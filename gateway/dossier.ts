@@ -116,7 +116,18 @@ class DossierBuilderImpl implements DossierBuilder {
           ...(key.notAfter !== undefined ? { notAfter: key.notAfter } : {}),
         })),
       },
-      organisations: [{ name: trust?.operator ?? config.org, role: 'operator', mspId: config.org }],
+      organisations: ledger.isReplica?.()
+        ? [
+            // A replica describes the chain it keeps: its operator is the source's, and this
+            // node holds a checked copy (docs/replicas.md).
+            { name: trust?.operator ?? `the source of ${ledger.chainId}`, role: 'operator' },
+            {
+              name: `${nodeNameOf(config)}: a replica, keeping a checked copy of the chain`,
+              role: 'other',
+              mspId: config.org,
+            },
+          ]
+        : [{ name: trust?.operator ?? config.org, role: 'operator', mspId: config.org }],
       algorithms: KNOWN_ALGORITHMS.map((algorithm) => ({
         ...algorithm,
         inUse: algorithmsInUse.has(algorithm.id),

@@ -246,6 +246,17 @@ describe('replicas over the gateway', () => {
       // Reads are served from the copy.
       const read = await getWith(app, `/v1/evidence/${digest}/receipt`, judge);
       expect(read.statusCode).toBe(200);
+      // Its dossier names the chain's operator, and itself as the holder of a copy.
+      const dossier = await getWith(app, '/v1/admin/dossier', replicaBase.adminKey);
+      expect(dossier.statusCode).toBe(200);
+      expect((dossier.json() as { organisations: unknown[] }).organisations).toEqual([
+        { name: `the source of ${source.chainId}`, role: 'operator' },
+        {
+          name: expect.stringContaining('a replica, keeping a checked copy'),
+          role: 'other',
+          mspId: replicaBase.config.org,
+        },
+      ]);
     });
 
     it('keeps the proof when the source signs another block at a height it holds, and stops', async () => {
