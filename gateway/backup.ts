@@ -165,6 +165,8 @@ class BackupServiceImpl implements BackupService {
   readonly #keep: number;
   #timer: NodeJS.Timeout | undefined;
   #running: { view: BackupView; done: Promise<void> } | undefined;
+  /** Deleting backups past `keep`, after each completed one; one at a time, never failing. */
+  #pruning: Promise<void> = Promise.resolve();
   /** Aborted when the service closes: the copies that can be abandoned are. */
   readonly #stopping = new AbortController();
   #failed: BackupView[] = [];
@@ -280,20 +282,26 @@ class BackupServiceImpl implements BackupService {
       error: null,
     };
     const seconds = () => (this.#clock() - now) / 1000;
+    // The backup is done, and the next may start, as soon as its manifest is written (when
+    // `get` reports it completed): deleting backups past `keep` goes on beside the next one.
     const done = this.#take(dir, view).then(
-      async (completed) => {
+      (completed) => {
+        this.#running = undefined;
         this.#metrics?.finished('completed', seconds(), Date.parse(completed.finishedAt as string));
         this.#onFinished(completed);
         if (this.#intervalMs > 0) this.#schedule(this.#intervalMs);
-        await this.#prune().catch((error: unknown) => this.#onError(error, undefined));
+        this.#pruning = this.#pruning
+          .then(() => this.#prune())
+          .catch((error: unknown) => this.#onError(error, undefined));
       },
       (error: unknown) => {
+        this.#running = undefined;
         this.#onFinished(this.#fail(view, error));
         this.#metrics?.finished('failed', seconds(), this.#clock());
         if (this.#intervalMs > 0) this.#schedule(Math.min(this.#intervalMs, RETRY_MAX_MS));
       },
     );
-    this.#running = { view, done: done.finally(() => (this.#running = undefined)) };
+    this.#running = { view, done };
     return view;
   }
 
@@ -359,6 +367,7 @@ class BackupServiceImpl implements BackupService {
       await ledger.abortBackup?.();
       await this.#running.done;
     }
+    await this.#pruning;
   }
 
   /** The entries of the backup directory; none while it does not exist. */

@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ERROR_CODES, StateError } from '../../core/errors';
 import { forkProofSchema } from '../../core/fork';
+import { fullBlockSchema } from '../../core/full-block';
 import type { KeyRole } from '../auth/api-keys';
 import type { Ledger } from '../ledger/ledger';
 import type { ReplicaFollower } from '../replica/follower';
@@ -29,6 +30,18 @@ export interface ReplicaRoutesOptions {
 }
 
 const TIME_OR_NULL = { type: ['string', 'null'] } as const;
+
+/** The answer of `GET /v1/blocks`, as documented (it is sent as stored, not serialised). */
+const blocksAnswerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['chainId', 'height', 'blocks'],
+  properties: {
+    chainId: { type: 'string' },
+    height: { type: 'integer', minimum: 1, description: 'durable blocks on this node' },
+    blocks: { type: 'array', items: fullBlockSchema },
+  },
+} as const;
 
 const replicaStatusSchema = {
   type: 'object',
@@ -101,7 +114,7 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
             limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
           },
         },
-        response: { ...ERROR_RESPONSES },
+        response: { 200: blocksAnswerSchema, ...ERROR_RESPONSES },
       },
     },
     async (request, reply) => {
