@@ -297,6 +297,9 @@ export const SHARED_SCHEMAS: readonly object[] = [
 export { ref as schemaRef };
 
 /** Error responses every route declares (documentation, and the serialiser of error bodies). */
+/** A query parameter holding a position (a block number, an audit sequence): decimal, no sign. */
+export const POSITION_QUERY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' } as const;
+
 export const ERROR_RESPONSES = {
   '4xx': ref('http-error'),
   '5xx': ref('http-error'),

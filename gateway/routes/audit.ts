@@ -6,7 +6,7 @@
 
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { AuditLog } from '../audit/audit-log';
-import { ERROR_RESPONSES } from '../schemas';
+import { ERROR_RESPONSES, POSITION_QUERY } from '../schemas';
 import { SECURITY } from './security';
 
 export interface AuditRoutesOptions {
@@ -81,7 +81,7 @@ const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (
           type: 'object',
           additionalProperties: false,
           properties: {
-            from: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' },
+            from: POSITION_QUERY,
             limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$' },
           },
         },

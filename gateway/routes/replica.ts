@@ -14,7 +14,7 @@ import type { KeyRole } from '../auth/api-keys';
 import type { Ledger } from '../ledger/ledger';
 import type { ReplicaFollower } from '../replica/follower';
 import { BLOCKS_PER_CALL } from '../replica/source';
-import { ERROR_RESPONSES } from '../schemas';
+import { ERROR_RESPONSES, POSITION_QUERY } from '../schemas';
 import { SECURITY } from './security';
 
 /** Who may read whole blocks and a replica's status. */
@@ -110,7 +110,7 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
           type: 'object',
           additionalProperties: false,
           properties: {
-            from: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' },
+            from: POSITION_QUERY,
             limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
           },
         },
