@@ -661,7 +661,7 @@ const REPLICA_SETTINGS = ['replicaSource', 'replicaTrust', 'replicaApiKeyFile'] 
 
 /**
  * A replica needs its source, the trust file it checks blocks with and a readable API key; it
- * cannot anchor or time-stamp a chain it does not sign, nor take a chain id of its own.
+ * has no chain id or node key of its own. (It may anchor and time-stamp the chain it keeps.)
  */
 function replicaProblems(
   values: Readonly<Record<string, unknown>>,
@@ -691,7 +691,7 @@ function replicaProblems(
       });
     }
   }
-  for (const key of ['chainId', 'anchorTargets', 'nodeKeyAlgorithm'] as const) {
+  for (const key of ['chainId', 'nodeKeyAlgorithm'] as const) {
     if (!sources.has(key)) continue;
     problems.push({
       path: `/${key}`,

@@ -13,9 +13,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { blockSigningBytes } from '../../core/block';
 import type { FullBlock } from '../../core/full-block';
+import { authorityCertificate } from '../../core/timestamp-authority';
+import { mergeTrust, type TrustFile } from '../../core/trust';
+import { verifyReceipt } from '../../core/verify';
+import { createTimestampTarget } from '../../gateway/anchoring/timestamp-target';
 import { buildApp } from '../../gateway/app';
 import { loadConfig } from '../../gateway/config';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
@@ -27,6 +31,7 @@ import {
 } from '../../gateway/replica/follower';
 import { replicaSource, type BlocksAnswer, type ReplicaSource } from '../../gateway/replica/source';
 import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
+import { createTsaAuthority, type TsaAuthority } from '../support/openssl-tsa';
 import { rejectionOf } from '../support/rejection';
 import { getWith, tempDir, testNodeBase, type TestNodeBase } from './helpers';
 
@@ -377,6 +382,75 @@ describe('replicas over the gateway', () => {
     });
   });
 
+  describe('a replica that time-stamps the chain it keeps', () => {
+    let authority: TsaAuthority;
+    beforeAll(async () => {
+      authority = await createTsaAuthority('rsa');
+    }, 60_000);
+    afterAll(async () => authority.remove());
+
+    it("gives the source's receipts a trusted time stamp, without the source", async () => {
+      const deposited = await deposit('exhibit');
+      const digest = JSON.parse(depositArgs('exhibit')[0]!).records[0].digests[0] as string;
+      const tsa = createTimestampTarget(
+        {
+          name: 'court-tsa',
+          kind: 'rfc3161',
+          url: 'http://tsa.test/stamp',
+          key: authorityCertificate(authority.certificatePem).key,
+          operator: 'Court Time Service',
+        },
+        {
+          timeoutMs: 10_000,
+          fetch: (async (_url: unknown, init?: RequestInit) =>
+            new Response(
+              new Uint8Array(await authority.reply(Buffer.from(init?.body as Uint8Array))),
+              { status: 200, headers: { 'content-type': 'application/timestamp-reply' } },
+            )) as typeof fetch,
+        },
+      );
+      const replicaBase = await testNodeBase(replicaDir);
+      const app = buildApp(replicaBase.config, {
+        ledger: replica,
+        keys: replicaBase.keys,
+        replica: { source: httpSource(), manual: true },
+        anchoring: { targets: [tsa], manual: true },
+      });
+      cleanups.push(() => app.close());
+      await app.ready();
+      await catchUp(follower(httpSource()).job);
+      await app.anchoring.runOnce();
+
+      // The receipt the platform gave, upgraded on the court's replica.
+      const receipt = (
+        await getWith(sourceApp, `/v1/evidence/${digest}/receipt`, courtKey)
+      ).json() as Record<string, unknown>;
+      const judge = await replicaBase.keyFor('court', 'CourtOrg');
+      const upgraded = await app.inject({
+        method: 'POST',
+        url: '/v1/receipts/upgrade',
+        headers: { authorization: `Bearer ${judge}`, 'content-type': 'application/json' },
+        payload: JSON.stringify(receipt),
+      });
+      expect(upgraded.statusCode).toBe(200);
+      const stamped = upgraded.json() as { anchors: Array<{ kind: string; authority: string }> };
+      expect(stamped.anchors).toEqual([
+        expect.objectContaining({ kind: 'rfc3161-timestamp', authority: 'court-tsa' }),
+      ]);
+      const pinned = mergeTrust(
+        source.trust(),
+        (await getWith(app, '/v1/anchoring/trust')).json() as TrustFile,
+      );
+      const verdict = verifyReceipt(stamped, pinned, { requireAnchors: ['court-tsa'] });
+      expect(verdict.verdict).toBe('VERIFIED');
+      expect(verdict.facts?.txId).toBe(deposited.txId);
+      // Without the authority pinned, the stamp does not count.
+      expect(
+        verifyReceipt(stamped, source.trust(), { requireAnchors: ['court-tsa'] }).verdict,
+      ).not.toBe('VERIFIED');
+    });
+  });
+
   describe('the HTTP client of the source', () => {
     let server: Server;
     let answer: (response: import('node:http').ServerResponse) => void;
@@ -450,6 +524,8 @@ describe('replicas over the gateway', () => {
           EVIDENCE_REPLICA_API_KEY_FILE: path.join(dir, 'missing'),
           EVIDENCE_CHAIN_ID: 'mine',
           EVIDENCE_NODE_KEY_ALGORITHM: 'sm2-sm3',
+          // A replica may anchor the chain it keeps: not refused.
+          EVIDENCE_ANCHOR_TARGETS: '[]',
         }),
       ).toEqual([
         '/chainId',
