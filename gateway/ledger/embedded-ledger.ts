@@ -1057,8 +1057,9 @@ class EmbeddedLedgerImpl implements Ledger {
 
   /**
    * The durable blocks from `from` on, as stored (the JSON a replica checks), at most `limit` and
-   * at most about `maxBytes` of text (always at least one block when there is one); `height` is
-   * the number of durable blocks.
+   * at most about `maxBytes` of text, but always the first two when there are two (a replica asks
+   * from the block it holds: however large, it must get one more); `height` is the number of
+   * durable blocks.
    */
   async rawBlocks(
     from: number,
@@ -1076,7 +1077,7 @@ class EmbeddedLedgerImpl implements Ledger {
         gte: blockKey(from),
         lte: blockKey(Math.min(tip, from + limit - 1)),
       })) {
-        if (blocks.length > 0 && bytes + value.length > maxBytes) break;
+        if (blocks.length > 1 && bytes + value.length > maxBytes) break;
         blocks.push(value);
         bytes += value.length;
       }

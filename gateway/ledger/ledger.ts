@@ -187,7 +187,7 @@ export interface Ledger {
   keyRotations?(): Promise<KeyRotationProofs>;
   /**
    * The durable blocks from `from` on, whole and as stored (`core/full-block.ts`), at most `limit`
-   * and about `maxBytes` of text, and the chain's height: what a replica copies (embedded adapter
+   * and about `maxBytes` of text (but always the first two), and the chain's height: what a replica copies (embedded adapter
    * only; docs/replicas.md).
    */
   rawBlocks?(

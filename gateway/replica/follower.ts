@@ -18,12 +18,16 @@ import type { FastifyBaseLogger } from 'fastify';
 import { blockHash } from '../../core/block';
 import { isEvidenceError, ReplicaError } from '../../core/errors';
 import { FORK_PROOF_TYPE, parseForkProof, type ForkProof } from '../../core/fork';
-import { parseFullBlock, signatureProblem } from '../../core/full-block';
+import type { Digest } from '../../core/digest';
+import { parseFullBlock, signatureProblem, type FullBlock } from '../../core/full-block';
 import type { Ledger } from '../ledger/ledger';
 import { keyForBlock } from '../ledger/embedded/node-keys';
 import type { ReplicaMetrics } from '../metrics';
 import { writeWhole } from '../storage/durable-files';
-import { BLOCKS_PER_CALL, type ReplicaSource } from './source';
+import { BLOCKS_PER_CALL, type BlocksAnswer, type ReplicaSource } from './source';
+
+/** Answers asked for in one round, one ahead of the blocks being committed. */
+const CALLS_PER_ROUND = 16;
 
 /** Where the proof of a fork is kept, in the data directory. */
 export const FORK_FILE = 'replica-fork.json';
@@ -187,11 +191,48 @@ class Follower implements ReplicaFollower {
     }
   }
 
-  /** Asks for the blocks from the one held last; `true` when the source has more. */
+  /**
+   * Asks for the blocks from the one held last and commits them; while they are checked and
+   * written, asks already for the next ones (from the last of these), up to
+   * {@link CALLS_PER_ROUND} answers a round. `true` when the source has more.
+   */
   async #fetchAndCommit(): Promise<boolean> {
     const info = await this.#ledger.info();
-    const held = info.height - 1;
-    const answer = await this.#options.source.blocks(held, BLOCKS_PER_CALL, this.#abort.signal);
+    let held = info.height - 1;
+    let heldHash: Digest | null = info.tipHash;
+    let answer = await this.#ask(held);
+    for (let calls = 1; ; calls++) {
+      const next = await this.#newBlocks(answer, held, heldHash);
+      // Checked and executed one after another, written in order; a refused block fails those
+      // after it, and the round ends with the first failure.
+      const committing = Promise.allSettled(next.map((raw) => this.#ledger.replicate!(raw)));
+      const more = answer.height > held + 1 + next.length;
+      const last = next.at(-1);
+      const ahead =
+        more && last !== undefined && calls < CALLS_PER_ROUND
+          ? this.#ask(held + next.length)
+          : undefined;
+      ahead?.catch(() => undefined); // awaited below, or dropped with the round's failure
+      for (const outcome of await committing) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        this.#replicated += 1;
+      }
+      if (!ahead || last === undefined) return more;
+      held += next.length;
+      heldHash = blockHash((JSON.parse(last) as Pick<FullBlock, 'header'>).header);
+      answer = await ahead;
+    }
+  }
+
+  #ask(from: number) {
+    return this.#options.source.blocks(from, BLOCKS_PER_CALL, this.#abort.signal);
+  }
+
+  /**
+   * The blocks of `answer` after the one held at `held`, once that one is checked to be the block
+   * held (hash `heldHash`): another one validly signed is a fork ({@link #fork}).
+   */
+  async #newBlocks(answer: BlocksAnswer, held: number, heldHash: Digest | null): Promise<string[]> {
     if (answer.chainId !== this.#ledger.chainId) {
       throw new ReplicaError(
         'BLOCK_INVALID',
@@ -205,7 +246,7 @@ class Follower implements ReplicaFollower {
       // operators of both nodes must know: blocks this replica holds are gone from the source.
       throw new ReplicaError(
         'CHAIN_FORKED',
-        `the source says it holds ${answer.height} blocks; this replica holds ${info.height}, ` +
+        `the source says it holds ${answer.height} blocks; this replica holds ${held + 1}, ` +
           'which it signed: blocks it served are gone from it',
       );
     }
@@ -213,16 +254,8 @@ class Follower implements ReplicaFollower {
     if (served.header.number !== held) {
       throw new ReplicaError('BLOCK_INVALID', `asked for block ${held}, the source served another`);
     }
-    if (blockHash(served.header) !== info.tipHash) await this.#fork(served, held);
-    // Checked and executed one after another, written in order; a refused block fails those
-    // after it, and the round ends with the first failure.
-    const committed = next.map((raw) => this.#ledger.replicate!(raw));
-    const outcomes = await Promise.allSettled(committed);
-    for (const outcome of outcomes) {
-      if (outcome.status === 'rejected') throw outcome.reason;
-      this.#replicated += 1;
-    }
-    return answer.height > info.height + next.length;
+    if (blockHash(served.header) !== heldHash) await this.#fork(served, held);
+    return next;
   }
 
   /** The source served a block other than the one held at `number`: proof of a fork, or junk. */

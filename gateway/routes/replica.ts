@@ -102,7 +102,8 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
         description:
           '`{chainId, height, blocks}`: the durable blocks from `from` (default 0) on, at most ' +
           `\`limit\` (default and most ${BLOCKS_PER_CALL}) and about ${BLOCKS_ANSWER_BUDGET / 1_048_576} MiB ` +
-          '(at least one block when there is one); `height` is the number of durable blocks. ' +
+          '(always the first two, however large: a replica asks from the block it holds); `height` ' +
+          'is the number of durable blocks. ' +
           'Each block is the signed header with every transaction whole (core/full-block.ts). ' +
           '404 NOT_FOUND on a ledger that does not keep whole blocks.',
         security: SECURITY,

@@ -162,13 +162,32 @@ describe('replicas over the gateway', () => {
   });
 
   describe('the replica job', () => {
-    it('copies the source over HTTP, in rounds of at most 32 blocks, and reports it', async () => {
+    it('copies the source over HTTP, asking for the next blocks while it commits, and reports it', async () => {
       for (let i = 0; i < 40; i++) await deposit(`exhibit ${i}`);
-      const { job, metrics } = follower(httpSource());
-      expect(await job.syncOnce()).toBe(true);
-      expect((await replica.info()).height).toBe(32);
-      await catchUp(job);
+      // What happens, in order: the calls to the source, and each block once it is durable.
+      const events: string[] = [];
+      const http = httpSource();
+      const watched: ReplicaSource = {
+        url: http.url,
+        blocks: (from, limit, signal) => {
+          events.push(`ask ${from}`);
+          return http.blocks(from, limit, signal);
+        },
+      };
+      const replicate = replica.replicate.bind(replica);
+      replica.replicate = async (raw) => {
+        const done = await replicate(raw);
+        events.push(`durable ${done.number}`);
+        return done;
+      };
+      const { job, metrics } = follower(watched);
+      expect(await job.syncOnce()).toBe(false);
       expect(await replica.info()).toEqual(await source.info());
+      // At most 32 blocks an answer, the held one first: from 0, then from 31, the last of the
+      // first answer, asked for before that block was durable.
+      expect(events.filter((e) => e.startsWith('ask'))).toEqual(['ask 0', 'ask 31']);
+      expect(events.indexOf('ask 31')).toBeLessThan(events.indexOf('durable 31'));
+      expect(events.filter((e) => e.startsWith('durable'))).toHaveLength(40);
       const status = await job.status();
       expect(status).toMatchObject({
         source: sourceUrl,
