@@ -20,7 +20,9 @@ import { copyStore } from '../../gateway/storage/store-copy';
 import { openTextStore } from '../../gateway/storage/text-store';
 import { createBackupService, type BackupView } from '../../gateway/backup';
 import { openEmbeddedLedger, REPLICA_TRUST_FILE } from '../../gateway/ledger/embedded-ledger';
+import { openThreadedLedger } from '../../gateway/ledger/threaded-ledger';
 import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
+import { ensureBuilt } from '../support/build';
 import { rejectionOf } from '../support/rejection';
 
 interface Refusal {
@@ -368,5 +370,37 @@ describe('a replica of an embedded chain', () => {
     } finally {
       await fs.rm(backups, { recursive: true, force: true });
     }
+  });
+
+  it('runs on a thread of its own as the node runs it, following a key rotation into its trust file', async () => {
+    await deposit('exhibit 1');
+    now += 1_000;
+    await source.rotateKey();
+    await deposit('exhibit 2');
+    ensureBuilt();
+    const threaded = await openThreadedLedger({
+      threadScript: path.resolve('dist/gateway/ledger/embedded/ledger-thread.js'),
+      dataDir: replicaDir,
+      org: 'CourtOrg',
+      replica: { trust: pinned, genesis: (await blocksOf(source))[0] },
+    });
+    opened.push(threaded as unknown as Opened);
+    expect(threaded.isReplica()).toBe(true);
+    const rotated: boolean[] = [];
+    for (const raw of await blocksOf(source, 1))
+      rotated.push((await threaded.replicate(raw)).rotated);
+    expect(rotated).toEqual([false, true, false]);
+    expect(threaded.trust()).toEqual(source.trust());
+    expect(threaded.nodeKeys()).toEqual(source.nodeKeys());
+    expect(await threaded.rawBlocks(0, 10, 1 << 20)).toEqual(
+      await source.rawBlocks(0, 10, 1 << 20),
+    );
+    expect(
+      await refusalOf(
+        threaded.submit('evidence', 'depositBatch', depositArgs('x'), GATEWAY_IDENTITY),
+      ),
+    ).toMatchObject({
+      code: 'READ_ONLY_REPLICA',
+    });
   });
 });
