@@ -255,6 +255,14 @@ class Follower implements ReplicaFollower {
       throw new ReplicaError('BLOCK_INVALID', `asked for block ${held}, the source served another`);
     }
     if (blockHash(served.header) !== heldHash) await this.#fork(served, held);
+    if (next.length === 0 && answer.height > held + 1) {
+      // A node always sends a block after the one asked from when it has one: asking again
+      // at once would only get the same answer.
+      throw new ReplicaError(
+        'BLOCK_INVALID',
+        `the source says it holds ${answer.height} blocks but served none after block ${held}`,
+      );
+    }
     return next;
   }
 

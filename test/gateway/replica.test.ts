@@ -357,6 +357,15 @@ describe('replicas over the gateway', () => {
         ['CHAIN_FORKED', async () => ({ chainId: source.chainId, height: 1, blocks: [] })],
         ['BLOCK_INVALID', async () => ({ chainId: 'other-chain', height: 9, blocks: [] })],
         ['BLOCK_INVALID', async () => ({ chainId: source.chainId, height: 2, blocks: ['{'] })],
+        // More blocks said, none sent after the held one: refused, not asked again at once.
+        [
+          'BLOCK_INVALID',
+          async () => ({
+            chainId: source.chainId,
+            height: 9,
+            blocks: [(await source.rawBlocks(1, 1, 1 << 20)).blocks[0]!],
+          }),
+        ],
       ];
       for (const [code, serve] of cases) {
         const { job, metrics } = follower(fakeSource(serve).fake);
