@@ -15,6 +15,7 @@ import {
   valueDigest,
   type BlockHeader,
   type Signature,
+  type SignedBlockHeader,
   type TxHeader,
 } from './block';
 import { formatDigest, type Digest } from './digest';
@@ -133,8 +134,28 @@ export const fullBlockSchema = {
  * @throws ReplicaError `BLOCK_INVALID` naming every bad field, or when the text is not JSON.
  */
 export function parseFullBlock(text: string): FullBlock {
+  return asBlockInvalid(() =>
+    validateOrThrow<FullBlock>(fullBlockSchema, parseJson(text, 'the block'), 'the block'),
+  );
+}
+
+/**
+ * Reads only the signed header of a block from untrusted JSON text: what a replica compares with
+ * the block it holds, whose body it checked when it took it.
+ * @throws ReplicaError `BLOCK_INVALID` naming every bad field of the header and signature.
+ */
+export function parseSignedHeaderOf(text: string): SignedBlockHeader {
+  return asBlockInvalid(() => {
+    const value = parseJson(text, 'the block') as Partial<SignedBlockHeader> | null;
+    const signed = { header: value?.header, signature: value?.signature };
+    return validateOrThrow<SignedBlockHeader>(signedBlockHeaderSchema, signed, 'the block');
+  });
+}
+
+/** `read()`, its ValidationError (not JSON, or a bad field) given as `BLOCK_INVALID`. */
+function asBlockInvalid<T>(read: () => T): T {
   try {
-    return validateOrThrow<FullBlock>(fullBlockSchema, parseJson(text, 'the block'), 'the block');
+    return read();
   } catch (error) {
     const { message, fields } = error as ValidationError;
     throw new ReplicaError('BLOCK_INVALID', message, fields);

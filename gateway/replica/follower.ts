@@ -15,11 +15,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { blockHash } from '../../core/block';
+import { blockHash, type SignedBlockHeader } from '../../core/block';
 import { isEvidenceError, ReplicaError } from '../../core/errors';
 import { FORK_PROOF_TYPE, parseForkProof, type ForkProof } from '../../core/fork';
 import type { Digest } from '../../core/digest';
-import { parseFullBlock, signatureProblem, type FullBlock } from '../../core/full-block';
+import { parseSignedHeaderOf, signatureProblem } from '../../core/full-block';
 import type { Ledger } from '../ledger/ledger';
 import { keyForBlock } from '../ledger/embedded/node-keys';
 import type { ReplicaMetrics } from '../metrics';
@@ -207,19 +207,18 @@ class Follower implements ReplicaFollower {
       // after it, and the round ends with the first failure.
       const committing = Promise.allSettled(next.map((raw) => this.#ledger.replicate!(raw)));
       const more = answer.height > held + 1 + next.length;
-      const last = next.at(-1);
       const ahead =
-        more && last !== undefined && calls < CALLS_PER_ROUND
+        more && next.length > 0 && calls < CALLS_PER_ROUND
           ? this.#ask(held + next.length)
           : undefined;
       ahead?.catch(() => undefined); // awaited below, or dropped with the round's failure
       for (const outcome of await committing) {
         if (outcome.status === 'rejected') throw outcome.reason;
         this.#replicated += 1;
+        // The block held now, as the ledger committed it: the next answer must start with it.
+        ({ number: held, hash: heldHash } = outcome.value);
       }
-      if (!ahead || last === undefined) return more;
-      held += next.length;
-      heldHash = blockHash((JSON.parse(last) as Pick<FullBlock, 'header'>).header);
+      if (!ahead) return more;
       answer = await ahead;
     }
   }
@@ -250,7 +249,7 @@ class Follower implements ReplicaFollower {
           'which it signed: blocks it served are gone from it',
       );
     }
-    const served = parseFullBlock(first);
+    const served = parseSignedHeaderOf(first);
     if (served.header.number !== held) {
       throw new ReplicaError('BLOCK_INVALID', `asked for block ${held}, the source served another`);
     }
@@ -267,7 +266,7 @@ class Follower implements ReplicaFollower {
   }
 
   /** The source served a block other than the one held at `number`: proof of a fork, or junk. */
-  async #fork(served: ReturnType<typeof parseFullBlock>, number: number): Promise<never> {
+  async #fork(served: SignedBlockHeader, number: number): Promise<never> {
     const key = keyForBlock(this.#ledger.nodeKeys?.() ?? [], number);
     const held = await this.#ledger.blockHeader?.(number);
     const problem = key ? signatureProblem(served, key) : 'no key is recorded for it';

@@ -12,6 +12,7 @@ import {
   eventValueOf,
   fullBlockProblem,
   parseFullBlock,
+  parseSignedHeaderOf,
   resultValueOf,
   type FullBlock,
   type FullTx,
@@ -183,5 +184,25 @@ describe('whole blocks', () => {
       ]),
     );
     expect(refusal(JSON.stringify({ ...good, txs: [] })).fields?.[0]?.path).toBe('/txs');
+  });
+
+  it("reads a block's signed header alone, refusing a bad one with its fields", () => {
+    expect(parseSignedHeaderOf(JSON.stringify(good))).toEqual({
+      header: good.header,
+      signature: good.signature,
+    });
+    for (const text of [
+      '{',
+      'null',
+      JSON.stringify({ ...good, header: { ...good.header, number: -1 } }),
+    ]) {
+      let code: string | undefined;
+      try {
+        parseSignedHeaderOf(text);
+      } catch (error) {
+        code = isEvidenceError(error) ? error.code : 'other';
+      }
+      expect(code, text.slice(0, 20)).toBe('BLOCK_INVALID');
+    }
   });
 });
