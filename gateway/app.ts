@@ -7,7 +7,6 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -51,7 +50,7 @@ import healthRoutes from './routes/health';
 import publicRoutes from './routes/public';
 import replicaRoutes from './routes/replica';
 import { createReplicaFollower, type ReplicaFollower } from './replica/follower';
-import { REPLICA_CALL_TIMEOUT_MS, replicaSource, type ReplicaSource } from './replica/source';
+import { configuredSource, type ReplicaSource } from './replica/source';
 import verifyPageRoutes from './routes/verify-page';
 import { SECURITY_SCHEMES } from './routes/security';
 import { withLinks, withOptionalBodies } from './openapi-document';
@@ -414,16 +413,8 @@ function replicaFollowerOf(
   log: () => FastifyBaseLogger,
 ): ReplicaFollower | undefined {
   if (!deps.ledger.isReplica?.()) return undefined;
-  let source = deps.replica?.source;
-  if (!source) {
-    if (config.replicaSource === undefined || config.replicaApiKeyFile === undefined)
-      return undefined;
-    source = replicaSource({
-      url: config.replicaSource,
-      apiKey: readFileSync(config.replicaApiKeyFile, 'utf8').trim(),
-      timeoutMs: REPLICA_CALL_TIMEOUT_MS,
-    });
-  }
+  const source = deps.replica?.source ?? configuredSource(config);
+  if (!source) return undefined;
   return createReplicaFollower({
     ledger: deps.ledger,
     source,

@@ -19,7 +19,7 @@ import { buildApp, type AppDeps } from './app';
 import { loadConfig, type Config, type LedgerThread } from './config';
 import { NEEDS_GENESIS, type ReplicaOptions } from './ledger/embedded-ledger';
 import type { Ledger } from './ledger/ledger';
-import { REPLICA_CALL_TIMEOUT_MS, replicaSource } from './replica/source';
+import { configuredSource } from './replica/source';
 import { loggerOptions } from './logging';
 import { threadedPdfRenderer } from './pdf/pdf-renderer';
 
@@ -184,17 +184,13 @@ async function openReplicaOr(
   open: (replica?: ReplicaOptions) => Promise<Ledger>,
 ): Promise<Ledger> {
   const trust = config.replicaTrust;
-  if (trust === undefined || config.replicaSource === undefined) return open();
+  const source = configuredSource(config);
+  if (trust === undefined || !source) return open();
   try {
     return await open({ trust });
   } catch (error) {
     if (!(isEvidenceError(error) && error.message === NEEDS_GENESIS)) throw error;
   }
-  const source = replicaSource({
-    url: config.replicaSource,
-    apiKey: (await fs.readFile(config.replicaApiKeyFile as string, 'utf8')).trim(),
-    timeoutMs: REPLICA_CALL_TIMEOUT_MS,
-  });
   const answer = await source.blocks(0, 1);
   const genesis = answer.blocks[0];
   if (genesis === undefined)

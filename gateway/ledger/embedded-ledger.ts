@@ -1339,10 +1339,7 @@ export async function openEmbeddedLedger(
           `configured chain id ${options.chainId} differs from the stored chain id ${chain.chainId}`,
         );
       }
-      const rawTip = await meta.get('tip');
-      if (rawTip === undefined) throw corrupted('the tip record is missing');
-      tip = JSON.parse(rawTip) as Tip;
-      await checkTip(db, tip, keys, chain.chainId);
+      tip = await readCheckedTip(db, keys, chain.chainId);
     }
     return new EmbeddedLedgerImpl({
       db,
@@ -1404,10 +1401,7 @@ async function openReplica(
     firstBlock: 0,
   };
   const keys = (await readRecordedKeys(meta, chain.keyId)) ?? [first];
-  const rawTip = await meta.get('tip');
-  if (rawTip === undefined) throw corrupted('the tip record is missing');
-  const tip = JSON.parse(rawTip) as Tip;
-  await checkTip(db, tip, keys, chain.chainId);
+  const tip = await readCheckedTip(db, keys, chain.chainId);
   return new EmbeddedLedgerImpl({
     db,
     dataDir: options.dataDir,
@@ -1632,6 +1626,19 @@ async function writeFirstBlock(
     ] as never,
     { sync: true },
   );
+}
+
+/** The stored tip, once {@link checkTip} passed it: how a store is opened. */
+async function readCheckedTip(
+  db: Level<string, string>,
+  keys: readonly NodeKeyEntry[],
+  chainId: string,
+): Promise<Tip> {
+  const raw = await db.sublevel<string, string>('meta', UTF8).get('tip');
+  if (raw === undefined) throw corrupted('the tip record is missing');
+  const tip = JSON.parse(raw) as Tip;
+  await checkTip(db, tip, keys, chainId);
+  return tip;
 }
 
 /** The start-up integrity check: the tip block and its link to its parent. */

@@ -6,6 +6,7 @@
  * `LEDGER_UNAVAILABLE`), and a 200 answer not as documented `BLOCK_INVALID`. The blocks themselves are checked by the ledger, not here.
  */
 
+import { readFileSync } from 'node:fs';
 import {
   ERROR_CODES,
   EvidenceError,
@@ -16,6 +17,7 @@ import {
 import { CHAIN_ID_PATTERN } from '../../core/trust';
 import { schemaErrors } from '../../core/schema';
 import { readLimitedBytes, targetCallError } from '../anchoring/http-target';
+import type { Config } from '../config';
 
 /** Deadline of one call to the source: 32 blocks of 1,000 records are about 25 MB. */
 export const REPLICA_CALL_TIMEOUT_MS = 60_000;
@@ -57,6 +59,22 @@ export interface ReplicaSource {
   readonly url: string;
   /** Durable blocks from `from` on, at most `limit`. */
   blocks(from: number, limit: number, signal?: AbortSignal): Promise<BlocksAnswer>;
+}
+
+/**
+ * The source the configuration names (`EVIDENCE_REPLICA_SOURCE` with the key in
+ * `EVIDENCE_REPLICA_API_KEY_FILE`, read now); `undefined` on a node that is not a replica.
+ */
+export function configuredSource(
+  config: Pick<Config, 'replicaSource' | 'replicaApiKeyFile'>,
+): ReplicaSource | undefined {
+  if (config.replicaSource === undefined || config.replicaApiKeyFile === undefined)
+    return undefined;
+  return replicaSource({
+    url: config.replicaSource,
+    apiKey: readFileSync(config.replicaApiKeyFile, 'utf8').trim(),
+    timeoutMs: REPLICA_CALL_TIMEOUT_MS,
+  });
 }
 
 export function replicaSource(options: SourceOptions): ReplicaSource {
