@@ -63,6 +63,14 @@ async function statusOf(url: string, key: string): Promise<ReplicaStatus> {
   return (await response.json()) as ReplicaStatus;
 }
 
+/** Waits until the replica at `url` reports `code` as its last error; its status then. */
+function failingWith(what: string, url: string, key: string, code: string): Promise<ReplicaStatus> {
+  return waitFor(what, async () => {
+    const status = await statusOf(url, key);
+    return status.lastError?.code === code ? status : undefined;
+  });
+}
+
 /** The receipt's text as the node at `url` serves it to `key`. */
 async function receiptText(url: string, key: string, digest: string): Promise<string> {
   const response = await fetch(`${url}/v1/evidence/${digest}/receipt`, { headers: auth(key) });
@@ -328,10 +336,12 @@ describe('a replica of the real node', () => {
         expect(await chainOf(replica.url)).toEqual(chain);
       };
       await checkServes();
-      const down = await waitFor('the replica to notice its source is down', async () => {
-        const status = await statusOf(replica.url, replicaCourt);
-        return status.lastError?.code === 'LEDGER_UNAVAILABLE' ? status : undefined;
-      });
+      const down = await failingWith(
+        'the replica to notice its source is down',
+        replica.url,
+        replicaCourt,
+        'LEDGER_UNAVAILABLE',
+      );
       expect(down.failures).toBeGreaterThan(0);
       expect(down.height).toBe(chain.height);
       expect(down.forked).toBeNull();
@@ -343,10 +353,12 @@ describe('a replica of the real node', () => {
       expect(await replica.stop()).toBe(0);
       replica = await startReplica(replicaDir, source.url, trustFile, setup.keyFile);
       await checkServes();
-      const restarted = await waitFor('the restarted replica to try its source', async () => {
-        const status = await statusOf(replica.url, replicaCourt);
-        return status.lastError?.code === 'LEDGER_UNAVAILABLE' ? status : undefined;
-      });
+      const restarted = await failingWith(
+        'the restarted replica to try its source',
+        replica.url,
+        replicaCourt,
+        'LEDGER_UNAVAILABLE',
+      );
       expect(restarted.replicatedBlocks).toBe(0);
       expect(restarted.height).toBe(chain.height);
       // Its metrics say what it holds, and that it has not heard from its source in this run.
@@ -411,10 +423,12 @@ describe('a replica of the real node', () => {
     await fs.cp(copy, setup.dataDir, { recursive: true });
     source = await startSource(setup.dataDir, setup.port);
     expect((await chainOf(source.url)).height).toBe(b!.block);
-    const shorter = await waitFor('the replica to see blocks gone from its source', async () => {
-      const status = await statusOf(replica.url, replicaCourt);
-      return status.lastError?.code === 'CHAIN_FORKED' ? status : undefined;
-    });
+    const shorter = await failingWith(
+      'the replica to see blocks gone from its source',
+      replica.url,
+      replicaCourt,
+      'CHAIN_FORKED',
+    );
     expect(shorter.forked).toBeNull();
     expect(shorter.sourceHeight).toBe(b!.block);
 
