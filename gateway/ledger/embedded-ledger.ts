@@ -104,7 +104,7 @@ import { writeWhole } from '../storage/durable-files';
 import { Reopener } from '../storage/reopener';
 import { copyStore, throwIfStopping } from '../storage/store-copy';
 import { openTextStore, UTF8 } from '../storage/text-store';
-import { loadOrCreateNodeKey, type NodeKey } from './embedded/node-key';
+import { loadNodeKey, loadOrCreateNodeKey, type NodeKey } from './embedded/node-key';
 import {
   NEXT_NODE_KEY_FILE,
   NODE_KEY_FILE,
@@ -1416,6 +1416,67 @@ async function openReplica(
     contracts: options.contracts ?? defaultContracts,
     nodeKeyAlgorithm: undefined,
   });
+}
+
+/** What {@link promoteReplicaStore} made of a replica's store. */
+export interface PromotedStore {
+  readonly chainId: string;
+  /** The chain's organisation, from its genesis: the node must run as it (`EVIDENCE_ORG`). */
+  readonly org: string;
+  /** The chain's current key, now this node's `node-key.pem`. */
+  readonly keyId: Digest;
+}
+
+/**
+ * Makes the replica store in `dataDir` (closed, checked by its caller) the chain's own node store,
+ * signing with `key` (docs/replicas.md): the way a platform rebuilds its node from a court's copy
+ * when its own store is lost. The key is written to `node-key.pem` (synced), then the chain record
+ * drops its replica mark (one synced write), so a crash in between leaves a replica that can be
+ * promoted again. Nothing else changes: the store layout is the node's own.
+ * @throws LedgerError `LEDGER_UNAVAILABLE` when the store is not a replica's, `key` is not the
+ *   chain's current key, or `node-key.pem` holds another key; as {@link openTextStore}.
+ */
+export async function promoteReplicaStore(
+  dataDir: string,
+  key: { readonly keyId: Digest; readonly pem: string },
+): Promise<PromotedStore> {
+  const db = await openTextStore(path.join(dataDir, STORE_DIR), 'ledger store');
+  try {
+    const meta = db.sublevel<string, string>('meta', UTF8);
+    const raw = await meta.get('chain');
+    const chain = raw === undefined ? undefined : (JSON.parse(raw) as ChainMeta);
+    if (!chain?.replica) {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        chain
+          ? `${dataDir} holds chain ${chain.chainId} of its own node, not a replica`
+          : `${dataDir} holds no chain`,
+      );
+    }
+    const recorded = await readRecordedKeys(meta, chain.keyId);
+    const current = recorded ? (recorded.at(-1) as NodeKeyEntry).keyId : chain.keyId;
+    if (key.keyId !== current) {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        `the key given is ${key.keyId}; chain ${chain.chainId} is signed by ${current} now`,
+      );
+    }
+    const file = path.join(dataDir, NODE_KEY_FILE);
+    const held = await loadNodeKey(file);
+    if (held && held.keyId !== key.keyId) {
+      throw new LedgerError(
+        'LEDGER_UNAVAILABLE',
+        `${NODE_KEY_FILE} in ${dataDir} holds another key (${held.keyId}); remove it first`,
+      );
+    }
+    // Left by a promotion that stopped before its chain record was written: the same key.
+    if (!held) await writeWhole(file, key.pem, { replace: false });
+    const { replica: _replica, ...own } = chain;
+    await meta.put('chain', JSON.stringify(own), { sync: true } as never);
+    return { chainId: chain.chainId, org: chain.org, keyId: key.keyId };
+  } finally {
+    await db.close();
+  }
 }
 
 /** Checks the source's block 0 against the pinned trust file and writes it as a replica's first. */

@@ -1,0 +1,250 @@
+/**
+ * `evidence-node promote-replica DIR --key FILE --trust FILE --source-height N`: rebuilds a
+ * platform's node from a replica's data directory (docs/replicas.md) when the platform's own store
+ * and backups are lost. Run with the replica stopped. Nothing changes unless every check passes:
+ *
+ * - the directory holds a replica of a chain the pinned trust file names, with no fork proof;
+ * - its whole chain verifies, from block 0, by the keys the chain itself says signed it;
+ * - it holds at least the `N` blocks the source had signed (as its operator last knew it): a
+ *   block the source signed and the replica never took would otherwise be signed again,
+ *   differently, and receipts of the lost one would contradict the chain;
+ * - the key given is the chain's current signing key, and the trust file does not mark it
+ *   compromised.
+ *
+ * Then the key becomes the directory's `node-key.pem` and the store the chain's own; the node
+ * started on it (as the chain's organisation) signs the next block after the replica's tip, and
+ * every receipt issued before verifies as it did, with the same trust file.
+ */
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Digest } from '../core/digest';
+import { parseTrustFile, type TrustFile } from '../core/trust';
+import { loadNodeKey } from './ledger/embedded/node-key';
+import { openEmbeddedLedger, promoteReplicaStore } from './ledger/embedded-ledger';
+import { FORK_FILE } from './replica/follower';
+
+export interface Promotion {
+  /** True when the directory now holds the chain's own store. */
+  readonly promoted: boolean;
+  readonly chainId: string | null;
+  /** The chain's organisation: the node must run as it (`EVIDENCE_ORG`). */
+  readonly org: string | null;
+  /** Blocks verified, from block 0. */
+  readonly verifiedBlocks: number | null;
+  readonly height: number | null;
+  readonly tipHash: Digest | null;
+  /** The key that signs the next block. */
+  readonly keyId: Digest | null;
+  /** One line per reason the directory was not promoted. */
+  readonly problems: readonly string[];
+}
+
+export interface PromotionRequest {
+  readonly dataDir: string;
+  readonly keyFile: string;
+  readonly trust: TrustFile;
+  /** Blocks the source had signed, as its operator last knew it. */
+  readonly sourceHeight: number;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks the replica in `request.dataDir` and promotes it; never throws for what it finds. */
+export async function promoteReplica(request: PromotionRequest): Promise<Promotion> {
+  const { dataDir } = request;
+  const problems: string[] = [];
+  const found = {
+    chainId: null as string | null,
+    org: null as string | null,
+    verifiedBlocks: null as number | null,
+    height: null as number | null,
+    tipHash: null as Digest | null,
+    keyId: null as Digest | null,
+  };
+  const refused = (): Promotion => ({ promoted: false, ...found, problems });
+
+  let pem: string;
+  let keyId: Digest;
+  try {
+    pem = await fs.readFile(request.keyFile, 'utf8');
+    const key = await loadNodeKey(request.keyFile);
+    if (!key) throw new Error('no such file');
+    keyId = key.keyId;
+  } catch (error) {
+    problems.push(`the key file ${request.keyFile} cannot be used: ${(error as Error).message}`);
+    return refused();
+  }
+  if (!(await exists(path.join(dataDir, 'ledger')))) {
+    problems.push(`${dataDir} holds no ledger store`);
+    return refused();
+  }
+  if (await exists(path.join(dataDir, FORK_FILE))) {
+    problems.push(
+      `${FORK_FILE}: this replica caught its source signing two blocks at one height; a forked ` +
+        'chain is not continued from a copy (check the proof with `evidence fork`)',
+    );
+  }
+
+  let currentKey: { keyId: Digest; compromisedSince?: string } | undefined;
+  try {
+    const replica = await openEmbeddedLedger({
+      dataDir,
+      org: 'promotion',
+      replica: { trust: request.trust },
+    });
+    try {
+      found.chainId = replica.chainId;
+      found.verifiedBlocks = await replica.verifyChain();
+      const info = await replica.info();
+      found.height = info.height;
+      found.tipHash = info.tipHash;
+      const keys = replica.nodeKeys();
+      const current = keys.at(-1);
+      if (current) {
+        const pinned = request.trust.chains
+          .flatMap((chain) => (chain.kind === 'embedded' ? chain.keys : []))
+          .find((k) => k.keyId === current.keyId);
+        currentKey = {
+          keyId: current.keyId,
+          ...(pinned?.compromisedSince ? { compromisedSince: pinned.compromisedSince } : {}),
+        };
+      }
+    } finally {
+      await replica.close();
+    }
+  } catch (error) {
+    problems.push(`the replica does not open and verify: ${(error as Error).message}`);
+    return refused();
+  }
+
+  if (found.height !== null && found.height < request.sourceHeight) {
+    problems.push(
+      `the replica holds ${found.height} blocks and the source had signed ${request.sourceHeight}: ` +
+        'blocks it never took would be signed again, differently, and their receipts would ' +
+        'contradict the chain; let it catch up from a replica that holds them first',
+    );
+  }
+  if (currentKey && currentKey.keyId !== keyId) {
+    problems.push(
+      `the key given is ${keyId}; the chain is signed by ${currentKey.keyId} now (after its last rotation)`,
+    );
+  }
+  if (currentKey?.compromisedSince !== undefined) {
+    problems.push(
+      `the trust file marks the chain's current key compromised since ${currentKey.compromisedSince}: ` +
+        'a chain is not continued with a compromised key',
+    );
+  }
+  if (problems.length > 0) return refused();
+
+  try {
+    const promoted = await promoteReplicaStore(dataDir, { keyId, pem });
+    found.org = promoted.org;
+    found.keyId = promoted.keyId;
+    // As the node will open it.
+    const node = await openEmbeddedLedger({
+      dataDir,
+      org: promoted.org,
+      chainId: promoted.chainId,
+    });
+    try {
+      const info = await node.info();
+      if (info.height !== found.height || info.tipHash !== found.tipHash) {
+        problems.push(`the promoted store's tip is not the replica's (${info.height} blocks)`);
+      }
+    } finally {
+      await node.close();
+    }
+  } catch (error) {
+    problems.push(`promoting failed: ${(error as Error).message}`);
+  }
+  return { promoted: problems.length === 0, ...found, problems };
+}
+
+const USAGE = `usage: evidence-node promote-replica DIR --key FILE --trust FILE --source-height N [--json]
+
+Makes the replica in DIR (stopped) the chain's own node, signing with the chain's current key in
+FILE, when the source's store is lost. --trust is the trust file the replica was pinned to;
+--source-height the blocks the source had signed as last known (its last backup, its monitoring,
+other replicas' status): a replica holding fewer is refused. Exit 0 promoted, 1 refused (nothing
+changed but where a line says so), 2 usage.`;
+
+const OPTIONS = ['--key', '--trust', '--source-height'] as const;
+
+/** The `promote-replica` command; returns the exit status. */
+export async function promoteReplicaCommand(
+  args: readonly string[],
+  io: { stdout(line: string): void; stderr(line: string): void },
+): Promise<number> {
+  const json = args.includes('--json');
+  const rest = args.filter((arg) => arg !== '--json');
+  const values = new Map<string, string>();
+  const positional: string[] = [];
+  const problems: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] as string;
+    if ((OPTIONS as readonly string[]).includes(arg)) {
+      const value = rest[i + 1];
+      if (value === undefined || value.startsWith('--')) problems.push(`${arg} needs a value`);
+      else values.set(arg, value);
+      i++;
+    } else if (arg.startsWith('-')) {
+      problems.push(`unknown option ${arg}`);
+    } else {
+      positional.push(arg);
+    }
+  }
+  if (positional.length !== 1) problems.push('DIR: give exactly one data directory');
+  for (const option of OPTIONS)
+    if (!values.has(option) && !problems.includes(`${option} needs a value`))
+      problems.push(`${option} is required`);
+  const heightText = values.get('--source-height');
+  const sourceHeight = Number(heightText);
+  if (heightText !== undefined && !(/^[0-9]{1,15}$/.test(heightText) && sourceHeight >= 1))
+    problems.push('--source-height must be a whole number of blocks, at least 1');
+  let trust: TrustFile | undefined;
+  const trustFile = values.get('--trust');
+  if (trustFile !== undefined) {
+    try {
+      trust = parseTrustFile(JSON.parse(await fs.readFile(trustFile, 'utf8')) as unknown);
+    } catch (error) {
+      problems.push(`--trust ${trustFile}: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0 || !trust) {
+    for (const problem of problems) io.stderr(problem);
+    io.stderr(USAGE);
+    return 2;
+  }
+  const dataDir = positional[0] as string;
+  const result = await promoteReplica({
+    dataDir,
+    keyFile: values.get('--key') as string,
+    trust,
+    sourceHeight,
+  });
+  if (json) {
+    io.stdout(JSON.stringify(result));
+  } else if (result.promoted) {
+    io.stdout(
+      `${dataDir} now holds chain ${result.chainId} as its own node: ${result.verifiedBlocks} blocks ` +
+        `verified, the next block is ${result.height} and is signed by ${result.keyId}.`,
+    );
+    io.stdout(
+      `Start the node on it with EVIDENCE_DATA_DIR=${dataDir} EVIDENCE_ORG=${result.org} and no ` +
+        'EVIDENCE_REPLICA_* settings; point other replicas of the chain at it.',
+    );
+  } else {
+    io.stdout(`${dataDir} was NOT promoted:`);
+    for (const problem of result.problems) io.stdout(`  ${problem}`);
+  }
+  return result.promoted ? 0 : 1;
+}
