@@ -5,9 +5,13 @@
  * writes, and follows new blocks. With its source gone it serves on, restarts without it and
  * resumes when it is back. A source that rewrites history (restored from an old copy of its data
  * directory, then signing another block at a height the replica holds) is caught: the replica
- * keeps both signed headers as proof, stops following, and stays stopped across a restart.
+ * keeps both signed headers as proof, stops following, and stays stopped across a restart. A
+ * platform that lost its machine rebuilds its node from the court's replica (`evidence-node
+ * promote-replica`, with its escrowed key): the same chain goes on, every receipt verifies with
+ * the trust file pinned at the start, and other replicas follow the rebuilt node.
  */
 
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestBytes } from '../../core/digest';
 import type { Receipt } from '../../core/receipt';
 import { parseTrustFile, verifyBlockSignature, type TrustFile } from '../../core/trust';
+import type { Promotion } from '../../gateway/promote';
 import type { ReplicaStatus } from '../../gateway/replica/follower';
 import { ensureBuilt } from '../support/build';
 import { cli } from '../support/cli-process';
@@ -497,5 +502,143 @@ describe('a replica of the real node', () => {
     expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(proof);
     expect(await replica.stop()).toBe(0);
     expect(await source.stop()).toBe(0);
+  }, 90_000);
+
+  it('rebuilds a platform that lost its store from the court’s replica: the same chain goes on', async () => {
+    const setup = await setUpSource('rebuild');
+    const exhibits = await deposit(
+      setup.files,
+      ['a.pdf', 'b.pdf'],
+      setup.source.url,
+      setup.platform,
+    );
+    const [trustFile, trust] = await pinTrust(setup.source.url, 'rebuild');
+    // The platform keeps its node key apart from the store (a safe, an HSM's export).
+    const escrowedKey = path.join(dir, 'rebuild-escrowed-key.pem');
+    await fs.copyFile(path.join(setup.dataDir, 'node-key.pem'), escrowedKey);
+
+    const courtDir = path.join(dir, 'rebuild-court');
+    const otherDir = path.join(dir, 'rebuild-other');
+    const court = await startReplica(courtDir, setup.source.url, trustFile, setup.keyFile);
+    const other = await startReplica(otherDir, setup.source.url, trustFile, setup.keyFile);
+    const judge = await createKey(court.url, await adminKey(courtDir), {
+      org: 'CourtOrg',
+      account: 'judge-3',
+      role: 'court',
+    });
+    const otherJudge = await createKey(other.url, await adminKey(otherDir), {
+      org: 'CourtOrg',
+      account: 'judge-4',
+      role: 'court',
+    });
+    const chain = await chainOf(setup.source.url);
+    await caughtUp(court.url, judge, chain.height);
+    await caughtUp(other.url, otherJudge, chain.height);
+
+    // The platform's machine is lost, with its data directory.
+    await setup.source.kill9();
+    await fs.rm(setup.dataDir, { recursive: true, force: true });
+    expect(await court.stop()).toBe(0);
+
+    const promote = (height: number) =>
+      spawnSync(
+        process.execPath,
+        [
+          'bin/evidence-node.js',
+          'promote-replica',
+          courtDir,
+          '--key',
+          escrowedKey,
+          '--trust',
+          trustFile,
+          '--source-height',
+          String(height),
+          '--json',
+        ],
+        { encoding: 'utf8' },
+      );
+    // A figure above what it holds is refused: those blocks would be signed again, differently.
+    const refused = promote(chain.height + 1);
+    expect(refused.status, refused.stderr).toBe(1);
+    expect((JSON.parse(refused.stdout) as Promotion).problems[0]).toContain(
+      `holds ${chain.height} blocks and the source had signed ${chain.height + 1}`,
+    );
+    const run = promote(chain.height);
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    const promoted = JSON.parse(run.stdout) as Promotion;
+    expect(promoted).toMatchObject({
+      promoted: true,
+      chainId: chain.chainId,
+      height: chain.height,
+      verifiedBlocks: chain.height,
+      tipHash: chain.tipHash,
+    });
+
+    // The node runs on it as the platform's organisation: same chain, same keys, same trust file.
+    const node = await startNode({
+      dataDir: courtDir,
+      env: { ...ENV, EVIDENCE_ORG: promoted.org! },
+    });
+    nodes.push(node);
+    expect(await chainOf(node.url)).toEqual(chain);
+    expect(await (await fetch(`${node.url}/v1/trust`)).json()).toEqual(trust);
+    const status = await fetch(`${node.url}/v1/replica/status`, { headers: auth(judge) });
+    expect(status.status).toBe(404);
+    await status.arrayBuffer();
+    // Depositors' keys were in the lost store: the platform issues new ones.
+    const platform = await createKey(node.url, await adminKey(courtDir), {
+      org: 'PlatformOrg',
+      account: 'rebuild-platform-2',
+      role: 'platform',
+    });
+    const [c] = await deposit(setup.files, ['c.pdf'], node.url, platform);
+    expect(c!.block).toBe(chain.height);
+    // Receipts from before and after the loss verify with the trust file the court pinned first.
+    for (const exhibit of [...exhibits, c!]) {
+      const verified = await cli(
+        [
+          'verify',
+          exhibit.file,
+          '--receipt',
+          `${exhibit.file}.receipt.json`,
+          '--trust',
+          trustFile,
+          '--json',
+        ],
+        { offline: true },
+      );
+      expect(verified.code, verified.stderr + verified.stdout).toBe(0);
+      expect((JSON.parse(verified.stdout) as { verdict: string }).verdict).toBe('VERIFIED');
+    }
+    const online = await cli([
+      'verify',
+      exhibits[0]!.file,
+      '--receipt',
+      `${exhibits[0]!.file}.receipt.json`,
+      '--trust',
+      trustFile,
+      '--online',
+      '--gateway',
+      node.url,
+      '--json',
+    ]);
+    expect(online.code, online.stderr + online.stdout).toBe(0);
+
+    // Another replica of the chain, pointed at the rebuilt node, follows it: no fork, one chain.
+    // Its key to read blocks was in the lost store too: the rebuilt node issues another.
+    const readKey = path.join(dir, 'rebuild-other.key');
+    const reader = await createKey(node.url, await adminKey(courtDir), {
+      org: 'CourtOrg',
+      account: 'rebuild-other',
+      role: 'court',
+    });
+    await fs.writeFile(readKey, `${reader}\n`, { mode: 0o600 });
+    expect(await other.stop()).toBe(0);
+    const otherAgain = await startReplica(otherDir, node.url, trustFile, readKey);
+    const followed = await caughtUp(otherAgain.url, otherJudge, chain.height + 1);
+    expect(followed).toMatchObject({ forked: null, failures: 0 });
+    expect(await chainOf(otherAgain.url)).toEqual(await chainOf(node.url));
+    expect(await otherAgain.stop()).toBe(0);
+    expect(await node.stop()).toBe(0);
   }, 90_000);
 });
