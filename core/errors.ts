@@ -118,9 +118,16 @@ export const SECURITY_CODES = [
  * Replicas (docs/replicas.md): `READ_ONLY_REPLICA`, a write asked of a node that keeps a copy of
  * another node's chain; `BLOCK_INVALID`, a block its source served fails its checks (malformed, a
  * digest or signature that does not match, or writes the contracts do not produce);
- * `CHAIN_FORKED`, the source signed a block that contradicts one the replica already holds.
+ * `CHAIN_FORKED`, the source signed a block that contradicts one the replica already holds;
+ * `FORK_NOT_PROVEN`, a fork proof given to a node (`POST /v1/forks`) does not prove a fork of its
+ * chain.
  */
-export const REPLICA_CODES = ['READ_ONLY_REPLICA', 'BLOCK_INVALID', 'CHAIN_FORKED'] as const;
+export const REPLICA_CODES = [
+  'READ_ONLY_REPLICA',
+  'BLOCK_INVALID',
+  'CHAIN_FORKED',
+  'FORK_NOT_PROVEN',
+] as const;
 
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 export type AccessCode = (typeof ACCESS_CODES)[number];

@@ -50,6 +50,7 @@ import healthRoutes from './routes/health';
 import publicRoutes from './routes/public';
 import replicaRoutes from './routes/replica';
 import { createReplicaFollower, type ReplicaFollower } from './replica/follower';
+import { ForkRecord, type ForkTarget } from './replica/forks';
 import { configuredSource, type ReplicaSource } from './replica/source';
 import verifyPageRoutes from './routes/verify-page';
 import { SECURITY_SCHEMES } from './routes/security';
@@ -216,7 +217,8 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     onError: (error, message) => app.log.error({ err: error }, message),
     scheduling: !deps.ledger.isReplica?.(),
   });
-  const follower = replicaFollowerOf(config, deps, metrics, () => app.log);
+  const forks = forkRecordOf(config, deps, metrics, app.log);
+  const follower = replicaFollowerOf(config, deps, metrics, () => app.log, forks);
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.addSchema(auditEntrySchema);
@@ -348,6 +350,11 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   // plugins' before the app's): preClose runs before all of them.
   app.addHook('preClose', async () => backups.close());
   app.addHook('onClose', async () => agreements.close());
+  if (forks) {
+    // Read back before the replica's job starts: a proof kept stops it.
+    app.addHook('onReady', async () => void (await forks.load()));
+    app.addHook('onClose', async () => forks.close());
+  }
   if (follower) {
     app.addHook('onReady', async () => follower.start());
     app.addHook('onClose', async () => follower.close());
@@ -378,6 +385,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     prefix: '/v1',
     ledger: deps.ledger,
     ...(follower ? { follower } : {}),
+    ...(forks ? { forks } : {}),
   });
   void app.register(agreementRoutes, {
     prefix: '/v1',
@@ -405,12 +413,43 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   return app;
 }
 
+/**
+ * The node's record of a fork of its chain (replica/forks.ts), on a ledger that keeps whole
+ * blocks: told to the fork peers and, on a replica, to its source.
+ */
+function forkRecordOf(
+  config: Config,
+  deps: AppDeps,
+  metrics: NodeMetrics,
+  log: FastifyBaseLogger,
+): ForkRecord | undefined {
+  if (!deps.ledger.rawBlocks) return undefined;
+  const replica = deps.ledger.isReplica?.() === true;
+  const source = replica ? (deps.replica?.source ?? configuredSource(config)) : undefined;
+  const targets: ForkTarget[] = [
+    ...(source?.apiKey !== undefined
+      ? [{ name: 'source', url: source.url, apiKey: source.apiKey }]
+      : []),
+    ...config.forkPeers,
+  ];
+  return new ForkRecord({
+    dataDir: config.dataDir,
+    targets,
+    logger: log.child({ component: 'forks' }),
+    onForked: () => {
+      metrics.chainForked();
+      if (replica) metrics.replica.forked();
+    },
+  });
+}
+
 /** The replica's job when the node is one (`config.replicaSource`, or `deps.replica` in tests). */
 function replicaFollowerOf(
   config: Config,
   deps: AppDeps,
   metrics: NodeMetrics,
   log: () => FastifyBaseLogger,
+  forks: ForkRecord | undefined,
 ): ReplicaFollower | undefined {
   if (!deps.ledger.isReplica?.()) return undefined;
   const source = deps.replica?.source ?? configuredSource(config);
@@ -419,6 +458,7 @@ function replicaFollowerOf(
     ledger: deps.ledger,
     source,
     dataDir: config.dataDir,
+    ...(forks ? { forks } : {}),
     intervalMs: config.replicaIntervalMs,
     metrics: metrics.replica,
     ...(deps.replica?.manual ? { manual: true } : {}),

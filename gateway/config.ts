@@ -172,6 +172,19 @@ export interface Config {
   readonly replicaApiKeyFile: string | undefined;
   /** How often the replica asks its source for new blocks once it has caught up. */
   readonly replicaIntervalMs: number;
+  /**
+   * Nodes this node tells when it first holds proof that its chain signed two histories
+   * (docs/replicas.md): other replicas of the chain, its source's operator's other nodes.
+   */
+  readonly forkPeers: readonly ForkPeerConfig[];
+}
+
+/** A node told of a fork (`POST {url}/v1/forks` with an API key of role court, auditor or admin). */
+export interface ForkPeerConfig {
+  readonly name: string;
+  /** Base URL of its gateway, without a trailing slash. */
+  readonly url: string;
+  readonly apiKey: string;
 }
 
 /** Defaults of every setting; `keysFile` defaults to `<dataDir>/keys.json`. */
@@ -222,6 +235,7 @@ export const DEFAULT_CONFIG = {
   replicaTrust: undefined,
   replicaApiKeyFile: undefined,
   replicaIntervalMs: 2_000,
+  forkPeers: [],
 } as const satisfies { readonly [K in keyof Config]: Config[K] | undefined };
 
 type Key = keyof Config;
@@ -274,6 +288,7 @@ export const CONFIG_VARIABLES: Readonly<Record<Key, string>> = {
   replicaTrust: 'REPLICA_TRUST',
   replicaApiKeyFile: 'REPLICA_API_KEY_FILE',
   replicaIntervalMs: 'REPLICA_INTERVAL_MS',
+  forkPeers: 'FORK_PEERS',
 };
 
 const PREFIX = 'EVIDENCE_';
@@ -396,6 +411,36 @@ function authorityKey(
   }
 }
 
+/** The API key of another node's gateway, given as `apiKey` or read from `apiKeyFile`. */
+function apiKeyOf(
+  item: Record<string, unknown>,
+  at: string,
+  problems: string[],
+): string | undefined {
+  let apiKey: string | undefined;
+  if ((item.apiKey === undefined) === (item.apiKeyFile === undefined)) {
+    problems.push(`${at} needs exactly one of apiKey and apiKeyFile`);
+  } else if (item.apiKeyFile !== undefined) {
+    if (typeof item.apiKeyFile !== 'string' || item.apiKeyFile.trim() === '') {
+      problems.push(`${at}.apiKeyFile must be a path`);
+    } else {
+      try {
+        apiKey = readFileSync(path.resolve(item.apiKeyFile), 'utf8').trim();
+      } catch (error) {
+        const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+        problems.push(`${at}.apiKeyFile ${item.apiKeyFile} cannot be read (${reason})`);
+      }
+    }
+  } else {
+    apiKey = typeof item.apiKey === 'string' ? item.apiKey.trim() : undefined;
+  }
+  if (apiKey !== undefined && !/^[\x21-\x7e]{1,512}$/.test(apiKey)) {
+    problems.push(`${at}: the API key must be one line of printable ASCII`);
+    return undefined;
+  }
+  return apiKey;
+}
+
 /** The problems of target `index`, each as `[index].field ...`; the target when there are none. */
 function anchorTarget(
   value: unknown,
@@ -442,26 +487,7 @@ function anchorTarget(
       },
     };
   }
-  let apiKey: string | undefined;
-  if ((item.apiKey === undefined) === (item.apiKeyFile === undefined)) {
-    problems.push(`${at} needs exactly one of apiKey and apiKeyFile`);
-  } else if (item.apiKeyFile !== undefined) {
-    if (typeof item.apiKeyFile !== 'string' || item.apiKeyFile.trim() === '') {
-      problems.push(`${at}.apiKeyFile must be a path`);
-    } else {
-      try {
-        apiKey = readFileSync(path.resolve(item.apiKeyFile), 'utf8').trim();
-      } catch (error) {
-        const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-        problems.push(`${at}.apiKeyFile ${item.apiKeyFile} cannot be read (${reason})`);
-      }
-    }
-  } else {
-    apiKey = typeof item.apiKey === 'string' ? item.apiKey.trim() : undefined;
-  }
-  if (apiKey !== undefined && !/^[\x21-\x7e]{1,512}$/.test(apiKey)) {
-    problems.push(`${at}: the API key must be one line of printable ASCII`);
-  }
+  const apiKey = apiKeyOf(item, at, problems);
   if (problems.length > 0 || !url || apiKey === undefined) return { problems };
   return {
     target: {
@@ -496,6 +522,50 @@ const anchorTargets: Parser = (value) => {
   if (twice.length > 0) problems.push(`target names must be unique (${twice.join(', ')})`);
   if (problems.length > 0) return { rule: 'anchorTargets', problem: problems.join('; ') };
   return { value: targets };
+};
+
+const PEER_HINT = 'a JSON list of { name, url, apiKey | apiKeyFile }';
+
+/** `EVIDENCE_FORK_PEERS`: JSON text (environment) or a list (config file). */
+const forkPeers: Parser = (value) => {
+  let list: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value) as unknown;
+    } catch {
+      return { rule: 'json', problem: `must be ${PEER_HINT}; it is not JSON` };
+    }
+  }
+  if (!Array.isArray(list)) return { rule: 'type', problem: `must be ${PEER_HINT}` };
+  const problems: string[] = [];
+  const peers: ForkPeerConfig[] = [];
+  list.forEach((value, index) => {
+    const at = `[${index}]`;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      problems.push(`${at} must be an object`);
+      return;
+    }
+    const item = value as Record<string, unknown>;
+    const before = problems.length;
+    for (const key of Object.keys(item)) {
+      if (!['name', 'url', 'apiKey', 'apiKeyFile'].includes(key))
+        problems.push(`${at}.${key} is not a setting of a fork peer`);
+    }
+    if (typeof item.name !== 'string' || !new RegExp(NAME_PATTERN).test(item.name))
+      problems.push(`${at}.name must be an identifier (letters, digits, . _ @ -)`);
+    else if (item.name === 'source')
+      problems.push(`${at}.name "source" is a replica's own source; name the peer otherwise`);
+    const url = plainHttpUrl(item.url);
+    if (!url) problems.push(`${at}.url ${PLAIN_URL_PROBLEM}`);
+    const apiKey = apiKeyOf(item, at, problems);
+    if (problems.length === before && url && apiKey !== undefined)
+      peers.push({ name: item.name as string, url: url.href.replace(/\/+$/, ''), apiKey });
+  });
+  const names = peers.map((p) => p.name);
+  const twice = names.filter((name, index) => names.indexOf(name) !== index);
+  if (twice.length > 0) problems.push(`peer names must be unique (${twice.join(', ')})`);
+  if (problems.length > 0) return { rule: 'forkPeers', problem: problems.join('; ') };
+  return { value: peers };
 };
 
 /** `EVIDENCE_REPLICA_TRUST`: a trust file that names at least one embedded chain. */
@@ -562,6 +632,7 @@ const PARSERS: Readonly<Record<Key, Parser>> = {
   replicaTrust,
   replicaApiKeyFile: text(),
   replicaIntervalMs: integer(100, 3_600_000),
+  forkPeers,
 };
 
 const KEYS = Object.keys(PARSERS) as Key[];

@@ -50,6 +50,7 @@
  * | READ_ONLY_REPLICA      | 409    | this node keeps a copy of another node's chain: write there |
  * | BLOCK_INVALID          | 502    | a block the replica's source served fails its checks        |
  * | CHAIN_FORKED           | 502    | the replica's source signed a block contradicting one held  |
+ * | FORK_NOT_PROVEN        | 422    | the fork proof given does not prove a fork of this chain    |
  *
  * Agreement codes (core/agreement.ts, docs/agreements.md): AGREEMENT_NOT_FOUND and
  * INSTALMENT_NOT_FOUND 404; NOT_A_PARTY 403; DOCUMENT_MISMATCH 400; AGREEMENT_EXISTS,
@@ -132,6 +133,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   READ_ONLY_REPLICA: 409,
   BLOCK_INVALID: 502,
   CHAIN_FORKED: 502,
+  FORK_NOT_PROVEN: 422,
 };
 
 /** Seconds a client should wait before retrying, for codes that mean "try again later". */

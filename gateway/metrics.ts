@@ -89,6 +89,8 @@ export interface NodeMetrics {
   readonly anchors: AnchorAgeMetric;
   readonly backups: BackupMetrics;
   readonly replica: ReplicaMetrics;
+  /** The node holds proof that its chain's key signed two blocks at one height. */
+  chainForked(): void;
   /** Records one answered HTTP request. `route` is the route template, never the raw URL. */
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
   /** The exposition text and its content type. */
@@ -228,11 +230,19 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
     nodeKeyInfo.set({ key_id: key.keyId, algorithm: key.algorithm }, 1);
   };
 
+  const chainForked = new Gauge({
+    name: 'evidence_chain_forked',
+    help: "This node holds proof that its chain's key signed two different blocks at one height (1)",
+    registers: [registry],
+  });
+  chainForked.set(0);
+
   // Registered only once a replica reports, so a node's own metrics are not padded with zeros.
   let replica:
     { height: Gauge; behind: Gauge; synced: Gauge; forked: Gauge; failures: Counter } | undefined;
-  const replicaMetrics = () =>
-    (replica ??= {
+  const replicaMetrics = () => {
+    if (replica) return replica;
+    replica = {
       height: new Gauge({
         name: 'evidence_replica_height',
         help: "Blocks of the source's chain this replica holds, all checked",
@@ -259,7 +269,11 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
         labelNames: ['code'] as const,
         registers: [registry],
       }),
-    });
+    };
+    // 0 until a proof is held (told at start, before or after the height).
+    replica.forked.set(0);
+    return replica;
+  };
 
   return {
     registry,
@@ -269,14 +283,12 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
         m.height.set(height);
         m.behind.set(Number.NaN);
         m.synced.set(0);
-        m.forked.set(0);
       },
       progress(height, sourceHeight, at) {
         const m = replicaMetrics();
         m.height.set(height);
         m.behind.set(Math.max(0, sourceHeight - height));
         m.synced.set(at / 1000);
-        m.forked.set(0);
       },
       failed(code) {
         replicaMetrics().failures.inc({ code });
@@ -284,6 +296,9 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
       forked() {
         replicaMetrics().forked.set(1);
       },
+    },
+    chainForked() {
+      chainForked.set(1);
     },
     nodeKey: {
       current(since, key) {

@@ -129,6 +129,7 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   READ_ONLY_REPLICA: EXIT_INPUT,
   BLOCK_INVALID: EXIT_IO,
   CHAIN_FORKED: EXIT_IO,
+  FORK_NOT_PROVEN: EXIT_INPUT,
 };
 
 /**

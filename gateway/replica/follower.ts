@@ -7,30 +7,29 @@
  * Asking again for the block it holds is how a fork shows: if the source now serves, at a height
  * the replica holds, a different block signed by the key that signed the held one, the source has
  * signed two histories. The replica keeps both signed headers as proof in
- * `<dataDir>/replica-fork.json`, stops following, and says so in its status and metrics until an
- * operator has looked (and removed the file). A different block that is not validly signed proves
- * nothing about the source: it is refused as `BLOCK_INVALID` and asked for again later.
+ * `<dataDir>/replica-fork.json` (replica/forks.ts, which passes it on to the source and the fork
+ * peers), stops following, and says so in its status and metrics until an operator has looked
+ * (and removed the file); a proof another node gave it stops it too. A different block that is
+ * not validly signed proves nothing about the source: it is refused as `BLOCK_INVALID` and asked
+ * for again later.
  */
 
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { blockHash, type SignedBlockHeader } from '../../core/block';
 import { isEvidenceError, ReplicaError } from '../../core/errors';
-import { FORK_PROOF_TYPE, parseForkProof, type ForkProof } from '../../core/fork';
+import { FORK_PROOF_TYPE, type ForkProof } from '../../core/fork';
 import type { Digest } from '../../core/digest';
 import { parseSignedHeaderOf, signatureProblem } from '../../core/full-block';
 import type { Ledger } from '../ledger/ledger';
 import { keyForBlock } from '../ledger/embedded/node-keys';
 import type { ReplicaMetrics } from '../metrics';
-import { writeWhole } from '../storage/durable-files';
+import { FORK_FILE, ForkRecord } from './forks';
 import { BLOCKS_PER_CALL, type BlocksAnswer, type ReplicaSource } from './source';
 
 /** Answers asked for in one round, one ahead of the blocks being committed. */
 const CALLS_PER_ROUND = 16;
 
-/** Where the proof of a fork is kept, in the data directory. */
-export const FORK_FILE = 'replica-fork.json';
+export { FORK_FILE } from './forks';
 
 /** Two blocks at one height, both signed by the key the chain says signs it there. */
 export type ForkEvidence = ForkProof;
@@ -62,6 +61,8 @@ export interface FollowerOptions {
   readonly ledger: Ledger;
   readonly source: ReplicaSource;
   readonly dataDir: string;
+  /** The node's record of a fork of its chain; by default one of its own in `dataDir`. */
+  readonly forks?: ForkRecord;
   readonly intervalMs: number;
   readonly backoffMaxMs?: number;
   readonly logger?: FastifyBaseLogger;
@@ -96,24 +97,25 @@ class Follower implements ReplicaFollower {
   #replicated = 0;
   #failures = 0;
   #lastError: ReplicaStatus['lastError'] = null;
-  #forked: ForkEvidence | null = null;
+  readonly #forks: ForkRecord;
 
   constructor(options: FollowerOptions) {
     this.#options = options;
     this.#ledger = options.ledger;
     this.#clock = options.clock ?? Date.now;
+    this.#forks =
+      options.forks ??
+      new ForkRecord({
+        dataDir: options.dataDir,
+        targets: [],
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.metrics ? { onForked: () => options.metrics?.forked() } : {}),
+      });
   }
 
   async start(): Promise<void> {
-    this.#forked = await readFork(path.join(this.#options.dataDir, FORK_FILE));
+    await this.#forks.load();
     this.#options.metrics?.held((await this.#ledger.info()).height);
-    if (this.#forked) {
-      this.#options.metrics?.forked();
-      this.#options.logger?.error(
-        { number: this.#forked.number },
-        `the replica's source signed two blocks at one height; not following (${FORK_FILE})`,
-      );
-    }
     if (!this.#options.manual) this.#schedule(0);
   }
 
@@ -135,7 +137,7 @@ class Follower implements ReplicaFollower {
       replicatedBlocks: this.#replicated,
       failures: this.#failures,
       lastError: this.#lastError,
-      forked: this.#forked,
+      forked: this.#forks.current(),
     };
   }
 
@@ -144,6 +146,7 @@ class Follower implements ReplicaFollower {
     clearTimeout(this.#timer);
     this.#abort.abort();
     await this.#running;
+    if (!this.#options.forks) this.#forks.close();
   }
 
   #schedule(delayMs: number): void {
@@ -163,7 +166,7 @@ class Follower implements ReplicaFollower {
   }
 
   async #round(): Promise<boolean> {
-    if (this.#forked || this.#closed) return false;
+    if (this.#forks.current() || this.#closed) return false;
     try {
       const more = await this.#fetchAndCommit();
       this.#lastSyncAt = this.#clock();
@@ -284,39 +287,12 @@ class Follower implements ReplicaFollower {
       served: { header: served.header, signature: served.signature },
       detectedAt: new Date(this.#clock()).toISOString(),
     };
-    const file = path.join(this.#options.dataDir, FORK_FILE);
     // The first proof is kept: a later one would say the same.
-    await writeWhole(file, `${JSON.stringify(evidence, null, 2)}\n`, { replace: false }).catch(
-      (error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      },
-    );
-    this.#forked = evidence;
-    this.#options.metrics?.forked();
-    this.#options.logger?.error(
-      { number },
-      `the replica's source signed two different blocks ${number}: proof kept in ${FORK_FILE}`,
-    );
+    await this.#forks.keep(evidence, 'found by this replica');
     throw new ReplicaError(
       'CHAIN_FORKED',
       `the source signed a block ${number} other than the one this replica holds; ` +
         `both signed headers are kept in ${FORK_FILE}`,
     );
-  }
-}
-
-/** The fork proof kept by an earlier run, if any. */
-async function readFork(file: string): Promise<ForkEvidence | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  try {
-    return parseForkProof(JSON.parse(text) as unknown);
-  } catch {
-    throw new Error(`${file} is not the fork proof this node wrote; look at it, then remove it`);
   }
 }

@@ -57,6 +57,8 @@ export interface SourceOptions {
 /** The source node of a replica. */
 export interface ReplicaSource {
   readonly url: string;
+  /** The key it is read with; a replica also gives it proof of a fork with it. */
+  readonly apiKey?: string;
   /** Durable blocks from `from` on, at most `limit`. */
   blocks(from: number, limit: number, signal?: AbortSignal): Promise<BlocksAnswer>;
 }
@@ -82,6 +84,7 @@ export function replicaSource(options: SourceOptions): ReplicaSource {
   const what = `source ${options.url}`;
   return {
     url: options.url,
+    apiKey: options.apiKey,
     async blocks(from, limit, signal) {
       const deadline = AbortSignal.timeout(options.timeoutMs);
       let status: number;

@@ -3,16 +3,20 @@
  * stored, for a consortium member's replica to copy and check (role court, auditor or admin: a
  * block holds every record's depositor account and every agreement's state, so it is not public).
  * On a replica, `GET /v1/replica/status`: how far it has copied its source, and the proof of a fork
- * if the source signed two histories.
+ * if the source signed two histories. On every node, `POST /v1/forks`: another node (or anyone
+ * holding one) gives it a proof that its chain's key signed two blocks at one height, which it
+ * checks against its own chain's keys and keeps (replica/forks.ts); `GET /v1/forks`, public, says
+ * whether it holds one.
  */
 
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { ERROR_CODES, StateError } from '../../core/errors';
-import { forkProofSchema } from '../../core/fork';
+import { ERROR_CODES, ReplicaError, StateError } from '../../core/errors';
+import { checkForkProof, forkProofSchema, type ForkProof } from '../../core/fork';
 import { fullBlockSchema } from '../../core/full-block';
 import type { KeyRole } from '../auth/api-keys';
 import type { Ledger } from '../ledger/ledger';
 import type { ReplicaFollower } from '../replica/follower';
+import type { ForkRecord } from '../replica/forks';
 import { BLOCKS_PER_CALL } from '../replica/source';
 import { ERROR_RESPONSES, POSITION_QUERY } from '../schemas';
 import { SECURITY } from './security';
@@ -27,6 +31,8 @@ export interface ReplicaRoutesOptions {
   readonly ledger: Ledger;
   /** The replica's job, on a replica. */
   readonly follower?: ReplicaFollower;
+  /** The node's record of a fork of its chain (a ledger that keeps whole blocks has one). */
+  readonly forks?: ForkRecord;
 }
 
 const TIME_OR_NULL = { type: ['string', 'null'] } as const;
@@ -86,11 +92,114 @@ const replicaStatusSchema = {
   },
 } as const;
 
+const forksAnswerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['chainId', 'forked', 'notices'],
+  properties: {
+    chainId: { type: 'string' },
+    forked: { anyOf: [{ type: 'null' }, forkProofSchema] },
+    notices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['target', 'state', 'attempts', 'lastError'],
+        properties: {
+          target: { type: 'string' },
+          state: { type: 'string', enum: ['pending', 'sent', 'refused'] },
+          attempts: { type: 'integer', minimum: 0 },
+          lastError: { type: ['string', 'null'] },
+        },
+      },
+    },
+  },
+} as const;
+
+const forkTakenSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['chainId', 'number', 'kept', 'detail'],
+  properties: {
+    chainId: { type: 'string' },
+    number: { type: 'integer', minimum: 0 },
+    kept: {
+      type: 'string',
+      enum: ['new', 'known'],
+      description: '`new`: this proof is now kept; `known`: the node held a proof already',
+    },
+    detail: { type: 'string' },
+  },
+} as const;
+
 const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
   app: FastifyInstance,
   options,
 ) => {
-  const { ledger, follower } = options;
+  const { ledger, follower, forks } = options;
+
+  const forkRecord = (): ForkRecord => {
+    if (!forks) throw new StateError('NOT_FOUND', 'this ledger keeps no record of forks');
+    return forks;
+  };
+
+  app.get(
+    '/forks',
+    {
+      schema: {
+        tags: ['replicas'],
+        summary: "Whether this node holds proof that its chain's key signed two histories",
+        description:
+          '`forked`: the proof kept (two headers of one height, each signed by the key the ' +
+          'chain says signed it), or null; `notices`: where passing it on to the fork peers (and ' +
+          "a replica's source) stands. Public: it is a fact about the chain every reader of its " +
+          'receipts should know.',
+        response: { 200: forksAnswerSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async () => {
+      const record = forkRecord();
+      return { chainId: ledger.chainId, forked: record.current(), notices: record.notices() };
+    },
+  );
+
+  app.post<{ Body: ForkProof }>(
+    '/forks',
+    {
+      onRequest: app.requireRoles(...REPLICA_ROLES),
+      schema: {
+        tags: ['replicas'],
+        summary: "Gives this node proof that its chain's key signed two blocks at one height",
+        description:
+          'The proof (as a replica keeps it, `evidence fork` checks it) is checked against the ' +
+          "keys of this node's own chain, each valid at its block's time: 422 FORK_NOT_PROVEN " +
+          'says why it proves nothing here. A proven one is kept if the node held none (a ' +
+          'replica then follows its source no more) and passed on to its fork peers.',
+        security: SECURITY,
+        body: forkProofSchema,
+        response: { 200: forkTakenSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const record = forkRecord();
+      const proof = request.body;
+      if (proof.chainId !== ledger.chainId) {
+        throw new ReplicaError(
+          'FORK_NOT_PROVEN',
+          `chainId: the proof is of chain ${proof.chainId}; this node keeps ${ledger.chainId}`,
+        );
+      }
+      const verdict = checkForkProof(proof, ledger.trust());
+      if (!verdict.proven) throw new ReplicaError('FORK_NOT_PROVEN', verdict.problem);
+      const first = await record.keep(proof, `given by ${request.principal?.account ?? 'a client'}`);
+      return {
+        chainId: proof.chainId,
+        number: proof.number,
+        kept: first ? 'new' : 'known',
+        detail: verdict.detail,
+      };
+    },
+  );
 
   app.get<{ Querystring: { from?: string; limit?: string } }>(
     '/blocks',
