@@ -97,7 +97,9 @@ export class ForkRecord {
     try {
       this.#proof = parseForkProof(JSON.parse(text) as unknown);
     } catch {
-      throw new Error(`${this.#file} is not the fork proof this node wrote; look at it, then remove it`);
+      throw new Error(
+        `${this.#file} is not the fork proof this node wrote; look at it, then remove it`,
+      );
     }
     this.#held('kept by an earlier run');
     return this.#proof;

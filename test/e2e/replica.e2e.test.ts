@@ -5,7 +5,9 @@
  * writes, and follows new blocks. With its source gone it serves on, restarts without it and
  * resumes when it is back. A source that rewrites history (restored from an old copy of its data
  * directory, then signing another block at a height the replica holds) is caught: the replica
- * keeps both signed headers as proof, stops following, and stays stopped across a restart. A
+ * keeps both signed headers as proof, stops following, and stays stopped across a restart; it
+ * tells its source, which then says publicly that its key signed two histories, and, restarted
+ * with a fork peer, a downstream copy that never saw the source, which stops too. A
  * platform that lost its machine rebuilds its node from the court's replica (`evidence-node
  * promote-replica`, with its escrowed key): the same chain goes on, every receipt verifies with
  * the trust file pinned at the start, and other replicas follow the rebuilt node.
@@ -120,6 +122,7 @@ describe('a replica of the real node', () => {
     source: string,
     trustFile: string,
     keyFile: string,
+    env: Record<string, string> = {},
   ): Promise<NodeProcess> => {
     const node = await startNode({
       dataDir,
@@ -130,6 +133,7 @@ describe('a replica of the real node', () => {
         EVIDENCE_REPLICA_TRUST: trustFile,
         EVIDENCE_REPLICA_API_KEY_FILE: keyFile,
         EVIDENCE_REPLICA_INTERVAL_MS: String(INTERVAL_MS),
+        ...env,
       },
     });
     nodes.push(node);
@@ -415,9 +419,29 @@ describe('a replica of the real node', () => {
       account: 'judge-2',
       role: 'court',
     });
+    // A court's downstream copy, fed by this replica: it never sees the source itself.
+    const downstreamDir = path.join(dir, 'fork-downstream');
+    const feedKey = path.join(dir, 'fork-feed.key');
+    await fs.writeFile(
+      feedKey,
+      `${await createKey(replica.url, await adminKey(replicaDir), {
+        org: 'CourtOrg',
+        account: 'downstream',
+        role: 'court',
+      })}\n`,
+    );
+    const downstream = await startReplica(downstreamDir, replica.url, trustFile, feedKey);
+    const downstreamJudge = await createKey(downstream.url, await adminKey(downstreamDir), {
+      org: 'CourtOrg',
+      account: 'judge-5',
+      role: 'court',
+    });
     const [b] = await deposit(setup.files, ['b.pdf'], source.url, setup.platform);
     expect(b!.block).toBeGreaterThan(a!.block);
     const held = await caughtUp(replica.url, replicaCourt, b!.block + 1);
+    await waitFor('the downstream copy to hold B', async () =>
+      (await statusOf(downstream.url, downstreamJudge)).height === b!.block + 1 ? true : undefined,
+    );
     const heldChain = await chainOf(replica.url);
     const bReceipt = await receiptText(replica.url, replicaCourt, b!.digest);
     expect(JSON.parse(bReceipt)).toEqual(b!.receipt);
@@ -470,6 +494,22 @@ describe('a replica of the real node', () => {
       await metric(replica.url, 'evidence_replica_failures_total{code="CHAIN_FORKED"}'),
     ).toBeGreaterThan(0);
 
+    // It told its source, which says so publicly: its key signed two histories.
+    const atSource = await waitFor('the source to be told', async () => {
+      const answer = (await (await fetch(`${source.url}/v1/forks`)).json()) as {
+        forked: unknown;
+      };
+      return answer.forked !== null ? answer : undefined;
+    });
+    expect(atSource.forked).toEqual(proof);
+    expect(await metric(source.url, 'evidence_chain_forked')).toBe(1);
+    const replicaNotices = (await (await fetch(`${replica.url}/v1/forks`)).json()) as {
+      notices: Array<{ target: string; state: string }>;
+    };
+    expect(replicaNotices.notices).toEqual([
+      expect.objectContaining({ target: 'source', state: 'sent' }),
+    ]);
+
     // It keeps what it held: B's receipt, not C.
     const checkHeld = async () => {
       expect(await chainOf(replica.url)).toEqual(heldChain);
@@ -485,9 +525,32 @@ describe('a replica of the real node', () => {
     };
     await checkHeld();
 
-    // Restarted, it is still stopped by the proof, and follows no more.
+    // Restarted, it is still stopped by the proof, and follows no more; now told of the
+    // downstream copy as a fork peer, it passes the proof on at start.
+    expect((await statusOf(downstream.url, downstreamJudge)).forked).toBeNull();
     expect(await replica.stop()).toBe(0);
-    replica = await startReplica(replicaDir, source.url, trustFile, setup.keyFile);
+    const downstreamKey = path.join(dir, 'fork-downstream-notice.key');
+    await fs.writeFile(
+      downstreamKey,
+      `${await createKey(downstream.url, await adminKey(downstreamDir), {
+        org: 'CourtOrg',
+        account: 'upstream-replica',
+        role: 'court',
+      })}\n`,
+    );
+    replica = await startReplica(replicaDir, source.url, trustFile, setup.keyFile, {
+      EVIDENCE_FORK_PEERS: JSON.stringify([
+        { name: 'downstream', url: downstream.url, apiKeyFile: downstreamKey },
+      ]),
+    });
+    const toldDownstream = await waitFor('the downstream copy to be told', async () => {
+      const status = await statusOf(downstream.url, downstreamJudge);
+      return status.forked !== null ? status : undefined;
+    });
+    expect(toldDownstream.forked).toEqual(proof);
+    expect(toldDownstream.height).toBe(b!.block + 1);
+    expect(await metric(downstream.url, 'evidence_replica_forked')).toBe(1);
+    expect(await downstream.stop()).toBe(0);
     const [d] = await deposit(setup.files, ['d.pdf'], source.url, setup.platform);
     await new Promise((resolve) => setTimeout(resolve, 5 * INTERVAL_MS));
     const after = await statusOf(replica.url, replicaCourt);

@@ -15,12 +15,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blockSigningBytes, type SignedBlockHeader } from '../../core/block';
 import { FORK_PROOF_TYPE, type ForkProof } from '../../core/fork';
 import { buildApp } from '../../gateway/app';
+import { loadConfig } from '../../gateway/config';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import { createMetrics } from '../../gateway/metrics';
 import { createReplicaFollower } from '../../gateway/replica/follower';
 import { FORK_FILE, ForkRecord } from '../../gateway/replica/forks';
 import { replicaSource } from '../../gateway/replica/source';
 import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
+import { evidenceErrorOf } from '../support/rejection';
 import { getWith, tempDir, testNodeBase, type TestNodeBase } from './helpers';
 import { waitFor } from '../support/wait';
 
@@ -161,6 +163,66 @@ describe('the record of a fork', () => {
     await expect(new ForkRecord({ dataDir: dir, targets: [] }).load()).rejects.toThrow(
       /is not the fork proof this node wrote/,
     );
+  });
+});
+
+describe('EVIDENCE_FORK_PEERS', () => {
+  it('tells no one by default, reads peers with their key inline or from a file, and names every bad field', async () => {
+    expect(loadConfig({}).forkPeers).toEqual([]);
+    const dir = await tempDir('fork-peers-');
+    const keyFile = path.join(dir, 'peer.key');
+    await fs.writeFile(keyFile, 'ek_from-file\n');
+    expect(
+      loadConfig({
+        EVIDENCE_FORK_PEERS: JSON.stringify([
+          { name: 'court-a', url: 'https://court-a.example/base/', apiKeyFile: keyFile },
+          { name: 'court-b', url: 'http://127.0.0.1:9000', apiKey: 'ek_inline' },
+        ]),
+      }).forkPeers,
+    ).toEqual([
+      { name: 'court-a', url: 'https://court-a.example/base', apiKey: 'ek_from-file' },
+      { name: 'court-b', url: 'http://127.0.0.1:9000', apiKey: 'ek_inline' },
+    ]);
+    const error = evidenceErrorOf(() =>
+      loadConfig({
+        EVIDENCE_FORK_PEERS: JSON.stringify([
+          { name: 'bad name', url: 'ftp://x', apiKey: 'k', apiKeyFile: keyFile, kind: 'http' },
+          { name: 'source', url: 'http://a', apiKey: 'k' },
+          { name: 'c', url: 'http://c', apiKeyFile: path.join(dir, 'missing.key') },
+          { name: 'd', url: 'http://d', apiKey: 'two\nlines' },
+          'nope',
+        ]),
+      }),
+    );
+    expect(error.code).toBe('CONFIG_INVALID');
+    const message = error.fields?.[0]?.message ?? '';
+    expect(error.fields?.[0]).toMatchObject({ path: '/forkPeers', rule: 'forkPeers' });
+    for (const part of [
+      '[0].kind is not a setting of a fork peer',
+      '[0].name must be an identifier',
+      '[0].url must be an http or https URL',
+      '[0] needs exactly one of apiKey and apiKeyFile',
+      '[1].name "source" is a replica\'s own source',
+      '[2].apiKeyFile',
+      'cannot be read (ENOENT)',
+      '[3]: the API key must be one line of printable ASCII',
+      '[4] must be an object',
+    ])
+      expect(message).toContain(part);
+    expect(evidenceErrorOf(() => loadConfig({ EVIDENCE_FORK_PEERS: '[{' })).fields?.[0]?.rule).toBe(
+      'json',
+    );
+    expect(
+      evidenceErrorOf(() =>
+        loadConfig({
+          EVIDENCE_FORK_PEERS: JSON.stringify([
+            { name: 'a', url: 'http://a', apiKey: 'k' },
+            { name: 'a', url: 'http://b', apiKey: 'k' },
+          ]),
+        }),
+      ).fields?.[0]?.message,
+    ).toContain('peer names must be unique (a)');
+    await fs.rm(dir, { recursive: true, force: true });
   });
 });
 
