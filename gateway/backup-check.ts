@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { parseTrustFile, type TrustFile } from '../core/trust';
 import type { BackupManifest } from './backup';
 import { openEmbeddedLedger, REPLICA_TRUST_FILE } from './ledger/embedded-ledger';
+import { fileExists } from './storage/durable-files';
 import { digestStore, type StoreCopy } from './storage/store-copy';
 
 export interface BackupCheck {
@@ -27,15 +28,6 @@ export interface BackupCheck {
 
 function sameCopy(a: StoreCopy, b: StoreCopy): boolean {
   return a.entries === b.entries && a.bytes === b.bytes && a.digest === b.digest;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readManifest(folder: string): Promise<BackupManifest | string> {
@@ -98,7 +90,7 @@ export async function checkBackup(folder: string): Promise<BackupCheck> {
     const replica = replicaBackup
       ? await readReplicaTrust(path.join(folder, REPLICA_TRUST_FILE), problems)
       : undefined;
-    if (!replicaBackup && !(await exists(path.join(folder, 'node-key.pem')))) {
+    if (!replicaBackup && !(await fileExists(path.join(folder, 'node-key.pem')))) {
       problems.push('node-key.pem is missing');
     } else if (storeIntact && (!replicaBackup || replica)) {
       try {
@@ -127,7 +119,7 @@ export async function checkBackup(folder: string): Promise<BackupCheck> {
     await checkStore(name, expected);
   }
   for (const file of manifest.files) {
-    if (!(await exists(path.join(folder, file)))) problems.push(`${file} is missing`);
+    if (!(await fileExists(path.join(folder, file)))) problems.push(`${file} is missing`);
   }
   return { intact: problems.length === 0, id: manifest.id, verifiedBlocks, problems };
 }

@@ -499,74 +499,80 @@ function anchorTarget(
   };
 }
 
-/** `EVIDENCE_ANCHOR_TARGETS`: JSON text (environment) or a list (config file). */
-const anchorTargets: Parser = (value) => {
-  let list: unknown = value;
-  if (typeof value === 'string') {
-    try {
-      list = JSON.parse(value) as unknown;
-    } catch {
-      return { rule: 'json', problem: `must be ${TARGET_HINT}; it is not JSON` };
+/**
+ * A setting that is a list of named items: JSON text (environment) or a list (config file), each
+ * item read by `item` (its problems as `[index].field ...`), names unique. Every problem of every
+ * item is reported at once, under `rule`.
+ */
+function namedList<T extends { readonly name: string }>(
+  rule: string,
+  hint: string,
+  what: string,
+  item: (value: unknown, index: number) => { value: T } | { problems: string[] },
+): Parser {
+  return (value) => {
+    let list: unknown = value;
+    if (typeof value === 'string') {
+      try {
+        list = JSON.parse(value) as unknown;
+      } catch {
+        return { rule: 'json', problem: `must be ${hint}; it is not JSON` };
+      }
     }
-  }
-  if (!Array.isArray(list)) return { rule: 'type', problem: `must be ${TARGET_HINT}` };
-  const problems: string[] = [];
-  const targets: AnchorTargetConfig[] = [];
-  list.forEach((item, index) => {
-    const parsed = anchorTarget(item, index);
-    if ('problems' in parsed) problems.push(...parsed.problems);
-    else targets.push(parsed.target);
-  });
-  const names = targets.map((t) => t.name);
-  const twice = names.filter((name, index) => names.indexOf(name) !== index);
-  if (twice.length > 0) problems.push(`target names must be unique (${twice.join(', ')})`);
-  if (problems.length > 0) return { rule: 'anchorTargets', problem: problems.join('; ') };
-  return { value: targets };
-};
+    if (!Array.isArray(list)) return { rule: 'type', problem: `must be ${hint}` };
+    const problems: string[] = [];
+    const items: T[] = [];
+    list.forEach((entry, index) => {
+      const parsed = item(entry, index);
+      if ('problems' in parsed) problems.push(...parsed.problems);
+      else items.push(parsed.value);
+    });
+    const names = items.map((t) => t.name);
+    const twice = names.filter((name, index) => names.indexOf(name) !== index);
+    if (twice.length > 0) problems.push(`${what} names must be unique (${twice.join(', ')})`);
+    if (problems.length > 0) return { rule, problem: problems.join('; ') };
+    return { value: items };
+  };
+}
 
-const PEER_HINT = 'a JSON list of { name, url, apiKey | apiKeyFile }';
+/** `EVIDENCE_ANCHOR_TARGETS`. */
+const anchorTargets = namedList('anchorTargets', TARGET_HINT, 'target', (value, index) => {
+  const parsed = anchorTarget(value, index);
+  return 'problems' in parsed ? parsed : { value: parsed.target };
+});
 
-/** `EVIDENCE_FORK_PEERS`: JSON text (environment) or a list (config file). */
-const forkPeers: Parser = (value) => {
-  let list: unknown = value;
-  if (typeof value === 'string') {
-    try {
-      list = JSON.parse(value) as unknown;
-    } catch {
-      return { rule: 'json', problem: `must be ${PEER_HINT}; it is not JSON` };
-    }
-  }
-  if (!Array.isArray(list)) return { rule: 'type', problem: `must be ${PEER_HINT}` };
+/** One of `EVIDENCE_FORK_PEERS`: `{ name, url, apiKey | apiKeyFile }`. */
+function forkPeer(
+  value: unknown,
+  index: number,
+): { value: ForkPeerConfig } | { problems: string[] } {
+  const at = `[${index}]`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { problems: [`${at} must be an object`] };
+  const item = value as Record<string, unknown>;
   const problems: string[] = [];
-  const peers: ForkPeerConfig[] = [];
-  list.forEach((value, index) => {
-    const at = `[${index}]`;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.push(`${at} must be an object`);
-      return;
-    }
-    const item = value as Record<string, unknown>;
-    const before = problems.length;
-    for (const key of Object.keys(item)) {
-      if (!['name', 'url', 'apiKey', 'apiKeyFile'].includes(key))
-        problems.push(`${at}.${key} is not a setting of a fork peer`);
-    }
-    if (typeof item.name !== 'string' || !new RegExp(NAME_PATTERN).test(item.name))
-      problems.push(`${at}.name must be an identifier (letters, digits, . _ @ -)`);
-    else if (item.name === 'source')
-      problems.push(`${at}.name "source" is a replica's own source; name the peer otherwise`);
-    const url = plainHttpUrl(item.url);
-    if (!url) problems.push(`${at}.url ${PLAIN_URL_PROBLEM}`);
-    const apiKey = apiKeyOf(item, at, problems);
-    if (problems.length === before && url && apiKey !== undefined)
-      peers.push({ name: item.name as string, url: url.href.replace(/\/+$/, ''), apiKey });
-  });
-  const names = peers.map((p) => p.name);
-  const twice = names.filter((name, index) => names.indexOf(name) !== index);
-  if (twice.length > 0) problems.push(`peer names must be unique (${twice.join(', ')})`);
-  if (problems.length > 0) return { rule: 'forkPeers', problem: problems.join('; ') };
-  return { value: peers };
-};
+  for (const key of Object.keys(item)) {
+    if (!['name', 'url', 'apiKey', 'apiKeyFile'].includes(key))
+      problems.push(`${at}.${key} is not a setting of a fork peer`);
+  }
+  if (typeof item.name !== 'string' || !new RegExp(NAME_PATTERN).test(item.name))
+    problems.push(`${at}.name must be an identifier (letters, digits, . _ @ -)`);
+  else if (item.name === 'source')
+    problems.push(`${at}.name "source" is a replica's own source; name the peer otherwise`);
+  const url = plainHttpUrl(item.url);
+  if (!url) problems.push(`${at}.url ${PLAIN_URL_PROBLEM}`);
+  const apiKey = apiKeyOf(item, at, problems);
+  if (problems.length > 0 || !url || apiKey === undefined) return { problems };
+  return { value: { name: item.name as string, url: url.href.replace(/\/+$/, ''), apiKey } };
+}
+
+/** `EVIDENCE_FORK_PEERS`. */
+const forkPeers = namedList(
+  'forkPeers',
+  'a JSON list of { name, url, apiKey | apiKeyFile }',
+  'peer',
+  forkPeer,
+);
 
 /** `EVIDENCE_REPLICA_TRUST`: a trust file that names at least one embedded chain. */
 const replicaTrust: Parser = (value) => {

@@ -22,7 +22,8 @@ import type { Digest } from '../core/digest';
 import { parseTrustFile, type TrustFile } from '../core/trust';
 import { loadNodeKey } from './ledger/embedded/node-key';
 import { openEmbeddedLedger, promoteReplicaStore } from './ledger/embedded-ledger';
-import { FORK_FILE } from './replica/follower';
+import { FORK_FILE } from './replica/forks';
+import { fileExists } from './storage/durable-files';
 
 export interface Promotion {
   /** True when the directory now holds the chain's own store. */
@@ -46,15 +47,6 @@ export interface PromotionRequest {
   readonly trust: TrustFile;
   /** Blocks the source had signed, as its operator last knew it. */
   readonly sourceHeight: number;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Checks the replica in `request.dataDir` and promotes it; never throws for what it finds. */
@@ -82,11 +74,11 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
     problems.push(`the key file ${request.keyFile} cannot be used: ${(error as Error).message}`);
     return refused();
   }
-  if (!(await exists(path.join(dataDir, 'ledger')))) {
+  if (!(await fileExists(path.join(dataDir, 'ledger')))) {
     problems.push(`${dataDir} holds no ledger store`);
     return refused();
   }
-  if (await exists(path.join(dataDir, FORK_FILE))) {
+  if (await fileExists(path.join(dataDir, FORK_FILE))) {
     problems.push(
       `${FORK_FILE}: this replica caught its source signing two blocks at one height; a forked ` +
         'chain is not continued from a copy (check the proof with `evidence fork`)',

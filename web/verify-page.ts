@@ -479,6 +479,33 @@ function wire(dropId: string, inputId: string, handle: (file: File) => Promise<v
   });
 }
 
+/**
+ * GET /v1/forks: whether the node holds proof that its chain's key signed two different blocks
+ * at one height. Every reader of its receipts should know before trusting one from that height
+ * on; a node that answers otherwise (an older node, an error) shows nothing.
+ */
+async function showFork(): Promise<void> {
+  const response = await fetch('/v1/forks', TRUST_REQUEST);
+  if (!response.ok) return;
+  const answer = (await response.json()) as {
+    forked?: { chainId?: unknown; number?: unknown; detectedAt?: unknown } | null;
+  };
+  const fork = answer.forked;
+  if (!fork || typeof fork.number !== 'number' || typeof fork.chainId !== 'string') return;
+  show(
+    byId('fork-warning'),
+    bilingual({
+      zh:
+        `本链（${fork.chainId}）的签名密钥在第 ${fork.number} 号区块签署了两个不同的区块：` +
+        '本节点持有证明。该高度及之后区块的收据，需有此前的锚定或可信时间戳佐证，或由法院认定。',
+      en:
+        `This chain's key (${fork.chainId}) signed two different blocks at height ${fork.number}; ` +
+        'this node holds the proof. A receipt of that block or a later one needs an anchor or a ' +
+        'trusted time stamp from before it, or a court’s judgement.',
+    }),
+  );
+}
+
 function start(): void {
   // A file dropped outside the zones must not make the browser open it (and leave the page).
   window.addEventListener('dragover', (event) => event.preventDefault());
@@ -495,6 +522,7 @@ function start(): void {
     );
     void lookUp(qr, state.generation);
   }
+  void showFork().catch(() => undefined);
   document.documentElement.dataset.ready = 'true';
 }
 

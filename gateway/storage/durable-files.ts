@@ -7,6 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
+/** Whether `file` can be reached (a file or a folder). */
+export async function fileExists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Writes `text` to a new `file` (mode 0600; refused where one exists) and syncs it. */
 export async function writeSynced(file: string, text: string): Promise<void> {
   const handle = await fs.open(file, 'wx', 0o600);

@@ -7,6 +7,7 @@
  * - with the receipt, the full offline verification runs in the page (VERIFIED; MISMATCH for the
  *   changed file), against the node's trust file or a pinned one (UNTRUSTED for another chain's);
  * - a 24 MiB file is hashed in chunks to the same digests as node:crypto;
+ * - once the node holds proof that its chain's key signed two histories, the page says so;
  * - no request carries a body, every request is a GET to the node's own origin on 127.0.0.1, and
  *   Chromium resolves no other host at all (as with the network cable pulled);
  * - no console error: no Content-Security-Policy or Trusted Types violation.
@@ -15,13 +16,13 @@
  * (scripts/install-system-deps.sh installs it). Screenshots go to test-artifacts/.
  */
 
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockHash } from '../../core/block';
+import { blockHash, blockSigningBytes } from '../../core/block';
 import { digestBytes, type DigestSet } from '../../core/digest';
 import type { Receipt } from '../../core/receipt';
 import { parseTimestampResponse, parseTimestampToken } from '../../core/timestamp';
@@ -60,6 +61,7 @@ describe('the public verification page in Chromium', () => {
   let digests: DigestSet;
   let big: Buffer;
   let admin: string;
+  let firstNodeKey: string;
   let depositor: string;
   let authority: TsaAuthority | undefined;
   let tsa: TsaServer | undefined;
@@ -85,6 +87,8 @@ describe('the public verification page in Chromium', () => {
       },
     });
     admin = await adminKey(node.dataDir);
+    // The key that signs the first blocks (a later test rotates it away).
+    firstNodeKey = await fs.readFile(path.join(node.dataDir, 'node-key.pem'), 'utf8');
     depositor = await createKey(node.url, admin, {
       org: 'PlatformOrg',
       account: 'lawyer-1',
@@ -456,6 +460,47 @@ describe('the public verification page in Chromium', () => {
     await expect(page.locator('#checks-body').textContent()).resolves.toContain('KEY_COMPROMISED');
   }, 60_000);
 
+  it('warns, in both languages, once the node holds proof that its chain signed two histories', async () => {
+    await open();
+    expect(await page.locator('#fork-warning').isHidden()).toBe(true);
+    // The receipt's block, and another one at its height signed by the key that signed it.
+    const receipt = JSON.parse(
+      await fs.readFile(files['agreement.pdf.receipt.json'] as string, 'utf8'),
+    ) as Receipt;
+    const held = receipt.proof.block;
+    const key = createPrivateKey(firstNodeKey);
+    const header = {
+      ...held.header,
+      time: new Date(Date.parse(held.header.time) + 1).toISOString(),
+    };
+    const value = sign(null, Buffer.from(blockSigningBytes(header)), key).toString('base64');
+    const court = await createKey(node.url, admin, {
+      org: 'CourtOrg',
+      account: 'judge-1',
+      role: 'court',
+    });
+    const given = await fetch(`${node.url}/v1/forks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${court}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'judicial-evidence-fork',
+        chainId: held.header.chainId,
+        number: held.header.number,
+        held,
+        served: { header, signature: { ...held.signature, value } },
+        detectedAt: new Date().toISOString(),
+      }),
+    });
+    expect(given.status, await given.text()).toBe(200);
+    await open();
+    const warning = page.locator('#fork-warning');
+    await warning.waitFor({ state: 'visible' });
+    const text = (await warning.textContent()) ?? '';
+    expect(text).toContain(`第 ${held.header.number} 号区块签署了两个不同的区块`);
+    expect(text).toContain(`signed two different blocks at height ${held.header.number}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'verify-page-fork.png'), fullPage: true });
+  }, 60_000);
+
   it('sent no file, made only GETs to the node itself, and broke no policy', () => {
     const origin = new URL(node.url).origin;
     expect(requests.length).toBeGreaterThan(5);
@@ -477,6 +522,7 @@ describe('the public verification page in Chromium', () => {
       [
         '/favicon.ico',
         '/v1/anchoring/trust',
+        '/v1/forks',
         '/v1/public/evidence/:digest',
         '/v1/trust',
         '/verify',

@@ -69,6 +69,17 @@ describe('promoting a replica to its chain’s own node', () => {
     '--json',
   ];
 
+  /** A replica in `replicaDir` holding every block of the source. */
+  const copyChain = async () => {
+    const replica = await open({
+      dataDir: replicaDir,
+      org: 'CourtOrg',
+      replica: { trust, genesis: sourceBlocks[0] },
+    });
+    for (const raw of sourceBlocks.slice(1)) await replica.replicate(raw);
+    await replica.close();
+  };
+
   /** Still a replica: it opens as one, and holds no node key. */
   const stillReplica = async () => {
     const replica = await open({ dataDir: replicaDir, org: 'CourtOrg', replica: { trust } });
@@ -102,13 +113,7 @@ describe('promoting a replica to its chain’s own node', () => {
     sourceBlocks = (await source.rawBlocks(0, 1_000, 64 * 1024 * 1024)).blocks;
     height = sourceBlocks.length;
 
-    const replica = await open({
-      dataDir: replicaDir,
-      org: 'CourtOrg',
-      replica: { trust, genesis: sourceBlocks[0] },
-    });
-    for (const raw of sourceBlocks.slice(1)) await replica.replicate(raw);
-    await replica.close();
+    await copyChain();
     await source.close();
   });
 
@@ -240,13 +245,7 @@ describe('promoting a replica to its chain’s own node', () => {
     await node.close();
 
     await fs.rm(replicaDir, { recursive: true });
-    const replica = await open({
-      dataDir: replicaDir,
-      org: 'CourtOrg',
-      replica: { trust, genesis: sourceBlocks[0] },
-    });
-    for (const raw of sourceBlocks.slice(1)) await replica.replicate(raw);
-    await replica.close();
+    await copyChain();
     await fs.copyFile(retiredKey, path.join(replicaDir, 'node-key.pem'));
     const run = await promote(args());
     expect(run.code).toBe(1);
