@@ -91,7 +91,12 @@ describe('the verification page', () => {
     expect(js.match(/\beval\(|new Function\(|innerHTML|outerHTML|document\.write/g)).toBeNull();
     expect(js.match(/https?:\/\/[^"'`\s]*/g)).toBeNull();
     const fetched = [...js.matchAll(/fetch\(\s*[`'"]([^`'"$]*)/g)].map((m) => m[1]);
-    expect(fetched.sort()).toEqual(['/v1/anchoring/trust', '/v1/public/evidence/', '/v1/trust']);
+    expect(fetched.sort()).toEqual([
+      '/v1/anchoring/trust',
+      '/v1/forks',
+      '/v1/public/evidence/',
+      '/v1/trust',
+    ]);
   });
 
   it('documents the page as a 200 text/html answer in the OpenAPI document', async () => {
