@@ -44,9 +44,13 @@ export interface AuditEvent {
    * `request` for an HTTP request; `gap` when entries were dropped under overload; `backup` when
    * a backup of the node finished, asked for or scheduled (a backup holds the node key): `params`
    * `{ id, state }` (`completed` or `failed`), and `code` when it failed; `node-key` when the node
-   * key was rotated: `params` `{ keyId, algorithm, previousKeyId, block }` (the rotation block).
+   * key was rotated: `params` `{ keyId, algorithm, previousKeyId, block }` (the rotation block);
+   * `promotion` when a replica's data directory became its chain's own node (`evidence-node
+   * promote-replica`): `params` `{ chainId, height, tipHash, keyId }`; `fork` when the node first
+   * kept proof that its chain's key signed two blocks at one height: `params` `{ chainId, block,
+   * how }` (`found`, or `given` at `POST /v1/forks`).
    */
-  readonly type: 'request' | 'gap' | 'backup' | 'node-key';
+  readonly type: 'request' | 'gap' | 'backup' | 'node-key' | 'promotion' | 'fork';
   /** When the request (or backup) completed, RFC 3339 UTC. */
   readonly time: string;
   readonly requestId?: string;

@@ -436,6 +436,11 @@ function forkRecordOf(
     dataDir: config.dataDir,
     targets,
     logger: log.child({ component: 'forks' }),
+    onKept: (proof, origin) =>
+      deps.audit?.append({
+        type: 'fork',
+        params: { chainId: proof.chainId, block: String(proof.number), how: origin.how },
+      }),
     onForked: () => {
       metrics.chainForked();
       if (replica) metrics.replica.forked();

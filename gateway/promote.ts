@@ -19,6 +19,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Digest } from '../core/digest';
+import { openAuditLog } from './audit/audit-log';
 import { parseTrustFile, type TrustFile } from '../core/trust';
 import { loadNodeKey } from './ledger/embedded/node-key';
 import { openEmbeddedLedger, promoteReplicaStore } from './ledger/embedded-ledger';
@@ -48,6 +49,9 @@ export interface PromotionRequest {
   /** Blocks the source had signed, as its operator last knew it. */
   readonly sourceHeight: number;
 }
+
+/** Retention while the command holds the audit log: it deletes nothing (the node prunes). */
+const KEEP_EVERY_AUDIT_ENTRY = 36_500;
 
 /** Checks the replica in `request.dataDir` and promotes it; never throws for what it finds. */
 export async function promoteReplica(request: PromotionRequest): Promise<Promotion> {
@@ -154,6 +158,22 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
       }
     } finally {
       await node.close();
+    }
+    // The node's audit trail says when it became the chain's node, and from what.
+    const audit = await openAuditLog({ dataDir, retentionDays: KEEP_EVERY_AUDIT_ENTRY });
+    try {
+      audit.append({
+        type: 'promotion',
+        params: {
+          chainId: promoted.chainId,
+          height: String(found.height),
+          tipHash: found.tipHash as string,
+          keyId: promoted.keyId,
+        },
+      });
+      await audit.flush();
+    } finally {
+      await audit.close();
     }
   } catch (error) {
     problems.push(`promoting failed: ${(error as Error).message}`);

@@ -288,7 +288,7 @@ class Follower implements ReplicaFollower {
       detectedAt: new Date(this.#clock()).toISOString(),
     };
     // The first proof is kept: a later one would say the same.
-    await this.#forks.keep(evidence, 'found by this replica');
+    await this.#forks.keep(evidence, { how: 'found' });
     throw new ReplicaError(
       'CHAIN_FORKED',
       `the source signed a block ${number} other than the one this replica holds; ` +

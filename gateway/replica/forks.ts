@@ -44,12 +44,17 @@ export interface ForkNotice {
   readonly lastError: string | null;
 }
 
+/** How a node came to hold a proof: its replica job found it, or a client gave it (`by`). */
+export type ForkOrigin = { readonly how: 'found' } | { readonly how: 'given'; readonly by: string };
+
 export interface ForkRecordOptions {
   readonly dataDir: string;
   readonly targets: readonly ForkTarget[];
   readonly logger?: FastifyBaseLogger;
   /** Told once when a proof is held (read back at start, found or received). */
   readonly onForked?: () => void;
+  /** Told when a proof is first kept (not when one is read back): for the audit log. */
+  readonly onKept?: (proof: ForkProof, how: ForkOrigin) => void;
   readonly fetch?: typeof fetch;
   readonly retryMinMs?: number;
 }
@@ -114,7 +119,7 @@ export class ForkRecord {
    * Keeps `proof` (checked by the caller) unless one is held already; `true` when it is the first.
    * The first is written (synced) before this resolves, and passed on to the targets.
    */
-  keep(proof: ForkProof, how: string): Promise<boolean> {
+  keep(proof: ForkProof, origin: ForkOrigin): Promise<boolean> {
     // One at a time: two proofs arriving together keep one.
     const run = (this.#keeping ?? Promise.resolve(false)).then(async () => {
       if (this.#proof) return false;
@@ -124,7 +129,8 @@ export class ForkRecord {
         },
       );
       this.#proof = proof;
-      this.#held(how);
+      this.#options.onKept?.(proof, origin);
+      this.#held(origin.how === 'found' ? 'found by this replica' : `given by ${origin.by}`);
       return true;
     });
     this.#keeping = run.catch(() => false);

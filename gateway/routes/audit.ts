@@ -30,7 +30,10 @@ export const auditEntrySchema = {
     seq: { type: 'integer', minimum: 0 },
     prev: DIGEST,
     hash: DIGEST,
-    type: { type: 'string', enum: ['request', 'gap', 'backup', 'node-key'] },
+    type: {
+      type: 'string',
+      enum: ['request', 'gap', 'backup', 'node-key', 'promotion', 'fork'],
+    },
     time: { type: 'string' },
     requestId: { type: 'string' },
     method: { type: 'string' },

@@ -191,10 +191,10 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
       }
       const verdict = checkForkProof(proof, ledger.trust());
       if (!verdict.proven) throw new ReplicaError('FORK_NOT_PROVEN', verdict.problem);
-      const first = await record.keep(
-        proof,
-        `given by ${request.principal?.account ?? 'a client'}`,
-      );
+      const first = await record.keep(proof, {
+        how: 'given',
+        by: request.principal?.account ?? 'a client',
+      });
       return {
         chainId: proof.chainId,
         number: proof.number,

@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blockSigningBytes, type SignedBlockHeader } from '../../core/block';
 import { FORK_PROOF_TYPE, type ForkProof } from '../../core/fork';
 import { buildApp } from '../../gateway/app';
+import { openAuditLog } from '../../gateway/audit/audit-log';
 import { loadConfig } from '../../gateway/config';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import { createMetrics } from '../../gateway/metrics';
@@ -128,8 +129,8 @@ describe('the record of a fork', () => {
       'pending',
       'pending',
     ]);
-    expect(await record.keep(proof, 'found')).toBe(true);
-    expect(await record.keep({ ...proof, number: 2 }, 'given')).toBe(false);
+    expect(await record.keep(proof, { how: 'found' })).toBe(true);
+    expect(await record.keep({ ...proof, number: 2 }, { how: 'given', by: 'a' })).toBe(false);
     expect(record.current()).toEqual(proof);
     expect(JSON.parse(await fs.readFile(path.join(dir, FORK_FILE), 'utf8'))).toEqual(proof);
     expect(forked).toBe(1);
@@ -152,7 +153,7 @@ describe('the record of a fork', () => {
     calls.length = 0;
     const again = new ForkRecord({ dataDir: dir, targets: targets.slice(0, 1), fetch: fetcher });
     expect(await again.load()).toEqual(proof);
-    expect(await again.keep({ ...proof, number: 3 }, 'given')).toBe(false);
+    expect(await again.keep({ ...proof, number: 3 }, { how: 'given', by: 'a' })).toBe(false);
     await waitFor('the notice after a restart', async () =>
       again.notices()[0]!.state === 'sent' ? true : undefined,
     );
@@ -288,10 +289,13 @@ describe('fork proofs over the gateway', () => {
     base = await testNodeBase(sourceDir, {
       forkPeers: [{ name: 'court-replica', url: replicaUrl, apiKey: tellKey }],
     });
+    const audit = await openAuditLog({ dataDir: sourceDir, retentionDays: 183 });
+    cleanups.push(() => audit.close());
     const sourceApp = buildApp(base.config, {
       ledger: source,
       keys: base.keys,
       metrics: sourceMetrics,
+      audit,
     });
     sourceUrl = await serve(sourceApp);
     readKey = await base.keyFor('court', 'CourtOrg');
@@ -340,6 +344,15 @@ describe('fork proofs over the gateway', () => {
     expect(again.json()).toMatchObject({ kept: 'known' });
     expect(JSON.parse(await fs.readFile(path.join(sourceDir, FORK_FILE), 'utf8'))).toEqual(proof);
     expect((await sourceMetrics.render()).text).toMatch(/^evidence_chain_forked 1$/m);
+    // One audit entry, for the proof kept.
+    await audit.flush();
+    const forkEntries = (await audit.read(0, 1_000)).filter((e) => e.type === 'fork');
+    expect(forkEntries).toEqual([
+      expect.objectContaining({
+        type: 'fork',
+        params: { chainId: source.chainId, block: '1', how: 'given' },
+      }),
+    ]);
 
     // Passed on to the replica, which keeps it and follows no more.
     const told = await waitFor('the replica to be told', async () => {

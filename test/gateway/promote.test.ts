@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FullBlock } from '../../core/full-block';
 import type { TrustFile } from '../../core/trust';
+import { openAuditLog } from '../../gateway/audit/audit-log';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import { promoteReplicaCommand, type Promotion } from '../../gateway/promote';
 import { FORK_FILE } from '../../gateway/replica/follower';
@@ -139,6 +140,20 @@ describe('promoting a replica to its chain’s own node', () => {
     expect(await fs.readFile(path.join(replicaDir, 'node-key.pem'), 'utf8')).toBe(
       await fs.readFile(currentKey, 'utf8'),
     );
+    // The node's audit trail says when it became the chain's node, and from what.
+    const audit = await openAuditLog({ dataDir: replicaDir, retentionDays: 183 });
+    const [entry] = (await audit.read(0, 100)).slice(-1);
+    expect(entry).toMatchObject({
+      type: 'promotion',
+      params: {
+        chainId: trust.chains[0]!.chainId,
+        height: String(height),
+        tipHash: result.tipHash,
+        keyId: sourceKeys.at(-1)!.keyId,
+      },
+    });
+    expect((await audit.verify()).intact).toBe(true);
+    await audit.close();
 
     // The node opens it as its own: the same blocks, keys and trust, and it signs the next block.
     const node = await open({ dataDir: replicaDir, org: 'NodeOrg', operator: 'Platform' });
