@@ -287,6 +287,21 @@ export function rowsOf(figures: Figures): Row[] {
       target: null,
       pass: null,
     });
+    const check = scale.chainCheck;
+    rows.push({
+      id: 'chain-check',
+      figure:
+        `whole-chain check from block 0 (promote-replica, check-backup), ` +
+        `${check.records.toLocaleString('en')} records (records/s)`,
+      value: round(check.recordsPerSecond, 0),
+      unit: '1/s',
+      reference:
+        `${check.blocks.toLocaleString('en')} blocks checked in ${check.seconds.toFixed(1)} s; ` +
+        `reading and parsing them without any check ${check.readSeconds.toFixed(1)} s`,
+      ratio: round(check.seconds / check.readSeconds, 2),
+      target: null,
+      pass: null,
+    });
     rows.push({
       id: 'scale-bytes-per-record',
       figure: 'bytes on disk per record, after compaction',

@@ -6,6 +6,7 @@
  * so the figures describe a settled store rather than one still digesting its writes.
  */
 
+import { measureChainCheck, type ChainCheckFigure } from './chain-check';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -61,6 +62,8 @@ export interface ScaleFigures {
   readonly bytesPerRecord: number;
   /** LevelDB alone writing the store's own entries, one synced batch per block (storage-ceiling.ts). */
   readonly storageCeiling: StorageCeiling;
+  /** The whole-chain check of the full store (chain-check.ts). */
+  readonly chainCheck: ChainCheckFigure;
 }
 
 /** A store in `dataDir` as the node opens it, its service tuned for 1000-item batches. */
@@ -248,6 +251,12 @@ export async function measureScale(
         `${(storageCeiling.bytes / storageCeiling.records).toFixed(0)} B written per record)`,
     );
 
+    const chainCheck = await measureChainCheck(fullDir, records + deposits.full.digests);
+    log(
+      `scale: whole-chain check of ${chainCheck.records} records in ${chainCheck.blocks} blocks: ` +
+        `${chainCheck.seconds.toFixed(1)} s (reading them alone ${chainCheck.readSeconds.toFixed(1)} s)`,
+    );
+
     const figures: ScaleFigures = {
       empty: {
         records: 0,
@@ -260,6 +269,7 @@ export async function measureScale(
       bytesOnDisk,
       bytesPerRecord: bytesOnDisk / records,
       storageCeiling,
+      chainCheck,
     };
     for (const which of ['empty', 'full'] as const) {
       const figure = figures[which];

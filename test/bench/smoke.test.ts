@@ -29,6 +29,7 @@ const ROWS = [
   'scale-deposit-rate',
   'scale-read-latency',
   'storage-ceiling',
+  'chain-check',
   'scale-bytes-per-record',
   'replica-copy',
 ];
@@ -93,6 +94,12 @@ describe('npm run bench (BENCH_SMOKE=1)', () => {
     expect(results.figures.http?.batch.node.failed).toBe(0);
     expect(results.figures.http?.batchAck.node.failed).toBe(0);
     // The storage ceiling wrote real blocks of the store: many entries per record's share.
+    // The whole-chain check read every block the scale store holds, records included.
+    const check = results.figures.scale?.chainCheck;
+    expect(check?.blocks).toBeGreaterThan(1);
+    expect(check?.records).toBeGreaterThanOrEqual(10_000);
+    expect(check?.seconds).toBeGreaterThan(0);
+    expect(check?.readSeconds).toBeGreaterThan(0);
     const ceiling = results.figures.scale?.storageCeiling;
     expect(ceiling?.records).toBeGreaterThanOrEqual(1000);
     expect(ceiling?.entries).toBeGreaterThan(ceiling?.records ?? Infinity);
