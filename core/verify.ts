@@ -52,6 +52,12 @@ export const CHECK_CODES = {
   ANCHOR_PROOF_INVALID: 'PROOF_INVALID',
   ANCHOR_UNTRUSTED: 'UNTRUSTED',
   ANCHOR_REQUIRED: 'UNTRUSTED',
+  /**
+   * Not found by {@link verifyReceipt}, which reads no network: `evidence verify --online` sets it
+   * when the gateway holds a fork proof, confirmed by the pinned trust file, by the key that
+   * signed the receipt's block, and the trust file does not mark that key compromised yet.
+   */
+  CHAIN_FORKED: 'UNTRUSTED',
 } as const satisfies Record<string, VerdictName>;
 export type CheckCode = keyof typeof CHECK_CODES;
 

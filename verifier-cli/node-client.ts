@@ -73,6 +73,14 @@ export interface GatewayClient {
    */
   trustRotations(): Promise<unknown>;
   /**
+   * GET /v1/forks (no API key): the fork proof the gateway holds for its chain, parsed but
+   * unvalidated (the caller checks it against the pinned trust file); `null` when it holds none;
+   * `undefined` when the gateway has no such route (an older node, or a ledger without whole
+   * blocks).
+   * @throws CliError for any other failure, or an answer of the wrong shape.
+   */
+  forks(): Promise<unknown>;
+  /**
    * POST /v1/receipts/upgrade (any API key): the receipt with the gateway's anchor proofs added,
    * parsed but unchecked (the caller compares it with the receipt it sent).
    * @throws CliError `ANCHOR_PENDING` when no anchor covers the receipt's block yet; the
@@ -195,6 +203,23 @@ class GatewayClientImpl implements GatewayClient {
     );
     if (answer.status !== 200) throw gatewayError(answer);
     return answer.text;
+  }
+
+  async forks(): Promise<unknown> {
+    const answer = await this.#request(
+      'v1/forks',
+      { method: 'GET', headers: { accept: 'application/json' } },
+      LOOKUP_TIMEOUT_MS,
+    );
+    if (answer.status === 404) return undefined;
+    if (answer.status !== 200) throw gatewayError(answer);
+    if (!isObject(answer.body) || !('forked' in answer.body)) {
+      throw new CliError(
+        'GATEWAY_RESPONSE_INVALID',
+        'the gateway answered GET /v1/forks with no `forked` field',
+      );
+    }
+    return answer.body.forked;
   }
 
   async trustRotations(): Promise<unknown> {

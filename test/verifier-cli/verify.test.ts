@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestBytes } from '../../core/digest';
 import { trustFingerprint } from '../../core/trust';
-import { makeFixture, makeNodeKey, trustFor } from '../support/receipt-factory';
+import { makeFixture, makeNodeKey, signBlock, trustFor } from '../support/receipt-factory';
 import { forbiddenFetch, runCli, startServer, tempDir, type TestServer } from './cli-harness';
 
 const temp = tempDir();
@@ -288,9 +288,16 @@ describe('evidence verify (offline)', () => {
 describe('evidence verify --online', () => {
   let known: Set<string>;
   let server: TestServer;
+  /** What GET /v1/forks answers; `undefined`: 404, as an older node. */
+  let forked: unknown;
   beforeAll(async () => {
     known = new Set([digestBytes(content).sha256]);
     server = await startServer((request) => {
+      if (request.url === '/v1/forks') {
+        return forked === undefined
+          ? { status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: 'no route' } }
+          : { status: 200, body: { chainId: receipt!.ledger.chainId, forked, notices: [] } };
+      }
       const digest = decodeURIComponent(request.url.replace('/v1/public/evidence/', ''));
       if (request.method === 'GET' && known.has(digest)) {
         const { txId, time, chainId } = receipt?.ledger ?? {};
@@ -325,9 +332,93 @@ describe('evidence verify --online', () => {
     expect(report.verdict).toBe('VERIFIED');
     expect(report.online.found).toBe(true);
     expect(report.checks.at(-1)).toMatchObject({ step: 'online', status: 'pass' });
-    expect(server.requests.at(-1)).toMatchObject({
-      method: 'GET',
-      url: `/v1/public/evidence/${digestBytes(content).sha256}`,
+    expect(server.requests.slice(-2)).toEqual([
+      expect.objectContaining({
+        method: 'GET',
+        url: `/v1/public/evidence/${digestBytes(content).sha256}`,
+      }),
+      expect.objectContaining({ method: 'GET', url: '/v1/forks' }),
+    ]);
+  });
+
+  describe('a gateway that holds proof its chain signed two histories', () => {
+    const held = receipt!.proof.block;
+    /** Another block at the receipt's height, signed by `key` (the fixture's own by default). */
+    const proofBy = (key = fixture.key) => ({
+      type: 'judicial-evidence-fork',
+      chainId: held.header.chainId,
+      number: held.header.number,
+      held,
+      served: signBlock({ ...held.header, time: '2026-11-28T11:00:00.000Z' }, key),
+      detectedAt: '2026-11-28T12:00:00.000Z',
+    });
+    afterAll(() => {
+      forked = undefined;
+    });
+
+    it('makes a verified receipt signed by the forking key UNTRUSTED (CHAIN_FORKED), and says what to do', async () => {
+      forked = proofBy();
+      const run = await runCli([...offline, ...online()], { cwd: temp.dir, fetch });
+      expect(run.status).toBe(1);
+      const report = run.json<VerifyJson & { online: { fork: unknown } }>();
+      expect(report).toMatchObject({ verdict: 'UNTRUSTED', code: 'CHAIN_FORKED' });
+      expect(report.online.fork).toEqual(forked);
+      const check = report.checks.at(-1) as unknown as { detail: string };
+      expect(check).toMatchObject({ step: 'online', status: 'fail', code: 'CHAIN_FORKED' });
+      expect(check.detail).toContain(`evidence trust compromise TRUST --key ${fixture.key.keyId}`);
+      expect(check.detail).toContain('no later than 2026-11-28T12:00:00.000Z');
+      const human = await runCli([...offline, '--online', '--gateway', server.url], {
+        cwd: temp.dir,
+        fetch,
+      });
+      expect(human.stdout).toContain('UNTRUSTED (CHAIN_FORKED)');
+    });
+
+    it('counts it as the court decided once the trust file marks the key compromised', async () => {
+      forked = proofBy();
+      const marked = structuredClone(fixture.trust);
+      (marked.chains[0]!.keys[0] as { compromisedSince?: string }).compromisedSince =
+        '2026-11-28T09:00:00.000Z';
+      temp.write('marked-trust.json', JSON.stringify(marked));
+      const run = await runCli(
+        [
+          'verify',
+          'agreement.pdf',
+          '--receipt',
+          'agreement.pdf.receipt.json',
+          '--trust',
+          'marked-trust.json',
+          ...online(),
+        ],
+        { cwd: temp.dir, fetch },
+      );
+      // The mark, not the fork, decides: no anchor from before it, so KEY_COMPROMISED.
+      const report = run.json<VerifyJson>();
+      expect(report).toMatchObject({ verdict: 'UNTRUSTED', code: 'KEY_COMPROMISED' });
+      expect(report.checks.at(-1)).toMatchObject({ step: 'online', status: 'pass' });
+    });
+
+    it('keeps VERIFIED for a proof the trust file does not confirm, or one of no receipt', async () => {
+      forked = proofBy(makeNodeKey());
+      const run = await runCli([...offline, ...online()], { cwd: temp.dir, fetch });
+      expect(run.status).toBe(0);
+      const report = run.json<VerifyJson>();
+      expect(report.verdict).toBe('VERIFIED');
+      expect(report.checks.at(-1)).toMatchObject({ step: 'online', status: 'skip' });
+      forked = proofBy();
+      const bare = await runCli(['verify', 'agreement.pdf', ...online()], {
+        cwd: temp.dir,
+        fetch,
+      });
+      expect(bare.json<VerifyJson>().verdict).toBe('ON_CHAIN_UNVERIFIED');
+      expect(bare.json<VerifyJson>().checks.at(-1)).toMatchObject({ status: 'skip' });
+    });
+
+    it('refuses a gateway whose proof is malformed (exit 3)', async () => {
+      forked = { type: 'judicial-evidence-fork', number: -1 };
+      const run = await runCli([...offline, ...online()], { cwd: temp.dir, fetch });
+      expect(run.status).toBe(3);
+      expect(run.json<{ error: { code: string } }>().error.code).toBe('GATEWAY_RESPONSE_INVALID');
     });
   });
 

@@ -10,6 +10,8 @@
 
 import type { AnchorFact } from '../../core/anchor';
 import type { Digest, DigestSet } from '../../core/digest';
+import { checkForkProof, parseForkProof, type ForkProof } from '../../core/fork';
+import { parseReceipt, type Receipt } from '../../core/receipt';
 import { CHAIN_ID_PATTERN, mergeTrust, trustFingerprint, type TrustFile } from '../../core/trust';
 import {
   verifyReceipt,
@@ -20,6 +22,7 @@ import {
 } from '../../core/verify';
 import { runningDistDir, verifierCodeDigest } from '../../documents/code-digest';
 import type { ReportFormat, VerificationReportInput } from '../../documents/verification-report';
+import { CliError } from '../cli-error';
 import type { CliIo } from '../cli-io';
 import { jsonText, parseCommandLine, resolvePath, usage, type Command } from '../command';
 import {
@@ -231,7 +234,13 @@ interface Report {
    * chain a verified anchor is on (`facts.earliestAnchor` is the earliest anchor's time).
    */
   vouchedBy?: string[];
-  online?: { gateway: string; found: boolean; record?: Record<string, unknown> };
+  online?: {
+    gateway: string;
+    found: boolean;
+    record?: Record<string, unknown>;
+    /** The fork proof the gateway holds for its chain, as it served it. */
+    fork?: ForkProof;
+  };
   verifier: { name: string; version: string; node: string; openssl: string };
   /** The report document written with --report. */
   report?: { path: string; format: ReportFormat };
@@ -306,6 +315,16 @@ async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
       });
       if (receipt === undefined) report.verdict = 'ON_CHAIN_UNVERIFIED';
     }
+    const fork = await settings.client.forks();
+    if (fork !== undefined && fork !== null) {
+      const check = forkCheck(gateway, fork, receipt?.value, trust);
+      report.online.fork = check.fork;
+      report.checks.push(check.check);
+      if (check.check.status === 'fail' && report.verdict === 'VERIFIED') {
+        report.verdict = 'UNTRUSTED';
+        report.code = 'CHAIN_FORKED';
+      }
+    }
   }
   if (report.verdict === 'VERIFIED' && report.claims) {
     report.facts = report.claims;
@@ -358,6 +377,74 @@ async function writeReportDocument(
   // Loaded only for --report: the PDF toolkit costs every other verification ~0.2 s to load.
   const { renderVerificationReport } = await import('../../documents/verification-report');
   await writeOutput(output, await renderVerificationReport(input, output.format));
+}
+
+/**
+ * The gateway holds proof that its chain's key signed two blocks at one height. It fails the
+ * receipt only when the pinned trust file confirms the proof, the key that signed the receipt's
+ * block is one of the fork's, and the trust file does not mark that key compromised: marked, the
+ * checks above already counted the receipt only with an anchor from before the mark.
+ * @throws CliError `GATEWAY_RESPONSE_INVALID` when the gateway's proof is not a fork proof.
+ */
+function forkCheck(
+  gateway: string,
+  value: unknown,
+  receiptValue: unknown,
+  trust: TrustFile | undefined,
+): { fork: ForkProof; check: ReportedCheck } {
+  let fork: ForkProof;
+  try {
+    fork = parseForkProof(value);
+  } catch (error) {
+    throw new CliError(
+      'GATEWAY_RESPONSE_INVALID',
+      `the gateway's fork proof is malformed: ${(error as Error).message}`,
+    );
+  }
+  const reported = `the gateway at ${gateway} holds proof that chain ${fork.chainId} signed two different blocks ${fork.number} (seen ${fork.detectedAt})`;
+  const skip = (why: string) => ({
+    fork,
+    check: { step: 'online' as const, status: 'skip' as const, detail: `${reported}; ${why}` },
+  });
+  let receipt: Receipt;
+  try {
+    receipt = parseReceipt(receiptValue);
+  } catch {
+    return skip('no receipt here for it to concern');
+  }
+  if (!trust) return skip('not checked: no trust file');
+  const block = receipt.proof.block;
+  if (block.header.chainId !== fork.chainId)
+    return skip(`the receipt is of chain ${block.header.chainId}`);
+  const verdict = checkForkProof(fork, trust);
+  if (!verdict.proven) return skip(`your trust file does not prove it: ${verdict.problem}`);
+  const keyId = block.signature.keyId;
+  if (!verdict.keys.some((key) => key.keyId === keyId))
+    return skip(`your trust file proves it, by another key than the receipt's (${keyId})`);
+  const marked = verdict.keys.find((key) => key.keyId === keyId)?.compromisedSince;
+  if (marked !== undefined) {
+    return {
+      fork,
+      check: {
+        step: 'online',
+        status: 'pass',
+        detail: `${reported}, by the key of this receipt; your trust file marks it compromised since ${marked}, which the checks above applied`,
+      },
+    };
+  }
+  return {
+    fork,
+    check: {
+      step: 'online',
+      status: 'fail',
+      code: 'CHAIN_FORKED',
+      detail:
+        `${reported}, which your trust file confirms, by the key that signed this receipt's block ` +
+        `(${keyId}): what it signed dates nothing until the court marks it compromised (evidence ` +
+        `trust compromise TRUST --key ${keyId} --since TIME, no later than ${fork.detectedAt}) ` +
+        'and verifies again; an anchor or time stamp from before that time still proves the receipt',
+    },
+  };
 }
 
 function onChainDetail(gateway: string, record: Record<string, unknown>): string {
