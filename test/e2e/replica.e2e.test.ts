@@ -503,6 +503,39 @@ describe('a replica of the real node', () => {
     });
     expect(atSource.forked).toEqual(proof);
     expect(await metric(source.url, 'evidence_chain_forked')).toBe(1);
+    // A judge checking B's receipt online learns it, the court's trust file confirming the proof:
+    // from the replica (which holds B) UNTRUSTED; from the source (which holds C there instead)
+    // NOT_ON_CHAIN, with the same finding.
+    const judge = (gateway: string) =>
+      cli([
+        'verify',
+        b!.file,
+        '--receipt',
+        `${b!.file}.receipt.json`,
+        '--trust',
+        trustFile,
+        '--online',
+        '--gateway',
+        gateway,
+        '--json',
+      ]);
+    for (const [gateway, verdict] of [
+      [replica.url, 'UNTRUSTED'],
+      [source.url, 'NOT_ON_CHAIN'],
+    ] as const) {
+      const judged = await judge(gateway);
+      expect(judged.code, judged.stderr).toBe(1);
+      const report = JSON.parse(judged.stdout) as {
+        verdict: string;
+        checks: Array<{ step: string; status: string; code?: string }>;
+      };
+      expect(report.verdict, gateway).toBe(verdict);
+      expect(report.checks.at(-1), gateway).toMatchObject({
+        step: 'online',
+        status: 'fail',
+        code: 'CHAIN_FORKED',
+      });
+    }
     const replicaNotices = (await (await fetch(`${replica.url}/v1/forks`)).json()) as {
       notices: Array<{ target: string; state: string }>;
     };
