@@ -1,13 +1,15 @@
 /**
- * `evidence-node promote-replica DIR --key FILE --trust FILE --source-height N`: rebuilds a
+ * `evidence-node promote-replica DIR --key FILE --trust FILE [--source-height N]`: rebuilds a
  * platform's node from a replica's data directory (docs/replicas.md) when the platform's own store
  * and backups are lost. Run with the replica stopped. Nothing changes unless every check passes:
  *
  * - the directory holds a replica of a chain the pinned trust file names, with no fork proof;
  * - its whole chain verifies, from block 0, by the keys the chain itself says signed it;
- * - it holds at least the `N` blocks the source had signed (as its operator last knew it): a
- *   block the source signed and the replica never took would otherwise be signed again,
- *   differently, and receipts of the lost one would contradict the chain;
+ * - it holds at least the blocks the source had signed: the most the source ever said it held
+ *   (the replica's job records it, replica/follower.ts), and `N` when the operator knows of more
+ *   (`--source-height`, needed when the replica never recorded one). A block the source signed
+ *   and the replica never took would otherwise be signed again, differently, and receipts of the
+ *   lost one would contradict the chain;
  * - the key given is the chain's current signing key, and the trust file does not mark it
  *   compromised.
  *
@@ -23,6 +25,7 @@ import { openAuditLog } from './audit/audit-log';
 import { parseTrustFile, type TrustFile } from '../core/trust';
 import { loadNodeKey } from './ledger/embedded/node-key';
 import { openEmbeddedLedger, promoteReplicaStore } from './ledger/embedded-ledger';
+import { readSourceHeight } from './replica/follower';
 import { FORK_FILE } from './replica/forks';
 import { fileExists } from './storage/durable-files';
 
@@ -38,6 +41,11 @@ export interface Promotion {
   readonly tipHash: Digest | null;
   /** The key that signs the next block. */
   readonly keyId: Digest | null;
+  /**
+   * The blocks the source had signed, at least, and who said so: the source itself (recorded by
+   * the replica) or the operator (`--source-height`), whichever is more.
+   */
+  readonly sourceHeight: { readonly height: number; readonly from: 'source' | 'operator' } | null;
   /** One line per reason the directory was not promoted. */
   readonly problems: readonly string[];
 }
@@ -46,8 +54,8 @@ export interface PromotionRequest {
   readonly dataDir: string;
   readonly keyFile: string;
   readonly trust: TrustFile;
-  /** Blocks the source had signed, as its operator last knew it. */
-  readonly sourceHeight: number;
+  /** Blocks the source had signed, as its operator last knew it, if the operator said. */
+  readonly sourceHeight?: number;
 }
 
 /** Retention while the command holds the audit log: it deletes nothing (the node prunes). */
@@ -64,6 +72,7 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
     height: null as number | null,
     tipHash: null as Digest | null,
     keyId: null as Digest | null,
+    sourceHeight: null as Promotion['sourceHeight'],
   };
   const refused = (): Promotion => ({ promoted: false, ...found, problems });
 
@@ -121,9 +130,24 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
     return refused();
   }
 
-  if (found.height !== null && found.height < request.sourceHeight) {
+  const recorded = await readSourceHeight(dataDir);
+  const said = recorded?.chainId === found.chainId ? recorded.height : undefined;
+  if (said === undefined && request.sourceHeight === undefined) {
     problems.push(
-      `the replica holds ${found.height} blocks and the source had signed ${request.sourceHeight}: ` +
+      'this replica never recorded how many blocks its source held: give --source-height N, the ' +
+        "blocks the source had signed as last known (its last backup's manifest, its monitoring)",
+    );
+  } else {
+    found.sourceHeight =
+      (request.sourceHeight ?? 0) > (said ?? 0)
+        ? { height: request.sourceHeight as number, from: 'operator' }
+        : { height: said as number, from: 'source' };
+  }
+  const needed = found.sourceHeight;
+  if (needed && found.height !== null && found.height < needed.height) {
+    problems.push(
+      `the replica holds ${found.height} blocks and the source had signed ${needed.height} ` +
+        `(${needed.from === 'source' ? `as the source said, ${recorded?.at}` : 'as --source-height says'}): ` +
         'blocks it never took would be signed again, differently, and their receipts would ' +
         'contradict the chain; let it catch up from a replica that holds them first',
     );
@@ -181,15 +205,17 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
   return { promoted: problems.length === 0, ...found, problems };
 }
 
-const USAGE = `usage: evidence-node promote-replica DIR --key FILE --trust FILE --source-height N [--json]
+const USAGE = `usage: evidence-node promote-replica DIR --key FILE --trust FILE [--source-height N] [--json]
 
 Makes the replica in DIR (stopped) the chain's own node, signing with the chain's current key in
-FILE, when the source's store is lost. --trust is the trust file the replica was pinned to;
---source-height the blocks the source had signed as last known (its last backup, its monitoring,
-other replicas' status): a replica holding fewer is refused. Exit 0 promoted, 1 refused (nothing
+FILE, when the source's store is lost. --trust is the trust file the replica was pinned to. A
+replica holding fewer blocks than its source ever said it held is refused; --source-height raises
+that figure when the operator knows of more (its last backup, its monitoring, other replicas'
+status), and is needed when the replica never recorded one. Exit 0 promoted, 1 refused (nothing
 changed but where a line says so), 2 usage.`;
 
 const OPTIONS = ['--key', '--trust', '--source-height'] as const;
+const REQUIRED = ['--key', '--trust'] as const;
 
 /** The `promote-replica` command; returns the exit status. */
 export async function promoteReplicaCommand(
@@ -215,7 +241,7 @@ export async function promoteReplicaCommand(
     }
   }
   if (positional.length !== 1) problems.push('DIR: give exactly one data directory');
-  for (const option of OPTIONS)
+  for (const option of REQUIRED)
     if (!values.has(option) && !problems.includes(`${option} needs a value`))
       problems.push(`${option} is required`);
   const heightText = values.get('--source-height');
@@ -241,14 +267,16 @@ export async function promoteReplicaCommand(
     dataDir,
     keyFile: values.get('--key') as string,
     trust,
-    sourceHeight,
+    ...(heightText === undefined ? {} : { sourceHeight }),
   });
   if (json) {
     io.stdout(JSON.stringify(result));
   } else if (result.promoted) {
     io.stdout(
       `${dataDir} now holds chain ${result.chainId} as its own node: ${result.verifiedBlocks} blocks ` +
-        `verified, the next block is ${result.height} and is signed by ${result.keyId}.`,
+        `verified (the source had signed ${result.sourceHeight?.height}, as the ` +
+        `${result.sourceHeight?.from} said), the next block is ${result.height} and is signed by ` +
+        `${result.keyId}.`,
     );
     io.stdout(
       `Start the node on it with EVIDENCE_DATA_DIR=${dataDir} EVIDENCE_ORG=${result.org} and no ` +

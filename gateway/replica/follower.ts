@@ -14,6 +14,8 @@
  * for again later.
  */
 
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { blockHash, type SignedBlockHeader } from '../../core/block';
 import { isEvidenceError, ReplicaError } from '../../core/errors';
@@ -24,12 +26,46 @@ import type { Ledger } from '../ledger/ledger';
 import { keyForBlock } from '../ledger/embedded/node-keys';
 import type { ReplicaMetrics } from '../metrics';
 import { FORK_FILE, ForkRecord } from './forks';
+import { writeWhole } from '../storage/durable-files';
 import { BLOCKS_PER_CALL, type BlocksAnswer, type ReplicaSource } from './source';
 
 /** Answers asked for in one round, one ahead of the blocks being committed. */
 const CALLS_PER_ROUND = 16;
 
 export { FORK_FILE } from './forks';
+
+/**
+ * The most blocks the source ever said it held, kept in the data directory (synced, each time it
+ * grows): a promotion (gateway/promote.ts) must not fall short of it, or blocks the source signed
+ * and the replica never took would be signed again, differently.
+ */
+export const SOURCE_HEIGHT_FILE = 'replica-source.json';
+
+export interface SourceHeightRecord {
+  readonly source: string;
+  readonly chainId: string;
+  readonly height: number;
+  /** When the source said so. */
+  readonly at: string;
+}
+
+/** The record in `dataDir`, or `undefined` when there is none or it is not one. */
+export async function readSourceHeight(dataDir: string): Promise<SourceHeightRecord | undefined> {
+  try {
+    const value = JSON.parse(
+      await fs.readFile(path.join(dataDir, SOURCE_HEIGHT_FILE), 'utf8'),
+    ) as Partial<SourceHeightRecord>;
+    return typeof value.height === 'number' &&
+      Number.isSafeInteger(value.height) &&
+      typeof value.chainId === 'string' &&
+      typeof value.source === 'string' &&
+      typeof value.at === 'string'
+      ? (value as SourceHeightRecord)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Two blocks at one height, both signed by the key the chain says signs it there. */
 export type ForkEvidence = ForkProof;
@@ -98,6 +134,8 @@ class Follower implements ReplicaFollower {
   #failures = 0;
   #lastError: ReplicaStatus['lastError'] = null;
   readonly #forks: ForkRecord;
+  /** The most blocks the source ever said it held, as recorded in SOURCE_HEIGHT_FILE. */
+  #recordedSourceHeight = 0;
 
   constructor(options: FollowerOptions) {
     this.#options = options;
@@ -115,6 +153,8 @@ class Follower implements ReplicaFollower {
 
   async start(): Promise<void> {
     await this.#forks.load();
+    const recorded = await readSourceHeight(this.#options.dataDir);
+    if (recorded?.chainId === this.#ledger.chainId) this.#recordedSourceHeight = recorded.height;
     this.#options.metrics?.held((await this.#ledger.info()).height);
     if (!this.#options.manual) this.#schedule(0);
   }
@@ -167,6 +207,40 @@ class Follower implements ReplicaFollower {
 
   async #round(): Promise<boolean> {
     if (this.#forks.current() || this.#closed) return false;
+    try {
+      return await this.#sync();
+    } finally {
+      // A source answered with its height even when the round then failed.
+      await this.#recordSourceHeight();
+    }
+  }
+
+  /** Keeps the source's height when it is the most it ever said (a failure is only logged). */
+  async #recordSourceHeight(): Promise<void> {
+    const height = this.#sourceHeight;
+    if (height === null || height <= this.#recordedSourceHeight || this.#closed) return;
+    const record: SourceHeightRecord = {
+      source: this.#options.source.url,
+      chainId: this.#ledger.chainId,
+      height,
+      at: new Date(this.#clock()).toISOString(),
+    };
+    try {
+      await writeWhole(
+        path.join(this.#options.dataDir, SOURCE_HEIGHT_FILE),
+        `${JSON.stringify(record)}\n`,
+        { replace: true },
+      );
+      this.#recordedSourceHeight = height;
+    } catch (error) {
+      this.#options.logger?.warn(
+        { err: error },
+        `the source's height could not be recorded in ${SOURCE_HEIGHT_FILE}`,
+      );
+    }
+  }
+
+  async #sync(): Promise<boolean> {
     try {
       const more = await this.#fetchAndCommit();
       this.#lastSyncAt = this.#clock();

@@ -636,7 +636,7 @@ describe('a replica of the real node', () => {
     await fs.rm(setup.dataDir, { recursive: true, force: true });
     expect(await court.stop()).toBe(0);
 
-    const promote = (height: number) =>
+    const promote = (...extra: string[]) =>
       spawnSync(
         process.execPath,
         [
@@ -647,23 +647,24 @@ describe('a replica of the real node', () => {
           escrowedKey,
           '--trust',
           trustFile,
-          '--source-height',
-          String(height),
           '--json',
+          ...extra,
         ],
         { encoding: 'utf8' },
       );
-    // A figure above what it holds is refused: those blocks would be signed again, differently.
-    const refused = promote(chain.height + 1);
+    // The operator knows of more blocks than it holds: refused, they would be signed again.
+    const refused = promote('--source-height', String(chain.height + 1));
     expect(refused.status, refused.stderr).toBe(1);
     expect((JSON.parse(refused.stdout) as Promotion).problems[0]).toContain(
       `holds ${chain.height} blocks and the source had signed ${chain.height + 1}`,
     );
-    const run = promote(chain.height);
+    // Without a figure, the most blocks the source ever said it held, as the replica recorded it.
+    const run = promote();
     expect(run.status, run.stderr + run.stdout).toBe(0);
     const promoted = JSON.parse(run.stdout) as Promotion;
     expect(promoted).toMatchObject({
       promoted: true,
+      sourceHeight: { height: chain.height, from: 'source' },
       chainId: chain.chainId,
       height: chain.height,
       verifiedBlocks: chain.height,

@@ -15,7 +15,7 @@ import type { TrustFile } from '../../core/trust';
 import { openAuditLog } from '../../gateway/audit/audit-log';
 import { openEmbeddedLedger } from '../../gateway/ledger/embedded-ledger';
 import { promoteReplicaCommand, type Promotion } from '../../gateway/promote';
-import { FORK_FILE } from '../../gateway/replica/follower';
+import { FORK_FILE, SOURCE_HEIGHT_FILE } from '../../gateway/replica/follower';
 import { openTextStore } from '../../gateway/storage/text-store';
 import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
 
@@ -180,6 +180,45 @@ describe('promoting a replica to its chain’s own node', () => {
     ).rejects.toThrow(/of its own node; a replica needs an empty one/);
   });
 
+  it('takes the most blocks the source ever said it held, as the replica recorded it, unless told of more', async () => {
+    const noFlag = args().filter(
+      (_, i, all) => all[i] !== '--source-height' && all[i - 1] !== '--source-height',
+    );
+    const never = await promote(noFlag);
+    expect(never.code).toBe(1);
+    expect((JSON.parse(never.stdout[0]!) as Promotion).problems).toEqual([
+      expect.stringContaining('never recorded how many blocks its source held'),
+    ]);
+    const record = (said: number) =>
+      fs.writeFile(
+        path.join(replicaDir, SOURCE_HEIGHT_FILE),
+        JSON.stringify({
+          source: 'http://source',
+          chainId: trust.chains[0]!.chainId,
+          height: said,
+          at: '2026-03-01T09:00:00.000Z',
+        }),
+      );
+    await record(height + 3);
+    const behind = await promote(noFlag);
+    expect(behind.code).toBe(1);
+    expect((JSON.parse(behind.stdout[0]!) as Promotion).problems).toEqual([
+      expect.stringContaining(
+        `holds ${height} blocks and the source had signed ${height + 3} (as the source said, 2026-03-01T09:00:00.000Z)`,
+      ),
+    ]);
+    // A flag below the record does not lower it.
+    expect((await promote(args({ height: 1 }))).code).toBe(1);
+    await stillReplica();
+    await record(height);
+    const run = await promote(noFlag);
+    expect(run.code, run.stdout.join('\n')).toBe(0);
+    expect((JSON.parse(run.stdout[0]!) as Promotion).sourceHeight).toEqual({
+      height,
+      from: 'source',
+    });
+  });
+
   it('refuses a key that is not the chain’s current one, and changes nothing', async () => {
     const run = await promote(args({ key: retiredKey }));
     expect(run.code).toBe(1);
@@ -194,7 +233,9 @@ describe('promoting a replica to its chain’s own node', () => {
     expect(run.code).toBe(1);
     const result = JSON.parse(run.stdout[0]!) as Promotion;
     expect(result.problems).toEqual([
-      expect.stringContaining(`holds ${height} blocks and the source had signed ${height + 2}`),
+      expect.stringContaining(
+        `holds ${height} blocks and the source had signed ${height + 2} (as --source-height says)`,
+      ),
     ]);
     await stillReplica();
     // Holding more than the operator last knew of is no loss.

@@ -27,6 +27,7 @@ import { createMetrics } from '../../gateway/metrics';
 import {
   FORK_FILE,
   createReplicaFollower,
+  readSourceHeight,
   type ReplicaFollower,
 } from '../../gateway/replica/follower';
 import { replicaSource, type BlocksAnswer, type ReplicaSource } from '../../gateway/replica/source';
@@ -205,6 +206,19 @@ describe('replicas over the gateway', () => {
       expect(text).toMatch(/^evidence_replica_height 41$/m);
       expect(text).toMatch(/^evidence_replica_behind_blocks 0$/m);
       expect(text).toMatch(/^evidence_replica_forked 0$/m);
+      // The most blocks the source said it held, kept for a promotion.
+      expect(await readSourceHeight(replicaDir)).toMatchObject({
+        source: sourceUrl,
+        chainId: source.chainId,
+        height: 41,
+      });
+      // A source restored from an old copy says less: the record keeps the most.
+      const { job: later } = follower(
+        fakeSource(async () => ({ chainId: source.chainId, height: 5, blocks: [] })).fake,
+      );
+      await later.start();
+      await expect(later.syncOnce()).rejects.toMatchObject({ code: 'CHAIN_FORKED' });
+      expect((await readSourceHeight(replicaDir))?.height).toBe(41);
     });
 
     it('serves its status and refuses deposits over its own HTTP API', async () => {
