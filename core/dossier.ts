@@ -86,6 +86,16 @@ export interface DossierChain {
   /** True when counting stopped at a bound: `records` is then a lower bound. */
   readonly recordsLowerBound?: true;
   readonly transactions?: number;
+  /**
+   * The node's store was rebuilt from a replica's copy holding `height` blocks (tip `tipHash`)
+   * at `at`: the node signed every block after.
+   */
+  readonly promoted?: { readonly height: number; readonly tipHash: Digest; readonly at: string };
+  /**
+   * The node holds proof that the chain's key signed two different blocks at height `block`
+   * (seen `detectedAt`); `GET /v1/forks` serves the proof.
+   */
+  readonly forked?: { readonly block: number; readonly detectedAt: string };
 }
 
 export interface DossierAnchorTarget {
@@ -285,6 +295,18 @@ export const complianceDossierSchema = {
         records: COUNT,
         recordsLowerBound: { const: true },
         transactions: COUNT,
+        promoted: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['height', 'tipHash', 'at'],
+          properties: { height: COUNT, tipHash: SHA256, at: TIME },
+        },
+        forked: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['block', 'detectedAt'],
+          properties: { block: COUNT, detectedAt: TIME },
+        },
       },
     },
     anchors: {

@@ -8,7 +8,13 @@
 import { blockHash, type SignedBlockHeader } from './block';
 import { signedBlockHeaderSchema } from './receipt';
 import { validateOrThrow } from './schema';
-import { CHAIN_ID_PATTERN, verifyBlockSignature, type TrustedKey, type TrustFile } from './trust';
+import {
+  CHAIN_ID_PATTERN,
+  TRUST_TIME_PATTERN,
+  verifyBlockSignature,
+  type TrustedKey,
+  type TrustFile,
+} from './trust';
 
 export const FORK_PROOF_TYPE = 'judicial-evidence-fork';
 
@@ -33,7 +39,7 @@ export const forkProofSchema = {
     number: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     held: signedBlockHeaderSchema,
     served: signedBlockHeaderSchema,
-    detectedAt: { type: 'string', maxLength: 64 },
+    detectedAt: { type: 'string', pattern: TRUST_TIME_PATTERN },
   },
 } as const;
 

@@ -137,6 +137,29 @@ function chainFields(d: ComplianceDossier): Field[] {
           },
         ]
       : []),
+    ...(c.promoted
+      ? [
+          {
+            label: { zh: '由副本重建', en: 'Rebuilt from a replica' },
+            value:
+              `${formatTime(c.promoted.at)}：副本持有 ${c.promoted.height.toLocaleString('en-US')} 个区块，` +
+              `此后区块由本节点签署 / the replica held ${c.promoted.height.toLocaleString('en-US')} blocks ` +
+              `(tip ${c.promoted.tipHash}); this node signed every block after`,
+          },
+        ]
+      : []),
+    ...(c.forked
+      ? [
+          {
+            label: { zh: '分叉证明', en: 'Fork proof' },
+            value:
+              `本链密钥在第 ${c.forked.block} 号区块签署了两个不同的区块（${formatTime(c.forked.detectedAt)} 发现）` +
+              ` / the chain's key signed two different blocks ${c.forked.block} (seen ` +
+              `${formatTime(c.forked.detectedAt)}): GET /v1/forks`,
+            tone: 'bad' as const,
+          },
+        ]
+      : []),
   ];
 }
 

@@ -405,6 +405,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       anchoring: () => app.anchoring.status(),
       ...(deps.audit ? { audit: deps.audit } : {}),
       backups: () => backups.dossier(),
+      ...(forks ? { fork: () => forks.current() } : {}),
     }),
   });
   void app.register(verifyPageRoutes, deps.webDir ? { webDir: deps.webDir } : {});

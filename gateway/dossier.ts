@@ -10,13 +10,15 @@
  * - software: the package version, the Node.js and OpenSSL versions, and `buildCodeDigest` of the
  *   build folder the node runs from (documents/code-digest.ts; absent when run from sources);
  * - chain: height and tip from the ledger; evidence records counted by a bounded keys-only scan of
- *   world state (`RECORD_COUNT_LIMIT`; beyond it the count is marked as a lower bound);
+ *   world state (`RECORD_COUNT_LIMIT`; beyond it the count is marked as a lower bound); whether
+ *   the node's store was rebuilt from a replica, and whether it holds proof of a fork;
  * - anchors: each anchoring target with its last anchor (empty without targets);
  * - audit: the retained span of the hash-chained audit log and its head, or `configured: false`.
  */
 
 import { evidenceKey } from '../chaincode/evidence-contract';
 import type { Digest } from '../core/digest';
+import type { ForkProof } from '../core/fork';
 import {
   DOSSIER_TYPE,
   KNOWN_ALGORITHMS,
@@ -55,6 +57,8 @@ export interface DossierSources {
   readonly audit?: AuditLog;
   /** The backup policy and the last backup (gateway/backup.ts); without it, not configured. */
   readonly backups?: () => Promise<DossierBackups | DossierBackupsNotConfigured>;
+  /** The proof the node holds that its chain signed two histories (replica/forks.ts), if any. */
+  readonly fork?: () => ForkProof | null;
   /** The build folder to fingerprint; default the one this code runs from, if any. */
   readonly distDir?: string;
   readonly now?: () => Date;
@@ -161,6 +165,7 @@ class DossierBuilderImpl implements DossierBuilder {
   async #chain(): Promise<DossierChain> {
     const { ledger } = this.#sources;
     const info = await ledger.info();
+    const fork = this.#sources.fork?.() ?? null;
     if (info.tipHash === null)
       throw new LedgerError('LEDGER_UNAVAILABLE', 'the chain has no block yet');
     const counted = await ledger.countState?.(EVIDENCE_PREFIX, RECORD_COUNT_LIMIT);
@@ -171,6 +176,8 @@ class DossierBuilderImpl implements DossierBuilder {
       ...(info.tipTime !== null ? { tipTime: info.tipTime } : {}),
       ...(counted !== undefined ? { records: counted.count } : {}),
       ...(counted !== undefined && !counted.complete ? { recordsLowerBound: true as const } : {}),
+      ...(info.promoted ? { promoted: info.promoted } : {}),
+      ...(fork ? { forked: { block: fork.number, detectedAt: fork.detectedAt } } : {}),
     };
   }
 

@@ -109,6 +109,19 @@ export const chainInfoSchema = {
     height: { type: 'integer', minimum: 0 },
     tipHash: { anyOf: [DIGEST, { type: 'null' }] },
     tipTime: { anyOf: [TIME, { type: 'null' }] },
+    promoted: {
+      type: 'object',
+      description:
+        "the node's store was rebuilt from a replica's copy (`evidence-node promote-replica`): " +
+        'the copy held `height` blocks with tip `tipHash`; the node signed every block after',
+      additionalProperties: false,
+      required: ['height', 'tipHash', 'at'],
+      properties: {
+        height: { type: 'integer', minimum: 1 },
+        tipHash: DIGEST,
+        at: { type: 'string' },
+      },
+    },
   },
 } as const;
 

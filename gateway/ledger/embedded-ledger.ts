@@ -96,6 +96,7 @@ import type {
   NodeKeyRotation,
   NodeKeyState,
   NodeKeyView,
+  PromotedFrom,
   ReplicatedBlock,
   StoredTransaction,
 } from './ledger';
@@ -186,6 +187,8 @@ interface ChainMeta {
   readonly createdAt: string;
   /** A replica's store: the chain's first key, which no key file of this node holds. */
   readonly replica?: { readonly algorithm: NodeKeyAlgorithm; readonly publicKey: string };
+  /** A node store that was a replica's (promoteReplicaStore). */
+  readonly promoted?: PromotedFrom;
 }
 
 const blockKey = (n: number) => n.toString(16).padStart(12, '0');
@@ -232,6 +235,7 @@ class EmbeddedLedgerImpl implements Ledger {
   /** Abandon the backups asked for and not finished. */
   readonly #backupAborts = new Set<AbortController>();
   readonly #operator: string | undefined;
+  readonly #promoted: PromotedFrom | undefined;
   readonly #clock: () => number;
   readonly #contracts: Map<string, Contract>;
   readonly #contractClasses: ReadonlyArray<new () => Contract>;
@@ -275,6 +279,7 @@ class EmbeddedLedgerImpl implements Ledger {
     chainId: string;
     tip: Tip;
     operator: string | undefined;
+    promoted?: PromotedFrom | undefined;
     clock: () => number;
     contracts: ReadonlyArray<new () => Contract>;
     nodeKeyAlgorithm: NodeKeyAlgorithm | undefined;
@@ -300,6 +305,7 @@ class EmbeddedLedgerImpl implements Ledger {
     this.#tip = init.tip;
     this.#head = init.tip;
     this.#operator = init.operator;
+    this.#promoted = init.promoted;
     this.#clock = init.clock;
     this.#dataDir = init.dataDir;
     this.#org = init.org;
@@ -480,6 +486,7 @@ class EmbeddedLedgerImpl implements Ledger {
       height: this.#tip.number + 1,
       tipHash: this.#tip.hash,
       tipTime: this.#tip.time,
+      ...(this.#promoted ? { promoted: this.#promoted } : {}),
     };
   }
 
@@ -1351,6 +1358,7 @@ export async function openEmbeddedLedger(
       chainId: chain.chainId,
       tip,
       operator: options.operator,
+      promoted: chain.promoted,
       clock,
       contracts: options.contracts ?? defaultContracts,
       nodeKeyAlgorithm: options.nodeKeyAlgorithm,
@@ -1471,8 +1479,16 @@ export async function promoteReplicaStore(
     }
     // Left by a promotion that stopped before its chain record was written: the same key.
     if (!held) await writeWhole(file, key.pem, { replace: false });
+    const rawTip = await meta.get('tip');
+    if (rawTip === undefined) throw corrupted('the tip record is missing');
+    const tip = JSON.parse(rawTip) as Tip;
     const { replica: _replica, ...own } = chain;
-    await meta.put('chain', JSON.stringify(own), { sync: true } as never);
+    const promoted: PromotedFrom = {
+      height: tip.number + 1,
+      tipHash: tip.hash,
+      at: new Date().toISOString(),
+    };
+    await meta.put('chain', JSON.stringify({ ...own, promoted }), { sync: true } as never);
     return { chainId: chain.chainId, org: chain.org, keyId: key.keyId };
   } finally {
     await db.close();

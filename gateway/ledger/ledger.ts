@@ -50,6 +50,16 @@ export interface ChainInfo {
   readonly height: number;
   readonly tipHash: Digest | null;
   readonly tipTime: string | null;
+  /** The node's store was rebuilt from a replica's copy (`evidence-node promote-replica`). */
+  readonly promoted?: PromotedFrom;
+}
+
+/** When a replica's copy became the chain's node store, and the copy's tip then. */
+export interface PromotedFrom {
+  /** Blocks the copy held: the node signed every block from this one on. */
+  readonly height: number;
+  readonly tipHash: Digest;
+  readonly at: string;
 }
 
 /** What {@link Ledger.backup} copied, and what checking the copy found. */

@@ -184,6 +184,34 @@ describe('renderDossierPdf', () => {
     expect(text).toContain('≥ 5,000,000');
   });
 
+  it('says when the store was rebuilt from a replica, and when the node holds proof of a fork', async () => {
+    const told: ComplianceDossier = {
+      ...dossier,
+      chain: {
+        ...dossier.chain,
+        promoted: {
+          height: 12_000,
+          tipHash: TIP as `sha256:${string}`,
+          at: '2026-11-20T08:00:00.000Z',
+        },
+        forked: { block: 11_999, detectedAt: '2026-11-19T10:00:00.000Z' },
+      },
+    };
+    const text = squash(
+      pdfText(writeArtifact('dossier-rebuilt.pdf', await renderDossierPdf(told))),
+    );
+    expect(text).toContain(squash('由副本重建'));
+    expect(text).toContain(squash('the replica held 12,000 blocks'));
+    expect(text).toContain(squash('分叉证明'));
+    expect(text).toContain(squash("the chain's key signed two different blocks 11999"));
+    // Without them, neither line.
+    const plain = squash(
+      pdfText(writeArtifact('dossier-plain.pdf', await renderDossierPdf(dossier))),
+    );
+    expect(plain).not.toContain(squash('由副本重建'));
+    expect(plain).not.toContain(squash('分叉证明'));
+  });
+
   it('refuses an invalid dossier, naming every bad field', async () => {
     const bad = {
       ...dossier,

@@ -344,6 +344,14 @@ describe('fork proofs over the gateway', () => {
     expect(again.json()).toMatchObject({ kept: 'known' });
     expect(JSON.parse(await fs.readFile(path.join(sourceDir, FORK_FILE), 'utf8'))).toEqual(proof);
     expect((await sourceMetrics.render()).text).toMatch(/^evidence_chain_forked 1$/m);
+    // The compliance dossier says so too.
+    const admin = await base.keyFor('admin', 'NodeOrg');
+    const dossier = await getWith(sourceApp, '/v1/admin/dossier', admin);
+    expect(dossier.statusCode).toBe(200);
+    expect((dossier.json() as { chain: { forked: unknown } }).chain.forked).toEqual({
+      block: 1,
+      detectedAt: proof.detectedAt,
+    });
     // One audit entry, for the proof kept.
     await audit.flush();
     const forkEntries = (await audit.read(0, 1_000)).filter((e) => e.type === 'fork');

@@ -158,6 +158,12 @@ describe('promoting a replica to its chain’s own node', () => {
     // The node opens it as its own: the same blocks, keys and trust, and it signs the next block.
     const node = await open({ dataDir: replicaDir, org: 'NodeOrg', operator: 'Platform' });
     expect(node.isReplica()).toBe(false);
+    // It says, for as long as it runs, that its store was a replica's copy up to that tip.
+    expect((await node.info()).promoted).toEqual({
+      height,
+      tipHash: result.tipHash,
+      at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
     expect((await node.rawBlocks(0, 1_000, 64 * 1024 * 1024)).blocks).toEqual(sourceBlocks);
     expect(node.trust()).toEqual(trust);
     now += 1_000;
