@@ -347,8 +347,10 @@ class BackupServiceImpl implements BackupService {
   }
 
   async get(id: string): Promise<BackupView | undefined> {
+    // Running until the node has done with it (its metrics and audit entry included), even once
+    // its manifest is written: a client that sees it completed sees everything that follows.
     const running = this.#running?.view;
-    if (running?.id === id) return (await this.#manifest(id)) ?? running;
+    if (running?.id === id) return running;
     const failed = this.#failed.find((view) => view.id === id);
     if (failed) return failed;
     if (this.#dir === undefined || !BACKUP_ID.test(id)) return undefined;
