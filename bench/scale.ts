@@ -6,7 +6,6 @@
  * so the figures describe a settled store rather than one still digesting its writes.
  */
 
-import { measureChainCheck, type ChainCheckFigure } from './chain-check';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +15,7 @@ import type { EvidenceService } from '../gateway/evidence-service';
 import { openThreadedLedger } from '../gateway/ledger/threaded-ledger';
 import type { BenchConfig } from './config';
 import { median } from './processes';
+import { measureChainCheck, type ChainCheckFigure } from './chain-check';
 import { measureStorageCeiling, type StorageCeiling } from './storage-ceiling';
 import {
   BENCH_PRINCIPAL as PRINCIPAL,

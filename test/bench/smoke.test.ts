@@ -29,6 +29,10 @@ const ROWS = [
   'scale-deposit-rate',
   'scale-read-latency',
   'storage-ceiling',
+  'storage-no-history',
+  'storage-no-blocks',
+  'storage-blocks-only',
+  'storage-state-only',
   'chain-check',
   'scale-bytes-per-record',
   'replica-copy',
@@ -101,6 +105,10 @@ describe('npm run bench (BENCH_SMOKE=1)', () => {
     expect(check?.seconds).toBeGreaterThan(0);
     expect(check?.readSeconds).toBeGreaterThan(0);
     const ceiling = results.figures.scale?.storageCeiling;
+    // Each part of the layout was written on its own: fewer bytes than the whole.
+    for (const part of Object.values(ceiling?.parts ?? {}))
+      expect(part.bytesPerRecord).toBeLessThan((ceiling?.bytes ?? 0) / (ceiling?.records ?? 1));
+    expect(Object.keys(ceiling?.parts ?? {})).toHaveLength(4);
     expect(ceiling?.records).toBeGreaterThanOrEqual(1000);
     expect(ceiling?.entries).toBeGreaterThan(ceiling?.records ?? Infinity);
     expect(ceiling?.bytes).toBeGreaterThan(500 * (ceiling?.records ?? Infinity));
