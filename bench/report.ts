@@ -301,7 +301,7 @@ export function rowsOf(figures: Figures): Row[] {
     for (const [id, what, measured] of parts) {
       rows.push({
         id,
-        figure: `LevelDB alone, the same blocks' entries ${what} (records/s)`,
+        figure: `LevelDB alone, the same blocks' entries: ${what} (records/s)`,
         value: round(measured.recordsPerSecond, 0),
         unit: '1/s',
         reference:
