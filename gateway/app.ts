@@ -7,6 +7,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -49,7 +50,11 @@ import evidenceRoutes from './routes/evidence';
 import healthRoutes from './routes/health';
 import publicRoutes from './routes/public';
 import replicaRoutes from './routes/replica';
-import { createReplicaFollower, type ReplicaFollower } from './replica/follower';
+import {
+  SOURCE_HEIGHT_FILE,
+  createReplicaFollower,
+  type ReplicaFollower,
+} from './replica/follower';
 import { ForkRecord, type ForkTarget } from './replica/forks';
 import { configuredSource, type ReplicaSource } from './replica/source';
 import verifyPageRoutes from './routes/verify-page';
@@ -297,6 +302,9 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       anchoring: { copyStore: (location) => app.anchoring.copyStore(location) },
       ...(deps.audit ? { audit: deps.audit } : {}),
       keysFile: config.keysFile,
+      ...(deps.ledger.isReplica?.()
+        ? { extraFiles: [path.join(config.dataDir, SOURCE_HEIGHT_FILE)] }
+        : {}),
     },
     onError: (error, id) =>
       app.log.error(

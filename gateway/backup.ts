@@ -49,6 +49,12 @@ export interface BackupSources {
   };
   /** The API keys file (`EVIDENCE_KEYS_FILE`); copied as `keys.json`. */
   readonly keysFile: string;
+  /**
+   * Small files of the data directory copied as they are when present: on a replica, the most
+   * blocks its source ever said it held (replica/follower.ts), which a promotion from the backup
+   * checks.
+   */
+  readonly extraFiles?: readonly string[];
 }
 
 export interface BackupServiceOptions {
@@ -419,6 +425,10 @@ class BackupServiceImpl implements BackupService {
         });
       const files = copied ? [ledger.isReplica?.() ? REPLICA_TRUST_FILE : 'node-key.pem'] : [];
       if (await copyIfPresent(keysFile, path.join(partial, 'keys.json'))) files.push('keys.json');
+      for (const file of this.#sources.extraFiles ?? []) {
+        const name = path.basename(file);
+        if (await copyIfPresent(file, path.join(partial, name))) files.push(name);
+      }
       const finishedAt = this.#clock();
       const manifest: BackupManifest = {
         type: 'evidence-node-backup',

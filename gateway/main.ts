@@ -21,7 +21,7 @@ export const openNodeLedger: OpenLedger = ({ thread, onFailure, ...options }) =>
 
 const USAGE = `usage: evidence-node                        run the node (configured by EVIDENCE_* variables)
        evidence-node check-backup FOLDER    check a backup folder offline (--json for JSON)
-       evidence-node promote-replica DIR --key FILE --trust FILE [--source-height N]
+       evidence-node promote-replica DIR --key FILE --trust FILE [--source-height N] [--dry-run]
                                             make a stopped replica its chain's own node`;
 
 export function main(

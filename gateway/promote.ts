@@ -32,6 +32,8 @@ import { fileExists } from './storage/durable-files';
 export interface Promotion {
   /** True when the directory now holds the chain's own store. */
   readonly promoted: boolean;
+  /** Checked only (`--dry-run`): nothing was changed, whatever the checks found. */
+  readonly dryRun: boolean;
   readonly chainId: string | null;
   /** The chain's organisation: the node must run as it (`EVIDENCE_ORG`). */
   readonly org: string | null;
@@ -56,6 +58,8 @@ export interface PromotionRequest {
   readonly trust: TrustFile;
   /** Blocks the source had signed, as its operator last knew it, if the operator said. */
   readonly sourceHeight?: number;
+  /** Run every check and change nothing (a recovery drill; a replica's backup folder too). */
+  readonly dryRun?: boolean;
 }
 
 /** Retention while the command holds the audit log: it deletes nothing (the node prunes). */
@@ -74,7 +78,8 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
     keyId: null as Digest | null,
     sourceHeight: null as Promotion['sourceHeight'],
   };
-  const refused = (): Promotion => ({ promoted: false, ...found, problems });
+  const dryRun = request.dryRun === true;
+  const refused = (): Promotion => ({ promoted: false, dryRun, ...found, problems });
 
   let pem: string;
   let keyId: Digest;
@@ -164,6 +169,8 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
     );
   }
   if (problems.length > 0) return refused();
+  found.keyId = keyId;
+  if (dryRun) return refused();
 
   try {
     const promoted = await promoteReplicaStore(dataDir, { keyId, pem });
@@ -202,17 +209,18 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
   } catch (error) {
     problems.push(`promoting failed: ${(error as Error).message}`);
   }
-  return { promoted: problems.length === 0, ...found, problems };
+  return { promoted: problems.length === 0, dryRun, ...found, problems };
 }
 
-const USAGE = `usage: evidence-node promote-replica DIR --key FILE --trust FILE [--source-height N] [--json]
+const USAGE = `usage: evidence-node promote-replica DIR --key FILE --trust FILE [--source-height N] [--dry-run] [--json]
 
 Makes the replica in DIR (stopped) the chain's own node, signing with the chain's current key in
 FILE, when the source's store is lost. --trust is the trust file the replica was pinned to. A
 replica holding fewer blocks than its source ever said it held is refused; --source-height raises
 that figure when the operator knows of more (its last backup, its monitoring, other replicas'
-status), and is needed when the replica never recorded one. Exit 0 promoted, 1 refused (nothing
-changed but where a line says so), 2 usage.`;
+status), and is needed when the replica never recorded one. --dry-run runs every check and changes
+nothing (a recovery drill, on the replica or on a copy of its backup). Exit 0 promoted (or, with
+--dry-run, ready), 1 refused (nothing changed but where a line says so), 2 usage.`;
 
 const OPTIONS = ['--key', '--trust', '--source-height'] as const;
 const REQUIRED = ['--key', '--trust'] as const;
@@ -223,7 +231,8 @@ export async function promoteReplicaCommand(
   io: { stdout(line: string): void; stderr(line: string): void },
 ): Promise<number> {
   const json = args.includes('--json');
-  const rest = args.filter((arg) => arg !== '--json');
+  const dryRun = args.includes('--dry-run');
+  const rest = args.filter((arg) => arg !== '--json' && arg !== '--dry-run');
   const values = new Map<string, string>();
   const positional: string[] = [];
   const problems: string[] = [];
@@ -268,9 +277,18 @@ export async function promoteReplicaCommand(
     keyFile: values.get('--key') as string,
     trust,
     ...(heightText === undefined ? {} : { sourceHeight }),
+    dryRun,
   });
+  const ready = result.promoted || (dryRun && result.problems.length === 0);
   if (json) {
     io.stdout(JSON.stringify(result));
+  } else if (dryRun && ready) {
+    io.stdout(
+      `${dataDir} can be promoted (nothing was changed): chain ${result.chainId}, ` +
+        `${result.verifiedBlocks} blocks verified, the source had signed ` +
+        `${result.sourceHeight?.height} (as the ${result.sourceHeight?.from} said), the key is ` +
+        "the chain's current one.",
+    );
   } else if (result.promoted) {
     io.stdout(
       `${dataDir} now holds chain ${result.chainId} as its own node: ${result.verifiedBlocks} blocks ` +
@@ -283,8 +301,8 @@ export async function promoteReplicaCommand(
         'EVIDENCE_REPLICA_* settings; point other replicas of the chain at it.',
     );
   } else {
-    io.stdout(`${dataDir} was NOT promoted:`);
+    io.stdout(`${dataDir} ${dryRun ? 'could NOT be promoted' : 'was NOT promoted'}:`);
     for (const problem of result.problems) io.stdout(`  ${problem}`);
   }
-  return result.promoted ? 0 : 1;
+  return ready ? 0 : 1;
 }

@@ -225,6 +225,35 @@ describe('promoting a replica to its chain’s own node', () => {
     });
   });
 
+  it('checks everything and changes nothing with --dry-run, ready or not', async () => {
+    const ready = await promote([...args(), '--dry-run']);
+    expect(ready.code, ready.stdout.join('\n')).toBe(0);
+    expect(JSON.parse(ready.stdout[0]!) as Promotion).toMatchObject({
+      promoted: false,
+      dryRun: true,
+      verifiedBlocks: height,
+      height,
+      problems: [],
+    });
+    await stillReplica();
+    const text = await promote([...args().filter((a) => a !== '--json'), '--dry-run']);
+    expect(text.stdout[0]).toMatch(/can be promoted \(nothing was changed\)/);
+    // A recovery drill on a copy of the replica's backup: a backup folder is a data directory.
+    const copy = path.join(dir, 'replica-backup');
+    const replica = await open({ dataDir: replicaDir, org: 'CourtOrg', replica: { trust } });
+    await replica.backup(copy);
+    await replica.close();
+    const drill = await promote([copy, ...args().slice(1), '--dry-run']);
+    expect(drill.code, drill.stdout.join('\n')).toBe(0);
+    expect(JSON.parse(drill.stdout[0]!) as Promotion).toMatchObject({ dryRun: true, height });
+    const notReady = await promote([...args({ key: retiredKey }), '--dry-run']);
+    expect(notReady.code).toBe(1);
+    expect((JSON.parse(notReady.stdout[0]!) as Promotion).problems).toEqual([
+      expect.stringMatching(/the chain is signed by sha256:/),
+    ]);
+    await stillReplica();
+  });
+
   it('refuses a key that is not the chain’s current one, and changes nothing', async () => {
     const run = await promote(args({ key: retiredKey }));
     expect(run.code).toBe(1);

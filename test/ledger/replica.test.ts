@@ -338,6 +338,9 @@ describe('a replica of an embedded chain', () => {
       const agreements = await openTextStore(path.join(replicaDir, 'agreements'), 'agreements');
       closers.push(() => agreements.close());
       await fs.writeFile(keysFile, '{"keys":[]}\n');
+      // What its job recorded of its source's height goes with it, for a promotion from the copy.
+      const sourceHeight = path.join(replicaDir, 'replica-source.json');
+      await fs.writeFile(sourceHeight, '{"height":2}\n');
       const service = createBackupService({
         dir: backups,
         sources: {
@@ -345,6 +348,7 @@ describe('a replica of an embedded chain', () => {
           agreements: { copyStore: (location) => copyStore(agreements, location) },
           anchoring: { copyStore: async () => undefined },
           keysFile,
+          extraFiles: [sourceHeight, path.join(replicaDir, 'absent.json')],
         },
       });
       const { id } = service.start();
@@ -352,6 +356,10 @@ describe('a replica of an embedded chain', () => {
       const backup = (await service.get(id)) as BackupView;
       expect(backup.state).toBe('completed');
       const folder = path.join(backups, id);
+      expect(backup.files).toEqual([REPLICA_TRUST_FILE, 'keys.json', 'replica-source.json']);
+      expect(await fs.readFile(path.join(folder, 'replica-source.json'), 'utf8')).toBe(
+        '{"height":2}\n',
+      );
       await expect(fs.access(path.join(folder, 'node-key.pem'))).rejects.toThrow();
       expect(JSON.parse(await fs.readFile(path.join(folder, REPLICA_TRUST_FILE), 'utf8'))).toEqual(
         pinned,
