@@ -664,6 +664,15 @@ describe('a replica of the real node', () => {
     expect((JSON.parse(refused.stdout) as Promotion).problems[0]).toContain(
       `holds ${chain.height} blocks and the source had signed ${chain.height + 1}`,
     );
+    // A drill first: every check, nothing changed.
+    const drill = promote('--dry-run');
+    expect(drill.status, drill.stderr + drill.stdout).toBe(0);
+    expect(JSON.parse(drill.stdout) as Promotion).toMatchObject({
+      promoted: false,
+      dryRun: true,
+      problems: [],
+    });
+    await expect(fs.access(path.join(courtDir, 'node-key.pem'))).rejects.toThrow();
     // Without a figure, the most blocks the source ever said it held, as the replica recorded it.
     const run = promote();
     expect(run.status, run.stderr + run.stdout).toBe(0);
