@@ -31,6 +31,8 @@ export type OpenLedger = (options: {
   nodeKeyAlgorithm?: NodeKeyAlgorithm;
   /** Keep a verified copy of another node's chain (`EVIDENCE_REPLICA_*`, docs/replicas.md). */
   replica?: ReplicaOptions;
+  /** Refuse a chain of another organisation than `org` (a node's own chain; not a replica's). */
+  requireOrg?: boolean;
   /** Where an embedded ledger runs (`EVIDENCE_LEDGER_THREAD`); other adapters ignore it. */
   thread: LedgerThread;
   /**
@@ -116,6 +118,7 @@ export async function startNode(config: Config, options: StartOptions): Promise<
         ? {}
         : { nodeKeyAlgorithm: config.nodeKeyAlgorithm }),
       ...(replica ? { replica } : {}),
+      requireOrg: true,
       thread: config.ledgerThread,
       onFailure: (error) => failed(error),
     });

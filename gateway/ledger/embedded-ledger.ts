@@ -129,6 +129,12 @@ export interface EmbeddedLedgerOptions {
   readonly chainId?: string;
   /** Who runs this node, for the trust file. */
   readonly operator?: string;
+  /**
+   * Refuse a chain of another organisation than `org` (how the node opens its own store: its
+   * transactions would name another MSP than the chain's genesis). Checks of a copy (a backup, a
+   * promotion) open it as whatever organisation.
+   */
+  readonly requireOrg?: boolean;
   /** Milliseconds since the epoch; for tests of time-dependent contracts. */
   readonly clock?: () => number;
   /** Contract classes to host; default the chaincode package's. */
@@ -1340,6 +1346,13 @@ export async function openEmbeddedLedger(
       }
       key = settled.key;
       keys = recorded ?? [firstKeyEntry(key)];
+      if (options.requireOrg && chain.org !== options.org) {
+        throw new LedgerError(
+          'LEDGER_UNAVAILABLE',
+          `this data directory holds chain ${chain.chainId} of organisation ${chain.org} (its ` +
+            `block 0); the node is configured as ${options.org}: set EVIDENCE_ORG=${chain.org}`,
+        );
+      }
       if (options.chainId && options.chainId !== chain.chainId) {
         throw new LedgerError(
           'LEDGER_UNAVAILABLE',

@@ -686,6 +686,10 @@ describe('a replica of the real node', () => {
       tipHash: chain.tipHash,
     });
 
+    // Started as another organisation, it refuses and says which one the chain is.
+    await expect(
+      startNode({ dataDir: courtDir, env: { ...ENV, EVIDENCE_ORG: 'CourtOrg' } }),
+    ).rejects.toThrow(`set EVIDENCE_ORG=${promoted.org}`);
     // The node runs on it as the platform's organisation: same chain, same keys, same trust file.
     const node = await startNode({
       dataDir: courtDir,

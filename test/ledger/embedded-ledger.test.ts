@@ -36,6 +36,26 @@ describe('embedded ledger', () => {
     await ledger.close();
   });
 
+  it('refuses, as the node opens it, a chain of another organisation, naming both', async () => {
+    const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'PlatformOrg' });
+    const { chainId } = ledger;
+    await ledger.close();
+    await expect(
+      openEmbeddedLedger({ dataDir: dir, org: 'OtherOrg', requireOrg: true }),
+    ).rejects.toMatchObject({
+      code: 'LEDGER_UNAVAILABLE',
+      message: expect.stringContaining(
+        `chain ${chainId} of organisation PlatformOrg (its block 0); the node is configured as OtherOrg: set EVIDENCE_ORG=PlatformOrg`,
+      ),
+    });
+    // A check of a copy opens it as whatever organisation; the node, as its own.
+    for (const options of [{ org: 'backup-check' }, { org: 'PlatformOrg', requireOrg: true }]) {
+      const opened = await openEmbeddedLedger({ dataDir: dir, ...options });
+      expect(opened.chainId).toBe(chainId);
+      await opened.close();
+    }
+  });
+
   it('abandons a backup when the node stops, with LEDGER_CLOSED', async () => {
     const ledger = await openEmbeddedLedger({ dataDir: dir, org: 'NodeOrg' });
     const backup = ledger.backup(path.join(dir, 'copy'));

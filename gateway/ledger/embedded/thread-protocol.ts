@@ -15,6 +15,7 @@ export interface LedgerThreadData {
   readonly operator?: string;
   readonly nodeKeyAlgorithm?: NodeKeyAlgorithm;
   readonly replica?: ReplicaOptions;
+  readonly requireOrg?: boolean;
 }
 
 /** The ledger operations the thread serves, by name; `close` is the last call. */
