@@ -222,8 +222,12 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     onError: (error, message) => app.log.error({ err: error }, message),
     scheduling: !deps.ledger.isReplica?.(),
   });
-  const forks = forkRecordOf(config, deps, metrics, app.log);
-  const follower = replicaFollowerOf(config, deps, metrics, () => app.log, forks);
+  // A replica's source, read once (its key file) for the replica's job and its fork notices.
+  const source = deps.ledger.isReplica?.()
+    ? (deps.replica?.source ?? configuredSource(config))
+    : undefined;
+  const forks = forkRecordOf(config, deps, metrics, app.log, source);
+  const follower = replicaFollowerOf(config, deps, metrics, app.log, forks, source);
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.addSchema(auditEntrySchema);
@@ -431,10 +435,10 @@ function forkRecordOf(
   deps: AppDeps,
   metrics: NodeMetrics,
   log: FastifyBaseLogger,
+  source: ReplicaSource | undefined,
 ): ForkRecord | undefined {
   if (!deps.ledger.rawBlocks) return undefined;
   const replica = deps.ledger.isReplica?.() === true;
-  const source = replica ? (deps.replica?.source ?? configuredSource(config)) : undefined;
   const targets: ForkTarget[] = [
     ...(source?.apiKey !== undefined
       ? [{ name: 'source', url: source.url, apiKey: source.apiKey }]
@@ -457,16 +461,15 @@ function forkRecordOf(
   });
 }
 
-/** The replica's job when the node is one (`config.replicaSource`, or `deps.replica` in tests). */
+/** The replica's job, on a replica with its source (`config.replicaSource`, or `deps.replica`). */
 function replicaFollowerOf(
   config: Config,
   deps: AppDeps,
   metrics: NodeMetrics,
-  log: () => FastifyBaseLogger,
+  log: FastifyBaseLogger,
   forks: ForkRecord | undefined,
+  source: ReplicaSource | undefined,
 ): ReplicaFollower | undefined {
-  if (!deps.ledger.isReplica?.()) return undefined;
-  const source = deps.replica?.source ?? configuredSource(config);
   if (!source) return undefined;
   return createReplicaFollower({
     ledger: deps.ledger,
@@ -477,6 +480,6 @@ function replicaFollowerOf(
     metrics: metrics.replica,
     ...(deps.replica?.manual ? { manual: true } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
-    logger: log().child({ component: 'replica' }),
+    logger: log.child({ component: 'replica' }),
   });
 }
