@@ -23,8 +23,8 @@ import * as path from 'node:path';
 import type { Digest } from '../core/digest';
 import { openAuditLog } from './audit/audit-log';
 import { parseTrustFile, type TrustFile } from '../core/trust';
-import { loadNodeKey } from './ledger/embedded/node-key';
-import { openEmbeddedLedger, promoteReplicaStore } from './ledger/embedded-ledger';
+import { nodeKeyOfPem } from './ledger/embedded/node-key';
+import { openEmbeddedLedger, promoteReplicaStore, STORE_DIR } from './ledger/embedded-ledger';
 import { readSourceHeight } from './replica/follower';
 import { FORK_FILE } from './replica/forks';
 import { fileExists } from './storage/durable-files';
@@ -85,14 +85,12 @@ export async function promoteReplica(request: PromotionRequest): Promise<Promoti
   let keyId: Digest;
   try {
     pem = await fs.readFile(request.keyFile, 'utf8');
-    const key = await loadNodeKey(request.keyFile);
-    if (!key) throw new Error('no such file');
-    keyId = key.keyId;
+    keyId = nodeKeyOfPem(pem).keyId;
   } catch (error) {
     problems.push(`the key file ${request.keyFile} cannot be used: ${(error as Error).message}`);
     return refused();
   }
-  if (!(await fileExists(path.join(dataDir, 'ledger')))) {
+  if (!(await fileExists(path.join(dataDir, STORE_DIR)))) {
     problems.push(`${dataDir} holds no ledger store`);
     return refused();
   }

@@ -199,7 +199,7 @@ interface ChainMeta {
 
 const blockKey = (n: number) => n.toString(16).padStart(12, '0');
 /** The store, under the data directory (the node key files: embedded/node-keys.ts). */
-const STORE_DIR = 'ledger';
+export const STORE_DIR = 'ledger';
 /** Keys a chain may have over its life: as many as a trust file lists for a chain. */
 const MAX_NODE_KEYS = 64;
 /** Committed transactions kept in memory for {@link EmbeddedLedgerImpl.transaction}. */
@@ -1492,9 +1492,7 @@ export async function promoteReplicaStore(
     }
     // Left by a promotion that stopped before its chain record was written: the same key.
     if (!held) await writeWhole(file, key.pem, { replace: false });
-    const rawTip = await meta.get('tip');
-    if (rawTip === undefined) throw corrupted('the tip record is missing');
-    const tip = JSON.parse(rawTip) as Tip;
+    const tip = await readTip(db);
     const { replica: _replica, ...own } = chain;
     const promoted: PromotedFrom = {
       height: tip.number + 1,
@@ -1718,15 +1716,20 @@ async function writeFirstBlock(
   );
 }
 
+/** The stored tip record. @throws LedgerError `LEDGER_CORRUPTED` when it is missing. */
+async function readTip(db: Level<string, string>): Promise<Tip> {
+  const raw = await db.sublevel<string, string>('meta', UTF8).get('tip');
+  if (raw === undefined) throw corrupted('the tip record is missing');
+  return JSON.parse(raw) as Tip;
+}
+
 /** The stored tip, once {@link checkTip} passed it: how a store is opened. */
 async function readCheckedTip(
   db: Level<string, string>,
   keys: readonly NodeKeyEntry[],
   chainId: string,
 ): Promise<Tip> {
-  const raw = await db.sublevel<string, string>('meta', UTF8).get('tip');
-  if (raw === undefined) throw corrupted('the tip record is missing');
-  const tip = JSON.parse(raw) as Tip;
+  const tip = await readTip(db);
   await checkTip(db, tip, keys, chainId);
   return tip;
 }

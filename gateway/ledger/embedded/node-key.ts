@@ -97,7 +97,7 @@ class Sm2NodeKey extends NodeKeyBase {
  * (RFC 5915): `SEQUENCE { 0, SEQUENCE { ecPublicKey, sm2p256v1 }, OCTET STRING { SEQUENCE { 1,
  * OCTET STRING d, ... } } }`.
  */
-function nodeKeyOfPem(pem: string): NodeKey {
+export function nodeKeyOfPem(pem: string): NodeKey {
   const body = /^-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----\s*$/.exec(
     pem.trim(),
   );
