@@ -44,6 +44,25 @@ export const forkProofSchema = {
 } as const;
 
 /**
+ * The proof that `held` and `served`, two signed headers, make: of `held`'s chain and height (the
+ * check, {@link checkForkProof}, tells whether they are of one chain and height, and differ).
+ */
+export function forkProofOf(
+  held: SignedBlockHeader,
+  served: SignedBlockHeader,
+  detectedAt: Date,
+): ForkProof {
+  return {
+    type: FORK_PROOF_TYPE,
+    chainId: held.header.chainId,
+    number: held.header.number,
+    held,
+    served,
+    detectedAt: detectedAt.toISOString(),
+  };
+}
+
+/**
  * Reads a fork proof from parsed JSON.
  * @throws ValidationError `VALIDATION_FAILED` naming every bad field.
  */

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { blockHash, type SignedBlockHeader } from '../../core/block';
 import { isEvidenceError, ReplicaError } from '../../core/errors';
-import { FORK_PROOF_TYPE, type ForkProof } from '../../core/fork';
+import { forkProofOf, type ForkProof } from '../../core/fork';
 import type { Digest } from '../../core/digest';
 import { parseSignedHeaderOf, signatureProblem } from '../../core/full-block';
 import type { Ledger } from '../ledger/ledger';
@@ -67,9 +67,6 @@ export async function readSourceHeight(dataDir: string): Promise<SourceHeightRec
   }
 }
 
-/** Two blocks at one height, both signed by the key the chain says signs it there. */
-export type ForkEvidence = ForkProof;
-
 export interface ReplicaStatus {
   readonly source: string;
   readonly chainId: string;
@@ -90,7 +87,7 @@ export interface ReplicaStatus {
     readonly at: string;
   } | null;
   /** The proof of a fork; the replica follows no more while it is there. */
-  readonly forked: ForkEvidence | null;
+  readonly forked: ForkProof | null;
 }
 
 export interface FollowerOptions {
@@ -353,16 +350,8 @@ class Follower implements ReplicaFollower {
         `the source served a block ${number} other than the one held, not validly signed (${problem})`,
       );
     }
-    const evidence: ForkEvidence = {
-      type: FORK_PROOF_TYPE,
-      chainId: this.#ledger.chainId,
-      number,
-      held,
-      served: { header: served.header, signature: served.signature },
-      detectedAt: new Date(this.#clock()).toISOString(),
-    };
     // The first proof is kept: a later one would say the same.
-    await this.#forks.keep(evidence, { how: 'found' });
+    await this.#forks.keep(forkProofOf(held, served, new Date(this.#clock())), { how: 'found' });
     throw new ReplicaError(
       'CHAIN_FORKED',
       `the source signed a block ${number} other than the one this replica holds; ` +

@@ -12,7 +12,7 @@
 import { isEvidenceError } from '../../core/errors';
 import {
   checkForkProof,
-  FORK_PROOF_TYPE,
+  forkProofOf,
   parseForkProof,
   type ForkProof,
   type ForkVerdict,
@@ -91,14 +91,7 @@ function proofOfReceipts(
       `${names[0]} is in block ${held.header.number} and ${names[1]} in block ` +
       `${served.header.number}: receipts of different heights prove no fork`
     );
-  return {
-    type: FORK_PROOF_TYPE,
-    chainId: held.header.chainId,
-    number: held.header.number,
-    held,
-    served,
-    detectedAt: now.toISOString(),
-  };
+  return forkProofOf(held, served, now);
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<ExitStatus> {
