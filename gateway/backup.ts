@@ -288,8 +288,9 @@ class BackupServiceImpl implements BackupService {
       error: null,
     };
     const seconds = () => (this.#clock() - now) / 1000;
-    // The backup is done, and the next may start, as soon as its manifest is written (when
-    // `get` reports it completed): deleting backups past `keep` goes on beside the next one.
+    // The backup is done, and the next may start, once its manifest is written and the node has
+    // counted it (from then on `get` reports it completed): deleting backups past `keep` goes on
+    // beside the next one.
     const done = this.#take(dir, view).then(
       (completed) => {
         this.#running = undefined;

@@ -16,6 +16,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
+import type { ForkPeerConfig } from '../config';
 import { parseForkProof, type ForkProof } from '../../core/fork';
 import { writeWhole } from '../storage/durable-files';
 
@@ -27,13 +28,8 @@ const NOTICE_TIMEOUT_MS = 10_000;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 5 * 60_000;
 
-/** A node told of a fork: its gateway and an API key of role court, auditor or admin there. */
-export interface ForkTarget {
-  readonly name: string;
-  /** Base URL, without a trailing slash. */
-  readonly url: string;
-  readonly apiKey: string;
-}
+/** A node told of a fork: as a fork peer is configured (a replica's source is one more). */
+export type ForkTarget = ForkPeerConfig;
 
 /** Where the notice to one target stands. */
 export interface ForkNotice {

@@ -419,9 +419,10 @@ function forkCheck(
   const verdict = checkForkProof(fork, trust);
   if (!verdict.proven) return skip(`your trust file does not prove it: ${verdict.problem}`);
   const keyId = block.signature.keyId;
-  if (!verdict.keys.some((key) => key.keyId === keyId))
+  const forking = verdict.keys.find((key) => key.keyId === keyId);
+  if (!forking)
     return skip(`your trust file proves it, by another key than the receipt's (${keyId})`);
-  const marked = verdict.keys.find((key) => key.keyId === keyId)?.compromisedSince;
+  const marked = forking.compromisedSince;
   if (marked !== undefined) {
     return {
       fork,
