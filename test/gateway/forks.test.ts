@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blockSigningBytes, type SignedBlockHeader } from '../../core/block';
-import { FORK_PROOF_TYPE, type ForkProof } from '../../core/fork';
+import { forkProofOf, type ForkProof } from '../../core/fork';
 import { buildApp } from '../../gateway/app';
 import { openAuditLog } from '../../gateway/audit/audit-log';
 import { loadConfig } from '../../gateway/config';
@@ -37,16 +37,9 @@ async function signedOther(held: SignedBlockHeader, dir: string): Promise<Signed
   return { header, signature: { ...held.signature, value } };
 }
 
-function proofOf(held: SignedBlockHeader, served: SignedBlockHeader): ForkProof {
-  return {
-    type: FORK_PROOF_TYPE,
-    chainId: held.header.chainId,
-    number: held.header.number,
-    held,
-    served,
-    detectedAt: '2026-11-29T10:00:00.000Z',
-  };
-}
+/** The proof two headers make, seen at a fixed time. */
+const proofOf = (held: SignedBlockHeader, served: SignedBlockHeader): ForkProof =>
+  forkProofOf(held, served, new Date('2026-11-29T10:00:00.000Z'));
 
 const post = (app: FastifyInstance, key: string | undefined, body: unknown) =>
   app.inject({
