@@ -9,7 +9,8 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BenchConfig } from './config';
 import type { LoadResult } from './load';
-import { cpuSecondsOf, median, ROOT, runLoadProcess, startServer, type Server } from './processes';
+import { LEDGER_THREAD_NAME } from '../gateway/threads/thread-name';
+import { median, ROOT, runLoadProcess, startServer, threadCpuOf, type Server } from './processes';
 
 export interface LoadFigure {
   /** Successful requests per second (median run). */
@@ -26,12 +27,23 @@ export interface LoadFigure {
    * what a request costs, whatever share of the machine the server got. `null` without /proc.
    */
   readonly cpuMicrosPerRequest: number | null;
+  /** The same split by thread (the node's only), over all runs; `null` without /proc. */
+  readonly cpuMicrosByThread: CpuByThread | null;
   readonly runs: readonly TimedLoad[];
+}
+
+/** CPU by the node's threads: HTTP (main), ledger, and the rest (GC helpers, I/O pool, LevelDB). */
+export interface CpuByThread {
+  readonly http: number;
+  readonly ledger: number;
+  readonly other: number;
 }
 
 /** A load run and the CPU seconds its server used meanwhile. */
 export interface TimedLoad extends LoadResult {
   readonly serverCpuSeconds: number | null;
+  /** The same seconds by thread; `null` without /proc. */
+  readonly serverThreadSeconds: CpuByThread | null;
 }
 
 export interface HttpFigures {
@@ -49,6 +61,15 @@ export interface HttpFigures {
 /** Log level of the node under load: `info` is the default and logs every request. */
 const NODE_LOG_LEVEL = 'info';
 
+/** Microseconds by thread per successful request, over `runs` (each with its thread seconds). */
+function perRequest(runs: readonly TimedLoad[]): CpuByThread {
+  const ok = runs.reduce((sum, run) => sum + run.ok, 0);
+  const sum = (part: keyof CpuByThread) =>
+    (runs.reduce((total, run) => total + (run.serverThreadSeconds as CpuByThread)[part], 0) * 1e6) /
+    ok;
+  return { http: sum('http'), ledger: sum('ledger'), other: sum('other') };
+}
+
 function figure(runs: readonly TimedLoad[]): LoadFigure {
   const byRate = [...runs].sort((a, b) => a.itemsPerSecond - b.itemsPerSecond);
   const middle = byRate[Math.floor((byRate.length - 1) / 2)] as LoadResult;
@@ -61,6 +82,9 @@ function figure(runs: readonly TimedLoad[]): LoadFigure {
     cpuMicrosPerRequest: runs.every((run) => run.serverCpuSeconds !== null)
       ? (runs.reduce((sum, run) => sum + (run.serverCpuSeconds as number), 0) * 1e6) /
         runs.reduce((sum, run) => sum + run.ok, 0)
+      : null,
+    cpuMicrosByThread: runs.every((run) => run.serverThreadSeconds !== null)
+      ? perRequest(runs)
       : null,
     runs,
   };
@@ -138,7 +162,7 @@ export async function measureHttp(
       durationSeconds = config.loadSeconds,
     ): Promise<TimedLoad> => {
       const single = kind === 'single';
-      const before = cpuSecondsOf(targets[target].pid);
+      const before = threadCpuOf(targets[target].pid, LEDGER_THREAD_NAME);
       const result = await runLoadProcess({
         url: targets[target].url,
         headers: targets[target].headers,
@@ -147,10 +171,16 @@ export async function measureHttp(
         durationSeconds,
         itemsPerRequest: single ? 1 : config.batchItems,
       });
-      const after = cpuSecondsOf(targets[target].pid);
+      const after = threadCpuOf(targets[target].pid, LEDGER_THREAD_NAME);
+      if (before === undefined || after === undefined)
+        return { ...result, serverCpuSeconds: null, serverThreadSeconds: null };
+      const total = after.total - before.total;
+      const http = after.main - before.main;
+      const ledger = after.ledger - before.ledger;
       return {
         ...result,
-        serverCpuSeconds: before === undefined || after === undefined ? null : after - before,
+        serverCpuSeconds: total,
+        serverThreadSeconds: { http, ledger, other: Math.max(0, total - http - ledger) },
       };
     };
 

@@ -4,7 +4,7 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadOptions, LoadResult } from './load';
 
@@ -76,6 +76,13 @@ export async function startServer(
   };
 }
 
+/** User + system clock ticks of a `/proc/.../stat` line. */
+function ticksOf(stat: string): number {
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /**
  * CPU seconds (user + system, all threads) the process `pid` has used so far, from
  * `/proc/<pid>/stat`; `undefined` where there is no /proc (not Linux).
@@ -83,10 +90,7 @@ export async function startServer(
 export function cpuSecondsOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const ticks = ticksOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     return Number.isFinite(ticks) ? ticks / CLOCK_TICKS : undefined;
   } catch {
     return undefined;
@@ -95,6 +99,42 @@ export function cpuSecondsOf(pid: number | undefined): number | undefined {
 
 /** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every mainstream Linux. */
 const CLOCK_TICKS = 100;
+
+/** CPU seconds a node process has used so far, in all and on two of its threads. */
+export interface ThreadCpu {
+  /** All threads, ended ones included (`/proc/<pid>/stat`). */
+  readonly total: number;
+  /** The main thread: HTTP, validation, receipts, responses. */
+  readonly main: number;
+  /** The thread named `ledgerName` (the node names its ledger thread), 0 when there is none. */
+  readonly ledger: number;
+}
+
+/**
+ * CPU seconds of the process `pid`, its main thread and its thread named `ledgerName`, from
+ * `/proc/<pid>/task`; `undefined` where there is no /proc. What is left of `total` is the
+ * threads the node does not name: V8's garbage-collection helpers, libuv's pool (synced
+ * LevelDB writes) and LevelDB's compaction thread.
+ */
+export function threadCpuOf(pid: number | undefined, ledgerName: string): ThreadCpu | undefined {
+  const total = cpuSecondsOf(pid);
+  if (pid === undefined || total === undefined) return undefined;
+  try {
+    const main = ticksOf(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')) / CLOCK_TICKS;
+    let ledger = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== ledgerName) continue;
+        ledger += ticksOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')) / CLOCK_TICKS;
+      } catch {
+        // The thread ended meanwhile: its time is in the total.
+      }
+    }
+    return Number.isFinite(main) && Number.isFinite(ledger) ? { total, main, ledger } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs the load generator in its own process and returns what it measured. */
 export async function runLoadProcess(options: LoadOptions): Promise<LoadResult> {

@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { HashingFigures } from './hashing';
-import type { HttpFigures } from './http';
+import type { HttpFigures, LoadFigure } from './http';
 import type { ReplicationFigures } from './replication';
 import type { ScaleFigures } from './scale';
 import type { LayoutPart } from './storage-ceiling';
@@ -126,6 +126,32 @@ export function rowsOf(figures: Figures): Row[] {
       target: '≥ 0.4 × bare',
       pass: node.requestsPerSecond >= 0.4 * bare.requestsPerSecond && node.failed === 0,
     });
+    /** Server CPU by thread per request / `per`, where /proc told it. */
+    const cpuRow = (id: string, figure: string, load: LoadFigure, per: number, bareCpu = '') => {
+      const byThread = load.cpuMicrosByThread;
+      if (byThread === null || load.cpuMicrosPerRequest === null) return;
+      const each = (micros: number) => `${(micros / per).toFixed(1)} µs`;
+      rows.push({
+        id,
+        figure,
+        value: round(load.cpuMicrosPerRequest / per, 1),
+        unit: 'µs',
+        reference:
+          `HTTP thread ${each(byThread.http)}, ledger thread ${each(byThread.ledger)}, other ` +
+          `threads (garbage collection, synced writes, LevelDB compaction) ${each(byThread.other)}` +
+          bareCpu,
+        ratio: null,
+        target: null,
+        pass: null,
+      });
+    };
+    cpuRow(
+      'deposit-single-cpu',
+      'single deposits, server CPU per deposit by thread (µs)',
+      node,
+      1,
+      `; bare route ${cpu(bare)} µs`,
+    );
     rows.push({
       id: 'deposit-single-latency',
       figure: 'single deposits, p99 latency (ms)',
@@ -152,6 +178,12 @@ export function rowsOf(figures: Figures): Row[] {
       target: '≥ 100,000 digests/s',
       pass: http.batch.node.itemsPerSecond >= 100_000 && http.batch.node.failed === 0,
     });
+    cpuRow(
+      'deposit-batch-cpu',
+      'batch deposits, server CPU per digest by thread (µs)',
+      http.batch.node,
+      http.batchItems,
+    );
     const ack = http.batchAck.node;
     rows.push({
       id: 'deposit-batch-ack-rate',

@@ -17,6 +17,7 @@ import type { TrustFile } from '../../core/trust';
 import type { LedgerIdentity } from '../../gateway/ledger/ledger';
 import { openThreadedLedger, ThreadedLedger } from '../../gateway/ledger/threaded-ledger';
 import type { ThreadCaller } from '../../gateway/threads/rpc';
+import { LEDGER_THREAD_NAME } from '../../gateway/threads/thread-name';
 import { ledgerContractSuite } from '../gateway/contract-suite';
 import { ensureBuilt } from '../support/build';
 import { rejectionOf } from '../support/rejection';
@@ -90,6 +91,33 @@ describe('threaded embedded ledger', () => {
       await direct.close();
     }
   });
+
+  it.runIf(process.platform === 'linux')(
+    'names its thread, so operators and the benchmark tell its CPU from the HTTP thread',
+    async () => {
+      const names = async () =>
+        Promise.all(
+          (await fs.readdir(`/proc/${process.pid}/task`)).map(async (tid) =>
+            (
+              await fs.readFile(`/proc/${process.pid}/task/${tid}/comm`, 'utf8').catch(() => '')
+            ).trim(),
+          ),
+        );
+      const before = (await names()).filter((name) => name === LEDGER_THREAD_NAME).length;
+      const ledger = await openThreadedLedger({
+        dataDir: dir,
+        org: 'NodeOrg',
+        threadScript: THREAD_SCRIPT,
+      });
+      try {
+        expect((await names()).filter((name) => name === LEDGER_THREAD_NAME)).toHaveLength(
+          before + 1,
+        );
+      } finally {
+        await ledger.close();
+      }
+    },
+  );
 
   it('rebuilds errors as their own classes, with their codes and every field', async () => {
     const ledger = await openThreadedLedger({

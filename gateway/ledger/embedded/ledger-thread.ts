@@ -8,6 +8,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { serveCalls, threadErrorOf, type ThreadReady } from '../../threads/rpc';
+import { LEDGER_THREAD_NAME, nameThisThread } from '../../threads/thread-name';
 import { openEmbeddedLedger } from '../embedded-ledger';
 import { THREAD_METHODS, type LedgerReady, type LedgerThreadData } from './thread-protocol';
 
@@ -37,4 +38,7 @@ async function serve(port: NonNullable<typeof parentPort>, data: LedgerThreadDat
   } satisfies ThreadReady<LedgerReady>);
 }
 
-if (parentPort) void serve(parentPort, workerData as LedgerThreadData);
+if (parentPort) {
+  nameThisThread(LEDGER_THREAD_NAME);
+  void serve(parentPort, workerData as LedgerThreadData);
+}

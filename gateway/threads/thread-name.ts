@@ -1,0 +1,25 @@
+/**
+ * Names the calling thread for the operating system, so that `top -H`, `ps -L` and
+ * `/proc/<pid>/task/<tid>/comm` tell the node's threads apart: `evidence-ledger` (chaincode,
+ * blocks, LevelDB), `evidence-pdf` (documents). The thread that answers HTTP keeps the process's
+ * own name. Linux only (`/proc/thread-self/comm`); elsewhere, or when refused, nothing happens.
+ */
+
+import { writeFileSync } from 'node:fs';
+
+/** The kernel keeps 15 bytes of a thread's name. */
+export const THREAD_NAME_MAX = 15;
+
+export const LEDGER_THREAD_NAME = 'evidence-ledger';
+export const PDF_THREAD_NAME = 'evidence-pdf';
+
+/** Names the calling thread `name` (at most {@link THREAD_NAME_MAX} bytes); `true` when it took. */
+export function nameThisThread(name: string): boolean {
+  if (process.platform !== 'linux' || Buffer.byteLength(name) > THREAD_NAME_MAX) return false;
+  try {
+    writeFileSync('/proc/thread-self/comm', name);
+    return true;
+  } catch {
+    return false;
+  }
+}
