@@ -120,13 +120,16 @@ export const SECURITY_CODES = [
  * digest or signature that does not match, or writes the contracts do not produce);
  * `CHAIN_FORKED`, the source signed a block that contradicts one the replica already holds;
  * `FORK_NOT_PROVEN`, a fork proof given to a node (`POST /v1/forks`) does not prove a fork of its
- * chain.
+ * chain; `FORK_KEY_UNKNOWN`, a replica given one cannot check it yet: it is signed by a key the
+ * replica has not reached (it holds no more blocks than the proof's height), so it must be sent
+ * again once the replica has followed the chain's key rotations.
  */
 export const REPLICA_CODES = [
   'READ_ONLY_REPLICA',
   'BLOCK_INVALID',
   'CHAIN_FORKED',
   'FORK_NOT_PROVEN',
+  'FORK_KEY_UNKNOWN',
 ] as const;
 
 export type ValidationCode = (typeof VALIDATION_CODES)[number];

@@ -117,3 +117,18 @@ export function checkForkProof(proof: ForkProof, trust: TrustFile): ForkVerdict 
       `each signed by pinned ${keys}: whoever held it signed two histories`,
   };
 }
+
+/**
+ * The keys that signed the proof's blocks and that `trust` does not pin for its chain (each
+ * once, in the order of the blocks): a node that has not followed the chain's key rotations as
+ * far as the proof cannot check it yet.
+ */
+export function unknownSigners(proof: ForkProof, trust: TrustFile): string[] {
+  const chain = trust.chains.find((c) => c.kind === 'embedded' && c.chainId === proof.chainId);
+  const unknown = new Set<string>();
+  for (const block of [proof.held, proof.served]) {
+    const { keyId } = block.signature;
+    if (!chain?.keys.some((key) => key.keyId === keyId)) unknown.add(keyId);
+  }
+  return [...unknown];
+}

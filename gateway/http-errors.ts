@@ -51,6 +51,8 @@
  * | BLOCK_INVALID          | 502    | a block the replica's source served fails its checks        |
  * | CHAIN_FORKED           | 502    | the replica's source signed a block contradicting one held  |
  * | FORK_NOT_PROVEN        | 422    | the fork proof given does not prove a fork of this chain    |
+ * | FORK_KEY_UNKNOWN       | 409    | a replica cannot check the proof yet: signed by a key it    |
+ * |                        |        | has not reached; send it again later                        |
  *
  * Agreement codes (core/agreement.ts, docs/agreements.md): AGREEMENT_NOT_FOUND and
  * INSTALMENT_NOT_FOUND 404; NOT_A_PARTY 403; DOCUMENT_MISMATCH 400; AGREEMENT_EXISTS,
@@ -134,6 +136,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BLOCK_INVALID: 502,
   CHAIN_FORKED: 502,
   FORK_NOT_PROVEN: 422,
+  FORK_KEY_UNKNOWN: 409,
 };
 
 /** Seconds a client should wait before retrying, for codes that mean "try again later". */

@@ -130,6 +130,8 @@ const ERROR_EXIT: Readonly<Record<CliErrorCode, ExitStatus>> = {
   BLOCK_INVALID: EXIT_IO,
   CHAIN_FORKED: EXIT_IO,
   FORK_NOT_PROVEN: EXIT_INPUT,
+  // a replica behind the chain's key rotations: the same proof later
+  FORK_KEY_UNKNOWN: EXIT_IO,
 };
 
 /**

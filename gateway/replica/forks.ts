@@ -9,8 +9,10 @@
  * proof for the first time tells its targets, the fork peers of its configuration
  * (`EVIDENCE_FORK_PEERS`) and, on a replica, its source: each by `POST {url}/v1/forks`, again
  * after a failure (waiting longer each time) until it answers, and again at every start while the
- * proof is there. A node that already held a proof does not pass on another, so a proof crosses
- * a consortium once.
+ * proof is there. A replica that has not yet reached the key that signed the proof cannot check
+ * it (`409 FORK_KEY_UNKNOWN`): it is asked again in the same way, and takes it once it has
+ * followed the chain's key rotations. A node that already held a proof does not pass on another,
+ * so a proof crosses a consortium once.
  */
 
 import { promises as fs } from 'node:fs';
@@ -34,7 +36,10 @@ export type ForkTarget = ForkPeerConfig;
 /** Where the notice to one target stands. */
 export interface ForkNotice {
   readonly target: string;
-  /** `sent`: the target took the proof (or held one already); `refused`: it answered 4xx. */
+  /**
+   * `sent`: the target took the proof (or held one already); `refused`: it answered 4xx (but
+   * `409 FORK_KEY_UNKNOWN` and `429`, which are asked again); `pending`: not answered yet.
+   */
   readonly state: 'pending' | 'sent' | 'refused';
   readonly attempts: number;
   readonly lastError: string | null;
@@ -133,8 +138,9 @@ export class ForkRecord {
     return run;
   }
 
-  /** Where each notice stands. */
+  /** Where each notice stands; none while no proof is held (there is nothing to tell). */
   notices(): ForkNotice[] {
+    if (!this.#proof) return [];
     return this.#options.targets.map((target) => {
       const notice = this.#notices.get(target.name);
       return {
@@ -191,8 +197,10 @@ export class ForkRecord {
         return;
       }
       problem = `${response.status} ${text.slice(0, 300)}`;
-      // A node that does not take it (another chain, not proven to it) will not later.
-      retry = response.status === 429 || response.status >= 500;
+      // A node that does not take it (another chain, not proven to it) will not later; a
+      // replica behind the key that signed it will, once it has followed the rotations.
+      retry =
+        response.status === 429 || response.status >= 500 || codeOf(text) === 'FORK_KEY_UNKNOWN';
     } catch (error) {
       if (this.#closed) return;
       problem = (error as Error).message;
@@ -211,5 +219,15 @@ export class ForkRecord {
     );
     notice.timer = setTimeout(() => void this.#tell(target, notice), delay);
     notice.timer.unref?.();
+  }
+}
+
+/** The error code of an answer's body, if it is the node's error JSON. */
+function codeOf(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { code?: unknown } | null;
+    return typeof body?.code === 'string' ? body.code : undefined;
+  } catch {
+    return undefined;
   }
 }

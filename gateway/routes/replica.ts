@@ -11,7 +11,7 @@
 
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ERROR_CODES, ReplicaError, StateError } from '../../core/errors';
-import { checkForkProof, forkProofSchema, type ForkProof } from '../../core/fork';
+import { checkForkProof, forkProofSchema, unknownSigners, type ForkProof } from '../../core/fork';
 import { fullBlockSchema } from '../../core/full-block';
 import type { KeyRole } from '../auth/api-keys';
 import type { Ledger } from '../ledger/ledger';
@@ -173,7 +173,9 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
         description:
           'The proof (as a replica keeps it, `evidence fork` checks it) is checked against the ' +
           "keys of this node's own chain, each valid at its block's time: 422 FORK_NOT_PROVEN " +
-          'says why it proves nothing here. A proven one is kept if the node held none (a ' +
+          'says why it proves nothing here; 409 FORK_KEY_UNKNOWN, from a replica that holds no ' +
+          'more blocks than the proof\'s height, that it is signed by a key the replica has not ' +
+          'reached yet (send it again later). A proven one is kept if the node held none (a ' +
           'replica then follows its source no more) and passed on to its fork peers.',
         security: SECURITY,
         body: forkProofSchema,
@@ -189,8 +191,23 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
           `chainId: the proof is of chain ${proof.chainId}; this node keeps ${ledger.chainId}`,
         );
       }
-      const verdict = checkForkProof(proof, ledger.trust());
-      if (!verdict.proven) throw new ReplicaError('FORK_NOT_PROVEN', verdict.problem);
+      const trust = ledger.trust();
+      const verdict = checkForkProof(proof, trust);
+      if (!verdict.proven) {
+        const unknown = unknownSigners(proof, trust);
+        if (unknown.length > 0 && ledger.isReplica?.()) {
+          const { height } = await ledger.info();
+          if (height <= proof.number) {
+            throw new ReplicaError(
+              'FORK_KEY_UNKNOWN',
+              `this replica holds ${height} blocks and has not reached key ` +
+                `${unknown.join(' and ')}, which signed block ${proof.number}: it checks the ` +
+                "proof once it has followed the chain's key rotations; send it again later",
+            );
+          }
+        }
+        throw new ReplicaError('FORK_NOT_PROVEN', verdict.problem);
+      }
       const first = await record.keep(proof, {
         how: 'given',
         by: request.principal?.account ?? 'a client',

@@ -90,6 +90,7 @@ describe('the record of a fork', () => {
   it('keeps the first proof, tells each target until it answers, and tells them again after a restart', async () => {
     const calls: string[] = [];
     let flaky = 2;
+    let behind = 2;
     const fetcher = (async (url: string | URL | Request, init?: RequestInit) => {
       const target = String(url);
       calls.push(`${target} ${(init?.headers as Record<string, string>).authorization}`);
@@ -98,6 +99,10 @@ describe('the record of a fork', () => {
         return new Response('{"code":"OVERLOADED"}', { status: 503 });
       if (target.startsWith('http://other-chain'))
         return new Response('{"code":"FORK_NOT_PROVEN"}', { status: 422 });
+      if (target.startsWith('http://behind') && behind-- > 0)
+        return new Response('{"code":"FORK_KEY_UNKNOWN"}', { status: 409 });
+      if (target.startsWith('http://conflict'))
+        return new Response('{"code":"CONFLICT"}', { status: 409 });
       if (target.startsWith('http://down')) throw new TypeError('fetch failed');
       return new Response('{}', { status: 200 });
     }) as typeof fetch;
@@ -106,6 +111,8 @@ describe('the record of a fork', () => {
       { name: 'flaky', url: 'http://flaky', apiKey: 'k2' },
       { name: 'other', url: 'http://other-chain', apiKey: 'k3' },
       { name: 'down', url: 'http://down', apiKey: 'k4' },
+      { name: 'behind', url: 'http://behind', apiKey: 'k5' },
+      { name: 'conflict', url: 'http://conflict', apiKey: 'k6' },
     ];
     let forked = 0;
     const record = new ForkRecord({
@@ -116,12 +123,8 @@ describe('the record of a fork', () => {
       onForked: () => (forked += 1),
     });
     expect(await record.load()).toBeNull();
-    expect(record.notices().map((n) => n.state)).toEqual([
-      'pending',
-      'pending',
-      'pending',
-      'pending',
-    ]);
+    // Nothing to tell while no proof is held.
+    expect(record.notices()).toEqual([]);
     expect(await record.keep(proof, { how: 'found' })).toBe(true);
     expect(await record.keep({ ...proof, number: 2 }, { how: 'given', by: 'a' })).toBe(false);
     expect(record.current()).toEqual(proof);
@@ -129,7 +132,11 @@ describe('the record of a fork', () => {
     expect(forked).toBe(1);
     const settled = await waitFor('the notices', async () => {
       const notices = record.notices();
-      return notices[1]!.state === 'sent' && notices[3]!.attempts >= 3 ? notices : undefined;
+      return notices[1]!.state === 'sent' &&
+        notices[3]!.attempts >= 3 &&
+        notices[4]!.state === 'sent'
+        ? notices
+        : undefined;
     });
     expect(settled[0]).toEqual({ target: 'ok', state: 'sent', attempts: 1, lastError: null });
     expect(settled[1]).toMatchObject({ target: 'flaky', state: 'sent', attempts: 3 });
@@ -137,6 +144,10 @@ describe('the record of a fork', () => {
     expect(settled[2]!.lastError).toContain('422');
     expect(settled[3]).toMatchObject({ target: 'down', state: 'pending' });
     expect(settled[3]!.lastError).toContain('fetch failed');
+    // A replica that had not reached the proof's key is asked again until it takes it; any
+    // other 409 is a refusal.
+    expect(settled[4]).toEqual({ target: 'behind', state: 'sent', attempts: 3, lastError: null });
+    expect(settled[5]).toMatchObject({ target: 'conflict', state: 'refused', attempts: 1 });
     expect(calls.filter((c) => c.startsWith('http://ok/v1/forks'))).toEqual([
       'http://ok/v1/forks Bearer k1',
     ]);
@@ -298,11 +309,7 @@ describe('fork proofs over the gateway', () => {
     const other = await signedOther(held, sourceDir);
     const none = await sourceApp.inject({ method: 'GET', url: '/v1/forks' });
     expect(none.statusCode).toBe(200);
-    expect(none.json()).toEqual({
-      chainId: source.chainId,
-      forked: null,
-      notices: [{ target: 'court-replica', state: 'pending', attempts: 0, lastError: null }],
-    });
+    expect(none.json()).toEqual({ chainId: source.chainId, forked: null, notices: [] });
 
     // Refused: no key, a depositor, a body that is not a proof, and proofs of nothing here.
     expect((await post(sourceApp, undefined, proofOf(held, other))).statusCode).toBe(401);
@@ -387,5 +394,68 @@ describe('fork proofs over the gateway', () => {
     expect(await job.syncOnce()).toBe(false);
     expect((await replica.info()).height).toBe(1);
     expect((await job.status()).forked).toEqual(proof);
+  });
+
+  it("has a replica that has not reached a proof's key say so (409 FORK_KEY_UNKNOWN), and take the proof once it followed the rotation", async () => {
+    // The source rotates its key; block 4 is the new key's first, and it signs a second one.
+    await source.rotateKey();
+    await source.submit('evidence', 'depositBatch', depositArgs('exhibit 3'), GATEWAY_IDENTITY);
+    const held = (await source.blockHeader(4))!;
+    expect(held.signature.keyId).not.toBe((await source.blockHeader(1))!.signature.keyId);
+    const proof = proofOf(held, await signedOther(held, sourceDir));
+
+    const replicaBase = await testNodeBase(replicaDir);
+    const replicaApp = buildApp(replicaBase.config, {
+      ledger: replica,
+      keys: replicaBase.keys,
+      metrics: createMetrics({ processMetrics: false }),
+    });
+    await replicaApp.ready();
+    cleanups.push(() => replicaApp.close());
+    const court = await replicaBase.keyFor('court', 'CourtOrg');
+
+    // At block 0, the replica knows only the first key: it cannot check the proof yet.
+    const early = await post(replicaApp, court, proof);
+    expect(early.statusCode).toBe(409);
+    expect(early.json()).toMatchObject({ code: 'FORK_KEY_UNKNOWN' });
+    const message = (early.json() as { message: string }).message;
+    expect(message).toContain('holds 1 blocks');
+    expect(message).toContain(held.signature.keyId);
+    await expect(fs.access(path.join(replicaDir, FORK_FILE))).rejects.toThrow();
+
+    // Having followed the chain through the rotation (and past the proof's height), it checks
+    // the proof and keeps it.
+    for (const raw of (await source.rawBlocks(1, 10, 1 << 22)).blocks) await replica.replicate(raw);
+    expect((await replica.info()).height).toBe(5);
+    const later = await post(replicaApp, court, proof);
+    expect(later.statusCode).toBe(200);
+    expect(later.json()).toMatchObject({ chainId: source.chainId, number: 4, kept: 'new' });
+
+    // A key it has not seen, for a height it holds, proves nothing: 422, not 409.
+    const stranger = { ...held.signature, keyId: `sha256:${'e'.repeat(64)}` };
+    const other = await signedOther((await source.blockHeader(1))!, sourceDir);
+    const refused = await post(
+      replicaApp,
+      court,
+      proofOf((await source.blockHeader(1))!, { ...other, signature: stranger }),
+    );
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json()).toMatchObject({ code: 'FORK_NOT_PROVEN' });
+
+    // Nor does a node of its own chain give 409: it knows every key its chain was signed with.
+    const sourceBase = await testNodeBase(sourceDir);
+    const sourceApp = buildApp(sourceBase.config, {
+      ledger: source,
+      keys: sourceBase.keys,
+      metrics: createMetrics({ processMetrics: false }),
+    });
+    await sourceApp.ready();
+    cleanups.push(() => sourceApp.close());
+    const unknownToSource = await post(
+      sourceApp,
+      await sourceBase.keyFor('court', 'CourtOrg'),
+      proofOf(held, { ...held, signature: { ...held.signature, keyId: stranger.keyId } }),
+    );
+    expect(unknownToSource.statusCode).toBe(422);
   });
 });
