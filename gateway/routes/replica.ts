@@ -174,7 +174,7 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
           'The proof (as a replica keeps it, `evidence fork` checks it) is checked against the ' +
           "keys of this node's own chain, each valid at its block's time: 422 FORK_NOT_PROVEN " +
           'says why it proves nothing here; 409 FORK_KEY_UNKNOWN, from a replica that holds no ' +
-          'more blocks than the proof\'s height, that it is signed by a key the replica has not ' +
+          "more blocks than the proof's height, that it is signed by a key the replica has not " +
           'reached yet (send it again later). A proven one is kept if the node held none (a ' +
           'replica then follows its source no more) and passed on to its fork peers.',
         security: SECURITY,

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blockSigningBytes, type SignedBlockHeader } from '../../core/block';
+import type { Digest } from '../../core/digest';
 import { forkProofOf, type ForkProof } from '../../core/fork';
 import { buildApp } from '../../gateway/app';
 import { openAuditLog } from '../../gateway/audit/audit-log';
@@ -432,7 +433,7 @@ describe('fork proofs over the gateway', () => {
     expect(later.json()).toMatchObject({ chainId: source.chainId, number: 4, kept: 'new' });
 
     // A key it has not seen, for a height it holds, proves nothing: 422, not 409.
-    const stranger = { ...held.signature, keyId: `sha256:${'e'.repeat(64)}` };
+    const stranger = { ...held.signature, keyId: `sha256:${'e'.repeat(64)}` as Digest };
     const other = await signedOther((await source.blockHeader(1))!, sourceDir);
     const refused = await post(
       replicaApp,
