@@ -86,6 +86,7 @@ import {
 } from '../../core/trust';
 import { contracts as defaultContracts } from '../../chaincode';
 import type {
+  BlockForm,
   CallOptions,
   ChainInfo,
   ChaincodeEvent,
@@ -1072,12 +1073,14 @@ class EmbeddedLedgerImpl implements Ledger {
    * The durable blocks from `from` on, as stored (the JSON a replica checks), at most `limit` and
    * at most about `maxBytes` of text, but always the first two when there are two (a replica asks
    * from the block it holds: however large, it must get one more); `height` is the number of
-   * durable blocks.
+   * durable blocks. With `first` `header`, block `from` is only its signed header: a replica
+   * holding it compares that, and is not sent again what it holds.
    */
   async rawBlocks(
     from: number,
     limit: number,
     maxBytes: number,
+    first: BlockForm = 'whole',
   ): Promise<{ height: number; blocks: string[] }> {
     this.#checkOpen();
     await this.#ensureOpen();
@@ -1086,10 +1089,14 @@ class EmbeddedLedgerImpl implements Ledger {
     if (from > tip || limit < 1) return { height: tip + 1, blocks };
     let bytes = 0;
     try {
-      for await (const value of this.#blocks.values({
+      for await (let value of this.#blocks.values({
         gte: blockKey(from),
         lte: blockKey(Math.min(tip, from + limit - 1)),
       })) {
+        if (blocks.length === 0 && first === 'header') {
+          const { header, signature } = JSON.parse(value) as StoredBlock;
+          value = JSON.stringify({ header, signature });
+        }
         if (blocks.length > 1 && bytes + value.length > maxBytes) break;
         blocks.push(value);
         bytes += value.length;
@@ -1620,6 +1627,7 @@ export interface EmbeddedLedgerExtras {
     from: number,
     limit: number,
     maxBytes: number,
+    first?: BlockForm,
   ): Promise<{ height: number; blocks: string[] }>;
   replicate(raw: string): Promise<ReplicatedBlock>;
   isReplica(): boolean;

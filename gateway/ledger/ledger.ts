@@ -115,6 +115,9 @@ export function readOnlyReplica(chainId: string): ReplicaError {
   );
 }
 
+/** How a block is served: whole, or only its signed header. */
+export type BlockForm = 'whole' | 'header';
+
 /** What a replica committed: the block's number, its header hash and its time. */
 export interface ReplicatedBlock {
   readonly number: number;
@@ -197,13 +200,15 @@ export interface Ledger {
   keyRotations?(): Promise<KeyRotationProofs>;
   /**
    * The durable blocks from `from` on, whole and as stored (`core/full-block.ts`), at most `limit`
-   * and about `maxBytes` of text (but always the first two), and the chain's height: what a replica copies (embedded adapter
-   * only; docs/replicas.md).
+   * and about `maxBytes` of text (but always the first two), and the chain's height: what a
+   * replica copies (embedded adapter only; docs/replicas.md). With `first` `header`, block `from`
+   * is only its signed header (`{header, signature}`): all a replica that holds it needs.
    */
   rawBlocks?(
     from: number,
     limit: number,
     maxBytes: number,
+    first?: BlockForm,
   ): Promise<{ height: number; blocks: string[] }>;
   /**
    * Replica only: checks the source's next block and commits it (docs/replicas.md).

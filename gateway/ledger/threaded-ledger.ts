@@ -18,6 +18,7 @@ import type { KeyRotationProofs } from '../../core/trust-update';
 import { startThread, ThreadCaller } from '../threads/rpc';
 import type { EmbeddedLedgerExtras } from './embedded-ledger';
 import type {
+  BlockForm,
   CallOptions,
   ChainInfo,
   Committed,

@@ -1,6 +1,8 @@
 /**
- * A replica's calls to its source node: `GET {source}/v1/blocks?from=&limit=` with an API key of
- * role court, auditor or admin. Every call has a deadline and a bounded answer, and every failure
+ * A replica's calls to its source node: `GET {source}/v1/blocks?from=&limit=&first=header` with an
+ * API key of role court, auditor or admin. The replica asks from the block it holds, and only
+ * compares that one: it asks for it as its signed header (a source that does not know `first`
+ * refuses it with 400, and is then asked for whole blocks). Every call has a deadline and a bounded answer, and every failure
  * leaves as an EvidenceError with a stable code: unreachable `LEDGER_UNAVAILABLE`, too slow
  * `LEDGER_TIMEOUT`, refused with the source's own code when it sent one (else
  * `LEDGER_UNAVAILABLE`), and a 200 answer not as documented `BLOCK_INVALID`. The blocks themselves are checked by the ledger, not here.
@@ -31,7 +33,10 @@ export interface BlocksAnswer {
   readonly chainId: string;
   /** Durable blocks on the source. */
   readonly height: number;
-  /** Each block as its JSON text (core/full-block.ts), in order from `from`. */
+  /**
+   * Each block as its JSON text (core/full-block.ts), in order from `from`; the first may be only
+   * its signed header.
+   */
   readonly blocks: readonly string[];
 }
 
@@ -82,6 +87,8 @@ export function configuredSource(
 export function replicaSource(options: SourceOptions): ReplicaSource {
   const fetchImpl = options.fetch ?? ((...args) => globalThis.fetch(...args));
   const what = `source ${options.url}`;
+  /** Whether the source takes `first=header` (until it refuses it). */
+  let headerFirst = true;
   return {
     url: options.url,
     apiKey: options.apiKey,
@@ -89,8 +96,10 @@ export function replicaSource(options: SourceOptions): ReplicaSource {
       const deadline = AbortSignal.timeout(options.timeoutMs);
       let status: number;
       let text: string;
+      const asked = headerFirst;
       try {
-        const response = await fetchImpl(`${options.url}/v1/blocks?from=${from}&limit=${limit}`, {
+        const query = `from=${from}&limit=${limit}${asked ? '&first=header' : ''}`;
+        const response = await fetchImpl(`${options.url}/v1/blocks?${query}`, {
           headers: { accept: 'application/json', authorization: `Bearer ${options.apiKey}` },
           signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
           redirect: 'error',
@@ -111,6 +120,10 @@ export function replicaSource(options: SourceOptions): ReplicaSource {
         body = JSON.parse(text) as unknown;
       } catch {
         body = undefined;
+      }
+      if (status === 400 && asked && mentionsFirst(body)) {
+        headerFirst = false;
+        return this.blocks(from, limit, signal);
       }
       if (status !== 200) throw refusal(what, status, body);
       const problems = schemaErrors(answerSchema, body);
@@ -137,4 +150,13 @@ function refusal(what: string, status: number, body: unknown): EvidenceError {
   if ((ERROR_CODES as readonly unknown[]).includes(fields.code) && status < 500)
     return new EvidenceError(fields.code as ErrorCode, message);
   return new LedgerError('LEDGER_UNAVAILABLE', message);
+}
+
+/** Whether a 400 answer names the `first` query field (a source older than it). */
+function mentionsFirst(body: unknown): boolean {
+  const fields = (body as { fields?: unknown } | null)?.fields;
+  return (
+    Array.isArray(fields) &&
+    fields.some((field) => (field as { path?: unknown } | null)?.path === '/first')
+  );
 }

@@ -13,8 +13,9 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ERROR_CODES, ReplicaError, StateError } from '../../core/errors';
 import { checkForkProof, forkProofSchema, unknownSigners, type ForkProof } from '../../core/fork';
 import { fullBlockSchema } from '../../core/full-block';
+import { signedBlockHeaderSchema } from '../../core/receipt';
 import type { KeyRole } from '../auth/api-keys';
-import type { Ledger } from '../ledger/ledger';
+import type { BlockForm, Ledger } from '../ledger/ledger';
 import type { ReplicaFollower } from '../replica/follower';
 import type { ForkRecord } from '../replica/forks';
 import { BLOCKS_PER_CALL } from '../replica/source';
@@ -45,7 +46,11 @@ const blocksAnswerSchema = {
   properties: {
     chainId: { type: 'string' },
     height: { type: 'integer', minimum: 1, description: 'durable blocks on this node' },
-    blocks: { type: 'array', items: fullBlockSchema },
+    blocks: {
+      type: 'array',
+      description: 'with `first=header`, the first is only its signed header',
+      items: { anyOf: [fullBlockSchema, signedBlockHeaderSchema] },
+    },
   },
 } as const;
 
@@ -221,7 +226,7 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
     },
   );
 
-  app.get<{ Querystring: { from?: string; limit?: string } }>(
+  app.get<{ Querystring: { from?: string; limit?: string; first?: BlockForm } }>(
     '/blocks',
     {
       onRequest: app.requireRoles(...REPLICA_ROLES),
@@ -233,7 +238,9 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
           `\`limit\` (default and most ${BLOCKS_PER_CALL}) and about ${BLOCKS_ANSWER_BUDGET / 1_048_576} MiB ` +
           '(always the first two, however large: a replica asks from the block it holds); `height` ' +
           'is the number of durable blocks. ' +
-          'Each block is the signed header with every transaction whole (core/full-block.ts). ' +
+          'Each block is the signed header with every transaction whole (core/full-block.ts); ' +
+          'with `first=header` (what a replica sends: it holds block `from` and only compares ' +
+          'it), block `from` is only its signed header. ' +
           '404 NOT_FOUND on a ledger that does not keep whole blocks.',
         security: SECURITY,
         querystring: {
@@ -242,6 +249,7 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
           properties: {
             from: POSITION_QUERY,
             limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+            first: { type: 'string', enum: ['whole', 'header'] },
           },
         },
         response: { 200: blocksAnswerSchema, ...ERROR_RESPONSES },
@@ -252,7 +260,12 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
         throw new StateError('NOT_FOUND', 'this ledger serves no whole blocks');
       const from = Number(request.query.from ?? '0');
       const limit = Math.min(BLOCKS_PER_CALL, Number(request.query.limit ?? BLOCKS_PER_CALL));
-      const { height, blocks } = await ledger.rawBlocks(from, limit, BLOCKS_ANSWER_BUDGET);
+      const { height, blocks } = await ledger.rawBlocks(
+        from,
+        limit,
+        BLOCKS_ANSWER_BUDGET,
+        request.query.first ?? 'whole',
+      );
       // The stored texts go out as they are: no parse, no serialisation, no escaping.
       const text = `{"chainId":${JSON.stringify(ledger.chainId)},"height":${height},"blocks":[${blocks.join(',')}]}`;
       return reply.type('application/json; charset=utf-8').send(text);

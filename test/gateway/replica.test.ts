@@ -144,6 +144,33 @@ describe('replicas over the gateway', () => {
       expect((await getWith(sourceApp, '/v1/blocks')).statusCode).toBe(401);
     });
 
+    it('sends block `from` as its signed header only when asked (what a replica holds), the rest whole', async () => {
+      for (let i = 0; i < 3; i++) await deposit(`exhibit ${i}`);
+      const stored = (await source.rawBlocks(1, 10, 1 << 20)).blocks;
+      const response = await getWith(sourceApp, '/v1/blocks?from=1&limit=3&first=header', courtKey);
+      expect(response.statusCode).toBe(200);
+      const body = response.json() as { height: number; blocks: unknown[] };
+      expect(body.height).toBe(4);
+      expect(body.blocks[0]).toEqual(await source.blockHeader(1));
+      expect(body.blocks.slice(1).map((block) => JSON.stringify(block))).toEqual(
+        stored.slice(1, 3),
+      );
+      expect(JSON.stringify(body.blocks[0]).length).toBeLessThan(stored[0]!.length);
+      // Asked whole (the default), it is the stored block.
+      const whole = await getWith(sourceApp, '/v1/blocks?from=1&limit=1&first=whole', courtKey);
+      expect(JSON.stringify((whole.json() as { blocks: unknown[] }).blocks[0])).toBe(stored[0]);
+      // A replica's client asks so: the held block comes back as its header.
+      const answer = await httpSource().blocks(3, 32);
+      expect(answer.blocks.map((block) => JSON.parse(block) as unknown)).toEqual([
+        await source.blockHeader(3),
+      ]);
+      const bad = await getWith(sourceApp, '/v1/blocks?first=headers', courtKey);
+      expect(bad.statusCode).toBe(400);
+      expect((bad.json() as { fields: Array<{ path: string }> }).fields.map((f) => f.path)).toEqual(
+        ['/first'],
+      );
+    });
+
     it('caps the blocks per answer, answers none past the tip, and names every bad query field', async () => {
       const all = await getWith(sourceApp, '/v1/blocks?limit=999', courtKey);
       expect((all.json() as { blocks: unknown[] }).blocks).toHaveLength(1);
@@ -524,6 +551,37 @@ describe('replicas over the gateway', () => {
       answer = () => undefined; // never answers
       const slow = replicaSource({ url, apiKey: 'k', timeoutMs: 200 });
       expect(await refusalOf(slow.blocks(0, 1))).toMatchObject({ code: 'LEDGER_TIMEOUT' });
+    });
+
+    it('asks for the held block as its header, and for whole blocks from a source that does not know how', async () => {
+      const asked: string[] = [];
+      const older = '{"code":"VALIDATION_FAILED","message":"bad","fields":[{"path":"/first"}]}';
+      const served = '{"chainId":"c","height":1,"blocks":[]}';
+      server.removeAllListeners('request');
+      server.on('request', (request: import('node:http').IncomingMessage, response) => {
+        asked.push(request.url ?? '');
+        const body = request.url?.includes('first=') ? older : served;
+        response
+          .writeHead(body === older ? 400 : 200, { 'content-type': 'application/json' })
+          .end(body);
+      });
+      const client = replicaSource({ url, apiKey: 'k', timeoutMs: 2_000 });
+      expect((await client.blocks(4, 32)).height).toBe(1);
+      expect((await client.blocks(5, 32)).height).toBe(1);
+      expect(asked).toEqual([
+        '/v1/blocks?from=4&limit=32&first=header',
+        '/v1/blocks?from=4&limit=32',
+        '/v1/blocks?from=5&limit=32',
+      ]);
+      // Another 400 is the source's refusal, passed on.
+      server.removeAllListeners('request');
+      server.on('request', (_request, response) =>
+        response
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end('{"code":"VALIDATION_FAILED","message":"bad","fields":[{"path":"/from"}]}'),
+      );
+      const fresh = replicaSource({ url, apiKey: 'k', timeoutMs: 2_000 });
+      expect(await refusalOf(fresh.blocks(4, 32))).toMatchObject({ code: 'VALIDATION_FAILED' });
     });
   });
 
