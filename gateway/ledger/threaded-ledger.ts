@@ -185,8 +185,9 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
     from: number,
     limit: number,
     maxBytes: number,
+    first: BlockForm = 'whole',
   ): Promise<{ height: number; blocks: string[] }> {
-    return this.#call('rawBlocks', [from, limit, maxBytes]);
+    return this.#call('rawBlocks', [from, limit, maxBytes, first]);
   }
 
   async replicate(raw: string): Promise<ReplicatedBlock> {

@@ -76,6 +76,11 @@ describe('threaded embedded ledger', () => {
     );
     expect(committed.blockNumber).toBe(1);
     expect(committed.event?.name).toBe('EvidenceDeposited');
+    // A replica's ask crosses the thread whole: the block it holds comes back as its header.
+    const asked = await threaded.rawBlocks(0, 2, 1 << 20, 'header');
+    expect(asked.height).toBe(2);
+    expect(JSON.parse(asked.blocks[0]!)).toEqual(await threaded.blockHeader(0));
+    expect(JSON.parse(asked.blocks[1]!)).toMatchObject({ header: { number: 1 } });
     const trust = threaded.trust();
     const chainId = threaded.chainId;
     await threaded.close();
