@@ -298,7 +298,8 @@ class Follower implements ReplicaFollower {
   }
 
   #ask(from: number) {
-    return this.#options.source.blocks(from, BLOCKS_PER_CALL, this.#abort.signal);
+    // The first block is the one held: its signed header is all it is compared by.
+    return this.#options.source.blocks(from, BLOCKS_PER_CALL, this.#abort.signal, 'header');
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
- * A replica's calls to its source node: `GET {source}/v1/blocks?from=&limit=&first=header` with an
- * API key of role court, auditor or admin. The replica asks from the block it holds, and only
- * compares that one: it asks for it as its signed header (a source that does not know `first`
- * refuses it with 400, and is then asked for whole blocks). Every call has a deadline and a bounded answer, and every failure
+ * A replica's calls to its source node: `GET {source}/v1/blocks?from=&limit=` with an API key of
+ * role court, auditor or admin. The replica job asks from the block it holds, and only compares
+ * that one: it asks for it as its signed header (`&first=header`; a source that does not know
+ * `first` refuses it with 400, and is then asked for whole blocks). Every call has a deadline and a bounded answer, and every failure
  * leaves as an EvidenceError with a stable code: unreachable `LEDGER_UNAVAILABLE`, too slow
  * `LEDGER_TIMEOUT`, refused with the source's own code when it sent one (else
  * `LEDGER_UNAVAILABLE`), and a 200 answer not as documented `BLOCK_INVALID`. The blocks themselves are checked by the ledger, not here.
@@ -20,6 +20,7 @@ import { CHAIN_ID_PATTERN } from '../../core/trust';
 import { schemaErrors } from '../../core/schema';
 import { readLimitedBytes, targetCallError } from '../anchoring/http-target';
 import type { Config } from '../config';
+import type { BlockForm } from '../ledger/ledger';
 
 /** Deadline of one call to the source: 32 blocks of 1,000 records are about 25 MB. */
 export const REPLICA_CALL_TIMEOUT_MS = 60_000;
@@ -64,8 +65,16 @@ export interface ReplicaSource {
   readonly url: string;
   /** The key it is read with; a replica also gives it proof of a fork with it. */
   readonly apiKey?: string;
-  /** Durable blocks from `from` on, at most `limit`. */
-  blocks(from: number, limit: number, signal?: AbortSignal): Promise<BlocksAnswer>;
+  /**
+   * Durable blocks from `from` on, at most `limit`; with `first` `header`, block `from` may come
+   * as its signed header only (a source that cannot send it so sends it whole).
+   */
+  blocks(
+    from: number,
+    limit: number,
+    signal?: AbortSignal,
+    first?: BlockForm,
+  ): Promise<BlocksAnswer>;
 }
 
 /**
@@ -92,11 +101,11 @@ export function replicaSource(options: SourceOptions): ReplicaSource {
   return {
     url: options.url,
     apiKey: options.apiKey,
-    async blocks(from, limit, signal) {
+    async blocks(from, limit, signal, first = 'whole') {
       const deadline = AbortSignal.timeout(options.timeoutMs);
       let status: number;
       let text: string;
-      const asked = headerFirst;
+      const asked = first === 'header' && headerFirst;
       try {
         const query = `from=${from}&limit=${limit}${asked ? '&first=header' : ''}`;
         const response = await fetchImpl(`${options.url}/v1/blocks?${query}`, {
@@ -123,7 +132,7 @@ export function replicaSource(options: SourceOptions): ReplicaSource {
       }
       if (status === 400 && asked && mentionsFirst(body)) {
         headerFirst = false;
-        return this.blocks(from, limit, signal);
+        return this.blocks(from, limit, signal, first);
       }
       if (status !== 200) throw refusal(what, status, body);
       const problems = schemaErrors(answerSchema, body);

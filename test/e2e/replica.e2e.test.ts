@@ -234,6 +234,21 @@ describe('a replica of the real node', () => {
       expect(status.replicatedBlocks).toBe(sourceChain.height - 1);
       expect(status.lastSyncAt).not.toBeNull();
       expect(await chainOf(replica.url)).toEqual(sourceChain);
+      // What an up-to-date replica fetches at each poll: the block it holds as its signed header
+      // (on the real node, through its ledger thread), not the block again.
+      const tip = sourceChain.height - 1;
+      const ask = (first: string) =>
+        fetch(`${source.url}/v1/blocks?from=${tip}&first=${first}`, {
+          headers: { authorization: `Bearer ${setup.court}` },
+        }).then(async (response) => {
+          expect(response.status).toBe(200);
+          return (await response.json()) as { blocks: Array<Record<string, unknown>> };
+        });
+      const [held] = (await ask('header')).blocks;
+      expect(Object.keys(held!).sort()).toEqual(['header', 'signature']);
+      const [whole] = (await ask('whole')).blocks;
+      expect(whole).toMatchObject({ header: held!.header, signature: held!.signature });
+      expect(whole!.txs).toBeDefined();
       expect(await (await fetch(`${replica.url}/v1/trust`)).json()).toEqual(
         JSON.parse(await fs.readFile(trustFile, 'utf8')),
       );

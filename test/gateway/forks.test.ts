@@ -283,7 +283,7 @@ describe('fork proofs over the gateway', () => {
       replica: {
         source: {
           url: 'http://127.0.0.1:9',
-          blocks: (from, limit, signal) => fromSource().blocks(from, limit, signal),
+          blocks: (from, limit, signal, first) => fromSource().blocks(from, limit, signal, first),
         },
         manual: true,
       },

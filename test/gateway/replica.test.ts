@@ -159,11 +159,13 @@ describe('replicas over the gateway', () => {
       // Asked whole (the default), it is the stored block.
       const whole = await getWith(sourceApp, '/v1/blocks?from=1&limit=1&first=whole', courtKey);
       expect(JSON.stringify((whole.json() as { blocks: unknown[] }).blocks[0])).toBe(stored[0]);
-      // A replica's client asks so: the held block comes back as its header.
-      const answer = await httpSource().blocks(3, 32);
+      // A replica's client asks so: the held block comes back as its header; by default, whole
+      // (how a replica takes block 0 at its first start).
+      const answer = await httpSource().blocks(3, 32, undefined, 'header');
       expect(answer.blocks.map((block) => JSON.parse(block) as unknown)).toEqual([
         await source.blockHeader(3),
       ]);
+      expect((await httpSource().blocks(3, 32)).blocks).toEqual([stored[2]]);
       const bad = await getWith(sourceApp, '/v1/blocks?first=headers', courtKey);
       expect(bad.statusCode).toBe(400);
       expect((bad.json() as { fields: Array<{ path: string }> }).fields.map((f) => f.path)).toEqual(
@@ -197,9 +199,13 @@ describe('replicas over the gateway', () => {
       const http = httpSource();
       const watched: ReplicaSource = {
         url: http.url,
-        blocks: (from, limit, signal) => {
+        blocks: async (from, limit, signal, first) => {
           events.push(`ask ${from}`);
-          return http.blocks(from, limit, signal);
+          const answer = await http.blocks(from, limit, signal, first);
+          // The block held comes as its signed header: compared, not fetched again.
+          if (from > 0)
+            expect(Object.keys(JSON.parse(answer.blocks[0]!) as object)).toHaveLength(2);
+          return answer;
         },
       };
       const replicate = replica.replicate.bind(replica);
@@ -566,8 +572,8 @@ describe('replicas over the gateway', () => {
           .end(body);
       });
       const client = replicaSource({ url, apiKey: 'k', timeoutMs: 2_000 });
-      expect((await client.blocks(4, 32)).height).toBe(1);
-      expect((await client.blocks(5, 32)).height).toBe(1);
+      expect((await client.blocks(4, 32, undefined, 'header')).height).toBe(1);
+      expect((await client.blocks(5, 32, undefined, 'header')).height).toBe(1);
       expect(asked).toEqual([
         '/v1/blocks?from=4&limit=32&first=header',
         '/v1/blocks?from=4&limit=32',
@@ -581,7 +587,9 @@ describe('replicas over the gateway', () => {
           .end('{"code":"VALIDATION_FAILED","message":"bad","fields":[{"path":"/from"}]}'),
       );
       const fresh = replicaSource({ url, apiKey: 'k', timeoutMs: 2_000 });
-      expect(await refusalOf(fresh.blocks(4, 32))).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(await refusalOf(fresh.blocks(4, 32, undefined, 'header'))).toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
     });
   });
 
