@@ -32,10 +32,14 @@ export interface LoadFigure {
   readonly runs: readonly TimedLoad[];
 }
 
-/** CPU by the node's threads: HTTP (main), ledger, and the rest (GC helpers, I/O pool, LevelDB). */
+/**
+ * CPU by the node's threads: HTTP (main), the ledger thread, the threads it started (LevelDB's
+ * compaction, the I/O pool), and the rest (V8's garbage-collection helpers).
+ */
 export interface CpuByThread {
   readonly http: number;
   readonly ledger: number;
+  readonly storage: number;
   readonly other: number;
 }
 
@@ -67,7 +71,12 @@ function perRequest(runs: readonly TimedLoad[]): CpuByThread {
   const sum = (part: keyof CpuByThread) =>
     (runs.reduce((total, run) => total + (run.serverThreadSeconds as CpuByThread)[part], 0) * 1e6) /
     ok;
-  return { http: sum('http'), ledger: sum('ledger'), other: sum('other') };
+  return {
+    http: sum('http'),
+    ledger: sum('ledger'),
+    storage: sum('storage'),
+    other: sum('other'),
+  };
 }
 
 function figure(runs: readonly TimedLoad[]): LoadFigure {
@@ -177,10 +186,17 @@ export async function measureHttp(
       const total = after.total - before.total;
       const http = after.main - before.main;
       const ledger = after.ledger - before.ledger;
+      // A thread started during the run counts from 0.
+      const storage = Math.max(0, after.ledgerStarted - before.ledgerStarted);
       return {
         ...result,
         serverCpuSeconds: total,
-        serverThreadSeconds: { http, ledger, other: Math.max(0, total - http - ledger) },
+        serverThreadSeconds: {
+          http,
+          ledger,
+          storage,
+          other: Math.max(0, total - http - ledger - storage),
+        },
       };
     };
 

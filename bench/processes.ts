@@ -100,7 +100,7 @@ export function cpuSecondsOf(pid: number | undefined): number | undefined {
 /** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every mainstream Linux. */
 const CLOCK_TICKS = 100;
 
-/** CPU seconds a node process has used so far, in all and on two of its threads. */
+/** CPU seconds a node process has used so far, in all and by the threads it names. */
 export interface ThreadCpu {
   /** All threads, ended ones included (`/proc/<pid>/stat`). */
   readonly total: number;
@@ -108,29 +108,42 @@ export interface ThreadCpu {
   readonly main: number;
   /** The thread named `ledgerName` (the node names its ledger thread), 0 when there is none. */
   readonly ledger: number;
+  /**
+   * Threads the ledger thread started, which inherit its name: LevelDB's compaction thread, and
+   * libuv's I/O pool when the ledger thread used it first (synced writes, reads).
+   */
+  readonly ledgerStarted: number;
 }
 
 /**
- * CPU seconds of the process `pid`, its main thread and its thread named `ledgerName`, from
- * `/proc/<pid>/task`; `undefined` where there is no /proc. What is left of `total` is the
- * threads the node does not name: V8's garbage-collection helpers, libuv's pool (synced
- * LevelDB writes) and LevelDB's compaction thread.
+ * CPU seconds of the process `pid`, its main thread, its ledger thread and the threads that one
+ * started, from `/proc/<pid>/task`; `undefined` where there is no /proc. A thread started by
+ * another inherits its name, so the ledger thread is the first one named `ledgerName` (the lowest
+ * id: it exists before any thread it starts). What is left of `total` is the threads started
+ * before it: V8's garbage-collection and compiler helpers, and libuv's pool if the main thread
+ * used it first.
  */
 export function threadCpuOf(pid: number | undefined, ledgerName: string): ThreadCpu | undefined {
   const total = cpuSecondsOf(pid);
   if (pid === undefined || total === undefined) return undefined;
   try {
     const main = ticksOf(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')) / CLOCK_TICKS;
-    let ledger = 0;
+    const named: Array<{ tid: number; seconds: number }> = [];
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
         if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== ledgerName) continue;
-        ledger += ticksOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')) / CLOCK_TICKS;
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        named.push({ tid: Number(tid), seconds: ticksOf(stat) / CLOCK_TICKS });
       } catch {
         // The thread ended meanwhile: its time is in the total.
       }
     }
-    return Number.isFinite(main) && Number.isFinite(ledger) ? { total, main, ledger } : undefined;
+    named.sort((a, b) => a.tid - b.tid);
+    const ledger = named[0]?.seconds ?? 0;
+    const ledgerStarted = named.slice(1).reduce((sum, thread) => sum + thread.seconds, 0);
+    return [main, ledger, ledgerStarted].every(Number.isFinite)
+      ? { total, main, ledger, ledgerStarted }
+      : undefined;
   } catch {
     return undefined;
   }

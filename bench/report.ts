@@ -137,9 +137,9 @@ export function rowsOf(figures: Figures): Row[] {
         value: round(load.cpuMicrosPerRequest / per, 1),
         unit: 'µs',
         reference:
-          `HTTP thread ${each(byThread.http)}, ledger thread ${each(byThread.ledger)}, other ` +
-          `threads (garbage collection, synced writes, LevelDB compaction) ${each(byThread.other)}` +
-          bareCpu,
+          `HTTP thread ${each(byThread.http)}, ledger thread ${each(byThread.ledger)}, ` +
+          `threads the ledger thread started (LevelDB's compaction, I/O) ${each(byThread.storage)}, ` +
+          `others (V8's garbage collection helpers) ${each(byThread.other)}${bareCpu}`,
         ratio: null,
         target: null,
         pass: null,
