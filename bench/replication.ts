@@ -18,7 +18,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../gateway/app';
 import { openKeyStore } from '../gateway/auth/api-keys';
 import { loadConfig } from '../gateway/config';
-import type { ChainInfo } from '../gateway/ledger/ledger';
+import type { BlockForm, ChainInfo } from '../gateway/ledger/ledger';
 import { openThreadedLedger, type ThreadedLedger } from '../gateway/ledger/threaded-ledger';
 import { createReplicaFollower, type ReplicaFollower } from '../gateway/replica/follower';
 import { replicaSource } from '../gateway/replica/source';
@@ -52,6 +52,21 @@ export interface ReplicationFigures {
   readonly source: DepositFigure & { readonly seconds: number };
   /** The replica copying it over HTTP, summed over the rounds. */
   readonly replica: CopyFigure;
+  /**
+   * Bytes of an up-to-date replica's poll (`GET /v1/blocks` from the block it holds, a
+   * 1,000-record block): as the job asks (`first=header`), and with that block sent whole.
+   */
+  readonly poll: { readonly headerBytes: number; readonly wholeBytes: number };
+}
+
+/** The bytes of `GET /v1/blocks?from=` the tip, with the tip block in form `first`. */
+async function pollBytes(url: string, apiKey: string, tip: number, first: BlockForm) {
+  const response = await fetch(`${url}/v1/blocks?from=${tip}&first=${first}`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  const body = Buffer.from(await response.arrayBuffer());
+  if (response.status !== 200) throw new Error(`polling the source: ${response.status} ${body}`);
+  return body.length;
 }
 
 /** The source's app on 127.0.0.1, with a court's API key for the replica. */
@@ -148,9 +163,9 @@ export async function measureReplication(
       ledger: replica,
       source: {
         url: http.url,
-        blocks: (from, limit, signal) => {
+        blocks: (from, limit, signal, first) => {
           asked.calls += 1;
-          return http.blocks(from, limit, signal);
+          return http.blocks(from, limit, signal, first);
         },
       },
       dataDir: replicaDir,
@@ -187,7 +202,13 @@ export async function measureReplication(
           JSON.stringify(sourceInfo),
       );
     }
+    const tip = sourceInfo.height - 1;
+    const poll = {
+      headerBytes: await pollBytes(served.url, served.apiKey, tip, 'header'),
+      wholeBytes: await pollBytes(served.url, served.apiKey, tip, 'whole'),
+    };
     const figures: ReplicationFigures = {
+      poll,
       records: made.digests,
       blocks: copied.blocks,
       source: { ...depositFigure(made), seconds: made.seconds },

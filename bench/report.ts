@@ -390,6 +390,17 @@ export function rowsOf(figures: Figures): Row[] {
       target: null,
       pass: null,
     });
+    const { poll } = replication;
+    rows.push({
+      id: 'replica-poll',
+      figure: "an up-to-date replica's poll of its source, the last block held (bytes)",
+      value: poll.headerBytes,
+      unit: 'B',
+      reference: `the same answer with that 1,000-record block sent whole: ${poll.wholeBytes.toLocaleString('en')} B`,
+      ratio: round(poll.headerBytes / poll.wholeBytes, 5),
+      target: null,
+      pass: null,
+    });
   }
   return rows;
 }

@@ -38,6 +38,7 @@ const ROWS = [
   'chain-check',
   'scale-bytes-per-record',
   'replica-copy',
+  'replica-poll',
 ];
 
 describe('npm run bench (BENCH_SMOKE=1)', () => {
