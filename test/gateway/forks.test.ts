@@ -397,6 +397,19 @@ describe('fork proofs over the gateway', () => {
     expect((await job.status()).forked).toEqual(proof);
   });
 
+  /** An app over `ledger` (not listening) and a court's key for it. */
+  async function courtOn(ledger: Opened, dir: string) {
+    const nodeBase = await testNodeBase(dir);
+    const app = buildApp(nodeBase.config, {
+      ledger,
+      keys: nodeBase.keys,
+      metrics: createMetrics({ processMetrics: false }),
+    });
+    await app.ready();
+    cleanups.push(() => app.close());
+    return { app, court: await nodeBase.keyFor('court', 'CourtOrg') };
+  }
+
   it("has a replica that has not reached a proof's key say so (409 FORK_KEY_UNKNOWN), and take the proof once it followed the rotation", async () => {
     // The source rotates its key; block 4 is the new key's first, and it signs a second one.
     await source.rotateKey();
@@ -405,15 +418,7 @@ describe('fork proofs over the gateway', () => {
     expect(held.signature.keyId).not.toBe((await source.blockHeader(1))!.signature.keyId);
     const proof = proofOf(held, await signedOther(held, sourceDir));
 
-    const replicaBase = await testNodeBase(replicaDir);
-    const replicaApp = buildApp(replicaBase.config, {
-      ledger: replica,
-      keys: replicaBase.keys,
-      metrics: createMetrics({ processMetrics: false }),
-    });
-    await replicaApp.ready();
-    cleanups.push(() => replicaApp.close());
-    const court = await replicaBase.keyFor('court', 'CourtOrg');
+    const { app: replicaApp, court } = await courtOn(replica, replicaDir);
 
     // At block 0, the replica knows only the first key: it cannot check the proof yet.
     const early = await post(replicaApp, court, proof);
@@ -444,17 +449,10 @@ describe('fork proofs over the gateway', () => {
     expect(refused.json()).toMatchObject({ code: 'FORK_NOT_PROVEN' });
 
     // Nor does a node of its own chain give 409: it knows every key its chain was signed with.
-    const sourceBase = await testNodeBase(sourceDir);
-    const sourceApp = buildApp(sourceBase.config, {
-      ledger: source,
-      keys: sourceBase.keys,
-      metrics: createMetrics({ processMetrics: false }),
-    });
-    await sourceApp.ready();
-    cleanups.push(() => sourceApp.close());
+    const onSource = await courtOn(source, sourceDir);
     const unknownToSource = await post(
-      sourceApp,
-      await sourceBase.keyFor('court', 'CourtOrg'),
+      onSource.app,
+      onSource.court,
       proofOf(held, { ...held, signature: { ...held.signature, keyId: stranger.keyId } }),
     );
     expect(unknownToSource.statusCode).toBe(422);
