@@ -9,8 +9,8 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BenchConfig } from './config';
 import type { LoadResult } from './load';
-import { LEDGER_THREAD_NAME } from '../gateway/threads/thread-name';
-import { median, ROOT, runLoadProcess, startServer, threadCpuOf, type Server } from './processes';
+import { threadCpuOf } from '../gateway/threads/thread-cpu';
+import { median, ROOT, runLoadProcess, startServer, type Server } from './processes';
 
 export interface LoadFigure {
   /** Successful requests per second (median run). */
@@ -171,7 +171,8 @@ export async function measureHttp(
       durationSeconds = config.loadSeconds,
     ): Promise<TimedLoad> => {
       const single = kind === 'single';
-      const before = threadCpuOf(targets[target].pid, LEDGER_THREAD_NAME);
+      const pid = targets[target].pid;
+      const before = pid === undefined ? undefined : threadCpuOf(pid);
       const result = await runLoadProcess({
         url: targets[target].url,
         headers: targets[target].headers,
@@ -180,14 +181,14 @@ export async function measureHttp(
         durationSeconds,
         itemsPerRequest: single ? 1 : config.batchItems,
       });
-      const after = threadCpuOf(targets[target].pid, LEDGER_THREAD_NAME);
+      const after = pid === undefined ? undefined : threadCpuOf(pid);
       if (before === undefined || after === undefined)
         return { ...result, serverCpuSeconds: null, serverThreadSeconds: null };
       const total = after.total - before.total;
-      const http = after.main - before.main;
+      const http = after.http - before.http;
       const ledger = after.ledger - before.ledger;
-      // A thread started during the run counts from 0.
-      const storage = Math.max(0, after.ledgerStarted - before.ledgerStarted);
+      // A thread started during the run counts from 0; one that ended is in the total only.
+      const storage = Math.max(0, after.storage - before.storage);
       return {
         ...result,
         serverCpuSeconds: total,

@@ -4,7 +4,6 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadOptions, LoadResult } from './load';
 
@@ -74,79 +73,6 @@ export async function startServer(
       clearTimeout(timer);
     },
   };
-}
-
-/** User + system clock ticks of a `/proc/.../stat` line. */
-function ticksOf(stat: string): number {
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/**
- * CPU seconds (user + system, all threads) the process `pid` has used so far, from
- * `/proc/<pid>/stat`; `undefined` where there is no /proc (not Linux).
- */
-export function cpuSecondsOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const ticks = ticksOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every mainstream Linux. */
-const CLOCK_TICKS = 100;
-
-/** CPU seconds a node process has used so far, in all and by the threads it names. */
-export interface ThreadCpu {
-  /** All threads, ended ones included (`/proc/<pid>/stat`). */
-  readonly total: number;
-  /** The main thread: HTTP, validation, receipts, responses. */
-  readonly main: number;
-  /** The thread named `ledgerName` (the node names its ledger thread), 0 when there is none. */
-  readonly ledger: number;
-  /**
-   * Threads the ledger thread started, which inherit its name: LevelDB's compaction thread, and
-   * libuv's I/O pool when the ledger thread used it first (synced writes, reads).
-   */
-  readonly ledgerStarted: number;
-}
-
-/**
- * CPU seconds of the process `pid`, its main thread, its ledger thread and the threads that one
- * started, from `/proc/<pid>/task`; `undefined` where there is no /proc. A thread started by
- * another inherits its name, so the ledger thread is the first one named `ledgerName` (the lowest
- * id: it exists before any thread it starts). What is left of `total` is the threads started
- * before it: V8's garbage-collection and compiler helpers, and libuv's pool if the main thread
- * used it first.
- */
-export function threadCpuOf(pid: number | undefined, ledgerName: string): ThreadCpu | undefined {
-  const total = cpuSecondsOf(pid);
-  if (pid === undefined || total === undefined) return undefined;
-  try {
-    const main = ticksOf(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')) / CLOCK_TICKS;
-    const named: Array<{ tid: number; seconds: number }> = [];
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== ledgerName) continue;
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        named.push({ tid: Number(tid), seconds: ticksOf(stat) / CLOCK_TICKS });
-      } catch {
-        // The thread ended meanwhile: its time is in the total.
-      }
-    }
-    named.sort((a, b) => a.tid - b.tid);
-    const ledger = named[0]?.seconds ?? 0;
-    const ledgerStarted = named.slice(1).reduce((sum, thread) => sum + thread.seconds, 0);
-    return [main, ledger, ledgerStarted].every(Number.isFinite)
-      ? { total, main, ledger, ledgerStarted }
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Runs the load generator in its own process and returns what it measured. */

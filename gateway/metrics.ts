@@ -23,6 +23,7 @@
  */
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { threadCpuOf } from './threads/thread-cpu';
 import type { DepositOutcome } from '../core/evidence-state';
 
 /** What the group commit reports; the evidence service calls it. */
@@ -102,7 +103,10 @@ export interface MetricsOptions {
   readonly queue?: () => { readonly waiting: number; readonly inFlight: number };
   /** Clock in epoch ms (tests). */
   readonly now?: () => number;
-  /** Also export prom-client's default process metrics (default true). */
+  /**
+   * Also export prom-client's default process metrics and the node's CPU by thread (default
+   * true).
+   */
   readonly processMetrics?: boolean;
 }
 
@@ -111,11 +115,46 @@ const SECONDS_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/** The threads `evidence_thread_cpu_seconds_total` tells apart (threads/thread-cpu.ts). */
+const THREADS = ['http', 'ledger', 'storage', 'pdf', 'other'] as const;
+
+/**
+ * `evidence_thread_cpu_seconds_total{thread}`: this process's CPU by the threads it names, read
+ * from /proc at each scrape (no series where there is none). A counter: each series only grows
+ * (a thread that ended leaves its share in `other`).
+ */
+function threadCpuCounter(registry: Registry): void {
+  const counted = new Map<string, number>(THREADS.map((thread) => [thread, 0]));
+  new Counter({
+    name: 'evidence_thread_cpu_seconds_total',
+    help:
+      'CPU seconds of this process by thread: http (the main thread), ledger, storage (the ' +
+      "threads the ledger thread started: LevelDB's compaction, the I/O pool), pdf, other (V8's " +
+      'helpers)',
+    labelNames: ['thread'] as const,
+    registers: [registry],
+    collect() {
+      const cpu = threadCpuOf(process.pid);
+      if (!cpu) return;
+      for (const thread of THREADS) {
+        const grown = cpu[thread] - (counted.get(thread) ?? 0);
+        if (grown > 0) {
+          this.inc({ thread }, grown);
+          counted.set(thread, cpu[thread]);
+        }
+      }
+    },
+  });
+}
+
 /** A fresh set of the node's metrics in a new registry. */
 export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
   const registry = new Registry();
   const now = options.now ?? Date.now;
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    threadCpuCounter(registry);
+  }
 
   const deposits = new Counter({
     name: 'evidence_deposits_total',

@@ -1,7 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openThreadedLedger } from '../../gateway/ledger/threaded-ledger';
 import { createMetrics } from '../../gateway/metrics';
+import { processCpuOf } from '../../gateway/threads/thread-cpu';
+import { depositArgs, GATEWAY_IDENTITY } from '../support/deposit-args';
 import { itemFor, makeTestApp, postJson, tempDir, type TestApp } from './helpers';
 
 /** The value of one sample of the exposition text, or undefined when it is absent. */
@@ -49,6 +52,63 @@ describe('GET /metrics', () => {
     // Registered, but no target has reported an anchor: no sample yet.
     expect(text).not.toMatch(/^evidence_last_anchor_age_seconds\{/m);
   });
+
+  it.runIf(process.platform === 'linux')(
+    "splits the process's CPU by the threads the node names, each series only growing",
+    async () => {
+      const dir = await tempDir('thread-cpu-');
+      const ledger = await openThreadedLedger({
+        dataDir: dir,
+        org: 'NodeOrg',
+        threadScript: path.resolve('dist/gateway/ledger/embedded/ledger-thread.js'),
+      });
+      try {
+        for (let i = 0; i < 20; i++)
+          await ledger.submit(
+            'evidence',
+            'depositBatch',
+            depositArgs(`cpu ${i}`),
+            GATEWAY_IDENTITY,
+          );
+        const metrics = createMetrics();
+        const first = (await metrics.render()).text;
+        expect(first).toContain('# TYPE evidence_thread_cpu_seconds_total counter');
+        const http = sample(first, 'evidence_thread_cpu_seconds_total', 'thread="http"');
+        const ledgerCpu = sample(first, 'evidence_thread_cpu_seconds_total', 'thread="ledger"');
+        expect(http).toBeGreaterThan(0);
+        // The ledger thread opened a store, and signed and wrote 20 blocks.
+        expect(ledgerCpu).toBeGreaterThan(0);
+        // No thread is counted twice: the split is not more than the process's CPU, read after.
+        const threads = ['http', 'ledger', 'storage', 'pdf', 'other'].map(
+          (thread) => sample(first, 'evidence_thread_cpu_seconds_total', `thread="${thread}"`) ?? 0,
+        );
+        const sum = threads.reduce((a, b) => a + b, 0);
+        const total = processCpuOf(process.pid)!;
+        expect(sum).toBeLessThanOrEqual(total);
+        for (let i = 0; i < 100; i++)
+          await ledger.submit(
+            'evidence',
+            'depositBatch',
+            depositArgs(`more ${i}`),
+            GATEWAY_IDENTITY,
+          );
+        const again = (await metrics.render()).text;
+        expect(
+          sample(again, 'evidence_thread_cpu_seconds_total', 'thread="http"'),
+        ).toBeGreaterThanOrEqual(http!);
+        // 100 more blocks signed and written on the ledger thread: its share grew.
+        expect(
+          sample(again, 'evidence_thread_cpu_seconds_total', 'thread="ledger"'),
+        ).toBeGreaterThan(ledgerCpu!);
+        // Without the process metrics, none.
+        const bare = (await createMetrics({ processMetrics: false }).render()).text;
+        expect(bare).not.toContain('evidence_thread_cpu_seconds_total');
+      } finally {
+        await ledger.close();
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('counts deposits by outcome, transactions by size and requests by route after deposits', async () => {
     t = await makeTestApp();

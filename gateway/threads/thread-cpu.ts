@@ -1,0 +1,77 @@
+/**
+ * CPU time of a node process by the threads it names (./thread-name.ts), from
+ * `/proc/<pid>/task` (Linux): what `/metrics` reports as `evidence_thread_cpu_seconds_total` and
+ * the benchmark splits a deposit's cost by. A thread started by another inherits its name, so the
+ * ledger thread is the first thread named `evidence-ledger` (the lowest id: it exists before any
+ * thread it starts), and the others of that name are the ones it started: LevelDB's compaction
+ * thread, and libuv's I/O pool when the ledger thread used it first (the synced writes).
+ */
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { LEDGER_THREAD_NAME, PDF_THREAD_NAME } from './thread-name';
+
+/** CPU seconds (user + system) a process has used so far, by thread. */
+export interface ThreadCpu {
+  /** All threads, ended ones included (`/proc/<pid>/stat`). */
+  readonly total: number;
+  /** The main thread: HTTP, validation, receipts, responses, the audit log. */
+  readonly http: number;
+  /** The ledger thread: chaincode, blocks, signatures. */
+  readonly ledger: number;
+  /** Threads the ledger thread started: LevelDB's compaction, the I/O pool. */
+  readonly storage: number;
+  /** The PDF thread. */
+  readonly pdf: number;
+  /** The rest of `total`: V8's garbage-collection and compiler helpers, threads that ended. */
+  readonly other: number;
+}
+
+/** USER_HZ: the unit of `/proc/.../stat` times, 100 on every mainstream Linux. */
+const CLOCK_TICKS = 100;
+
+/** User + system seconds of a `/proc/.../stat` line. */
+export function statSeconds(stat: string): number {
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** CPU seconds of the whole process `pid` so far; `undefined` without /proc. */
+export function processCpuOf(pid: number): number | undefined {
+  try {
+    const seconds = statSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return Number.isFinite(seconds) ? seconds : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of process `pid` by thread; `undefined` where there is no /proc (not Linux). */
+export function threadCpuOf(pid: number): ThreadCpu | undefined {
+  const total = processCpuOf(pid);
+  if (total === undefined) return undefined;
+  try {
+    const threads: Array<{ tid: number; name: string; seconds: number }> = [];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const seconds = statSeconds(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+        if (Number.isFinite(seconds)) threads.push({ tid: Number(tid), name, seconds });
+      } catch {
+        // The thread ended meanwhile: its time is in the total.
+      }
+    }
+    threads.sort((a, b) => a.tid - b.tid);
+    const sum = (keep: (thread: (typeof threads)[number]) => boolean) =>
+      threads.filter(keep).reduce((seconds, thread) => seconds + thread.seconds, 0);
+    const ledgerTid = threads.find((thread) => thread.name === LEDGER_THREAD_NAME)?.tid;
+    const http = sum((thread) => thread.tid === pid);
+    const ledger = sum((thread) => thread.tid === ledgerTid);
+    const storage = sum((thread) => thread.name === LEDGER_THREAD_NAME && thread.tid !== ledgerTid);
+    const pdf = sum((thread) => thread.name === PDF_THREAD_NAME);
+    const other = Math.max(0, total - http - ledger - storage - pdf);
+    return { total, http, ledger, storage, pdf, other };
+  } catch {
+    return undefined;
+  }
+}
