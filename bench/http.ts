@@ -9,7 +9,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BenchConfig } from './config';
 import type { LoadResult } from './load';
-import { threadCpuOf } from '../gateway/threads/thread-cpu';
+import { processCpuOf } from '../gateway/threads/thread-cpu';
 import { median, ROOT, runLoadProcess, startServer, type Server } from './processes';
 
 export interface LoadFigure {
@@ -64,6 +64,26 @@ export interface HttpFigures {
 
 /** Log level of the node under load: `info` is the default and logs every request. */
 const NODE_LOG_LEVEL = 'info';
+
+/**
+ * The node's CPU seconds so far by thread, from its `evidence_thread_cpu_seconds_total` (the PDF
+ * thread counted with the others); `undefined` when it reports none (no /proc).
+ */
+async function threadSecondsOf(url: string): Promise<CpuByThread | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const seconds: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const match = /^evidence_thread_cpu_seconds_total\{thread="([a-z]+)"\} (\S+)$/.exec(line);
+    if (match) seconds[match[1] as string] = Number(match[2]);
+  }
+  if (seconds.http === undefined) return undefined;
+  return {
+    http: seconds.http,
+    ledger: seconds.ledger ?? 0,
+    storage: seconds.storage ?? 0,
+    other: (seconds.other ?? 0) + (seconds.pdf ?? 0),
+  };
+}
 
 /** Microseconds by thread per successful request, over `runs` (each with its thread seconds). */
 function perRequest(runs: readonly TimedLoad[]): CpuByThread {
@@ -172,7 +192,10 @@ export async function measureHttp(
     ): Promise<TimedLoad> => {
       const single = kind === 'single';
       const pid = targets[target].pid;
-      const before = pid === undefined ? undefined : threadCpuOf(pid);
+      // The node says its CPU by thread itself (/metrics); the bare route has no such threads.
+      const split = target === 'node' ? () => threadSecondsOf(targets[target].url) : undefined;
+      const threadsBefore = await split?.();
+      const before = pid === undefined ? undefined : processCpuOf(pid);
       const result = await runLoadProcess({
         url: targets[target].url,
         headers: targets[target].headers,
@@ -181,22 +204,20 @@ export async function measureHttp(
         durationSeconds,
         itemsPerRequest: single ? 1 : config.batchItems,
       });
-      const after = pid === undefined ? undefined : threadCpuOf(pid);
-      if (before === undefined || after === undefined)
-        return { ...result, serverCpuSeconds: null, serverThreadSeconds: null };
-      const total = after.total - before.total;
-      const http = after.http - before.http;
-      const ledger = after.ledger - before.ledger;
-      // A thread started during the run counts from 0; one that ended is in the total only.
-      const storage = Math.max(0, after.storage - before.storage);
+      const after = pid === undefined ? undefined : processCpuOf(pid);
+      const threadsAfter = await split?.();
+      const total = before === undefined || after === undefined ? null : after - before;
+      if (total === null || !threadsBefore || !threadsAfter)
+        return { ...result, serverCpuSeconds: total, serverThreadSeconds: null };
+      const grown = (part: keyof CpuByThread) => threadsAfter[part] - threadsBefore[part];
       return {
         ...result,
         serverCpuSeconds: total,
         serverThreadSeconds: {
-          http,
-          ledger,
-          storage,
-          other: Math.max(0, total - http - ledger - storage),
+          http: grown('http'),
+          ledger: grown('ledger'),
+          storage: grown('storage'),
+          other: grown('other'),
         },
       };
     };

@@ -198,7 +198,10 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
 
   const metrics =
     deps.metrics ??
-    createMetrics({ queue: () => ({ waiting: service.waiting, inFlight: service.inFlight }) });
+    createMetrics({
+      queue: () => ({ waiting: service.waiting, inFlight: service.inFlight }),
+      ledgerThreadId: () => deps.ledger.osThreadId,
+    });
   const service = createEvidenceService({
     ledger: deps.ledger,
     org: config.org,

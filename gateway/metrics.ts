@@ -108,6 +108,8 @@ export interface MetricsOptions {
    * true).
    */
   readonly processMetrics?: boolean;
+  /** The operating system's id of the ledger's own thread, if it has one (Ledger.osThreadId). */
+  readonly ledgerThreadId?: () => number | undefined;
 }
 
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
@@ -123,7 +125,7 @@ const THREADS = ['http', 'ledger', 'storage', 'pdf', 'other'] as const;
  * from /proc at each scrape (no series where there is none). A counter: each series only grows
  * (a thread that ended leaves its share in `other`).
  */
-function threadCpuCounter(registry: Registry): void {
+function threadCpuCounter(registry: Registry, ledgerThreadId: () => number | undefined): void {
   const counted = new Map<string, number>(THREADS.map((thread) => [thread, 0]));
   new Counter({
     name: 'evidence_thread_cpu_seconds_total',
@@ -134,7 +136,7 @@ function threadCpuCounter(registry: Registry): void {
     labelNames: ['thread'] as const,
     registers: [registry],
     collect() {
-      const cpu = threadCpuOf(process.pid);
+      const cpu = threadCpuOf(process.pid, ledgerThreadId());
       if (!cpu) return;
       for (const thread of THREADS) {
         const grown = cpu[thread] - (counted.get(thread) ?? 0);
@@ -153,7 +155,7 @@ export function createMetrics(options: MetricsOptions = {}): NodeMetrics {
   const now = options.now ?? Date.now;
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
-    threadCpuCounter(registry);
+    threadCpuCounter(registry, options.ledgerThreadId ?? (() => undefined));
   }
 
   const deposits = new Counter({

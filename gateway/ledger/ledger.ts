@@ -133,6 +133,11 @@ export interface CallOptions {
 }
 
 export interface Ledger {
+  /**
+   * The operating system's id of the thread the ledger runs on when it has one of its own (the
+   * embedded ledger on its worker thread, Linux): how the node's CPU is split by thread.
+   */
+  readonly osThreadId?: number | undefined;
   readonly kind: 'embedded' | 'fabric';
   readonly chainId: string;
   /**

@@ -68,9 +68,11 @@ export class ThreadedLedger implements Ledger, EmbeddedLedgerExtras {
    */
   #keysUncertain = false;
   readonly #replica: boolean;
+  readonly osThreadId: number | undefined;
 
   constructor(thread: ThreadCaller, ready: LedgerReady) {
     this.#thread = thread;
+    this.osThreadId = ready.osThreadId;
     this.chainId = ready.chainId;
     this.#trust = ready.trust;
     this.#nodeKeys = ready.nodeKeys;

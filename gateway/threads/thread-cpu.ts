@@ -1,10 +1,10 @@
 /**
  * CPU time of a node process by the threads it names (./thread-name.ts), from
- * `/proc/<pid>/task` (Linux): what `/metrics` reports as `evidence_thread_cpu_seconds_total` and
- * the benchmark splits a deposit's cost by. A thread started by another inherits its name, so the
- * ledger thread is the first thread named `evidence-ledger` (the lowest id: it exists before any
- * thread it starts), and the others of that name are the ones it started: LevelDB's compaction
- * thread, and libuv's I/O pool when the ledger thread used it first (the synced writes).
+ * `/proc/<pid>/task` (Linux): what `/metrics` reports as `evidence_thread_cpu_seconds_total`, by
+ * which the benchmark splits a deposit's cost. A thread started by another inherits its name, so
+ * the ledger thread is known by its id (it says it when it is ready), and the other threads named
+ * `evidence-ledger` are ones a ledger thread started: LevelDB's compaction thread, and libuv's I/O
+ * pool when a ledger thread used it first (the synced writes).
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
@@ -46,8 +46,11 @@ export function processCpuOf(pid: number): number | undefined {
   }
 }
 
-/** CPU seconds of process `pid` by thread; `undefined` where there is no /proc (not Linux). */
-export function threadCpuOf(pid: number): ThreadCpu | undefined {
+/**
+ * CPU seconds of process `pid` by thread, its ledger thread being `ledgerTid` (none: no ledger
+ * thread); `undefined` where there is no /proc (not Linux).
+ */
+export function threadCpuOf(pid: number, ledgerTid?: number): ThreadCpu | undefined {
   const total = processCpuOf(pid);
   if (total === undefined) return undefined;
   try {
@@ -61,10 +64,8 @@ export function threadCpuOf(pid: number): ThreadCpu | undefined {
         // The thread ended meanwhile: its time is in the total.
       }
     }
-    threads.sort((a, b) => a.tid - b.tid);
     const sum = (keep: (thread: (typeof threads)[number]) => boolean) =>
       threads.filter(keep).reduce((seconds, thread) => seconds + thread.seconds, 0);
-    const ledgerTid = threads.find((thread) => thread.name === LEDGER_THREAD_NAME)?.tid;
     const http = sum((thread) => thread.tid === pid);
     const ledger = sum((thread) => thread.tid === ledgerTid);
     const storage = sum((thread) => thread.name === LEDGER_THREAD_NAME && thread.tid !== ledgerTid);

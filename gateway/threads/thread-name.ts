@@ -5,7 +5,7 @@
  * own name. Linux only (`/proc/thread-self/comm`); elsewhere, or when refused, nothing happens.
  */
 
-import { writeFileSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 
 /** The kernel keeps 15 bytes of a thread's name. */
 export const THREAD_NAME_MAX = 15;
@@ -21,5 +21,20 @@ export function nameThisThread(name: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The operating system's id of the calling thread (Linux: from `/proc/thread-self`), so that
+ * another thread can tell it apart from the threads it starts, which inherit its name;
+ * `undefined` elsewhere.
+ */
+export function osThreadId(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isSafeInteger(tid) && tid > 0 ? tid : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -255,6 +255,14 @@ describe('a replica of the real node', () => {
       expect(await metric(replica.url, 'evidence_replica_height')).toBe(sourceChain.height);
       expect(await metric(replica.url, 'evidence_replica_behind_blocks')).toBe(0);
       expect(await metric(replica.url, 'evidence_replica_forked')).toBe(0);
+      // The real node splits its CPU by thread: the ledger thread of each checked or signed, and
+      // wrote, every block.
+      for (const url of [replica.url, source.url]) {
+        const cpu = (thread: string) =>
+          metric(url, `evidence_thread_cpu_seconds_total{thread="${thread}"}`);
+        expect(await cpu('ledger'), url).toBeGreaterThan(0);
+        expect(await cpu('http'), url).toBeGreaterThan(0);
+      }
       // Not a replica: no status.
       const none = await fetch(`${source.url}/v1/replica/status`, { headers: auth(setup.court) });
       expect(none.status).toBe(404);

@@ -70,7 +70,12 @@ describe('GET /metrics', () => {
             depositArgs(`cpu ${i}`),
             GATEWAY_IDENTITY,
           );
-        const metrics = createMetrics();
+        // The thread says its id, and it is the thread named for the ledger.
+        expect(ledger.osThreadId).toBeGreaterThan(0);
+        expect(
+          (await fs.readFile(`/proc/${process.pid}/task/${ledger.osThreadId}/comm`, 'utf8')).trim(),
+        ).toBe('evidence-ledger');
+        const metrics = createMetrics({ ledgerThreadId: () => ledger.osThreadId });
         const first = (await metrics.render()).text;
         expect(first).toContain('# TYPE evidence_thread_cpu_seconds_total counter');
         const http = sample(first, 'evidence_thread_cpu_seconds_total', 'thread="http"');

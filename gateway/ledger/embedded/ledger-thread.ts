@@ -8,7 +8,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { serveCalls, threadErrorOf, type ThreadReady } from '../../threads/rpc';
-import { LEDGER_THREAD_NAME, nameThisThread } from '../../threads/thread-name';
+import { LEDGER_THREAD_NAME, nameThisThread, osThreadId } from '../../threads/thread-name';
 import { openEmbeddedLedger } from '../embedded-ledger';
 import { THREAD_METHODS, type LedgerReady, type LedgerThreadData } from './thread-protocol';
 
@@ -24,6 +24,7 @@ async function serve(port: NonNullable<typeof parentPort>, data: LedgerThreadDat
     return;
   }
   const methods = ledger as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const tid = osThreadId();
   serveCalls(
     port,
     THREAD_METHODS,
@@ -35,6 +36,7 @@ async function serve(port: NonNullable<typeof parentPort>, data: LedgerThreadDat
     chainId: ledger.chainId,
     replica: ledger.isReplica(),
     ...ledger.keyState(),
+    ...(tid === undefined ? {} : { osThreadId: tid }),
   } satisfies ThreadReady<LedgerReady>);
 }
 

@@ -44,4 +44,6 @@ export interface LedgerReady extends NodeKeyState {
   readonly chainId: string;
   /** The store is a replica of another node's chain (docs/replicas.md). */
   readonly replica: boolean;
+  /** The thread's id in the operating system (Linux), for the CPU it uses (threads/thread-cpu.ts). */
+  readonly osThreadId?: number;
 }
