@@ -63,13 +63,16 @@ describe('GET /metrics', () => {
         threadScript: path.resolve('dist/gateway/ledger/embedded/ledger-thread.js'),
       });
       try {
-        for (let i = 0; i < 20; i++)
-          await ledger.submit(
-            'evidence',
-            'depositBatch',
-            depositArgs(`cpu ${i}`),
-            GATEWAY_IDENTITY,
-          );
+        const deposit = async (count: number, name: string) => {
+          for (let i = 0; i < count; i++)
+            await ledger.submit(
+              'evidence',
+              'depositBatch',
+              depositArgs(`${name} ${i}`),
+              GATEWAY_IDENTITY,
+            );
+        };
+        await deposit(20, 'cpu');
         // The thread says its id, and it is the thread named for the ledger.
         expect(ledger.osThreadId).toBeGreaterThan(0);
         expect(
@@ -90,13 +93,7 @@ describe('GET /metrics', () => {
         const sum = threads.reduce((a, b) => a + b, 0);
         const total = processCpuOf(process.pid)!;
         expect(sum).toBeLessThanOrEqual(total);
-        for (let i = 0; i < 100; i++)
-          await ledger.submit(
-            'evidence',
-            'depositBatch',
-            depositArgs(`more ${i}`),
-            GATEWAY_IDENTITY,
-          );
+        await deposit(100, 'more');
         const again = (await metrics.render()).text;
         expect(
           sample(again, 'evidence_thread_cpu_seconds_total', 'thread="http"'),
