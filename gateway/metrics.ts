@@ -138,12 +138,12 @@ function threadCpuCounter(registry: Registry, ledgerThreadId: () => number | und
     collect() {
       const cpu = threadCpuOf(process.pid, ledgerThreadId());
       if (!cpu) return;
+      // Each series is the most its thread ever read (it only grows), set whole at each scrape.
+      this.reset();
       for (const thread of THREADS) {
-        const grown = cpu[thread] - (counted.get(thread) ?? 0);
-        if (grown > 0) {
-          this.inc({ thread }, grown);
-          counted.set(thread, cpu[thread]);
-        }
+        const most = Math.max(counted.get(thread) ?? 0, cpu[thread]);
+        counted.set(thread, most);
+        if (most > 0) this.inc({ thread }, most);
       }
     },
   });

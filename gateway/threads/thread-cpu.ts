@@ -65,12 +65,16 @@ export function threadCpuOf(pid: number, ledgerTid?: number): ThreadCpu | undefi
       }
     }
     const sum = (keep: (thread: (typeof threads)[number]) => boolean) =>
-      threads.filter(keep).reduce((seconds, thread) => seconds + thread.seconds, 0);
+      Math.round(
+        threads.filter(keep).reduce((seconds, thread) => seconds + thread.seconds, 0) * CLOCK_TICKS,
+      ) / CLOCK_TICKS;
     const http = sum((thread) => thread.tid === pid);
     const ledger = sum((thread) => thread.tid === ledgerTid);
     const storage = sum((thread) => thread.name === LEDGER_THREAD_NAME && thread.tid !== ledgerTid);
     const pdf = sum((thread) => thread.name === PDF_THREAD_NAME);
-    const other = Math.max(0, total - http - ledger - storage - pdf);
+    // Whole clock ticks: the difference of sums of hundredths, without float dust.
+    const other =
+      Math.max(0, Math.round((total - http - ledger - storage - pdf) * CLOCK_TICKS)) / CLOCK_TICKS;
     return { total, http, ledger, storage, pdf, other };
   } catch {
     return undefined;
