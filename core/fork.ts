@@ -8,10 +8,12 @@
 import { blockHash, type SignedBlockHeader } from './block';
 import { signedBlockHeaderSchema } from './receipt';
 import { validateOrThrow } from './schema';
+import type { Digest } from './digest';
 import {
   CHAIN_ID_PATTERN,
   TRUST_TIME_PATTERN,
   verifyBlockSignature,
+  type BlockSignatureOutcome,
   type TrustedKey,
   type TrustFile,
 } from './trust';
@@ -80,7 +82,15 @@ export type ForkVerdict =
       /** One line for people, in English. */
       readonly detail: string;
     }
-  | { readonly proven: false; readonly problem: string };
+  | {
+      readonly proven: false;
+      readonly problem: string;
+      /**
+       * Set when the refusal is that a block is signed by a key `trust` does not pin for the
+       * chain: a node that has not followed the chain's key rotations that far cannot tell.
+       */
+      readonly unpinnedKey?: Digest;
+    };
 
 /**
  * Whether `proof` proves that keys pinned in `trust` signed two different blocks at one height
@@ -99,10 +109,20 @@ export function checkForkProof(proof: ForkProof, trust: TrustFile): ForkVerdict 
   const heldHash = blockHash(proof.held.header);
   const servedHash = blockHash(proof.served.header);
   if (heldHash === servedHash) return refuse('the two blocks are the same block');
+  /** The refusal for a block whose signature does not verify (naming a key not pinned). */
+  const unsigned = (
+    name: string,
+    block: SignedBlockHeader,
+    outcome: Extract<BlockSignatureOutcome, { ok: false }>,
+  ): ForkVerdict => ({
+    proven: false,
+    problem: `the ${name} block: ${outcome.detail}`,
+    ...(outcome.problem === 'KEY_NOT_TRUSTED' ? { unpinnedKey: block.signature.keyId } : {}),
+  });
   const held = verifyBlockSignature(proof.held, trust);
-  if (!held.ok) return refuse(`the held block: ${held.detail}`);
+  if (!held.ok) return unsigned('held', proof.held, held);
   const served = verifyBlockSignature(proof.served, trust);
-  if (!served.ok) return refuse(`the served block: ${served.detail}`);
+  if (!served.ok) return unsigned('served', proof.served, served);
   const keys =
     held.key.keyId === served.key.keyId
       ? `key ${held.key.keyId}`
@@ -116,19 +136,4 @@ export function checkForkProof(proof: ForkProof, trust: TrustFile): ForkVerdict 
       `block ${proof.number} of ${proof.chainId} exists twice, ${heldHash} and ${servedHash}, ` +
       `each signed by pinned ${keys}: whoever held it signed two histories`,
   };
-}
-
-/**
- * The keys that signed the proof's blocks and that `trust` does not pin for its chain (each
- * once, in the order of the blocks): a node that has not followed the chain's key rotations as
- * far as the proof cannot check it yet.
- */
-export function unknownSigners(proof: ForkProof, trust: TrustFile): string[] {
-  const chain = trust.chains.find((c) => c.kind === 'embedded' && c.chainId === proof.chainId);
-  const unknown = new Set<string>();
-  for (const block of [proof.held, proof.served]) {
-    const { keyId } = block.signature;
-    if (!chain?.keys.some((key) => key.keyId === keyId)) unknown.add(keyId);
-  }
-  return [...unknown];
 }

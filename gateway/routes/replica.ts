@@ -11,7 +11,7 @@
 
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ERROR_CODES, ReplicaError, StateError } from '../../core/errors';
-import { checkForkProof, forkProofSchema, unknownSigners, type ForkProof } from '../../core/fork';
+import { checkForkProof, forkProofSchema, type ForkProof } from '../../core/fork';
 import { fullBlockSchema } from '../../core/full-block';
 import { signedBlockHeaderSchema } from '../../core/receipt';
 import type { KeyRole } from '../auth/api-keys';
@@ -196,17 +196,15 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
           `chainId: the proof is of chain ${proof.chainId}; this node keeps ${ledger.chainId}`,
         );
       }
-      const trust = ledger.trust();
-      const verdict = checkForkProof(proof, trust);
+      const verdict = checkForkProof(proof, ledger.trust());
       if (!verdict.proven) {
-        const unknown = unknownSigners(proof, trust);
-        if (unknown.length > 0 && ledger.isReplica?.()) {
+        if (verdict.unpinnedKey !== undefined && ledger.isReplica?.()) {
           const { height } = await ledger.info();
           if (height <= proof.number) {
             throw new ReplicaError(
               'FORK_KEY_UNKNOWN',
               `this replica holds ${height} blocks and has not reached key ` +
-                `${unknown.join(' and ')}, which signed block ${proof.number}: it checks the ` +
+                `${verdict.unpinnedKey}, which signed block ${proof.number}: it checks the ` +
                 "proof once it has followed the chain's key rotations; send it again later",
             );
           }
