@@ -126,7 +126,8 @@ const THREADS = ['http', 'ledger', 'storage', 'pdf', 'other'] as const;
  * (a thread that ended leaves its share in `other`).
  */
 function threadCpuCounter(registry: Registry, ledgerThreadId: () => number | undefined): void {
-  const counted = new Map<string, number>(THREADS.map((thread) => [thread, 0]));
+  /** The most each thread's CPU ever read. */
+  const counted = new Map<string, number>();
   new Counter({
     name: 'evidence_thread_cpu_seconds_total',
     help:

@@ -12,8 +12,6 @@ import { LEDGER_THREAD_NAME, PDF_THREAD_NAME } from './thread-name';
 
 /** CPU seconds (user + system) a process has used so far, by thread. */
 export interface ThreadCpu {
-  /** All threads, ended ones included (`/proc/<pid>/stat`). */
-  readonly total: number;
   /** The main thread: HTTP, validation, receipts, responses, the audit log. */
   readonly http: number;
   /** The ledger thread: chaincode, blocks, signatures. */
@@ -22,7 +20,10 @@ export interface ThreadCpu {
   readonly storage: number;
   /** The PDF thread. */
   readonly pdf: number;
-  /** The rest of `total`: V8's garbage-collection and compiler helpers, threads that ended. */
+  /**
+   * The rest of the process's CPU (`/proc/<pid>/stat`, ended threads included): V8's
+   * garbage-collection and compiler helpers, threads that ended.
+   */
   readonly other: number;
 }
 
@@ -30,7 +31,7 @@ export interface ThreadCpu {
 const CLOCK_TICKS = 100;
 
 /** User + system seconds of a `/proc/.../stat` line. */
-export function statSeconds(stat: string): number {
+function statSeconds(stat: string): number {
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
@@ -75,7 +76,7 @@ export function threadCpuOf(pid: number, ledgerTid?: number): ThreadCpu | undefi
     // Whole clock ticks: the difference of sums of hundredths, without float dust.
     const other =
       Math.max(0, Math.round((total - http - ledger - storage - pdf) * CLOCK_TICKS)) / CLOCK_TICKS;
-    return { total, http, ledger, storage, pdf, other };
+    return { http, ledger, storage, pdf, other };
   } catch {
     return undefined;
   }

@@ -8,19 +8,18 @@
 import { readlinkSync, writeFileSync } from 'node:fs';
 
 /** The kernel keeps 15 bytes of a thread's name. */
-export const THREAD_NAME_MAX = 15;
+const THREAD_NAME_MAX = 15;
 
 export const LEDGER_THREAD_NAME = 'evidence-ledger';
 export const PDF_THREAD_NAME = 'evidence-pdf';
 
-/** Names the calling thread `name` (at most {@link THREAD_NAME_MAX} bytes); `true` when it took. */
-export function nameThisThread(name: string): boolean {
-  if (process.platform !== 'linux' || Buffer.byteLength(name) > THREAD_NAME_MAX) return false;
+/** Names the calling thread `name` (at most {@link THREAD_NAME_MAX} bytes), where it can. */
+export function nameThisThread(name: string): void {
+  if (process.platform !== 'linux' || Buffer.byteLength(name) > THREAD_NAME_MAX) return;
   try {
     writeFileSync('/proc/thread-self/comm', name);
-    return true;
   } catch {
-    return false;
+    // Not allowed here: the thread keeps the process's name.
   }
 }
 
