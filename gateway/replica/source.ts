@@ -2,10 +2,11 @@
  * A replica's calls to its source node: `GET {source}/v1/blocks?from=&limit=` with an API key of
  * role court, auditor or admin. The replica job asks from the block it holds, and only compares
  * that one: it asks for it as its signed header (`&first=header`; a source that does not know
- * `first` refuses it with 400, and is then asked for whole blocks). Every call has a deadline and a bounded answer, and every failure
- * leaves as an EvidenceError with a stable code: unreachable `LEDGER_UNAVAILABLE`, too slow
- * `LEDGER_TIMEOUT`, refused with the source's own code when it sent one (else
- * `LEDGER_UNAVAILABLE`), and a 200 answer not as documented `BLOCK_INVALID`. The blocks themselves are checked by the ledger, not here.
+ * `first` refuses it with 400, and is then asked for whole blocks). Every call has a deadline and
+ * a bounded answer, and every failure leaves as an EvidenceError with a stable code: unreachable
+ * `LEDGER_UNAVAILABLE`, too slow `LEDGER_TIMEOUT`, refused with the source's own code when it
+ * sent one (else `LEDGER_UNAVAILABLE`), and a 200 answer not as documented `BLOCK_INVALID`. The
+ * blocks themselves are checked by the ledger, not here.
  */
 
 import { readFileSync } from 'node:fs';

@@ -262,7 +262,7 @@ const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (
         from,
         limit,
         BLOCKS_ANSWER_BUDGET,
-        request.query.first ?? 'whole',
+        request.query.first,
       );
       // The stored texts go out as they are: no parse, no serialisation, no escaping.
       const text = `{"chainId":${JSON.stringify(ledger.chainId)},"height":${height},"blocks":[${blocks.join(',')}]}`;
